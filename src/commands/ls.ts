@@ -1,0 +1,42 @@
+import type { CommandModule } from 'yargs';
+import { StrataError } from '../layers/errors.js';
+import { imageOptions, loadModel, writeLines, type ImageArgs } from './common.js';
+import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../layers/views.js';
+import { modeString } from '../format.js';
+
+interface Args extends ImageArgs {
+  layer?: number;
+  changes?: boolean;
+  json?: boolean;
+}
+
+export const lsCommand: CommandModule<object, Args> = {
+  command: 'ls <image>',
+  describe: 'list the union view after a layer, or what one layer changed',
+  builder: (y) =>
+    imageOptions(y)
+      .option('layer', { type: 'number', describe: 'layer index (default: the last); negative counts from the end' })
+      .option('changes', { type: 'boolean', describe: "only the layer's own changes, each with a change status" })
+      .option('json', { type: 'boolean', describe: 'one JSON object per line' }) as never,
+  handler: async (args) => {
+    const model = await loadModel(args);
+    const n = model.layers.length;
+    let L = args.layer ?? n - 1;
+    if (L < 0) L += n;
+    if (!Number.isInteger(L) || L < 0 || L >= n) throw new StrataError(`--layer ${args.layer}: the image has layers 0..${n - 1}`);
+    const entries: Iterable<FileEntry | ChangeEntry> = args.changes ? layerChanges(model, L) : listView(model, L);
+    await writeLines(map(entries, args.json ? (e) => JSON.stringify(e) : renderEntry));
+  },
+};
+
+function* map<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
+  for (const x of it) yield f(x);
+}
+
+const marks: Record<string, string> = { added: 'A', modified: 'M', metadata: 'm', removed: 'D', unchanged: '=' };
+
+function renderEntry(e: FileEntry | ChangeEntry): string {
+  const change = 'change' in e ? `${marks[e.change]} ` : '';
+  const link = e.linkTarget === undefined ? '' : e.type === 'hardlink' ? ` => ${e.linkTarget}` : ` -> ${e.linkTarget}`;
+  return `${change}${modeString(e.type, e.mode)} ${`${e.uid}:${e.gid}`.padStart(9)} ${String(e.size).padStart(10)}  L${e.layer}  ${e.path}${link}`;
+}

@@ -1,0 +1,34 @@
+import { StrataError } from './errors.js';
+
+/**
+ * Normalise a tar entry name to a root-relative path without a trailing slash: `./a//b/` -> `a/b`,
+ * `/etc` -> `etc`, `./` -> `` (the root). Names that climb out of the root are refused: no union,
+ * extraction or report may be built on them.
+ */
+export function normalizeEntryPath(raw: string): string {
+  const out: string[] = [];
+  for (const part of raw.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') throw new StrataError(`entry "${raw}" climbs out of the root ("..")`);
+    out.push(part);
+  }
+  return out.join('/');
+}
+
+/** Hardlink targets are names in the same archive; symlink targets are kept verbatim. */
+export function normalizeLinkTarget(raw: string): string {
+  return normalizeEntryPath(raw);
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}

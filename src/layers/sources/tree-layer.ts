@@ -1,0 +1,32 @@
+import type { FileTree } from '../file-tree.js';
+import type { Layer } from '../image.js';
+import type { LayerScan } from '../scan-layer.js';
+
+/** A tree that had to read its layers before their order was known (a stream) hands the scans over. */
+export interface ScannedTree extends FileTree {
+  scanned(path: string): LayerScan | undefined;
+}
+
+function isScanned(t: FileTree): t is ScannedTree {
+  return typeof (t as Partial<ScannedTree>).scanned === 'function';
+}
+
+export function treeLayer(
+  tree: FileTree,
+  path: string,
+  index: number,
+  diffId: string,
+  desc: { digest?: string; mediaType?: string; blobSize?: number },
+): Layer {
+  const short = path.length > 40 ? `${path.slice(0, 37)}…` : path;
+  return {
+    index,
+    diffId,
+    digest: desc.digest,
+    mediaType: desc.mediaType,
+    blobSize: desc.blobSize ?? tree.size(path),
+    where: `layer ${index} (${short})`,
+    open: () => tree.open(path),
+    scanned: isScanned(tree) ? tree.scanned(path) : undefined,
+  };
+}

@@ -1,0 +1,379 @@
+/**
+ * The union view of all layers as one path table with versions, built in a single pass.
+ *
+ * Every path is interned once as a node. Each time a layer sets a node, a version opens; it
+ * closes when a later layer replaces or deletes it. "What is visible after layer k" is then the
+ * version of each node whose [from, to] range contains k: nothing is copied per layer, and the
+ * whole build is linear in the number of tar entries (a deleted directory's subtree is walked once
+ * per deletion of live nodes). See docs/union.md for the rules and their sources.
+ */
+import { StrataError } from './errors.js';
+import { parentOf } from './paths.js';
+import { Flag, Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
+
+export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
+export type ChangeCode = (typeof Change)[keyof typeof Change];
+export const changeName = ['unchanged', 'added', 'modified', 'metadata', 'removed'] as const;
+export type ChangeName = (typeof changeName)[number];
+
+/** Why a version stopped being visible. */
+export const End = { live: 0, replaced: 1, whiteout: 2, opaque: 3, parentReplaced: 4 } as const;
+
+const LIVE = 0x7fffffff;
+const IMPLICIT = -1;
+
+class Ints {
+  a: Int32Array;
+  n = 0;
+  constructor(cap = 1024) {
+    this.a = new Int32Array(cap);
+  }
+  push(v: number): number {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n] = v;
+    return this.n++;
+  }
+}
+
+class Bytes {
+  a: Uint8Array;
+  n = 0;
+  constructor(cap = 1024) {
+    this.a = new Uint8Array(cap);
+  }
+  push(v: number): number {
+    if (this.n === this.a.length) {
+      const b = new Uint8Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n] = v;
+    return this.n++;
+  }
+}
+
+export class Union {
+  readonly layers: LayerRecords[] = [];
+  /** Per layer, per record row: a Change code. */
+  readonly rowChange: Uint8Array[] = [];
+  /** Per layer: versions visible before the layer and deleted by it (not set again in it). */
+  readonly removed: Int32Array[] = [];
+
+  // nodes
+  readonly nodePath: string[] = [''];
+  private readonly byPath = new Map<string, number>([['', 0]]);
+  private readonly parent = new Ints();
+  private readonly firstChild = new Ints();
+  private readonly nextSibling = new Ints();
+  private readonly lastChild = new Ints();
+  private readonly lastVersion = new Ints();
+  private readonly live = new Ints();
+
+  // versions
+  private readonly vNode = new Ints();
+  private readonly vLayer = new Ints();
+  private readonly vRow = new Ints();
+  private readonly vTo = new Ints();
+  private readonly vPrev = new Ints();
+  /** Version that owns the content (itself for files, the link target's owner for hardlinks), or -1. */
+  private readonly vInode = new Ints();
+  private readonly vEnd = new Bytes();
+
+  constructor() {
+    this.parent.push(-1);
+    this.firstChild.push(-1);
+    this.nextSibling.push(-1);
+    this.lastChild.push(-1);
+    this.lastVersion.push(-1);
+    this.live.push(-1);
+  }
+
+  get nodeCount(): number {
+    return this.nodePath.length;
+  }
+  get versionCount(): number {
+    return this.vNode.n;
+  }
+
+  /** Apply the next layer. Layers must be added in order, each once per position. */
+  addLayer(r: LayerRecords): void {
+    const L = this.layers.length;
+    this.layers.push(r);
+    const change = new Uint8Array(r.count);
+    this.rowChange.push(change);
+    const before = new Map<number, number>(); // node -> version visible after L-1, for nodes this layer touched
+    const deleted: number[] = [];
+    const onClose = (v: number) => {
+      const node = this.vNode.a[v];
+      if (this.vLayer.a[v] < L && !before.has(node)) before.set(node, v);
+    };
+    // Phase 1: whiteouts and opaque markers act on lower layers only, whatever their tar order.
+    for (let i = 0; i < r.count; i++) {
+      const k = r.kind[i];
+      if (k !== Kind.whiteout && k !== Kind.opaque) continue;
+      change[i] = Change.marker;
+      const node = this.byPath.get(r.path[i]);
+      if (node === undefined) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
+      if (k === Kind.whiteout) {
+        if (this.live.a[node] >= 0) this.closeSubtree(node, L, End.whiteout, true, onClose, deleted);
+      } else if (this.live.a[node] >= 0) {
+        this.closeSubtree(node, L, End.opaque, false, onClose, deleted);
+      }
+    }
+    // Phase 2: entries in tar order.
+    for (let i = 0; i < r.count; i++) {
+      const k = r.kind[i] as KindCode;
+      if (k === Kind.whiteout || k === Kind.opaque) continue;
+      const node = this.ensureNode(r.path[i]);
+      this.ensureParents(node, L, onClose, change);
+      const old = this.live.a[node];
+      let v: number;
+      if (old >= 0 && this.vLayer.a[old] === L) {
+        // the same path twice in one layer: the later entry wins, like extraction
+        if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
+        if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
+        this.vRow.a[old] = i;
+        v = old;
+      } else {
+        if (old >= 0) {
+          if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
+          onClose(old);
+          this.close(old, L, End.replaced);
+        }
+        v = this.openVersion(node, L, i);
+      }
+      if (k === Kind.file) this.vInode.a[v] = v;
+      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i, L);
+      else this.vInode.a[v] = -1;
+      const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
+      change[i] = this.classify(v, prev);
+    }
+    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.live.a[this.vNode.a[v]] < 0))));
+  }
+
+  // ---- queries -------------------------------------------------------------------------------
+
+  get layerCount(): number {
+    return this.layers.length;
+  }
+
+  /** The version of `node` visible after layer k, or -1. */
+  versionAt(node: number, k: number): number {
+    for (let v = this.lastVersion.a[node]; v >= 0; v = this.vPrev.a[v]) {
+      if (this.vLayer.a[v] <= k) return this.vTo.a[v] >= k ? v : -1;
+    }
+    return -1;
+  }
+
+  nodeOf(path: string): number | undefined {
+    return this.byPath.get(path);
+  }
+
+  children(node: number): number[] {
+    const out: number[] = [];
+    for (let c = this.firstChild.a[node]; c >= 0; c = this.nextSibling.a[c]) out.push(c);
+    return out;
+  }
+
+  parentOf(node: number): number {
+    return this.parent.a[node];
+  }
+
+  /** Depth-first walk of the view after layer k, children sorted by name; hides AUFS bookkeeping. */
+  *walk(k: number, from = 0): Generator<{ node: number; version: number }> {
+    const stack: number[] = [];
+    const push = (n: number) => {
+      const kids = this.children(n).filter((c) => this.versionAt(c, k) >= 0 && !(n === 0 && this.nodePath[c].startsWith('.wh..wh.')));
+      kids.sort((a, b) => (this.nodePath[a] < this.nodePath[b] ? 1 : this.nodePath[a] > this.nodePath[b] ? -1 : 0));
+      stack.push(...kids);
+    };
+    push(from);
+    while (stack.length) {
+      const node = stack.pop()!;
+      const version = this.versionAt(node, k);
+      yield { node, version };
+      if (this.kindOf(version) === Kind.dir) push(node);
+    }
+  }
+
+  // ---- version accessors ---------------------------------------------------------------------
+
+  layerOf(v: number): number {
+    return this.vLayer.a[v];
+  }
+  rowOf(v: number): number {
+    return this.vRow.a[v];
+  }
+  nodeOfVersion(v: number): number {
+    return this.vNode.a[v];
+  }
+  /** Last layer at which the version is visible (LIVE when it survives to the top). */
+  visibleUntil(v: number): number {
+    return this.vTo.a[v];
+  }
+  endReason(v: number): number {
+    return this.vEnd.a[v];
+  }
+  inodeOf(v: number): number {
+    return this.vInode.a[v];
+  }
+  kindOf(v: number): KindCode {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? Kind.dir : (this.layers[this.vLayer.a[v]].kind[row] as KindCode);
+  }
+  /** Content size (hardlinks: their inode's). */
+  sizeOf(v: number): number {
+    const ino = this.vInode.a[v];
+    if (ino < 0) return 0;
+    return this.layers[this.vLayer.a[ino]].size[this.vRow.a[ino]];
+  }
+  modeOf(v: number): number {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? 0o755 : this.layers[this.vLayer.a[v]].mode[row];
+  }
+  uidOf(v: number): number {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[v]].uid[row];
+  }
+  gidOf(v: number): number {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[v]].gid[row];
+  }
+  linkOf(v: number): string | undefined {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? undefined : this.layers[this.vLayer.a[v]].link[row];
+  }
+
+  // ---- building ------------------------------------------------------------------------------
+
+  private ensureNode(path: string): number {
+    const hit = this.byPath.get(path);
+    if (hit !== undefined) return hit;
+    const p = this.ensureNode(parentOf(path));
+    const id = this.nodePath.length;
+    this.nodePath.push(path);
+    this.byPath.set(path, id);
+    this.parent.push(p);
+    this.firstChild.push(-1);
+    this.nextSibling.push(-1);
+    this.lastChild.push(-1);
+    this.lastVersion.push(-1);
+    this.live.push(-1);
+    const last = this.lastChild.a[p];
+    if (last < 0) this.firstChild.a[p] = id;
+    else this.nextSibling.a[last] = id;
+    this.lastChild.a[p] = id;
+    return id;
+  }
+
+  /** Entries whose parent directories are missing (or are not directories) get implicit ones. */
+  private ensureParents(node: number, L: number, onClose: (v: number) => void, change: Uint8Array): void {
+    const chain: number[] = [];
+    for (let p = this.parent.a[node]; p > 0; p = this.parent.a[p]) {
+      const v = this.live.a[p];
+      if (v >= 0 && this.kindOf(v) === Kind.dir) break;
+      chain.push(p);
+    }
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const p = chain[i];
+      const old = this.live.a[p];
+      if (old >= 0) {
+        onClose(old);
+        this.close(old, L, End.replaced);
+        if (this.vRow.a[old] >= 0 && this.vLayer.a[old] === L) change[this.vRow.a[old]] = Change.superseded;
+      }
+      this.openVersion(p, L, IMPLICIT);
+    }
+  }
+
+  private openVersion(node: number, L: number, row: number): number {
+    const v = this.vNode.push(node);
+    this.vLayer.push(L);
+    this.vRow.push(row);
+    this.vTo.push(LIVE);
+    this.vPrev.push(this.lastVersion.a[node]);
+    this.vInode.push(-1);
+    this.vEnd.push(End.live);
+    this.lastVersion.a[node] = v;
+    this.live.a[node] = v;
+    return v;
+  }
+
+  private close(v: number, L: number, why: number): void {
+    this.vTo.a[v] = L - 1;
+    this.vEnd.a[v] = why;
+    this.live.a[this.vNode.a[v]] = -1;
+  }
+
+  private closeChildren(node: number, L: number, onClose: (v: number) => void, deleted: number[]): void {
+    for (let c = this.firstChild.a[node]; c >= 0; c = this.nextSibling.a[c]) {
+      if (this.live.a[c] >= 0) this.closeSubtree(c, L, End.parentReplaced, true, onClose, deleted);
+    }
+  }
+
+  private closeSubtree(node: number, L: number, why: number, self: boolean, onClose: (v: number) => void, deleted: number[]): void {
+    const stack = self ? [node] : this.children(node).filter((c) => this.live.a[c] >= 0);
+    while (stack.length) {
+      const n = stack.pop()!;
+      const v = this.live.a[n];
+      if (v < 0) continue;
+      for (let c = this.firstChild.a[n]; c >= 0; c = this.nextSibling.a[c]) if (this.live.a[c] >= 0) stack.push(c);
+      onClose(v);
+      this.close(v, L, why);
+      deleted.push(v);
+    }
+  }
+
+  private linkInode(r: LayerRecords, i: number, L: number): number {
+    const target = r.link[i]!;
+    const tn = this.byPath.get(target);
+    const tv = tn === undefined ? -1 : this.live.a[tn];
+    if (tv < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
+    const ino = this.vInode.a[tv];
+    if (ino < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which is not a regular file`);
+    return ino;
+  }
+
+  /** Compare the new version with what was visible before the layer: see docs/union.md. */
+  private classify(v: number, prev: number): ChangeCode {
+    if (prev < 0) return Change.added;
+    const kv = effectiveKind(this.kindOf(v));
+    if (kv !== effectiveKind(this.kindOf(prev))) return Change.modified;
+    if (kv === Kind.file) {
+      const a = this.vInode.a[v], b = this.vInode.a[prev];
+      if (this.sizeOf(v) !== this.sizeOf(prev)) return Change.modified;
+      if (a !== b && !sameHash(this.layers[this.vLayer.a[a]], this.vRow.a[a], this.layers[this.vLayer.a[b]], this.vRow.a[b])) return Change.modified;
+    } else if (kv === Kind.symlink) {
+      if (this.linkOf(v) !== this.linkOf(prev)) return Change.modified;
+    } else if (kv === Kind.char || kv === Kind.block) {
+      const a = this.devOf(v), b = this.devOf(prev);
+      if (a[0] !== b[0] || a[1] !== b[1]) return Change.modified;
+    }
+    if (this.modeOf(v) !== this.modeOf(prev) || this.uidOf(v) !== this.uidOf(prev) || this.gidOf(v) !== this.gidOf(prev)) return Change.metadata;
+    const rv = this.vRow.a[v], rp = this.vRow.a[prev];
+    const xa = rv === IMPLICIT ? undefined : this.layers[this.vLayer.a[v]].xattrs[rv];
+    const xb = rp === IMPLICIT ? undefined : this.layers[this.vLayer.a[prev]].xattrs[rp];
+    if ((xa || xb) && !(xa && xb && sameXattrs(this.layers[this.vLayer.a[v]], rv, this.layers[this.vLayer.a[prev]], rp))) return Change.metadata;
+    return Change.unchanged;
+  }
+
+  devOf(v: number): [number, number] {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? [0, 0] : this.layers[this.vLayer.a[v]].dev[row] ?? [0, 0];
+  }
+
+  flagsOf(v: number): number {
+    const row = this.vRow.a[v];
+    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[v]].flags[row];
+  }
+}
+
+function effectiveKind(k: KindCode): KindCode {
+  return k === Kind.hardlink ? Kind.file : k;
+}
+
+export { LIVE, IMPLICIT, Flag };
