@@ -15,6 +15,7 @@ import { entryOf, type EntryType } from './views.js';
 import { ignoreMatcher } from './glob.js';
 import { layerHistory, type ImageModel } from './read-image.js';
 import type { HistoryEntry } from './image.js';
+import type { ContentDiff } from './diff-content.js';
 
 export const DIFF_SCHEMA_VERSION = 1;
 
@@ -127,6 +128,8 @@ export interface DiffReport {
   history: HistoryLine[];
   files: FileDiff[];
   directories: DirDelta[];
+  /** Content diffs, when asked for (`--content`): see diff-content.ts. */
+  contents?: ContentDiff[];
 }
 
 export function diffImages(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): DiffReport {
