@@ -254,11 +254,14 @@ function compare(a: View, va: number, b: View, vb: number): FileDiff | null {
     if (da[0] !== db[0] || da[1] !== db[1]) change = 'modified';
   }
   const metadata: MetadataField[] = [];
-  if (ua.modeOf(va) !== ub.modeOf(vb)) metadata.push('mode');
-  if (ua.uidOf(va) !== ub.uidOf(vb)) metadata.push('uid');
-  if (ua.gidOf(va) !== ub.gidOf(vb)) metadata.push('gid');
-  if (!sameXattrsAcross(ua, va, ub, vb)) metadata.push('xattrs');
-  if (ka === Kind.file && a.links.get(ua.inodeOf(va)) !== b.links.get(ub.inodeOf(vb))) metadata.push('links');
+  if (change !== 'type') {
+    // a file's mode next to a directory's says nothing: metadata is compared between like kinds
+    if (ua.modeOf(va) !== ub.modeOf(vb)) metadata.push('mode');
+    if (ua.uidOf(va) !== ub.uidOf(vb)) metadata.push('uid');
+    if (ua.gidOf(va) !== ub.gidOf(vb)) metadata.push('gid');
+    if (!sameXattrsAcross(ua, va, ub, vb)) metadata.push('xattrs');
+    if (ka === Kind.file && a.links.get(ua.inodeOf(va)) !== b.links.get(ub.inodeOf(vb))) metadata.push('links');
+  }
   if (change === null && metadata.length === 0) return null;
   const { path, state: sa } = stateOf(a, va);
   const sb = stateOf(b, vb).state;
