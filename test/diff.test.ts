@@ -109,6 +109,10 @@ test('commit-based vs Dockerfile build: same app, different history', async (t) 
   ]);
   t.deepEqual(r.history.filter((h) => h.op === 'same').length, 2);
   t.true(r.history.some((h) => h.op === 'added' && h.instruction === 'USER 1000' && h.emptyLayer));
+  const text = renderDiffText(r, 120);
+  t.regex(text, /^ {2}first layer identical$/m);
+  t.regex(text, /^ {2}1 +1\.1 MB +sh -c mkdir .* ~ +1 +709 kB +RUN mkdir /m);
+  t.regex(text, /^ {2}-400 kB +\/var\/cache\/pkg +1 changed$/m);
 });
 
 test('vfs vs overlay builds of one Dockerfile: union views equal apart from the RUN mount points', async (t) => {
@@ -171,6 +175,8 @@ test('--file: unified diff of /etc/passwd between layers 5 and 6', async (t) => 
     t.is(cli.code, 1, cli.stderr);
     t.is(cli.stdout, c.patch!);
   }
+  const md = await strata(['diff', OVERLAY, '--layers', '5..6', '--file', '/etc/passwd', '--markdown']);
+  t.is(md.stdout, `\`\`\`diff\n${c.patch}\`\`\`\n`);
   const [small] = await contentDiffs(top(m, 5), top(m, 6), ['/etc/passwd'], 16);
   t.is(small.kind, 'too-large');
   t.is(small.patch, undefined);

@@ -56,7 +56,8 @@ export const diffCommand: CommandModule<object, Args> = {
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
       different = contents.some((c) => !c.identical);
-      process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : contents.map(renderContent).join(''));
+      const text = contents.map(renderContent).join('');
+      process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
       const report = diffImages(a, b, { ignore });
       if (args.content) {
