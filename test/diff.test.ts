@@ -170,8 +170,12 @@ test('--file: unified diff of /etc/passwd between layers 5 and 6', async (t) => 
   t.true(c.a!.sha256!.startsWith(c.a!.sha256Prefix!));
   t.true(c.b!.sha256!.startsWith(c.b!.sha256Prefix!));
 
-  for (const args of [[OVERLAY, '--layers', '5..6'], [`${OVERLAY}@5`, `${OVERLAY}@-2`]]) {
-    const cli = await strata(['diff', ...args, '--file', '/etc/passwd', '--exit-code']);
+  for (const args of [
+    [OVERLAY, '--layers', '5..6', '--file', '/etc/passwd'],
+    [`${OVERLAY}@5`, `${OVERLAY}@-2`, '--file', '/etc/passwd'],
+    [`${OVERLAY}@5`, '--file', '/etc/passwd', `${OVERLAY}@6`], // a repeatable option does not swallow B
+  ]) {
+    const cli = await strata(['diff', ...args, '--exit-code']);
     t.is(cli.code, 1, cli.stderr);
     t.is(cli.stdout, c.patch!);
   }
@@ -387,6 +391,10 @@ test('synthetic: whiteouts and hardlinks in layers, compared on the union view',
   t.is(r.files[2].b!.links, 2);
   t.is(r.files[2].b!.size, 4);
   t.is(r.summary.sizeDelta, -4); // the hardlink shares d/f's bytes; d/g's are gone
+  // a hardlink's content is read from the layer and path that hold its file
+  const [h, g] = await contentDiffs(top(ma), top(mb), ['/d/h', '/d/g'], 100);
+  t.is(h.patch, '--- /dev/null\n+++ b/d/h\n@@ -0,0 +1,1 @@\n+data\n\\ No newline at end of file\n');
+  t.is(g.patch, '--- a/d/g\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-gone\n\\ No newline at end of file\n');
   // a view of B before its last layer is A
   t.true(diffImages(top(ma), top(mb, 0)).summary.identical);
 });

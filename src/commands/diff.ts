@@ -39,10 +39,10 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('platform', { type: 'string', describe: 'os/arch[/variant] for both sides' })
       .option('platform-a', { type: 'string', describe: 'platform for A (overrides --platform)' })
       .option('platform-b', { type: 'string', describe: 'platform for B (overrides --platform)' })
-      .option('file', { type: 'string', array: true, describe: 'show the content diff of this file only (repeatable)' })
+      .option('file', { type: 'string', coerce: list, describe: 'show the content diff of this file only (repeatable)' })
       .option('content', { type: 'boolean', describe: 'inline diffs of modified text files under --content-limit' })
       .option('content-limit', { type: 'number', default: 64 * 1024, describe: 'largest file (bytes) --content reads' })
-      .option('ignore', { type: 'string', array: true, describe: 'glob of paths to leave out (repeatable; also diff.ignore in .strata.yml)' })
+      .option('ignore', { type: 'string', coerce: list, describe: 'glob of paths to leave out (repeatable; also diff.ignore in .strata.yml)' })
       .option('ignore-mtime', { type: 'boolean', default: true, describe: 'mtimes are never compared (always on)' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
       .option('markdown', { type: 'boolean', describe: 'print the report as Markdown, for PR comments' })
@@ -71,6 +71,9 @@ export const diffCommand: CommandModule<object, Args> = {
     if (args['exit-code'] && different) process.exitCode = 1;
   },
 };
+
+/** Repeatable options without yargs' greedy arrays, which would swallow the B positional. */
+const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
 
 const isFile = (t: string) => t === 'file' || t === 'hardlink';
 
