@@ -3,7 +3,7 @@
  * xattrs, so every field the diff compares can be set), gzip or plain, with correct digests.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -86,8 +86,21 @@ export function tarOf(entries: Entry[]): Buffer {
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+const made: string[] = [];
+
+/** A fresh temporary directory, removed by removeTemp(). */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-diff-'));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTemp(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 /** Write an OCI layout directory for the image; returns its path. */
-export function writeImage(spec: ImageSpec, dir = mkdtempSync(join(tmpdir(), 'strata-diff-'))): string {
+export function writeImage(spec: ImageSpec, dir = tempDir()): string {
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
   const blob = (b: Buffer | string) => {
     const d = sha(b);

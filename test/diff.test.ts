@@ -1,7 +1,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openImage } from '../src/layers/sources/resolve.js';
@@ -13,7 +12,9 @@ import { globToRegExp } from '../src/layers/glob.js';
 import { parsePlatform } from '../src/layers/platform.js';
 import { parseSideRef } from '../src/commands/diff.js';
 import { renderDiffMarkdown, renderDiffText } from '../src/render/diff.js';
-import { writeImage, type Entry, type ImageSpec } from './diff-images.js';
+import { removeTemp, tempDir, writeImage, type Entry, type ImageSpec } from './diff-images.js';
+
+test.after.always(removeTemp);
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const td = (f: string) => join(root, 'testdata', f);
@@ -510,7 +511,7 @@ test('--ignore globs, from the command line and from .strata.yml', async (t) => 
   t.deepEqual(changes(r), ['metadata /app [uid,gid]', 'added /etc/conf.d', 'modified /etc/passwd', 'removed /tmp/build', 'removed /tmp/build/obj.o', 'removed /var/cache/pkg/index.db']);
   t.deepEqual(r.summary.ignored, ['/usr', '*.conf', '/app/**']);
 
-  const cwd = mkdtempSync(join(tmpdir(), 'strata-cfg-'));
+  const cwd = tempDir();
   writeFileSync(join(cwd, '.strata.yml'), 'diff:\n  ignore:\n    - /run\n    - /dev\n    - /proc\n    - /sys\n');
   const cli = await strata(['diff', DOCKERFILE, OVERLAY, '--ignore', '/etc/hosts', '--ignore', '/etc/hostname', '--ignore', '/etc/resolv.conf', '--ignore', '/app', '--exit-code', '--json'], cwd);
   t.is(cli.code, 1, cli.stderr); // the files are equal now, but the label and the base's history entry still differ
@@ -528,7 +529,7 @@ test('A@N parsing keeps paths that contain @', (t) => {
   t.deepEqual(parseSideRef('img.tar@3'), { ref: 'img.tar', layer: 3 });
   t.deepEqual(parseSideRef('img.tar@-1'), { ref: 'img.tar', layer: -1 });
   t.deepEqual(parseSideRef('name@sha256:abc'), { ref: 'name@sha256:abc' });
-  const dir = mkdtempSync(join(tmpdir(), 'strata-at-'));
+  const dir = tempDir();
   const odd = join(dir, 'x@2');
   writeFileSync(odd, '');
   t.deepEqual(parseSideRef(odd), { ref: odd });
