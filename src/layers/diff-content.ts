@@ -13,8 +13,8 @@ import type { DiffSide } from './diff.js';
 export interface ContentSide {
   type: string;
   size: number;
-  /** First 16 bytes of the content's sha256 (from the layer records), hex; regular files only. */
-  sha256Prefix?: string;
+  /** XXH3-128 of the content (from the layer records), hex; regular files only. */
+  contentHash?: string;
   /** Full sha256 of the content, when it was read. */
   sha256?: string;
 }
@@ -63,7 +63,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
         continue;
       }
       w.src.push({ layer: u.layerOf(ino), stored: u.nodePath[u.nodeOfVersion(ino)] });
-      w.info.push({ type, size: u.sizeOf(v), sha256Prefix: hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino)) });
+      w.info.push({ type, size: u.sizeOf(v), contentHash: hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino)) });
     }
     if (!w.info[0] && !w.info[1]) throw new StrataError(`${path}: in neither image`);
     return w;
@@ -75,7 +75,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
     const [x, y] = w.info;
     if (!w.src.some(Boolean) || w.info.some((i) => i && i.type !== 'file')) return false;
     if (w.info.some((i) => i && i.size > limit)) return false;
-    return !(x && y && x.size === y.size && x.sha256Prefix === y.sha256Prefix);
+    return !(x && y && x.size === y.size && x.contentHash === y.contentHash);
   };
   for (const w of wanted.filter(needs)) {
     w.src.forEach((s, i) => {
@@ -94,7 +94,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
 
   return wanted.map((w) => {
     const [x, y] = w.info;
-    const identical = !!x && !!y && x.type === y.type && x.size === y.size && x.sha256Prefix === y.sha256Prefix;
+    const identical = !!x && !!y && x.type === y.type && x.size === y.size && x.contentHash === y.contentHash;
     const base = { path: w.path, identical, a: x, b: y };
     if (w.info.some((i) => i && i.type !== 'file')) return { ...base, kind: 'not-a-file' };
     if (identical) return { ...base, kind: 'identical' };

@@ -3,7 +3,7 @@
  *
  * Files: both views are walked in path order and merged, so the cost is linear in their entries.
  * Entries are compared on what an extracted filesystem holds: type, content (size + the records'
- * sha256 prefix), link target, device numbers, mode, owner, xattrs, hardlink count. mtime is never
+ * XXH3-128 content hash), link target, device numbers, mode, owner, xattrs, hardlink count. mtime is never
  * compared (every rebuild changes it). Which path of a hardlinked set is the tar "file" and which the
  * "link" is an accident of tar order, so both are regular files here; their link count is compared.
  */
@@ -41,8 +41,8 @@ export interface FileState {
   uid: number;
   gid: number;
   linkTarget?: string;
-  /** Regular files: the first 16 bytes of the content's sha256, hex. */
-  sha256Prefix?: string;
+  /** Regular files: XXH3-128 of the content (from the layer records), hex. */
+  contentHash?: string;
   /** Regular files: how many paths of the view share its content as hardlinks (1: none). */
   links?: number;
   /** The layer of its image that last set it. */
@@ -231,7 +231,7 @@ function stateOf(view: View, v: number): { path: string; state: FileState } {
   if (linkTarget !== undefined) state.linkTarget = linkTarget;
   const ino = u.inodeOf(v);
   if (ino >= 0) {
-    state.sha256Prefix = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
+    state.contentHash = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
     state.links = view.links.get(ino) ?? 1;
   }
   return { path, state };

@@ -68,7 +68,7 @@ function historyPrefix(h: HistoryLine): string {
 }
 
 export function renderContent(c: ContentDiff): string {
-  const size = (s: ContentDiff['a']) => (s ? `${humanBytes(s.size)} ${s.sha256 ?? s.sha256Prefix ?? ''}`.trim() : 'absent');
+  const size = (s: ContentDiff['a']) => (s ? `${humanBytes(s.size)} ${s.sha256 ?? s.contentHash ?? ''}`.trim() : 'absent');
   switch (c.kind) {
     case 'text':
       return c.patch!;
