@@ -2,19 +2,22 @@
  * The umoci oracle: an independent implementation of layer application. Each fixture is converted
  * by skopeo to an OCI layout, unpacked by `umoci unpack`, and the root filesystem it writes is compared
  * with `strata ls --json` on the ORIGINAL fixture: paths, types, sizes, permission bits, owners,
- * symlink targets, hardlinks (shared inodes) and, through the API, file contents.
+ * symlink targets, hardlinks (shared inodes) and file contents. The same is done after every layer
+ * (umoci unpacks images cut after layer k), and each layer's change list is checked against the
+ * difference between the unpacked trees before and after it.
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { FileEntry } from '../src/layers/views.js';
-import { fixture, hashedView, loadFixture, strata } from './support/fixtures.js';
+import { layerChanges, type FileEntry } from '../src/layers/views.js';
+import { fixture, hashedView, loadFixture, strata, type HashedEntry } from './support/fixtures.js';
 
 const run = promisify(execFile);
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 interface DiskEntry {
   type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -24,6 +27,8 @@ interface DiskEntry {
   gid: number;
   ino: number;
   link?: string;
+  /** sha256 prefix of a regular file's bytes, as strata records it */
+  hash?: string;
 }
 type Disk = Map<string, DiskEntry>;
 
@@ -33,9 +38,19 @@ async function walkDisk(root: string): Promise<Disk> {
   const visit = async (rel: string): Promise<void> => {
     for (const name of await readdir(join(root, rel))) {
       const p = `${rel}/${name}`;
-      const st = await lstat(join(root, p));
+      const abs = join(root, p);
+      const st = await lstat(abs);
       const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : 'socket';
-      out.set(p, { type, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino, link: type === 'symlink' ? await readlink(join(root, p)) : undefined });
+      out.set(p, {
+        type,
+        size: st.size,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        ino: st.ino,
+        link: type === 'symlink' ? await readlink(abs) : undefined,
+        hash: type === 'file' ? sha(await readFile(abs)).slice(0, 32) : undefined,
+      });
       if (type === 'dir') await visit(p);
     }
   };
@@ -44,7 +59,7 @@ async function walkDisk(root: string): Promise<Disk> {
 }
 
 /** Differences between strata's listing and the unpacked tree, one line each; [] when they agree. */
-function compare(listing: FileEntry[], disk: Disk): string[] {
+function compare(listing: HashedEntry[], disk: Disk): string[] {
   const out: string[] = [];
   const listed = new Map(listing.map((e) => [e.path, e]));
   for (const e of listing) {
@@ -56,6 +71,7 @@ function compare(listing: FileEntry[], disk: Disk): string[] {
     const want = e.type === 'hardlink' ? 'file' : e.type;
     if (d.type !== want) out.push(`${e.path}: type strata=${e.type} disk=${d.type}`);
     if (want === 'file' && d.size !== e.size) out.push(`${e.path}: size strata=${e.size} disk=${d.size}`);
+    if (e.hash !== undefined && d.hash !== e.hash) out.push(`${e.path}: content differs`);
     if (parseInt(e.mode, 8) !== d.mode) out.push(`${e.path}: mode strata=${e.mode} disk=${d.mode.toString(8).padStart(4, '0')}`);
     if (e.uid !== d.uid || e.gid !== d.gid) out.push(`${e.path}: owner strata=${e.uid}:${e.gid} disk=${d.uid}:${d.gid}`);
     if (e.type === 'symlink' && e.linkTarget !== d.link) out.push(`${e.path}: symlink strata=${e.linkTarget} disk=${d.link}`);
@@ -80,17 +96,17 @@ function compare(listing: FileEntry[], disk: Disk): string[] {
   return out;
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 32);
-
-/** Files whose bytes on disk differ from the content hash strata recorded. */
-async function compareContent(entries: { path: string; hash?: string }[], rootfs: string): Promise<string[]> {
+/** What changed from one unpacked tree to the next, classified the way strata's docs define it. */
+function diskChanges(before: Disk, after: Disk): string[] {
   const out: string[] = [];
-  for (const e of entries) {
-    if (e.hash === undefined) continue;
-    const got = sha(await readFile(join(rootfs, e.path)).catch(() => Buffer.from('(unreadable)')));
-    if (got !== e.hash) out.push(`${e.path}: content differs`);
+  for (const [p, a] of after) {
+    const b = before.get(p);
+    if (!b) out.push(`added ${p}`);
+    else if (a.type !== b.type || a.size !== b.size || a.hash !== b.hash || a.link !== b.link) out.push(`modified ${p}`);
+    else if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) out.push(`metadata ${p}`);
   }
-  return out;
+  for (const p of before.keys()) if (!after.has(p)) out.push(`removed ${p}`);
+  return out.sort();
 }
 
 interface Case {
@@ -110,9 +126,14 @@ const cases: Case[] = [
   { file: 'tiny-multiarch.oci-layout.tar', platform: { arch: 'amd64', strata: 'linux/amd64' } },
   { file: 'tiny-multiarch.oci-layout.tar', platform: { arch: 'arm64', variant: 'v8', strata: 'linux/arm64/v8' } },
 ];
+const title = (c: Case) => `${c.file}${c.platform ? ` (${c.platform.strata})` : ''}`;
 
-/** skopeo copy FIXTURE -> oci:DIR:t, then umoci unpack; returns the rootfs path. */
-async function unpack(c: Case, work: string): Promise<string> {
+const workDirs: string[] = [];
+
+/** skopeo copy FIXTURE -> an OCI layout holding it as tag `t`, plus tags L0..Ln-1 cut after each layer. */
+async function convert(c: Case): Promise<{ layout: string; work: string; layers: number }> {
+  const work = await mkdtemp(join(tmpdir(), 'strata-oracle-'));
+  workDirs.push(work);
   const path = fixture(c.file);
   let src: string;
   if (c.file.endsWith('.oci-layout.tar')) {
@@ -126,18 +147,49 @@ async function unpack(c: Case, work: string): Promise<string> {
   if (c.platform) opts.push('--override-os', 'linux', '--override-arch', c.platform.arch, ...(c.platform.variant ? ['--override-variant', c.platform.variant] : []));
   // umoci 0.4 reads gzip and plain layers only: skopeo decompresses zstd and writes gzip (same diff_ids)
   if (c.file.includes('zstd')) opts.push('--dest-compress-format', 'gzip');
-  await run('skopeo', ['copy', ...opts, src, `oci:${join(work, 'oci')}:t`]);
-  await run('umoci', ['unpack', '--image', `${join(work, 'oci')}:t`, join(work, 'bundle')]);
-  return join(work, 'bundle', 'rootfs');
+  const layout = join(work, 'oci');
+  await run('skopeo', ['copy', ...opts, src, `oci:${layout}:t`]);
+  return { layout, work, layers: await addPrefixTags(layout) };
 }
 
-async function withUnpacked<T>(c: Case, f: (rootfs: string) => Promise<T>): Promise<T> {
-  const work = await mkdtemp(join(tmpdir(), 'strata-oracle-'));
-  try {
-    return await f(await unpack(c, work));
-  } finally {
-    await rm(work, { recursive: true, force: true });
+/** Write, beside tag `t`, images holding only its first k+1 layers (config diff_ids cut to match). */
+async function addPrefixTags(layout: string): Promise<number> {
+  const blob = async (digest: string) => JSON.parse(await readFile(join(layout, 'blobs', ...digest.split(':')), 'utf8'));
+  const put = async (mediaType: string, value: unknown) => {
+    const bytes = JSON.stringify(value);
+    const hex = sha(bytes);
+    await writeFile(join(layout, 'blobs', 'sha256', hex), bytes);
+    return { mediaType, digest: `sha256:${hex}`, size: Buffer.byteLength(bytes) };
+  };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8'));
+  const top = index.manifests.find((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === 't');
+  const manifest = await blob(top.digest);
+  const config = await blob(manifest.config.digest);
+  const n: number = manifest.layers.length;
+  for (let k = 0; k < n; k++) {
+    const { history: _history, ...rest } = config; // history would name layers the cut image lacks
+    const cfg = await put(manifest.config.mediaType, { ...rest, rootfs: { type: 'layers', diff_ids: config.rootfs.diff_ids.slice(0, k + 1) } });
+    const man = await put(top.mediaType, { ...manifest, config: cfg, layers: manifest.layers.slice(0, k + 1) });
+    index.manifests.push({ ...man, annotations: { 'org.opencontainers.image.ref.name': `L${k}` } });
   }
+  await writeFile(join(layout, 'index.json'), JSON.stringify(index));
+  return n;
+}
+
+const converted = new Map<Case, ReturnType<typeof convert>>();
+const convertOnce = (c: Case) => {
+  if (!converted.has(c)) converted.set(c, convert(c));
+  return converted.get(c)!;
+};
+
+let bundles = 0;
+/** umoci unpack of a tag; returns the tree it wrote. */
+async function unpackTag(c: Case, tag: string): Promise<{ rootfs: string; disk: Disk }> {
+  const { layout, work } = await convertOnce(c);
+  const bundle = join(work, `bundle-${tag}-${bundles++}`);
+  await run('umoci', ['unpack', '--image', `${layout}:${tag}`, bundle]);
+  const rootfs = join(bundle, 'rootfs');
+  return { rootfs, disk: await walkDisk(rootfs) };
 }
 
 const listing = async (c: Case, layer?: number): Promise<FileEntry[]> => {
@@ -145,59 +197,78 @@ const listing = async (c: Case, layer?: number): Promise<FileEntry[]> => {
   return (await strata(args)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as FileEntry);
 };
 
-const title = (c: Case) => `${c.file}${c.platform ? ` (${c.platform.strata})` : ''}`;
-
 function registerOracle(): void {
+  test.after.always(async () => {
+    await Promise.all(workDirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
   for (const c of cases) {
     test(`oracle: ${title(c)}: strata ls equals umoci's unpacked rootfs`, async (t) => {
-      await withUnpacked(c, async (rootfs) => {
-        const [entries, disk, model] = await Promise.all([listing(c), walkDisk(rootfs), loadFixture(c.file, c.platform?.strata)]);
-        t.true(entries.length > 280, `strata listed ${entries.length} entries`);
-        t.deepEqual(compare(entries, disk), []);
-        t.deepEqual(await compareContent(hashedView(model), rootfs), []);
-      });
+      const [entries, { disk }, model] = await Promise.all([listing(c), unpackTag(c, 't'), loadFixture(c.file, c.platform?.strata)]);
+      t.true(entries.length > 280, `strata listed ${entries.length} entries`);
+      t.deepEqual(compare(entries, disk), []);
+      // the CLI listing has no contents: check them through the API's content hashes
+      t.deepEqual(compare(hashedView(model), disk), []);
+    });
+
+    test(`oracle: ${title(c)}: the view after every layer and each layer's changes match umoci`, async (t) => {
+      const model = await loadFixture(c.file, c.platform?.strata);
+      const { layers } = await convertOnce(c);
+      t.is(layers, model.layers.length);
+      let before: Disk = new Map();
+      for (let k = 0; k < layers; k++) {
+        const { disk } = await unpackTag(c, `L${k}`);
+        t.deepEqual(compare(hashedView(model, k), disk), [], `view after layer ${k}`);
+        const changes = [...layerChanges(model, k)].filter((e) => e.change !== 'unchanged').map((e) => `${e.change} ${e.path}`);
+        t.deepEqual(changes.sort(), diskChanges(before, disk), `changes of layer ${k}`);
+        before = disk;
+      }
     });
   }
 
   const overlay = cases.find((c) => c.file === 'tiny-overlay.oci.tar')!;
 
   test('oracle can fail: the view after layers 5 and 3 is not the unpacked final image', async (t) => {
-    await withUnpacked(overlay, async (rootfs) => {
-      const disk = await walkDisk(rootfs);
-      t.deepEqual(compare(await listing(overlay, 5), disk), [
-        'missing on disk: /etc/conf.d/one.conf',
-        'missing on disk: /etc/conf.d/two.conf',
-        '/etc/passwd: size strata=30 disk=31',
-        'only on disk: /app/bundle-hardlink.js',
-        'only on disk: /etc/conf.d/three.conf',
-        'only on disk: /usr',
-        'only on disk: /usr/local',
-        'only on disk: /usr/local/bin',
-        'only on disk: /usr/local/bin/app',
-      ]);
-      const after3 = compare(await listing(overlay, 3), disk);
-      for (const line of ['/app/index.js: mode strata=0644 disk=0755', '/app/index.js: owner strata=0:0 disk=1000:1000', '/app: owner strata=0:0 disk=1000:1000']) {
-        t.true(after3.includes(line), line);
-      }
-      const model = await loadFixture(overlay.file);
-      t.deepEqual(await compareContent(hashedView(model, 5).filter((e) => e.path.startsWith('/etc/')), rootfs), ['/etc/conf.d/one.conf: content differs', '/etc/conf.d/two.conf: content differs', '/etc/passwd: content differs']);
-    });
+    const { disk } = await unpackTag(overlay, 't');
+    t.deepEqual(compare(await listing(overlay, 5), disk), [
+      'missing on disk: /etc/conf.d/one.conf',
+      'missing on disk: /etc/conf.d/two.conf',
+      '/etc/passwd: size strata=30 disk=31',
+      'only on disk: /app/bundle-hardlink.js',
+      'only on disk: /etc/conf.d/three.conf',
+      'only on disk: /usr',
+      'only on disk: /usr/local',
+      'only on disk: /usr/local/bin',
+      'only on disk: /usr/local/bin/app',
+    ]);
+    const after3 = compare(await listing(overlay, 3), disk);
+    for (const line of ['/app/index.js: mode strata=0644 disk=0755', '/app/index.js: owner strata=0:0 disk=1000:1000', '/app: owner strata=0:0 disk=1000:1000']) {
+      t.true(after3.includes(line), line);
+    }
+    const model = await loadFixture(overlay.file);
+    t.true(compare(hashedView(model, 5), disk).includes('/etc/passwd: content differs'));
+    // and a layer's changes are not the difference across another layer
+    const [d5, d6] = [(await unpackTag(overlay, 'L5')).disk, (await unpackTag(overlay, 'L6')).disk];
+    t.deepEqual(diskChanges(d5, d6), ['added /etc/conf.d/three.conf', 'modified /etc/passwd', 'removed /etc/conf.d/one.conf', 'removed /etc/conf.d/two.conf']);
+    t.notDeepEqual(diskChanges(d5, d6), diskChanges(d5, disk));
   });
 
   test('oracle can fail: each kind of wrong entry in a listing is reported', async (t) => {
-    await withUnpacked(overlay, async (rootfs) => {
-      const disk = await walkDisk(rootfs);
-      const good = await listing(overlay);
-      t.deepEqual(compare(good, disk), []);
-      const mutate = (path: string, change: Partial<FileEntry>) => compare(good.map((e) => (e.path === path ? { ...e, ...change } : e)), disk);
-      t.deepEqual(mutate('/bin/busybox', { type: 'dir' }), ['/bin/busybox: type strata=dir disk=file']);
-      t.deepEqual(mutate('/bin/busybox', { size: 1 }), ['/bin/busybox: size strata=1 disk=1982256']);
-      t.deepEqual(mutate('/tmp', { mode: '0777' }), ['/tmp: mode strata=0777 disk=1777']);
-      t.deepEqual(mutate('/etc/passwd', { gid: 5 }), ['/etc/passwd: owner strata=0:5 disk=0:0']);
-      t.deepEqual(mutate('/usr/local/bin/app', { linkTarget: '/app/bundle.js' }), ['/usr/local/bin/app: symlink strata=/app/bundle.js disk=/app/index.js']);
-      t.deepEqual(mutate('/app/bundle.js', { linkTarget: '/app/index.js' }), ['/app/bundle.js: not the same inode as /app/index.js on disk', '/app/bundle-hardlink.js and /app/bundle.js share an inode on disk, not in strata']);
-      t.deepEqual(mutate('/app/bundle.js', { type: 'file', linkTarget: undefined }), ['/app/bundle-hardlink.js and /app/bundle.js share an inode on disk, not in strata']);
-    });
+    const { disk } = await unpackTag(overlay, 't');
+    const good = await listing(overlay);
+    t.deepEqual(compare(good, disk), []);
+    const mutate = (path: string, change: Partial<HashedEntry>) => compare(good.map((e) => (e.path === path ? { ...e, ...change } : e)), disk);
+    t.deepEqual(mutate('/bin/busybox', { type: 'dir' }), ['/bin/busybox: type strata=dir disk=file']);
+    t.deepEqual(mutate('/bin/busybox', { size: 1 }), ['/bin/busybox: size strata=1 disk=1982256']);
+    t.deepEqual(mutate('/bin/busybox', { hash: '0'.repeat(32) }), ['/bin/busybox: content differs']);
+    t.deepEqual(mutate('/tmp', { mode: '0777' }), ['/tmp: mode strata=0777 disk=1777']);
+    t.deepEqual(mutate('/etc/passwd', { gid: 5 }), ['/etc/passwd: owner strata=0:5 disk=0:0']);
+    t.deepEqual(mutate('/usr/local/bin/app', { linkTarget: '/app/bundle.js' }), ['/usr/local/bin/app: symlink strata=/app/bundle.js disk=/app/index.js']);
+    t.deepEqual(mutate('/app/bundle.js', { linkTarget: '/app/index.js' }), [
+      '/app/bundle.js: not the same inode as /app/index.js on disk',
+      '/app/bundle-hardlink.js and /app/bundle.js share an inode on disk, not in strata',
+    ]);
+    t.deepEqual(mutate('/app/bundle.js', { type: 'file', linkTarget: undefined }), ['/app/bundle-hardlink.js and /app/bundle.js share an inode on disk, not in strata']);
   });
 }
 
