@@ -13,11 +13,12 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inspectReport } from '../src/layers/report.js';
 import { layerChanges } from '../src/layers/views.js';
 import { Kind } from '../src/layers/records.js';
 import type { ImageModel } from '../src/layers/read-image.js';
-import { hashedView, loadFixture } from './support/fixtures.js';
+import { fixture, hashedView, loadFixture } from './support/fixtures.js';
 
 type Counts = { added: number; modified: number; metadata: number; removed: number; unchanged: number };
 const c = (added: number, modified: number, metadata: number, removed: number, unchanged: number): Counts => ({ added, modified, metadata, removed, unchanged });
@@ -284,4 +285,26 @@ test('multi-arch: amd64 and arm64 differ only in the content of /etc/build-arch'
   const arch = (v: typeof va) => v.find((e) => e.path === '/etc/build-arch')!.hash;
   t.is(arch(va), sha('amd-build\n'));
   t.is(arch(vb), sha('arm-build\n'));
+});
+
+// ---- history and config, from the recipe ------------------------------------------------------------
+
+test('the Dockerfile builds: each layer has its instruction from the recipe, and the recipe config', async (t) => {
+  // the recipe's layer-making lines, in order: they made layers 1..7 (ENV, USER, WORKDIR, CMD made none)
+  const recipe = readFileSync(fixture('tiny-app.Dockerfile'), 'utf8').split('\n').filter((l) => /^(RUN|COPY) /.test(l));
+  t.is(recipe.length, 7);
+  for (const file of [...VFS, ...OVERLAY]) {
+    const r = inspectReport(await loadFixture(file));
+    t.is(r.image.historyEntries, 12, file); // 8 layers + 4 empty_layer entries
+    r.layers.slice(1).forEach((l, i) => {
+      const line = recipe[i];
+      if (line.startsWith('RUN ')) t.is(l.createdBy, `/bin/sh -c ${line.slice(4)}`, `${file} layer ${i + 1}`);
+      else t.regex(l.createdBy ?? '', /^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \/app\/ $/, `${file} layer ${i + 1}`);
+    });
+    const cfg = r.image.config;
+    t.deepEqual([cfg.user, cfg.workdir, cfg.cmd, cfg.env.at(-1)], ['1000', '/app', ['node', '/app/index.js'], 'NODE_ENV=production'], file);
+  }
+  // docker import names the base layer in a comment; buildah's base has created_by "/bin/sh"
+  t.is((await loadFixture(VFS[0])).layers[0].history?.comment, 'Imported from -');
+  t.is((await loadFixture(OVERLAY[0])).layers[0].history?.created_by, '/bin/sh');
 });
