@@ -187,12 +187,11 @@ const convertOnce = (c: Case) => {
 
 let bundles = 0;
 /** umoci unpack of a tag; returns the tree it wrote. */
-async function unpackTag(c: Case, tag: string): Promise<{ rootfs: string; disk: Disk }> {
+async function unpackTag(c: Case, tag: string): Promise<{ disk: Disk }> {
   const { layout, work } = await convertOnce(c);
   const bundle = join(work, `bundle-${tag}-${bundles++}`);
   await run('umoci', ['unpack', ...(rootless ? ['--rootless'] : []), '--image', `${layout}:${tag}`, bundle]);
-  const rootfs = join(bundle, 'rootfs');
-  return { rootfs, disk: await walkDisk(rootfs) };
+  return { disk: await walkDisk(join(bundle, 'rootfs')) };
 }
 
 const listing = async (c: Case, layer?: number): Promise<FileEntry[]> => {
