@@ -31,7 +31,7 @@ interface Expected {
   reportedPlatform: string;
   size: number[];
   blobSize: number[];
-  /** null: the layers are plain tars (compressedSize is then null too). */
+  /** false: the layers are plain tars, so every compressedSize is null. */
   compressed: boolean;
   entries: number[];
   changes: Counts[];
