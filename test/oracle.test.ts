@@ -9,6 +9,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { xxhash128 } from 'hash-wasm';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ interface DiskEntry {
   gid: number;
   ino: number;
   link?: string;
-  /** sha256 prefix of a regular file's bytes, as strata records it */
+  /** XXH3-128 of a regular file's bytes, as strata records it */
   hash?: string;
 }
 type Disk = Map<string, DiskEntry>;
@@ -49,7 +50,7 @@ async function walkDisk(root: string): Promise<Disk> {
         gid: st.gid,
         ino: st.ino,
         link: type === 'symlink' ? await readlink(abs) : undefined,
-        hash: type === 'file' ? sha(await readFile(abs)).slice(0, 32) : undefined,
+        hash: type === 'file' ? await xxhash128(await readFile(abs)) : undefined,
       });
       if (type === 'dir') await visit(p);
     }

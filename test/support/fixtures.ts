@@ -27,7 +27,7 @@ export function loadFixture(name: string, platform?: string): Promise<ImageModel
 }
 
 export interface HashedEntry extends FileEntry {
-  /** sha256 prefix of the content, for regular files and hardlinks (their inode's). */
+  /** XXH3-128 of the content, for regular files and hardlinks (their inode's). */
   hash?: string;
 }
 
