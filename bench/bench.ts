@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type Spec } from './synthetic-image.js';
+import { hashFiles, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
 const runCli = fileURLToPath(new URL('./run-cli.js', import.meta.url));
@@ -99,6 +100,18 @@ async function main(): Promise<void> {
           rmSync(dest, { recursive: true, force: true });
         }
       }
+    }
+    if (!only.length || only.includes('libraries')) {
+      const g = await generate(root, specs.large);
+      const blob = g.gzipBlobs[0];
+      console.log('libraries: one gzip layer of the large image, then 80,000 file-sized hashes');
+      const node = await inflateNodeZlib(blob);
+      row('node:zlib createGunzip stream', node, node);
+      row('zlib-sync Inflate push loop (synchronous)', inflateZlibSync(blob), node);
+      const sizes = Array.from({ length: 80_000 }, (_, i) => (i * 7919) % 6600);
+      const h = await hashFiles(sizes);
+      row('sha256 per file (node:crypto)', h.sha256, h.sha256);
+      row('XXH3-128 per file (hash-wasm)', h.xxh128, h.sha256);
     }
     if (!only.length || only.includes('headers')) {
       const g = await generate(root, specs.headers);
