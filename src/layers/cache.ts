@@ -1,0 +1,131 @@
+/**
+ * A content-addressed blob cache: `DIR/blobs/<alg>/<hex>`, so a second run, or a second image on the
+ * same base, downloads nothing twice. A blob enters only after its digest checked out (written to a
+ * temp file, renamed into place); the least recently used blobs leave when the cache passes its cap.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { StrataError } from './errors.js';
+
+export const DEFAULT_CACHE_MAX = 10 * 1024 ** 3;
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'strata');
+}
+
+/** `500M`, `10G`, `1048576` -> bytes. */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new StrataError(`--cache-max "${s}": expected a size such as 500M or 10G`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * scale);
+}
+
+const cacheable = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+export class BlobCache {
+  constructor(readonly dir: string, readonly maxBytes = DEFAULT_CACHE_MAX) {}
+
+  pathOf(digest: string): string {
+    const [alg, hex] = digest.split(':');
+    return join(this.dir, 'blobs', alg, hex);
+  }
+
+  /** The cached blob as a stream, or undefined; a hit counts as a use for eviction. */
+  async get(digest: string, size?: number): Promise<AsyncIterable<Buffer> | undefined> {
+    if (!cacheable.test(digest)) return undefined;
+    const p = this.pathOf(digest);
+    try {
+      const st = await stat(p);
+      if (size !== undefined && st.size !== size) return undefined;
+      const now = new Date();
+      await utimes(p, now, now).catch(() => undefined);
+    } catch {
+      return undefined;
+    }
+    return createReadStream(p, { highWaterMark: 1 << 20 });
+  }
+
+  /**
+   * Pass `source` through unchanged while copying it to a temp file; when the source ends and the
+   * copy hashes to `digest`, it becomes the cached blob. A failure anywhere leaves nothing behind,
+   * and a cache that cannot be written only costs the caching.
+   */
+  async *through(digest: string, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    if (!cacheable.test(digest)) {
+      yield* source;
+      return;
+    }
+    const final = this.pathOf(digest);
+    const tmpDir = join(this.dir, 'tmp');
+    const tmp = join(tmpDir, `${digest.replace(':', '-')}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      fh = await open(tmp, 'w');
+    } catch {
+      fh = undefined;
+    }
+    const hash = createHash(digest.split(':')[0]);
+    let committed = false;
+    try {
+      for await (const c of source) {
+        if (fh) {
+          hash.update(c);
+          try {
+            await fh.write(c);
+          } catch {
+            await fh.close().catch(() => undefined);
+            fh = undefined;
+          }
+        }
+        yield c;
+      }
+      if (fh) {
+        await fh.close();
+        fh = undefined;
+        if (`${digest.split(':')[0]}:${hash.digest('hex')}` === digest) {
+          await mkdir(join(final, '..'), { recursive: true });
+          await rename(tmp, final);
+          committed = true;
+          await this.evict();
+        }
+      }
+    } finally {
+      await fh?.close().catch(() => undefined);
+      if (!committed) await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Remove least recently used blobs until the cache fits its cap. */
+  async evict(): Promise<void> {
+    const files: { path: string; size: number; used: number }[] = [];
+    for (const alg of ['sha256', 'sha512']) {
+      const dir = join(this.dir, 'blobs', alg);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        try {
+          const st = await stat(join(dir, n));
+          files.push({ path: join(dir, n), size: st.size, used: st.mtimeMs });
+        } catch {
+          // removed meanwhile by another process
+        }
+      }
+    }
+    let total = files.reduce((s, f) => s + f.size, 0);
+    files.sort((a, b) => a.used - b.used);
+    for (const f of files) {
+      if (total <= this.maxBytes) break;
+      await unlink(f.path).catch(() => undefined);
+      total -= f.size;
+    }
+  }
+}
