@@ -100,8 +100,9 @@ export class BlobCache {
     }
   }
 
-  /** Remove least recently used blobs until the cache fits its cap. */
+  /** Remove least recently used blobs until the cache fits its cap, and temp files of dead runs. */
   async evict(): Promise<void> {
+    await this.sweepTemp();
     const files: { path: string; size: number; used: number }[] = [];
     for (const alg of ['sha256', 'sha512']) {
       const dir = join(this.dir, 'blobs', alg);
@@ -127,5 +128,29 @@ export class BlobCache {
       await unlink(f.path).catch(() => undefined);
       total -= f.size;
     }
+  }
+
+  /** A run killed mid-download leaves `<digest>.<pid>.<rand>`; remove those whose process is gone. */
+  private async sweepTemp(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, 'tmp'));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const pid = Number(n.split('.')[1]);
+      if (pid === process.pid || (pid > 0 && alive(pid))) continue;
+      await unlink(join(this.dir, 'tmp', n)).catch(() => undefined);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
