@@ -5,6 +5,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,7 +231,8 @@ export type Fault =
   | { kind: 'cut'; after: number }
   | { kind: 'corrupt' }
   | { kind: 'redirect'; to: string }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  | { kind: 'hang' };
 
 export interface SeenRequest {
   method: string;
@@ -272,6 +274,7 @@ export async function startProxy(target: { port: number }): Promise<Proxy> {
       res.writeHead(307, { Location: f.to }).end();
       return;
     }
+    if (f?.kind === 'hang') return;
     if (f?.kind === 'delay') setTimeout(() => forward(req, res, target.port, undefined), f.ms);
     else forward(req, res, target.port, f);
   });
@@ -319,4 +322,23 @@ function forward(req: IncomingMessage, res: ServerResponse, port: number, f: Fau
   });
   up.on('error', () => res.destroy());
   req.pipe(up);
+}
+
+/** HTTPS in front of the registry, with a self-signed certificate for 127.0.0.1 (no client trusts it). */
+export async function startTlsProxy(target: { port: number }): Promise<{ host: string; stop(): Promise<void> }> {
+  const dir = tempDir('tls');
+  const keyFile = join(dir, 'tls.key');
+  const certFile = join(dir, 'tls.crt');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile,
+    '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const port = await freePort();
+  const server = https.createServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) }, (req, res) => forward(req, res, target.port, undefined));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return {
+    host: `127.0.0.1:${port}`,
+    stop: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
 }

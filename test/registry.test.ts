@@ -11,7 +11,7 @@ import { listView } from '../src/layers/views.js';
 import { parsePlatform } from '../src/layers/platform.js';
 import type { RemoteOptions } from '../src/layers/sources/remote.js';
 import {
-  makeTokenKey, push, startProxy, startRegistry, startTokenServer, tempDir,
+  makeTokenKey, push, startProxy, startRegistry, startTlsProxy, startTokenServer, tempDir,
   type Registry, type TokenServer,
 } from './registry-harness.js';
 
@@ -229,6 +229,29 @@ test('a wrong blob is reported and nothing of it is cached', async (t) => {
   t.false(cachedBlobs(cacheDir2).includes(victim.digest));
 });
 
+test('a registry that stops answering: timed out, retried, then one line', async (t) => {
+  const proxy = await startProxy(reg);
+  t.teardown(() => proxy.stop());
+  proxy.fault = (r) => (r.path.includes('/manifests/') ? { kind: 'hang' } : undefined);
+  const start = Date.now();
+  await t.throwsAsync(pull(`${proxy.host}/tiny:overlay`, { timeoutMs: 300, attempts: 2 }), {
+    message: `${proxy.host}: no answer in 0.3 s (gave up after 2 attempts)`,
+  });
+  t.true(Date.now() - start < 5000);
+  t.is(proxy.seen.filter((r) => r.path.includes('/manifests/')).length, 2);
+});
+
+test('HTTPS: a certificate nobody trusts is refused; --insecure accepts it', async (t) => {
+  const tls = await startTlsProxy(reg);
+  t.teardown(() => tls.stop());
+  // Loopback may fall back to plain HTTP, which this port does not speak either: both failures are named.
+  await t.throwsAsync(pull(`${tls.host}/tiny:overlay`, { attempts: 1 }), {
+    message: /^127\.0\.0\.1:\d+: HTTPS: self[- ]signed certificate; HTTP: .*/,
+  });
+  const { model } = await pull(`${tls.host}/tiny:overlay`, { insecure: true });
+  same(t, model, await local(OVERLAY));
+});
+
 // --- auth ------------------------------------------------------------------------------------
 
 test('htpasswd Basic auth: refused without credentials, accepted from flags and from docker/podman logins', async (t) => {
@@ -312,7 +335,9 @@ test('token auth: anonymous token for a public repository, credentialed token fo
   same(t, (await pull(`${r.host}/public/app:v1`)).model, want);
   t.deepEqual(ts.requests, [{ account: undefined, scopes: ['repository:public/app:pull'], authorized: false }]);
 
-  await t.throwsAsync(pull(`${r.host}/private/app:v1`), { message: `${r.host}: manifest v1: authentication failed anonymously` });
+  await t.throwsAsync(pull(`${r.host}/private/app:v1`), {
+    message: `${r.host}: manifest v1: access denied anonymously (log in with docker login or podman login, or pass --username and --password-stdin)`,
+  });
   await t.throwsAsync(pull(`${r.host}/private/app:v1`, { username: 'carol', password: 'nope' }), {
     message: `${r.host}: token server 127.0.0.1:${ts.port} refused the credentials (from --username): HTTP 401`,
   });

@@ -106,9 +106,9 @@ export class Auth {
         if (this.widened.has(scope)) return false;
         this.widened.add(scope);
         const merged = [...new Set([...scope.split(' '), ...wanted.split(' ')])].join(' ');
-        const value = await this.fetchToken(merged);
+        await this.fetchToken(merged);
         this.tokens.set(scope, this.tokens.get(merged)!);
-        return value !== '';
+        return true;
       }
       if (wasBearer && sentAuth) {
         // An expired or revoked token: drop it and fetch a new one, once.
@@ -133,8 +133,10 @@ export class Auth {
   async refusal(status: number, what: string): Promise<StrataError> {
     const c = await this.credentials();
     const who = c ? `as ${c.username || 'token holder'} (credentials from ${c.from})` : 'anonymously';
-    if (status === 401) return new StrataError(`${this.registry}: ${what}: authentication failed ${who}`);
-    return new StrataError(`${this.registry}: ${what}: access denied ${who}`);
+    const hint = c ? '' : ' (log in with docker login or podman login, or pass --username and --password-stdin)';
+    // Basic: the password was wrong. Bearer: the token server issued a token without the access.
+    if (status === 401 && this.scheme === 'basic') return new StrataError(`${this.registry}: ${what}: authentication failed ${who}`);
+    return new StrataError(`${this.registry}: ${what}: access denied ${who}${hint}`);
   }
 
   private async fetchToken(scope: string): Promise<string> {
