@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
@@ -393,4 +394,39 @@ test('a redirect to another host goes without the Authorization header', async (
   same(t, model, await local(OVERLAY));
   t.is(redirected.length, 9);
   t.deepEqual([...new Set(redirected)], ['none']);
+});
+
+function runCli(args: string[], stdin: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['bin/strata.js', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(stdin);
+  });
+}
+
+test('the CLI: --username with --password-stdin, the default cache under $XDG_CACHE_HOME, the source on stderr', async (t) => {
+  const r = await startRegistry({ kind: 'htpasswd', users: { alice: 's3cret' } });
+  t.teardown(() => r.stop());
+  const ref = `${r.host}/app:v1`;
+  await push(`oci-archive:${OVERLAY}`, ref, { creds: 'alice:s3cret' });
+  const xdg = tempDir('xdg');
+  const env = isolatedEnv({ XDG_CACHE_HOME: xdg });
+  const ok = await runCli(['inspect', '--json', '--username', 'alice', '--password-stdin', ref], 's3cret\n', env);
+  t.is(ok.code, 0, ok.stderr);
+  t.is(ok.stderr, `strata: pulling ${ref} from the registry\n`);
+  const report = JSON.parse(ok.stdout) as { image: { source: string; configDigest: string } };
+  t.is(report.image.source, 'registry');
+  t.is(report.image.configDigest, (await local(OVERLAY)).image.configDigest);
+  t.is(cachedBlobs(join(xdg, 'strata')).length, 9);
+
+  const bad = await runCli(['inspect', '--username', 'alice', '--password-stdin', '--no-cache', ref], 'wrong\n', env);
+  t.is(bad.code, 2);
+  t.is(bad.stderr.split('\n').filter(Boolean).pop(), `strata: ${r.host}: manifest v1: authentication failed as alice (credentials from --username)`);
+  const noUser = await runCli(['inspect', '--password-stdin', ref], 's3cret\n', env);
+  t.is(noUser.code, 2);
+  t.is(noUser.stderr, 'strata: --password-stdin needs --username\n');
 });
