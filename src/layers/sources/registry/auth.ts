@@ -57,8 +57,10 @@ export class Auth {
   private scheme: 'none' | 'basic' | 'bearer' = 'none';
   private bearer?: Record<string, string>;
   private tokens = new Map<string, Token>();
-  private widened = new Set<string>();
-  private renewed = new Set<string>();
+  /** Scope asked -> scope to ask the token server for, widened by `insufficient_scope` answers. */
+  private effective = new Map<string, string>();
+  private renewedAt = new Map<string, number>();
+  private pending = new Map<string, Promise<string>>();
   private creds?: Credentials | null;
 
   constructor(
@@ -80,9 +82,16 @@ export class Auth {
       return undefined;
     }
     if (this.scheme === 'bearer') {
-      const t = this.tokens.get(scope);
+      const eff = this.effective.get(scope) ?? scope;
+      const t = this.tokens.get(eff);
       if (t && t.expiresAt > Date.now()) return `Bearer ${t.value}`;
-      return `Bearer ${await this.fetchToken(scope)}`;
+      // Blobs fetched at once share one token request.
+      let p = this.pending.get(eff);
+      if (!p) {
+        p = this.fetchToken(eff).finally(() => this.pending.delete(eff));
+        this.pending.set(eff, p);
+      }
+      return `Bearer ${await p}`;
     }
     return undefined;
   }
@@ -91,7 +100,7 @@ export class Auth {
    * Take a 401's challenge. Returns true when a retry may now succeed; throws when it cannot (no
    * credentials for Basic, credentials refused).
    */
-  async challenge(header: string | string[] | undefined, scope: string, sentAuth: boolean): Promise<boolean> {
+  async challenge(header: string | string[] | undefined, scope: string, sent: string | undefined): Promise<boolean> {
     const all = parseChallenges(header);
     const bearer = all.find((c) => c.scheme === 'bearer');
     const basic = all.find((c) => c.scheme === 'basic');
@@ -101,25 +110,26 @@ export class Auth {
       this.scheme = 'bearer';
       this.bearer = bearer.params;
       const wanted = bearer.params.scope;
-      if (bearer.params.error === 'insufficient_scope' && wanted) {
-        // Ask once for the union of what we asked and what the registry names.
-        if (this.widened.has(scope)) return false;
-        this.widened.add(scope);
-        const merged = [...new Set([...scope.split(' '), ...wanted.split(' ')])].join(' ');
-        await this.fetchToken(merged);
-        this.tokens.set(scope, this.tokens.get(merged)!);
+      const eff = this.effective.get(scope) ?? scope;
+      if (!wasBearer || !sent) return true;
+      // Another request renewed the token meanwhile: use the new one.
+      const current = this.tokens.get(eff);
+      if (current && `Bearer ${current.value}` !== sent) return true;
+      const missing = bearer.params.error === 'insufficient_scope' && wanted ? wanted.split(' ').filter((w) => !eff.split(' ').includes(w)) : [];
+      if (missing.length > 0) {
+        // The registry names a scope we did not ask for: ask for the union.
+        this.effective.set(scope, [eff, ...missing].join(' '));
         return true;
       }
-      if (wasBearer && sentAuth) {
-        // An expired or revoked token: drop it and fetch a new one, once.
-        if (bearer.params.error !== 'invalid_token' || this.renewed.has(scope)) return false;
-        this.renewed.add(scope);
-        this.tokens.delete(scope);
-      }
+      // A token refused (expired, revoked, or issued with less than asked): fetch a new one, at most every 10 s.
+      const last = this.renewedAt.get(eff) ?? 0;
+      if (Date.now() - last < 10_000) return false;
+      this.renewedAt.set(eff, Date.now());
+      this.tokens.delete(eff);
       return true;
     }
     if (basic) {
-      if (this.scheme === 'basic' && sentAuth) return false;
+      if (this.scheme === 'basic' && sent) return false;
       this.scheme = 'basic';
       const c = await this.credentials();
       if (!c) throw new StrataError(`${this.registry}: authentication required (log in with docker login or podman login, or pass --username and --password-stdin)`);

@@ -80,7 +80,7 @@ export class RegistryClient {
       const res = await this.http.send(url, { headers, authorization });
       if (res.status !== 401 && res.status !== 403) return res;
       res.body.resume();
-      if (res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, !!authorization))) continue;
+      if (res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, authorization))) continue;
       throw await this.auth.refusal(res.status, what);
     }
   }

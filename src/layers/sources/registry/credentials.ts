@@ -88,7 +88,7 @@ function fromEntry(e: AuthEntry, from: string): Credentials | undefined {
 }
 
 /** `docker-credential-NAME get`, server URL on stdin, {Username, Secret} on stdout. */
-export async function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
+async function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): Promise<Credentials | undefined> {
   const prog = `docker-credential-${name}`;
   const { code, out, err } = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
     const p = spawn(prog, ['get'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -116,11 +116,11 @@ export async function runHelper(name: string, server: string, env: NodeJS.Proces
   return { kind: 'basic', username: doc.Username ?? '', password: doc.Secret ?? '', from };
 }
 
-export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
+function dockerConfigPath(env: NodeJS.ProcessEnv): string {
   return join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json');
 }
 
-export function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
+function podmanAuthPaths(env: NodeJS.ProcessEnv): string[] {
   const paths: string[] = [];
   if (env.REGISTRY_AUTH_FILE) paths.push(env.REGISTRY_AUTH_FILE);
   if (env.XDG_RUNTIME_DIR) paths.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'));
