@@ -227,7 +227,7 @@ export async function startTokenServer(key: TokenKey, opts: { service: string; i
 
 /** What the proxy does with one request: pass it on, or answer it itself. */
 export type Fault =
-  | { kind: 'status'; status: number; headers?: Record<string, string> }
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   | { kind: 'cut'; after: number }
   | { kind: 'corrupt' }
   | { kind: 'redirect'; to: string }
@@ -267,7 +267,7 @@ export async function startProxy(target: { port: number }): Promise<Proxy> {
     p.seen.push(seen);
     const f = p.fault(seen, p.seen.length);
     if (f?.kind === 'status') {
-      res.writeHead(f.status, { 'Content-Type': 'text/plain', ...f.headers }).end(`injected ${f.status}`);
+      res.writeHead(f.status, { 'Content-Type': 'text/plain', ...f.headers }).end(f.body ?? `injected ${f.status}`);
       return;
     }
     if (f?.kind === 'redirect') {

@@ -142,6 +142,22 @@ test('a zstd image', async (t) => {
   same(t, model, await local(ZSTD));
 });
 
+test('a Docker schema 1 manifest is refused clearly', async (t) => {
+  const proxy = await startProxy(reg);
+  t.teardown(() => proxy.stop());
+  const schema1 = JSON.stringify({ schemaVersion: 1, name: 'tiny', tag: 'old', architecture: 'amd64', fsLayers: [], history: [] });
+  const tail = ' \\(deprecated since 2017\\); re-push the image with a current client$';
+  const cases: [string, RegExp][] = [
+    // Declared by its media type, or found by its schemaVersion when served as plain JSON.
+    ['application/vnd.docker.distribution.manifest.v1+prettyjws', new RegExp(`^127\\.0\\.0\\.1:\\d+/tiny: old is a Docker schema 1 manifest, not supported${tail}`)],
+    ['application/json', new RegExp(`^127\\.0\\.0\\.1:\\d+/tiny:old manifest sha256:[a-f0-9]{64}: Docker schema 1 manifests are not supported${tail}`)],
+  ];
+  for (const [type, message] of cases) {
+    proxy.fault = (r) => (r.path.includes('/manifests/') ? { kind: 'status', status: 200, headers: { 'Content-Type': type }, body: schema1 } : undefined);
+    await t.throwsAsync(pull(`${proxy.host}/tiny:old`), { message });
+  }
+});
+
 test('no registry listening: one clear line', async (t) => {
   await t.throwsAsync(pull('127.0.0.1:1/tiny:overlay', { attempts: 1 }), { message: /^127\.0\.0\.1:1: .*connection refused$/ });
 });
