@@ -190,8 +190,12 @@ export async function startTokenServer(key: TokenKey, opts: { service: string; i
     expiresIn: 300,
     stop: () => new Promise((r) => server.close(() => r())),
   };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    // GET with Basic auth (docker's flow), or POST of an OAuth2 refresh token (an identity token).
     const url = new URL(req.url!, 'http://x');
+    const params = req.method === 'POST' ? new URLSearchParams(body) : url.searchParams;
     let user: string | undefined;
     const h = req.headers.authorization;
     if (h?.startsWith('Basic ')) {
@@ -201,9 +205,15 @@ export async function startTokenServer(key: TokenKey, opts: { service: string; i
         return;
       }
       user = u;
+    } else if (req.method === 'POST') {
+      user = Object.keys(opts.users).find((u) => params.get('grant_type') === 'refresh_token' && params.get('refresh_token') === `refresh-${u}`);
+      if (!user) {
+        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"invalid_grant"}');
+        return;
+      }
     }
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
-    const record: TokenRequest = { account: url.searchParams.get('account') ?? undefined, scopes, authorized: !!user };
+    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const record: TokenRequest = { account: params.get('account') ?? undefined, scopes, authorized: !!user };
     ts.requests.push(record);
     const access = scopes.map((s) => {
       const [type, ...rest] = s.split(':');

@@ -364,7 +364,15 @@ test('token auth: anonymous token for a public repository, credentialed token fo
   t.deepEqual(ts.requests, [{ account: 'carol', scopes: ['repository:private/app:pull'], authorized: true }]);
 });
 
-test('token auth: insufficient_scope asks again for the scope the registry names', async (t) => {
+test('token auth: an identity token from docker login is traded at the token endpoint (OAuth2 refresh token)', async (t) => {
+  const { reg: r, ts } = await tokenRegistry(t);
+  const dir = tempDir('docker-config');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [r.host]: { auth: Buffer.from('carol:').toString('base64'), identitytoken: 'refresh-carol' } } }));
+  same(t, (await pull(`${r.host}/private/app:v1`, { env: isolatedEnv({ DOCKER_CONFIG: dir }) })).model, await local(OVERLAY));
+  t.deepEqual(ts.requests, [{ account: undefined, scopes: ['repository:private/app:pull'], authorized: true }]);
+});
+
+test('token auth: insufficient_scope after a token granted too little: a new token is asked for, once', async (t) => {
   const { reg: r, ts } = await tokenRegistry(t);
   // The first token grants nothing; the registry answers insufficient_scope; the second grants pull.
   ts.policy = (_repo, _user, req) => (ts.requests.indexOf(req) === 0 ? [] : ['pull']);
