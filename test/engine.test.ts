@@ -25,17 +25,18 @@ interface Engine {
 async function startDockerd(): Promise<Engine | string> {
   const dir = tempDir('dockerd');
   const socket = join(dir, 'docker.sock');
-  let proc: ChildProcess;
   try {
     await run('sh', ['-c', 'command -v dockerd']);
   } catch {
     return 'dockerd is not installed (Debian package docker.io)';
   }
-  proc = spawn('dockerd', [
+  const proc = spawn('dockerd', [
     '--storage-driver', 'vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
     '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
     '--pidfile', join(dir, 'docker.pid'),
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never outlive the tests, even when a hook throws.
+  process.on('exit', () => proc.kill('SIGTERM'));
   let log = '';
   proc.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
   for (let i = 0; i < 300; i++) {
