@@ -47,12 +47,13 @@ export async function loadModel(args: ImageArgs): Promise<ImageModel> {
     },
   });
   bars?.expect(image.layers);
-  const remote = ['registry', 'docker-daemon', 'podman'].includes(image.source);
+  // A pull draws byte bars; everything else counts layers.
+  const pulled = image.source === 'registry';
   const model = await readImage(image, {
-    concurrency: image.source === 'registry' ? 3 : undefined,
-    onProgress: tty && !remote ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined,
+    concurrency: pulled ? 3 : undefined,
+    onProgress: tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined,
   }).finally(() => bars?.finish());
-  if (tty && !remote) process.stderr.write('\r\x1b[K');
+  if (tty && !pulled) process.stderr.write('\r\x1b[K');
   return model;
 }
 
