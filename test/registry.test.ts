@@ -3,7 +3,7 @@
  * skopeo; every pulled image is checked against the same fixture read from its file.
  */
 import test from 'ava';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { openImage } from '../src/layers/sources/resolve.js';
@@ -113,6 +113,33 @@ test('a second pull reads every blob from the cache, none from the registry', as
   await pull(`${proxy.host}/tiny:overlay`, { cacheDir: fresh, noCache: true });
   t.is(blobGets(), firstRun * 2);
   t.deepEqual(cachedBlobs(fresh), []);
+});
+
+test('a cached blob damaged on disk is reported and removed; the next pull fetches it again', async (t) => {
+  const cacheDir = tempDir('cache');
+  const first = await pull(`${reg.host}/tiny:overlay`, { cacheDir });
+  const victim = first.model.layers[1];
+  const file = join(cacheDir, 'blobs', 'sha256', victim.digest.slice(7));
+  const bytes = readFileSync(file);
+  bytes[100] ^= 0xff;
+  writeFileSync(file, bytes);
+  await t.throwsAsync(pull(`${reg.host}/tiny:overlay`, { cacheDir }), {
+    message: new RegExp(`^layer 1 \\(${victim.digest.slice(0, 19)}…\\): (corrupt gzip data|cached blob .* does not match its digest \\(damaged on disk\\); removed it, run again to fetch it)`),
+  });
+  // gzip's check may fire first; the damaged file is then found and removed as the read is abandoned.
+  for (let i = 0; i < 50 && existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
+  t.false(existsSync(file));
+  same(t, (await pull(`${reg.host}/tiny:overlay`, { cacheDir })).model, first.model);
+  t.true(existsSync(file));
+  // The config is read to its end, so its digest check speaks.
+  const cfg = join(cacheDir, 'blobs', 'sha256', first.model.image.configDigest.slice(7));
+  const doc = readFileSync(cfg);
+  doc[doc.length - 2] ^= 0x01;
+  writeFileSync(cfg, doc);
+  await t.throwsAsync(pull(`${reg.host}/tiny:overlay`, { cacheDir }), {
+    message: `cached blob ${cfg} does not match its digest (damaged on disk); removed it, run again to fetch it`,
+  });
+  t.false(existsSync(cfg));
 });
 
 test('the cache cap evicts least recently used blobs', async (t) => {

@@ -34,7 +34,10 @@ export class BlobCache {
     return join(this.dir, 'blobs', alg, hex);
   }
 
-  /** The cached blob as a stream, or undefined; a hit counts as a use for eviction. */
+  /**
+   * The cached blob as a stream, or undefined; a hit counts as a use for eviction. It is hashed as it
+   * is read: a blob damaged on disk is removed and reported, and the next run fetches it again.
+   */
   async get(digest: string, size?: number): Promise<AsyncIterable<Buffer> | undefined> {
     if (!cacheable.test(digest)) return undefined;
     const p = this.pathOf(digest);
@@ -46,7 +49,24 @@ export class BlobCache {
     } catch {
       return undefined;
     }
-    return createReadStream(p, { highWaterMark: 1 << 20 });
+    return (async function* () {
+      const hash = createHash(digest.split(':')[0]);
+      let complete = false;
+      try {
+        for await (const c of createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          hash.update(c);
+          yield c;
+        }
+        complete = true;
+      } finally {
+        // A reader stops early only on an error (bad gzip data, say): then check the whole file.
+        if (!complete && !(await hashFile(p, digest))) await unlink(p).catch(() => undefined);
+      }
+      if (`${digest.split(':')[0]}:${hash.digest('hex')}` !== digest) {
+        await unlink(p).catch(() => undefined);
+        throw new StrataError(`cached blob ${p} does not match its digest (damaged on disk); removed it, run again to fetch it`);
+      }
+    })();
   }
 
   /**
@@ -153,4 +173,15 @@ function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Whether the file at `p` hashes to `digest`. */
+async function hashFile(p: string, digest: string): Promise<boolean> {
+  const hash = createHash(digest.split(':')[0]);
+  try {
+    for await (const c of createReadStream(p) as AsyncIterable<Buffer>) hash.update(c);
+  } catch {
+    return false;
+  }
+  return `${digest.split(':')[0]}:${hash.digest('hex')}` === digest;
 }

@@ -152,8 +152,8 @@ export class Auth {
   private async fetchToken(scope: string): Promise<string> {
     const p = this.bearer!;
     const realm = new URL(p.realm);
-    if (realm.protocol !== 'https:' && !isLocalRealm(realm)) {
-      throw new StrataError(`${this.registry}: token realm ${realm.origin} is not HTTPS`);
+    if (realm.protocol !== 'https:' && !isLocalRealm(realm) && !this.http.opts.insecureTls) {
+      throw new StrataError(`${this.registry}: token realm ${realm.origin} is not HTTPS (--insecure allows it)`);
     }
     const c = await this.credentials();
     let res;
