@@ -15,7 +15,8 @@ export class ProgressBars {
   private expectedCount = 0;
   private drawn = 0;
   private last = 0;
-  constructor(private readonly out: NodeJS.WriteStream) {}
+  /** Redraws at most every 100 ms of `clock`, and when a blob completes. */
+  constructor(private readonly out: NodeJS.WriteStream, private readonly clock: () => number = Date.now) {}
 
   /** The image's layer blobs, once known, so the total covers what has not started yet. */
   expect(layers: { blobSize?: number }[]): void {
@@ -26,7 +27,7 @@ export class ProgressBars {
   update = (p: BlobProgress): void => {
     if (p.layer < 0) return; // the config: small, not worth a line
     this.blobs.set(p.digest, p);
-    const now = Date.now();
+    const now = this.clock();
     if (now - this.last < 100 && p.done < p.total) return;
     this.last = now;
     this.draw();
@@ -37,7 +38,7 @@ export class ProgressBars {
     const active = all.filter((b) => b.done < b.total).sort((a, b) => a.layer - b.layer);
     const done = all.reduce((s, b) => s + b.done, 0);
     const total = Math.max(this.expected, all.reduce((s, b) => s + b.total, 0));
-    const lines = active.map((b) => `  layer ${String(b.layer).padStart(2)} ${b.digest.slice(7, 19)} ${bar(b.done, b.total)} ${humanBytes(b.done)} / ${humanBytes(b.total)}`);
+    const lines = active.map((b) => `  layer ${String(b.layer).padStart(2)} ${b.digest.slice(7, 19)} ${bar(b.done, b.total)} ${humanBytes(b.done)} / ${humanBytes(b.total)}${b.cached ? ' (cache)' : ''}`);
     const finished = all.length - active.length;
     const count = Math.max(this.expectedCount, all.length);
     lines.push(`  total    ${' '.repeat(12)} ${bar(done, total)} ${humanBytes(done)} / ${humanBytes(total)}  (${finished}/${count} layers)`);

@@ -10,7 +10,7 @@ import type { Credentials } from './credentials.js';
 import { Http, readBody, TransportError, type HttpOptions, type Response } from './http.js';
 import { DOCKER_HUB, DOCKER_HUB_API, isLoopback } from './reference.js';
 
-export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList].join(', ');
+const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList].join(', ');
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Resumes of one blob before giving up. */
 const MAX_RESUMES = 5;
