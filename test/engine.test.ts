@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openImage } from '../src/layers/sources/resolve.js';
@@ -74,6 +74,23 @@ function same(t: import('ava').ExecutionContext, got: ImageModel, want: ImageMod
 
 // Started before any test is declared: ava wants every declaration in the first tick.
 const engine = await startDockerd();
+
+test('podman: without an API socket, `podman image save` on a pipe', async (t) => {
+  // A stand-in podman (none is installed here) that saves like the real one: the archive on stdout.
+  const bin = tempDir('bin');
+  writeFileSync(join(bin, 'podman'), `#!/bin/sh
+[ "$1 $2 $3 $4" = "image save --format docker-archive" ] || { echo "unexpected: $*" >&2; exit 64; }
+[ "$5" = "tiny-app:dockerfile" ] || { echo "Error: $5: image not known" >&2; exit 125; }
+exec cat ${join(process.cwd(), FIXTURE)}
+`);
+  chmodSync(join(bin, 'podman'), 0o755);
+  const e = env({ PATH: `${bin}:${process.env.PATH}` });
+  const { model, notes } = await read('podman:tiny-app:dockerfile', e);
+  t.is(model.image.source, 'podman');
+  t.deepEqual(notes, ['reading tiny-app:dockerfile from podman']);
+  same(t, model, await readImage(await openImage(FIXTURE)));
+  await t.throwsAsync(read('podman:absent', e), { message: 'podman image save absent: Error: absent: image not known' });
+});
 
 // Engines that are not there: always testable.
 test('no engine reachable: one clear line naming the address', async (t) => {

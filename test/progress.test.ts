@@ -23,7 +23,7 @@ test('progress bars: a line per layer being fetched, a total over all layers, er
   t.true(out.includes(`  layer  1 bbbbbbbbbbbb [############............] 1.5 kB / 3.0 kB (cache)\x1b[K\n`), JSON.stringify(out));
   out = '';
   bars.update({ layer: 1, digest: b, done: 3000, total: 3000, cached: true });
-  // Redrawn in place: up over the two lines drawn before; the finished layer leaves the list.
+  // Redrawn in place: up over the three lines drawn before; the finished layer leaves the list.
   t.true(out.startsWith('\x1b[3A'), JSON.stringify(out));
   t.true(out.includes('3.5 kB / 4.0 kB  (1/2 layers)'), JSON.stringify(out));
   t.false(out.includes('layer  1'));
