@@ -6,7 +6,6 @@
  * record format bumps it and old entries are simply not found (and age out under the size cap).
  */
 import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HASH_BYTES, type LayerRecords } from './records.js';
 import type { LayerScan } from './scan-layer.js';
@@ -18,11 +17,6 @@ export interface CacheOptions {
   dir: string;
   /** Evict least recently used entries above this many bytes. */
   maxBytes: number;
-}
-
-export function defaultCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'strata', 'layers');
 }
 
 interface Header {

@@ -39,6 +39,8 @@ export interface ReadOptions {
   pool?: ScanPool;
   /** Per-layer records cache; none when not given. */
   cache?: LayerCache;
+  /** Blobs read at once (default: one more than the pool's workers; pulls use more for the network). */
+  concurrency?: number;
 }
 
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
@@ -58,7 +60,7 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
   let done = 0;
   // Identical blobs at several positions are read once and applied at each.
   const byBlob = new Map<string, Promise<LayerScan>>();
-  const slots = new Semaphore(pool.size + 1);
+  const slots = new Semaphore(opts.concurrency ?? pool.size + 1);
   const scans = image.layers.map((layer) => {
     const key = layer.digest ?? layer.diffId;
     let p = byBlob.get(key);
