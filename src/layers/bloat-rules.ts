@@ -117,7 +117,7 @@ export const BUILTIN_RULES: readonly BloatRule[] = [
   {
     id: 'cargo-cache',
     category: 'cache',
-    paths: ['**/.cargo/registry/**', '**/.cargo/git/**'],
+    paths: ['**/.cargo/registry/**', '**/.cargo/git/**', '/usr/local/cargo/registry/**', '/usr/local/cargo/git/**'],
     remedy: 'Build in a separate stage and COPY only the binary (multi-stage build), or use cache mounts for the cargo registry.',
   },
   {
