@@ -303,3 +303,14 @@ bloat:
   t.true(knownCategories(config).includes('reports'));
   t.true(knownCategories(config).includes('deleted'));
 });
+
+test('deleting or overwriting base-image files: a smaller base, not "the same RUN"', async (t) => {
+  const vfs = analyze(await load('tiny-dockerfile.docker.tar'));
+  t.regex(vfs.findings.find((f) => f.category === 'overwritten')!.remedy, /layer 0, which looks like the base image/);
+  const base: LayerSpec = { entries: [dir('usr/share/doc'), file('usr/share/doc/big.txt', 900), file('etc/conf', 50)], createdBy: '# debian.sh --arch amd64 out/ bookworm' };
+  const b = analyze(await modelOf([base, { entries: [dir('usr/share'), whiteout('usr/share/doc'), file('etc/conf', 60)], createdBy: '/bin/sh -c rm -rf /usr/share/doc' }]));
+  t.deepEqual(brief(b.findings), [['deleted', 'waste', 900, 0, 1], ['overwritten', 'waste', 50, 0, 1]]);
+  t.regex(b.findings[0].remedy, /Choose a smaller base image/);
+  const own = analyze(await modelOf([{ entries: [file('etc/conf', 50)] }, { entries: [file('etc/conf', 60)] }]));
+  t.regex(own.findings[0].remedy, /Produce the final version in one step/);
+});

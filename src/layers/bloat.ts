@@ -289,13 +289,16 @@ function wasteFinding(ctx: Context, group: WastedItem[]): Finding {
   const files = `${n} file${n === 1 ? '' : 's'}`;
   const paths = pathList(items.map((i) => i.path));
   const step = stepOf(ctx.createdBy(S));
+  // A layer not made by a Dockerfile step, changed by one that is: most likely the base image.
+  const fromBase = step === 'other' && stepOf(ctx.createdBy(E)) !== 'other';
   let title: string;
   let remedy: string;
   if (category === 'deleted') {
     const roots = [...new Set(group.map((it) => `/${it.deletedRoot ?? it.path}`))];
     title = `layer ${E} deleted ${pathList(roots)} (${files} stored by layer ${S})`;
-    remedy =
-      step === 'copy'
+    remedy = fromBase
+      ? `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}, which looks like the base image. Choose a smaller base image (a slim, alpine or distroless variant), or build the base without these files.`
+      : step === 'copy'
         ? `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}, which copied them in. Keep them out of the build context with a .dockerignore entry (${roots.map((r) => `"**/${r.slice(r.lastIndexOf('/') + 1)}"`).join(', ')}), or COPY only what you need.`
         : `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}. Remove them in the same RUN that creates them, or create them in a separate stage and COPY only what you need (multi-stage build).`;
     const hint = largestRule(ctx, items);
@@ -304,6 +307,9 @@ function wasteFinding(ctx: Context, group: WastedItem[]): Finding {
     if (group.every((it) => it.reason === 'superseded')) {
       title = `layer ${S} stored the same path twice, only the last copy is visible: ${paths}`;
       remedy = 'The layer tar holds duplicate entries: fix the tool that wrote it, or rebuild the layer.';
+    } else if (fromBase) {
+      title = `layer ${E} overwrote ${files} stored by layer ${S}: ${paths}`;
+      remedy = `Each overwrite keeps the old copy in layer ${S}, which looks like the base image. For large files, choose a base image that already has what you need, or change them where the base is built.`;
     } else {
       title = `layer ${E} overwrote ${files} stored by layer ${S}: ${paths}`;
       remedy = `Each overwrite keeps the old copy in layer ${S}. Produce the final version in one step: write it in the layer that creates it, or build it in a separate stage and COPY only the result (multi-stage build).`;
