@@ -13,7 +13,7 @@
 import { instruction } from '../format.js';
 import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './bloat-rules.js';
 import type { BloatConfig } from './config.js';
-import { compileGlob, type PathMatcher } from './glob.js';
+import { GlobSet } from './glob.js';
 import type { ImageModel } from './read-image.js';
 import { hashHex } from './records.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from './waste.js';
@@ -63,12 +63,8 @@ export interface BloatAnalysis {
   reclaimableShare: number;
 }
 
-interface CompiledRule extends BloatRule {
-  match: PathMatcher[];
-}
-
 /** User rules first, then the built-in ones; minus those disabled by id or category. */
-export function compileRules(config: BloatConfig): CompiledRule[] {
+export function activeRules(config: BloatConfig): BloatRule[] {
   const off = new Set(config.disable);
   const custom: BloatRule[] = config.rules.map((r) => ({
     id: r.id,
@@ -76,9 +72,7 @@ export function compileRules(config: BloatConfig): CompiledRule[] {
     paths: r.paths,
     remedy: r.remedy ?? 'Remove these files in the same RUN that creates them, or keep them out of the build context with .dockerignore.',
   }));
-  return [...custom, ...BUILTIN_RULES]
-    .filter((r) => !off.has(r.id) && !off.has(r.category))
-    .map((r) => ({ ...r, match: r.paths.map(compileGlob) }));
+  return [...custom, ...BUILTIN_RULES].filter((r) => !off.has(r.id) && !off.has(r.category));
 }
 
 /** Every category a finding can have under this config (for --category). */
@@ -116,24 +110,26 @@ export function stepOf(createdBy: string | undefined): Step {
 }
 
 class Context {
-  readonly rules: CompiledRule[];
-  private readonly ignore: PathMatcher[];
+  readonly rules: BloatRule[];
+  private readonly matcher: GlobSet;
+  private readonly ignore: GlobSet;
 
   constructor(
     readonly model: ImageModel,
     config: BloatConfig,
   ) {
-    this.rules = compileRules(config);
-    this.ignore = config.ignore.map(compileGlob);
+    this.rules = activeRules(config);
+    this.matcher = new GlobSet(this.rules.map((r) => r.paths));
+    this.ignore = new GlobSet([config.ignore]);
   }
 
-  ruleOf(path: string): CompiledRule | undefined {
-    if (this.ignore.some((m) => m(path))) return undefined;
-    return this.rules.find((r) => r.match.some((m) => m(path)));
+  /** The first rule matching a root-relative path, unless the path is ignored. */
+  ruleOf(path: string): BloatRule | undefined {
+    return this.ignored(path) ? undefined : this.rules[this.matcher.first(path)];
   }
 
   ignored(path: string): boolean {
-    return this.ignore.some((m) => m(path));
+    return this.ignore.first(path) >= 0;
   }
 
   createdBy(L: number): string | undefined {
@@ -166,7 +162,7 @@ class Context {
   visibleFindings(): Finding[] {
     const u = this.model.union;
     const top = this.model.layers.length - 1;
-    const byRule = new Map<string, { rule: CompiledRule; layer: number; items: FindingItem[] }>();
+    const byRule = new Map<string, { rule: BloatRule; layer: number; items: FindingItem[] }>();
     const byContent = new Map<string, number[]>(); // size+hash -> inode versions
     const pathOf = new Map<number, string>();
     const seen = new Set<number>();
@@ -199,7 +195,7 @@ class Context {
     return out;
   }
 
-  private ruleFinding(rule: CompiledRule, layer: number, items: FindingItem[]): Finding {
+  private ruleFinding(rule: BloatRule, layer: number, items: FindingItem[]): Finding {
     const n = items.length;
     const copied = stepOf(this.createdBy(layer)) === 'copy' && rule.dockerignore;
     return this.finding({
@@ -238,7 +234,7 @@ class Context {
     });
   }
 
-  private commitFindings(groups: { rule: CompiledRule; layer: number; items: FindingItem[] }[]): Finding[] {
+  private commitFindings(groups: { rule: BloatRule; layer: number; items: FindingItem[] }[]): Finding[] {
     const out: Finding[] = [];
     for (const [L, info] of this.model.layers.entries()) {
       if (L === 0 || stepOf(info.history?.created_by) !== 'other') continue;
@@ -357,7 +353,7 @@ function copyFlags(ctx: Context, group: WastedItem[], E: number): string {
   return `COPY --chown=${owner ?? 'USER:GROUP'} --chmod=${mode ?? 'MODE'}`;
 }
 
-function largestRule(ctx: Context, items: FindingItem[]): CompiledRule | undefined {
+function largestRule(ctx: Context, items: FindingItem[]): BloatRule | undefined {
   const bytes = new Map<string, number>();
   for (const it of items) if (it.rule) bytes.set(it.rule, (bytes.get(it.rule) ?? 0) + it.bytes);
   const best = [...bytes.entries()].sort((a, b) => b[1] - a[1])[0];

@@ -21,11 +21,10 @@ interface DNode {
   name: string;
   size: number;
   isDir: boolean;
-  parent: DNode | null;
   children: Map<string, DNode>;
 }
 
-const newNode = (name: string, parent: DNode | null): DNode => ({ name, size: 0, isDir: false, parent, children: new Map() });
+const newNode = (name: string): DNode => ({ name, size: 0, isDir: false, children: new Map() });
 
 export function diveEfficiency(layers: LayerRecords[]): number {
   if (layers.length === 0) return 1;
@@ -35,22 +34,21 @@ export function diveEfficiency(layers: LayerRecords[]): number {
   const below = copyTree(trees[0]);
   for (const [k, tree] of trees.entries()) {
     const lower = k === 0 ? trees[0] : below;
-    try {
-      for (const leaf of leavesChildFirst(tree)) {
-        const path = nodePath(leaf);
-        let size = leaf.size;
-        if (leaf.name.startsWith(WH)) {
-          const prev = getNode(lower, path);
-          if (!prev) throw new StopLayer();
-          size = prev.isDir ? subtreeSize(prev) : 0;
-        }
-        const s = seen.get(path);
-        if (!s) seen.set(path, { min: size, sum: size });
-        else {
-          s.sum += size;
-          if (size < s.min) s.min = size;
-        }
+    const count = (path: string, size: number) => {
+      const s = seen.get(path);
+      if (!s) seen.set(path, { min: size, sum: size });
+      else {
+        s.sum += size;
+        if (size < s.min) s.min = size;
       }
+    };
+    try {
+      visitLeaves(tree, '', (leaf, path) => {
+        if (!leaf.name.startsWith(WH)) return count(path, leaf.size);
+        const prev = getNode(lower, path);
+        if (!prev) throw new StopLayer();
+        count(path, prev.isDir ? subtreeSize(prev) : 0);
+      });
     } catch (e) {
       if (!(e instanceof StopLayer)) throw e;
     }
@@ -69,13 +67,32 @@ class StopLayer extends Error {}
 
 /** The layer's tar entries as dive names them: whiteouts keep their `.wh.` prefix. */
 function layerTree(r: LayerRecords): DNode {
-  const root = newNode('', null);
+  const root = newNode('');
+  const index = new Map<string, DNode | null>([['', root]]);
+  // dive's AddPath: missing parents are created without payload; `.wh..wh..` names are never added.
+  const ensure = (path: string): DNode | null => {
+    const hit = index.get(path);
+    if (hit !== undefined) return hit;
+    const parent = ensure(parentOf(path));
+    const name = baseName(path);
+    let node: DNode | null = null;
+    if (parent && !name.startsWith(OPAQUE)) {
+      node = parent.children.get(name) ?? newNode(name);
+      parent.children.set(name, node);
+    }
+    index.set(path, node);
+    return node;
+  };
   for (let i = 0; i < r.count; i++) {
     const k = r.kind[i];
-    let name = r.path[i];
-    if (k === Kind.whiteout) name = join(parentOf(name), WH + baseName(name));
-    else if (k === Kind.opaque) name = join(name, `${OPAQUE}opq`);
-    addPath(root, name, r.size[i], k === Kind.dir);
+    let path = r.path[i];
+    if (k === Kind.whiteout) path = join(parentOf(path), WH + baseName(path));
+    else if (k === Kind.opaque) path = join(path, `${OPAQUE}opq`);
+    const node = ensure(path);
+    if (node) {
+      node.size = r.size[i];
+      node.isDir = k === Kind.dir;
+    }
   }
   return root;
 }
@@ -84,40 +101,15 @@ function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** dive's AddPath: missing parents are created without payload; `.wh..wh..` names are never added. */
-function addPath(root: DNode, path: string, size: number, isDir: boolean): void {
-  const names = path.split('/').filter((n) => n !== '');
-  let node = root;
-  for (const [i, name] of names.entries()) {
-    let child = node.children.get(name);
-    if (!child) {
-      if (name.startsWith(OPAQUE)) return;
-      child = newNode(name, node);
-      node.children.set(name, child);
-    }
-    node = child;
-    if (i === names.length - 1) {
-      node.size = size;
-      node.isDir = isDir;
-    }
+const sortedChildren = (node: DNode) => [...node.children.keys()].sort().map((k) => node.children.get(k)!);
+
+/** Leaves in dive's order (children first, names sorted), with their path (`.wh.` dropped). */
+function visitLeaves(node: DNode, prefix: string, visit: (leaf: DNode, path: string) => void): void {
+  for (const c of sortedChildren(node)) {
+    const name = c.name.startsWith(WH) ? c.name.slice(WH.length) : c.name;
+    if (c.children.size === 0) visit(c, `${prefix}/${name}`);
+    else visitLeaves(c, `${prefix}/${c.name}`, visit);
   }
-}
-
-function* leavesChildFirst(node: DNode): Generator<DNode> {
-  for (const name of [...node.children.keys()].sort()) yield* leavesChildFirst(node.children.get(name)!);
-  if (node.parent && node.children.size === 0) yield node;
-}
-
-function* allChildFirst(node: DNode): Generator<DNode> {
-  for (const name of [...node.children.keys()].sort()) yield* allChildFirst(node.children.get(name)!);
-  if (node.parent) yield node;
-}
-
-/** `/a/b`, with the `.wh.` prefix dropped from the last name only. */
-function nodePath(node: DNode): string {
-  const names: string[] = [];
-  for (let n: DNode | null = node; n && n.parent; n = n.parent) names.push(n === node && n.name.startsWith(WH) ? n.name.slice(WH.length) : n.name);
-  return `/${names.reverse().join('/')}`;
 }
 
 function getNode(root: DNode, path: string): DNode | undefined {
@@ -136,21 +128,29 @@ function subtreeSize(node: DNode): number {
   return s;
 }
 
-function copyTree(node: DNode, parent: DNode | null = null): DNode {
-  const c: DNode = { name: node.name, size: node.size, isDir: node.isDir, parent, children: new Map() };
-  for (const [k, v] of node.children) c.children.set(k, copyTree(v, c));
+function copyTree(node: DNode): DNode {
+  const c: DNode = { name: node.name, size: node.size, isDir: node.isDir, children: new Map() };
+  for (const [k, v] of node.children) c.children.set(k, copyTree(v));
   return c;
 }
 
 /** dive's Stack: whiteouts remove their path, every other node is added with its payload. */
 function stack(base: DNode, upper: DNode): void {
-  for (const node of allChildFirst(upper)) {
-    const path = nodePath(node);
-    if (node.name.startsWith(WH)) {
-      const gone = getNode(base, path);
-      if (gone && gone.parent) gone.parent.children.delete(gone.name);
-    } else {
-      addPath(base, path, node.size, node.isDir);
+  for (const c of sortedChildren(upper)) {
+    if (c.name.startsWith(WH)) {
+      if (c.children.size) {
+        // dive adds a whiteout's children (never seen in practice) before removing its target
+        let w = base.children.get(c.name);
+        if (!w) base.children.set(c.name, (w = newNode(c.name)));
+        stack(w, c);
+      }
+      base.children.delete(c.name.slice(WH.length));
+      continue;
     }
+    let b = base.children.get(c.name);
+    if (!b) base.children.set(c.name, (b = newNode(c.name)));
+    stack(b, c);
+    b.size = c.size;
+    b.isDir = c.isDir;
   }
 }

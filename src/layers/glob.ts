@@ -11,15 +11,53 @@ export type PathMatcher = (path: string) => boolean;
 export class GlobError extends Error {}
 
 export function compileGlob(pattern: string): PathMatcher {
+  const g = globSource(pattern);
+  const re = new RegExp(`^${g.source}$`);
+  return g.basename ? (path) => re.test(path.slice(path.lastIndexOf('/') + 1)) : (path) => re.test(`/${path}`);
+}
+
+/**
+ * The regular expression (unanchored source) a glob compiles to, and what it is matched against:
+ * the base name, or the path with a leading `/`. Lets callers combine many globs into one RegExp.
+ */
+export function globSource(pattern: string): { source: string; basename: boolean } {
   if (pattern === '') throw new GlobError('empty pattern');
   if (pattern.endsWith('/')) throw new GlobError(`"${pattern}" ends with "/": write "${pattern}**" to match everything beneath a directory`);
-  if (!pattern.includes('/')) {
-    const re = new RegExp(`^${toRegex(pattern)}$`);
-    return (path) => re.test(path.slice(path.lastIndexOf('/') + 1));
+  if (!pattern.includes('/')) return { source: toRegex(pattern), basename: true };
+  return { source: toRegex(pattern.startsWith('/') ? pattern : `/${pattern}`), basename: false };
+}
+
+/**
+ * Several lists of globs matched in one pass: `first(path)` is the index of the first list with a
+ * matching glob, or -1. One RegExp per target (base name, full path), ordered alternatives.
+ */
+export class GlobSet {
+  private readonly byName: RegExp | null;
+  private readonly byPath: RegExp | null;
+
+  constructor(lists: string[][]) {
+    const group = (basename: boolean) => {
+      const alts = lists.map((globs) => {
+        const src = globs.map(globSource).filter((g) => g.basename === basename).map((g) => g.source);
+        return `(${src.length ? src.join('|') : '(?!)'})`;
+      });
+      return alts.length ? new RegExp(`^(?:${alts.join('|')})$`) : null;
+    };
+    this.byName = group(true);
+    this.byPath = group(false);
   }
-  const anchored = pattern.startsWith('/') ? pattern : `/${pattern}`;
-  const re = new RegExp(`^${toRegex(anchored)}$`);
-  return (path) => re.test(`/${path}`);
+
+  first(path: string): number {
+    const a = index(this.byName?.exec(path.slice(path.lastIndexOf('/') + 1)));
+    const b = index(this.byPath?.exec(`/${path}`));
+    return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+  }
+}
+
+function index(m: RegExpExecArray | null | undefined): number {
+  if (!m) return -1;
+  for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return i - 1;
+  return -1;
 }
 
 function toRegex(p: string): string {
