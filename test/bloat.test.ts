@@ -1,4 +1,5 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
 import { analyzeWaste } from '../src/layers/waste.js';
@@ -313,4 +314,11 @@ test('deleting or overwriting base-image files: a smaller base, not "the same RU
   t.regex(b.findings[0].remedy, /Choose a smaller base image/);
   const own = analyze(await modelOf([{ entries: [file('etc/conf', 50)] }, { entries: [file('etc/conf', 60)] }]));
   t.regex(own.findings[0].remedy, /Produce the final version in one step/);
+});
+
+test("docs/json.md's example finding is what the overlay fixture gives", async (t) => {
+  const doc = readFileSync('docs/json.md', 'utf8');
+  const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)![1]);
+  const r = inspectReport(await load('tiny-overlay.oci.tar'), { categories: ['metadata-copy'], top: 1 });
+  t.deepEqual(r.findings, [example]);
 });

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, loadConfig, parseConfig } from '../src/layers/config.js';
-import { compileGlob } from '../src/layers/glob.js';
+import { compileGlob, GlobSet } from '../src/layers/glob.js';
 
 const fails = (t: import('ava').ExecutionContext, text: string, message: string) => {
   const e = t.throws(() => parseConfig(text, '.strata.yml'));
@@ -52,6 +52,16 @@ test('glob: malformed patterns are refused with a reason', (t) => {
   t.throws(() => compileGlob('{a,b'), { message: /unclosed "\{"/ });
   t.throws(() => compileGlob('/var/log/'), { message: /write "\/var\/log\/\*\*"/ });
   t.throws(() => compileGlob(''), { message: /empty pattern/ });
+});
+
+test('GlobSet: the first list with a matching glob wins, whether it matches names or paths', (t) => {
+  const set = new GlobSet([['/var/log/**'], ['*.log', '/srv/**'], [], ['core']]);
+  t.is(set.first('var/log/x.log'), 0);
+  t.is(set.first('app/x.log'), 1);
+  t.is(set.first('srv/data'), 1);
+  t.is(set.first('app/core'), 3);
+  t.is(set.first('app/main.js'), -1);
+  t.is(new GlobSet([]).first('a'), -1);
 });
 
 test('config: YAML and JSON give the same config', (t) => {
@@ -104,4 +114,14 @@ test('loadConfig: .strata.yml in the working directory, --config FILE, or the de
   writeFileSync(other, '{"bloat": {"disable": ["vcs"]}}');
   t.deepEqual(loadConfig({ file: other, cwd }).bloat.disable, ['vcs']);
   t.throws(() => loadConfig({ file: join(cwd, 'missing.yml') }), { message: /missing\.yml: no such config file$/ });
+});
+
+test("the README's config example is a valid config", (t) => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## Config file'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+  const c = parseConfig(yaml, 'README.md');
+  t.deepEqual(c.bloat.disable, ['history', 'var-cache']);
+  t.deepEqual(c.bloat.rules.map((r) => [r.id, r.category, r.paths]), [['app-reports', 'reports', ['/srv/app/reports/**', '*.tmp']]]);
+  t.deepEqual(c.bloat.ignore, ['/var/log/keep-me.log']);
 });
