@@ -53,6 +53,15 @@ test('inspect --top and --category narrow the list, not the totals', async (t) =
   t.regex(r.stdout, /wasted {8}1\.1 MB/);
 });
 
+test('inspect options may come before the image; an image without waste says so', async (t) => {
+  const r = await strata(['inspect', '--category', 'temp', '--category', 'log', fixture('tiny-commit.docker.tar')]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Findings \(2 of 4, largest first; --top \/ --category\)/);
+  t.regex(r.stdout, /\n {2}wasted {8}0 B \(every stored byte is visible in the image\)\n/);
+  t.regex(r.stdout, /\n {2}efficiency {4}100\.0% /);
+  t.regex(r.stdout, /Verdict: bloated: 709 kB \(22\.9% of the stored bytes\) could go: 0 B wasted, 709 kB bloat; start with layer 1 \(temp, 250 kB\)\./);
+});
+
 test('inspect --json carries every finding and the totals under summary', async (t) => {
   const r = await strata(['inspect', fixture('tiny-overlay.oci.tar'), '--json']);
   t.is(r.code, 0, r.stderr);

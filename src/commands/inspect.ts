@@ -23,7 +23,7 @@ export const inspectCommand: CommandModule<object, Args> = {
     imageOptions(y)
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
       .option('top', { type: 'number', describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
-      .option('category', { type: 'string', array: true, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
+      .option('category', { type: 'string', array: true, nargs: 1, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
       .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' }) as never,
   handler: async (args) => {
     const config = loadConfig({ file: args.config });
@@ -96,7 +96,11 @@ export function renderBloat(r: InspectReport, width: number): string[] {
   lines.push(`  efficiency    ${pct(s.efficiency)} (final view ${humanBytes(s.finalSize)} of ${humanBytes(s.uncompressedSize)} stored in layers)`);
   lines.push(`  dive score    ${pct(s.diveEfficiency)} (dive's "image efficiency", computed its way; see docs/bloat.md)`);
   const parts = Object.entries(s.waste).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${humanBytes(n)}`);
-  lines.push(`  wasted        ${humanBytes(s.wastedBytes)}${parts.length ? ` (${parts.join(', ')})` : ''}: stored in layers, not visible in the image`);
+  lines.push(
+    s.wastedBytes === 0
+      ? '  wasted        0 B (every stored byte is visible in the image)'
+      : `  wasted        ${humanBytes(s.wastedBytes)} (${parts.join(', ')}): stored in layers, not visible in the image`,
+  );
   lines.push('', 'Bloat in the final image');
   const cats = Object.entries(s.bloat).filter(([, n]) => n > 0);
   if (cats.length === 0) lines.push('  none found');

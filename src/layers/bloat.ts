@@ -174,7 +174,7 @@ class Context {
       const path = u.nodePath[u.nodeOfVersion(version)];
       if (bytes === 0 || this.ignored(path)) continue;
       const layer = u.layerOf(ino);
-      const rule = this.ruleOf(path);
+      const rule = this.rules[this.matcher.first(path)];
       if (rule) {
         const key = `${rule.id}\0${layer}`;
         let g = byRule.get(key);
