@@ -322,3 +322,13 @@ test("docs/json.md's example finding is what the overlay fixture gives", async (
   const r = inspectReport(await load('tiny-overlay.oci.tar'), { categories: ['metadata-copy'], top: 1 });
   t.deepEqual(r.findings, [example]);
 });
+
+test('the same files copied twice: COPY them once; a touch: avoid touching lower files', async (t) => {
+  const twice = analyze(await modelOf([{ entries: appFiles(), createdBy: 'COPY . /app # buildkit' }, { entries: appFiles(), createdBy: 'COPY app/ /app/ # buildkit' }]));
+  t.deepEqual(brief(twice.findings), [['metadata-copy', 'waste', 1500, 0, 1]]);
+  t.regex(twice.findings[0].title, /layer 1 copied in 2 files identical to what layer 0 stored/);
+  t.regex(twice.findings[0].remedy, /COPY them once/);
+  const touched = analyze(await modelOf([{ entries: appFiles() }, { entries: appFiles(), createdBy: '/bin/sh -c touch /app/*' }]));
+  t.regex(touched.findings[0].title, /layer 1 stored 2 files of layer 0 again unchanged/);
+  t.regex(touched.findings[0].remedy, /Touching a file of an earlier layer/);
+});

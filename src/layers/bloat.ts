@@ -328,6 +328,12 @@ function copyAdvice(ctx: Context, group: WastedItem[], S: number, E: number, ste
       remedy: 'A hardlink to a file of a lower layer copies the whole file into the new layer. Create the link in the same RUN that creates the file, or use a symlink.',
     };
   }
+  if (same > meta && stepOf(ctx.createdBy(E)) === 'copy') {
+    return {
+      title: `layer ${E} copied in ${files} identical to what layer ${S} stored: ${paths}`,
+      remedy: `Copying the same files twice stores them twice. COPY them once: drop them from one of the COPY/ADD steps (layers ${S} and ${E}).`,
+    };
+  }
   if (same > meta) {
     return {
       title: `layer ${E} stored ${files} of layer ${S} again unchanged: ${paths}`,
