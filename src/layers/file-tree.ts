@@ -175,7 +175,7 @@ export class TarTree implements FileTree {
 }
 
 /** `../abc/layer.tar` relative to `def/` -> `abc/layer.tar`, without leaving the archive. */
-function resolveRelative(base: string, link: string): string {
+export function resolveRelative(base: string, link: string): string {
   const parts = base === '' ? [] : base.split('/');
   for (const seg of link.split('/')) {
     if (seg === '' || seg === '.') continue;

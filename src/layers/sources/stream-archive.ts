@@ -12,6 +12,7 @@ import { decompressor, sniffCompression } from '../compression.js';
 import { normalizeEntryPath, parentOf } from '../paths.js';
 import { scanLayer, type LayerScan } from '../scan-layer.js';
 import type { ScannedTree } from './tree-layer.js';
+import { resolveRelative } from '../file-tree.js';
 
 /** Members up to this size are kept in memory (configs, manifests, small layers). */
 const KEEP_BYTES = 1024 * 1024;
@@ -82,7 +83,12 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string)
       }
       if (h.type === 'symlink' || h.type === 'link') {
         const base = h.type === 'symlink' ? parentOf(path) : '';
-        const target = normalizeEntryPath(base ? `${base}/${h.linkname}` : h.linkname ?? '');
+        let target: string;
+        try {
+          target = resolveRelative(base, h.linkname ?? '');
+        } catch (e) {
+          throw new StrataError(`${name}: ${path}: ${(e as Error).message}`);
+        }
         tree.links.set(path, target);
         entry.resume();
       } else if (h.type !== 'file' && h.type !== 'contiguous-file') {
