@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
+import { defaultCommand, exploreCommand } from './commands/explore.js';
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
@@ -14,7 +15,9 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('strata')
       .command(inspectCommand)
       .command(lsCommand)
-      .demandCommand(1, 'name a command: inspect, ls')
+      .command(exploreCommand)
+      .command(defaultCommand)
+      .demandCommand(1, 'name a command: inspect, ls, explore, or an image')
       .strict()
       .help()
       .version()

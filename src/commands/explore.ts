@@ -1,0 +1,45 @@
+import { openSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+import { createElement } from 'react';
+import { render } from 'ink';
+import type { CommandModule } from 'yargs';
+import { imageOptions, type ImageArgs } from './common.js';
+import { openImage } from '../layers/sources/resolve.js';
+import { readImage } from '../layers/read-image.js';
+import { parsePlatform } from '../layers/platform.js';
+import { loadKeymap } from '../tui/keymap.js';
+import { Root, type Loader } from '../tui/root.js';
+import { inspectCommand } from './inspect.js';
+
+export const exploreCommand: CommandModule<object, ImageArgs> = {
+  command: 'explore <image>',
+  describe: 'browse the layers and the file tree of an image in the terminal',
+  builder: (y) => imageOptions(y) as never,
+  handler: (args) => explore(args),
+};
+
+/** `strata IMAGE`: the explorer on a terminal, the inspect summary otherwise. */
+export const defaultCommand: CommandModule<object, ImageArgs> = {
+  command: '$0 <image>',
+  describe: 'explore IMAGE on a terminal; print `inspect` when the output is not a terminal',
+  builder: (y) => imageOptions(y) as never,
+  handler: (args) => (process.stdout.isTTY ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
+};
+
+const ALT_SCREEN_ON = '\x1b[?1049h';
+const ALT_SCREEN_OFF = '\x1b[?1049l';
+
+async function explore(args: ImageArgs): Promise<void> {
+  const keymap = loadKeymap(process.cwd());
+  const load: Loader = async (onProgress) => readImage(await openImage(args.image, { platform: args.platform ? parsePlatform(args.platform) : undefined }), { onProgress });
+  // With the image on stdin, keys come from the terminal itself.
+  const stdin = args.image === '-' ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
+  process.stdout.write(ALT_SCREEN_ON);
+  try {
+    const app = render(createElement(Root, { load, keymap }), { stdin, exitOnCtrlC: false, patchConsole: false });
+    await app.waitUntilExit();
+  } finally {
+    process.stdout.write(ALT_SCREEN_OFF);
+    if (stdin !== process.stdin) stdin.destroy();
+  }
+}

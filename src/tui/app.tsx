@@ -1,0 +1,156 @@
+/**
+ * The explorer screen: layers, layer details, image details and the file tree, laid out for the
+ * terminal size (side by side from 120 columns, stacked below), plus the status line.
+ */
+import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import type { ImageModel } from '../layers/read-image.js';
+import { changeCounts, imageSizes } from '../layers/views.js';
+import { keyName, type Keymap } from './keymap.js';
+import { Explorer, initialState, type UiState } from './state.js';
+import { simpleWaste, type Finding } from './waste.js';
+import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, TreePane } from './panes.js';
+
+export interface ExplorerProps {
+  model: ImageModel;
+  keymap: Keymap;
+  /** From a waste analysis; without them the explorer lists files overwritten or deleted later. */
+  findings?: Finding[];
+  wastedBytes?: number;
+  efficiency?: number;
+  /** Fixed size (tests); by default the terminal's, following resizes. */
+  width?: number;
+  height?: number;
+}
+
+export function useTerminalSize(width?: number, height?: number): { width: number; height: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ width: stdout.columns || 80, height: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  // One line short of the terminal: ink redraws a full-height frame by clearing the screen.
+  return { width: width ?? size.width, height: height ?? size.height - 1 };
+}
+
+interface Layout {
+  wide: boolean;
+  left: number;
+  layersH: number;
+  detailsH: number;
+  imageH: number;
+  treeH: number;
+}
+
+function layout(width: number, height: number, layers: number): Layout {
+  const body = height - 1; // status line
+  if (width >= 120) {
+    const left = Math.floor(width * 0.4);
+    const layersH = Math.min(layers + 1, Math.max(4, Math.floor(body / 2) - 3));
+    const detailsH = 6;
+    return { wide: true, left, layersH, detailsH, imageH: body - layersH - detailsH, treeH: body };
+  }
+  const layersH = Math.min(layers, body >= 20 ? 5 : 3) + 1;
+  const detailsH = body >= 20 ? 5 : 4;
+  return { wide: false, left: Math.floor(width / 2), layersH, detailsH, imageH: detailsH, treeH: body - layersH - detailsH };
+}
+
+export function ExplorerApp(props: ExplorerProps) {
+  const { model, keymap } = props;
+  const { width, height } = useTerminalSize(props.width, props.height);
+  const waste = useMemo(() => {
+    if (!props.findings) return simpleWaste(model);
+    const wastedBytes = props.wastedBytes ?? props.findings.reduce((s, f) => s + f.bytes, 0);
+    const stored = model.layers.reduce((s, l) => s + l.size, 0);
+    return { findings: props.findings, wastedBytes, efficiency: props.efficiency ?? (stored ? 1 - wastedBytes / stored : 1) };
+  }, [model, props.findings, props.wastedBytes, props.efficiency]);
+  const explorer = useMemo(() => new Explorer(model, waste.findings), [model, waste]);
+  const sizes = useMemo(() => imageSizes(model), [model]);
+  const [state, dispatch] = useReducer((s: UiState, e: Parameters<Explorer['reduce']>[1]) => explorer.reduce(s, e), model, initialState);
+  const { exit } = useApp();
+  const lay = layout(width, height, model.layers.length);
+  const pageRef = useRef(1);
+  const treeRows = lay.treeH - 1 - (state.attributes ? 1 : 0);
+  pageRef.current = Math.max(1, state.focus === 'tree' ? treeRows : lay.layersH - 1);
+
+  useEffect(() => {
+    if (state.quit) exit();
+  }, [state.quit, exit]);
+
+  useInput((input, key) => {
+    const name = keyName(input, key);
+    if (name === 'ctrl+c') return dispatch({ type: 'action', action: 'quit', page: pageRef.current });
+    if (state.editing !== null) {
+      if (key.return || key.escape) return dispatch({ type: 'edit', key: key.return ? 'enter' : 'escape' });
+      if (key.backspace || key.delete) return dispatch({ type: 'edit', key: 'backspace' });
+      if (input && !key.ctrl && !key.meta) dispatch({ type: 'text', text: input });
+      return;
+    }
+    if (state.help && name === 'escape') return dispatch({ type: 'action', action: 'help', page: pageRef.current });
+    const action = keymap.byKey.get(name);
+    if (action) dispatch({ type: 'action', action, page: pageRef.current });
+  });
+
+  const counts = useMemo(() => (model.layers.length ? changeCounts(model, state.layer) : null), [model, state.layer]);
+
+  if (state.help) {
+    return (
+      <Box flexDirection="column" width={width}>
+        <HelpScreen keymap={keymap} width={width} height={height - 1} />
+        <Text>{fit(state.message, width)}</Text>
+      </Box>
+    );
+  }
+  if (!model.layers.length || !counts) return <Text>{fit('the image has no layers (q quits)', width)}</Text>;
+
+  const view = explorer.view(state);
+  const [from, to] = explorer.range(state);
+  const cursor = view.resolve(state.cursor);
+  const flags = [
+    state.sort === 'size' ? 'sort: size' : '',
+    state.hide.size ? `hide: ${[...state.hide].filter((h) => h !== 'metadata').join(' ')}` : '',
+    state.filter ? `filter: ${state.filter}` : '',
+  ].filter(Boolean);
+  const title = `${from === to ? `Layer ${to} changes` : `Layers ${from}..${to} aggregated`}${flags.length ? `  [${flags.join('] [')}]` : ''}`;
+  const right = lay.wide ? width - lay.left : width;
+  const tree = <TreePane view={view} title={title} cursor={cursor} offset={state.offset} attributes={state.attributes} focused={state.focus === 'tree'} width={right} height={lay.treeH} />;
+  const layers = (
+    <LayersPane model={model} selected={state.layer} range={from === to ? null : [from, to]} mark={state.mark} focused={state.focus === 'layers'} width={lay.wide ? lay.left : width} height={lay.layersH} />
+  );
+  const details = <LayerDetails model={model} layer={state.layer} counts={counts} width={lay.left} height={lay.detailsH} />;
+  const image = <ImageDetails sizes={sizes} waste={waste} width={lay.wide ? lay.left : width - lay.left} height={lay.imageH} />;
+  const status =
+    state.editing !== null ? `Filter (glob or regex): ${state.editing}█  Enter apply · Esc cancel` : state.message || 'Tab pane · ↑↓ jk move · a aggregate · m mark · / filter · w waste · ? keys · q quit';
+
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      {lay.wide ? (
+        <Box flexDirection="row">
+          <Box flexDirection="column" width={lay.left}>
+            {layers}
+            {details}
+            {image}
+          </Box>
+          {tree}
+        </Box>
+      ) : (
+        <Box flexDirection="column">
+          {layers}
+          <Box flexDirection="row">
+            {details}
+            {image}
+          </Box>
+          {tree}
+        </Box>
+      )}
+      <Text wrap="truncate" inverse={state.editing !== null}>
+        {fit(status, width)}
+      </Text>
+    </Box>
+  );
+}
