@@ -6,7 +6,7 @@ import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
 import { changeCounts, imageSizes } from '../layers/views.js';
-import { keyName, type Keymap } from './keymap.js';
+import { keyNames, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { simpleWaste, type Finding } from './waste.js';
 import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, TreePane } from './panes.js';
@@ -69,7 +69,7 @@ export function ExplorerApp(props: ExplorerProps) {
     const stored = model.layers.reduce((s, l) => s + l.size, 0);
     return { findings: props.findings, wastedBytes, efficiency: props.efficiency ?? (stored ? 1 - wastedBytes / stored : 1) };
   }, [model, props.findings, props.wastedBytes, props.efficiency]);
-  const explorer = useMemo(() => new Explorer(model, waste.findings), [model, waste]);
+  const explorer = useMemo(() => new Explorer(model, waste.findings, keymap), [model, waste, keymap]);
   const sizes = useMemo(() => imageSizes(model), [model]);
   const [state, dispatch] = useReducer((s: UiState, e: Parameters<Explorer['reduce']>[1]) => explorer.reduce(s, e), model, initialState);
   const { exit } = useApp();
@@ -83,18 +83,15 @@ export function ExplorerApp(props: ExplorerProps) {
   }, [state.quit, exit]);
 
   useInput((input, key) => {
-    const name = keyName(input, key);
-    if (name === 'ctrl+c') return dispatch({ type: 'action', action: 'quit', page: pageRef.current });
-    if (state.editing !== null) {
-      if (key.return || key.escape) return dispatch({ type: 'edit', key: key.return ? 'enter' : 'escape' });
-      if (key.backspace || key.delete) return dispatch({ type: 'edit', key: 'backspace' });
-      if (input && !key.ctrl && !key.meta) dispatch({ type: 'text', text: input });
-      return;
-    }
-    if (state.help && name === 'escape') return dispatch({ type: 'action', action: 'help', page: pageRef.current });
-    const action = keymap.byKey.get(name);
-    if (action) dispatch({ type: 'action', action, page: pageRef.current });
+    for (const name of keyNames(input, key)) onKey(name);
   });
+
+  // Keys arriving in one input event are reduced one by one against the latest state.
+  const onKey = (name: string) => {
+    const page = pageRef.current;
+    if (name === 'ctrl+c') return dispatch({ type: 'action', action: 'quit', page });
+    dispatch({ type: 'key', name, page });
+  };
 
   const counts = useMemo(() => (model.layers.length ? changeCounts(model, state.layer) : null), [model, state.layer]);
 

@@ -146,6 +146,25 @@ export function keyName(input: string, key: Key): string {
   return `${ctrl}${input}`;
 }
 
+/**
+ * Key names for one ink input event. Ink hands a run of plain characters (typed fast, pasted, or
+ * sent by tmux) over as one string: each character is a key press of its own.
+ */
+export function keyNames(input: string, key: Key): string[] {
+  if ([...input].length <= 1 || key.ctrl || key.meta || key.escape) return [keyName(input, key)];
+  return [...input].map(charKeyName);
+}
+
+function charKeyName(ch: string): string {
+  if (ch === '\r' || ch === '\n') return 'enter';
+  if (ch === '\t') return 'tab';
+  if (ch === ' ') return 'space';
+  if (ch === '\x7f' || ch === '\b') return 'backspace';
+  if (ch === '\x00') return 'ctrl+space';
+  if (ch < ' ') return `ctrl+${String.fromCharCode(ch.charCodeAt(0) + 96)}`;
+  return ch;
+}
+
 /** Display form for the help screen: ctrl+a -> Ctrl+A. */
 export function showKey(k: string): string {
   if (k.startsWith('ctrl+')) return `Ctrl+${showKey(k.slice(5)).replace(/^[a-z]$/, (c) => c.toUpperCase())}`;

@@ -5,7 +5,7 @@
 import type { ImageModel } from '../layers/read-image.js';
 import { DirSizes } from './dir-sizes.js';
 import { compileFilter } from './filter.js';
-import type { Action } from './keymap.js';
+import type { Action, Keymap } from './keymap.js';
 import { matchingNodes, TreeView, type Status } from './tree-view.js';
 import type { Finding } from './waste.js';
 
@@ -35,7 +35,8 @@ export interface UiState {
   quit: boolean;
 }
 
-export type Event = { type: 'action'; action: Action; page: number } | { type: 'text'; text: string } | { type: 'edit'; key: 'enter' | 'escape' | 'backspace' };
+/** A key press (named as in keymap.ts) or an action; `page` is the focused pane's height in rows. */
+export type Event = { type: 'key'; name: string; page: number } | { type: 'action'; action: Action; page: number };
 
 export function initialState(model: ImageModel): UiState {
   return {
@@ -68,6 +69,7 @@ export class Explorer {
   constructor(
     readonly model: ImageModel,
     readonly findings: Finding[],
+    readonly keymap: Keymap,
   ) {
     this.sizes = new DirSizes(model.union);
   }
@@ -102,7 +104,12 @@ export class Explorer {
   }
 
   reduce(s: UiState, e: Event): UiState {
-    if (e.type !== 'action') return this.edit(s, e);
+    if (e.type === 'key') {
+      if (s.editing !== null) return this.edit(s, e.name);
+      if (s.help && e.name === 'escape') return { ...s, help: false };
+      const action = this.keymap.byKey.get(e.name);
+      return action ? this.reduce(s, { type: 'action', action, page: e.page }) : s;
+    }
     const a = e.action;
     if (a === 'quit') return { ...s, quit: true };
     if (s.help) return a === 'help' ? { ...s, help: false } : s;
@@ -226,17 +233,19 @@ export class Explorer {
     return { ...next, toggled, cursor: node, offset: Math.floor(page / 2) };
   }
 
-  private edit(s: UiState, e: Exclude<Event, { type: 'action' }>): UiState {
-    if (s.editing === null) return s;
-    if (e.type === 'text') return { ...s, editing: s.editing + e.text };
-    if (e.key === 'backspace') return { ...s, editing: s.editing.slice(0, -1) };
-    if (e.key === 'escape') return { ...s, editing: null };
+  /** Typing the filter: printable keys append, backspace deletes, Enter applies, Esc cancels. */
+  private edit(s: UiState, name: string): UiState {
+    const text = s.editing ?? '';
+    if (name === 'escape') return { ...s, editing: null };
+    if (name === 'backspace' || name === 'delete') return { ...s, editing: text.slice(0, -1) };
+    if (name === 'space') return { ...s, editing: `${text} ` };
+    if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name } : s;
     try {
-      this.matches(s.editing);
+      this.matches(text);
     } catch (err) {
       return { ...s, message: (err as Error).message };
     }
-    return { ...s, filter: s.editing, editing: null, focus: 'tree', message: '' };
+    return { ...s, filter: text, editing: null, focus: 'tree', message: '' };
   }
 }
 
