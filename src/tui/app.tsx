@@ -122,7 +122,7 @@ export function ExplorerApp(props: ExplorerProps) {
   const details = <LayerDetails model={model} layer={state.layer} counts={counts} width={lay.left} height={lay.detailsH} />;
   const image = <ImageDetails sizes={sizes} waste={waste} width={lay.wide ? lay.left : width - lay.left} height={lay.imageH} />;
   const status =
-    state.editing !== null ? `Filter (glob or regex): ${state.editing}█  Enter apply · Esc cancel` : state.message || 'Tab pane · ↑↓ jk move · a aggregate · m mark · / filter · w waste · ? keys · q quit';
+    state.editing !== null ? `Filter (glob or regex): ${state.editing}█  ${state.message || 'Enter apply · Esc cancel'}` : state.message || 'Tab pane · ↑↓ jk move · a aggregate · m mark · / filter · w waste · ? keys · q quit';
 
   return (
     <Box flexDirection="column" width={width} height={height}>

@@ -239,7 +239,7 @@ export class Explorer {
     if (name === 'escape') return { ...s, editing: null };
     if (name === 'backspace' || name === 'delete') return { ...s, editing: text.slice(0, -1) };
     if (name === 'space') return { ...s, editing: `${text} ` };
-    if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name } : s;
+    if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name, message: '' } : s;
     try {
       this.matches(text);
     } catch (err) {
