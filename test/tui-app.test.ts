@@ -27,8 +27,13 @@ const load = (f: string) => {
 
 const ESC = '\x1b';
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/ +$/gm, '');
-// Renders are asynchronous; tests run one at a time so a short pause per key is enough.
 const tick = () => new Promise((r) => setTimeout(r, 25));
+/** Wait for a new frame (renders are asynchronous), then a little longer for follow-up renders. */
+async function settled(drawn: () => boolean, limit = 2000): Promise<void> {
+  const start = Date.now();
+  while (!drawn() && Date.now() - start < limit) await new Promise((r) => setTimeout(r, 2));
+  await tick();
+}
 
 /** ink's own render on fake streams (as ink-testing-library does), for its waitUntilExit. */
 function renderExiting(tree: Parameters<typeof inkRender>[0]): { instance: Instance; write: (s: string) => void; frame: () => string } {
@@ -64,8 +69,9 @@ async function open(file: string, opts: { keymap?: Keymap; findings?: Finding[];
   await tick();
   const press = async (...keys: string[]) => {
     for (const k of keys) {
+      const before = app.frames.length;
       app.stdin.write(k);
-      await tick();
+      await settled(() => app.frames.length > before);
     }
   };
   const screen = () => plain(app.lastFrame() ?? '');
