@@ -2,7 +2,8 @@ import test from 'ava';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
 import { Kind } from '../src/layers/records.js';
-import { layerChanges } from '../src/layers/views.js';
+import { changeCounts, layerChanges } from '../src/layers/views.js';
+import { layerCounts } from '../src/tui/layer-counts.js';
 import { DirSizes } from '../src/tui/dir-sizes.js';
 import { compileFilter, isGlob } from '../src/tui/filter.js';
 import { matchingNodes, TreeView, type Status, type ViewSpec } from '../src/tui/tree-view.js';
@@ -148,4 +149,11 @@ test('simple waste: overwritten and deleted files, largest first', async (t) => 
   t.is(w.wastedBytes, w.findings.reduce((s, f) => s + f.bytes, 0));
   t.deepEqual(w.findings.map((f) => f.bytes), [...w.findings.map((f) => f.bytes)].sort((a, b) => b - a));
   t.true(w.efficiency > 0 && w.efficiency < 1);
+});
+
+test('layer counts from change codes equal changeCounts on every fixture layer', async (t) => {
+  for (const f of ['tiny-overlay.oci.tar', 'tiny-dockerfile.docker.tar', 'tiny-commit.docker.tar', 'tiny-overlay.skopeo-docker.tar']) {
+    const m = await load(f);
+    for (let L = 0; L < m.layers.length; L++) t.deepEqual(layerCounts(m.union, L), changeCounts(m, L), `${f} layer ${L}`);
+  }
 });

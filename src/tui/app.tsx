@@ -5,7 +5,8 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
-import { changeCounts, imageSizes } from '../layers/views.js';
+import { imageSizes } from '../layers/views.js';
+import { layerCounts } from './layer-counts.js';
 import { keyNames, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { simpleWaste, type Finding } from './waste.js';
@@ -93,7 +94,7 @@ export function ExplorerApp(props: ExplorerProps) {
     dispatch({ type: 'key', name, page });
   };
 
-  const counts = useMemo(() => (model.layers.length ? changeCounts(model, state.layer) : null), [model, state.layer]);
+  const counts = useMemo(() => (model.layers.length ? layerCounts(model.union, state.layer) : null), [model, state.layer]);
 
   if (state.help) {
     return (

@@ -6,7 +6,7 @@ import type { ImageModel } from '../layers/read-image.js';
 import { DirSizes } from './dir-sizes.js';
 import { compileFilter } from './filter.js';
 import type { Action, Keymap } from './keymap.js';
-import { matchingNodes, TreeView, type Status } from './tree-view.js';
+import { matchingNodes, NameOrder, TreeView, type Status } from './tree-view.js';
 import type { Finding } from './waste.js';
 
 export type Pane = 'layers' | 'tree';
@@ -63,6 +63,7 @@ export function initialState(model: ImageModel): UiState {
 /** Per-model caches shared by every state: directory sizes, the last filter's matches, the last view. */
 export class Explorer {
   readonly sizes: DirSizes;
+  private readonly byName: NameOrder;
   private lastFilter: { pattern: string; matches: Int32Array | null } = { pattern: '', matches: null };
   private lastView: { key: string; view: TreeView } | null = null;
 
@@ -72,6 +73,7 @@ export class Explorer {
     readonly keymap: Keymap,
   ) {
     this.sizes = new DirSizes(model.union);
+    this.byName = new NameOrder(model.union);
   }
 
   /** The layers whose changes the tree shows: [from, to]; the tree is the union after `to`. */
@@ -98,6 +100,7 @@ export class Explorer {
       this.model.union,
       { layer: to, from, sort: s.sort, hide: s.hide, matches: this.matches(s.filter), collapsedByDefault: s.collapsedByDefault, toggled: s.toggled },
       this.sizes,
+      this.byName,
     );
     this.lastView = { key, view };
     return view;

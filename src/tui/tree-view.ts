@@ -41,6 +41,7 @@ export class TreeView {
     readonly u: Union,
     readonly spec: ViewSpec,
     private readonly sizes: DirSizes,
+    private readonly byName: NameOrder = new NameOrder(u),
   ) {
     this.before = spec.from - 1;
     this.kept = spec.matches || spec.hide.size ? this.computeKept() : null;
@@ -166,11 +167,11 @@ export class TreeView {
     let k = this.kids.get(node);
     if (k) return k;
     const u = this.u;
-    const all = u.children(node).filter((c) => this.shown(c) && !(node === 0 && u.nodePath[c].startsWith('.wh..wh.')));
+    const all = Array.from(this.byName.children(node)).filter((c) => this.shown(c) && !(node === 0 && u.nodePath[c].startsWith('.wh..wh.')));
     if (this.spec.sort === 'size') {
       const size = new Map(all.map((c) => [c, this.size(c)]));
       all.sort((a, b) => size.get(b)! - size.get(a)! || cmp(u.nodePath[a], u.nodePath[b]));
-    } else all.sort((a, b) => cmp(u.nodePath[a], u.nodePath[b]));
+    }
     const list = Int32Array.from(all);
     k = { list, index: new Map(all.map((c, i) => [c, i])) };
     this.kids.set(node, k);
@@ -205,6 +206,22 @@ export class TreeView {
       for (let n = 1; n < u.nodeCount; n++) consider(n);
     }
     return kept;
+  }
+}
+
+/** Every child of a node ever seen, sorted by name once: name order does not depend on the layer. */
+export class NameOrder {
+  private readonly sorted = new Map<number, Int32Array>();
+  constructor(private readonly u: Union) {}
+
+  children(node: number): Int32Array {
+    let c = this.sorted.get(node);
+    if (!c) {
+      const p = this.u.nodePath;
+      c = Int32Array.from(this.u.children(node).sort((a, b) => cmp(p[a], p[b])));
+      this.sorted.set(node, c);
+    }
+    return c;
   }
 }
 
