@@ -1,14 +1,12 @@
 import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
-import { createElement } from 'react';
-import { render } from 'ink';
 import type { CommandModule } from 'yargs';
 import { imageOptions, type ImageArgs } from './common.js';
 import { openImage } from '../layers/sources/resolve.js';
 import { readImage } from '../layers/read-image.js';
 import { parsePlatform } from '../layers/platform.js';
 import { loadKeymap } from '../tui/keymap.js';
-import { Root, type Loader } from '../tui/root.js';
+import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
 
 export const exploreCommand: CommandModule<object, ImageArgs> = {
@@ -30,6 +28,9 @@ const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
 
 async function explore(args: ImageArgs): Promise<void> {
+  // React's development build records every render with its props (the whole model): far too slow.
+  process.env.NODE_ENV ??= 'production';
+  const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
   const keymap = loadKeymap(process.cwd());
   const load: Loader = async (onProgress) => readImage(await openImage(args.image, { platform: args.platform ? parsePlatform(args.platform) : undefined }), { onProgress });
   // With the image on stdin, keys come from the terminal itself.

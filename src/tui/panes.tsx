@@ -92,7 +92,7 @@ export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; wa
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
     `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,
-    ...waste.findings.map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
+    ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
   ];
   return (
     <Box flexDirection="column" width={width} height={height}>

@@ -65,7 +65,7 @@ export class Explorer {
   readonly sizes: DirSizes;
   private readonly byName: NameOrder;
   private lastFilter: { pattern: string; matches: Int32Array | null } = { pattern: '', matches: null };
-  private lastView: { key: string; view: TreeView } | null = null;
+  private lastView: { content: string; view: TreeView } | null = null;
 
   constructor(
     readonly model: ImageModel,
@@ -94,15 +94,17 @@ export class Explorer {
 
   view(s: UiState): TreeView {
     const [from, to] = this.range(s);
-    const key = [from, to, s.sort, [...s.hide].sort().join(','), s.filter, s.collapsedByDefault].join('|');
-    if (this.lastView?.key === key && this.lastView.view.spec.toggled === s.toggled) return this.lastView.view;
+    const content = [from, to, s.sort, [...s.hide].sort().join(','), s.filter].join('|');
+    const last = this.lastView;
+    if (last?.content === content && last.view.spec.toggled === s.toggled && last.view.spec.collapsedByDefault === s.collapsedByDefault) return last.view;
     const view = new TreeView(
       this.model.union,
       { layer: to, from, sort: s.sort, hide: s.hide, matches: this.matches(s.filter), collapsedByDefault: s.collapsedByDefault, toggled: s.toggled },
       this.sizes,
       this.byName,
+      last?.content === content ? last.view : undefined,
     );
-    this.lastView = { key, view };
+    this.lastView = { content, view };
     return view;
   }
 

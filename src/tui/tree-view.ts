@@ -29,22 +29,29 @@ export interface ViewSpec {
 
 interface Kids {
   list: Int32Array;
-  index: Map<number, number>;
+  /** Position of each child in `list`; by name order a binary search finds it without a map. */
+  index: Map<number, number> | null;
 }
 
 export class TreeView {
   private readonly before: number;
-  private readonly kids = new Map<number, Kids>();
+  private readonly kids: Map<number, Kids>;
   private readonly kept: Uint8Array | null;
 
+  /**
+   * `same` is a view of the same layers, sort, hide toggles and filter (only expansion differs):
+   * its children lists are reused, as they do not depend on what is expanded.
+   */
   constructor(
     readonly u: Union,
     readonly spec: ViewSpec,
     private readonly sizes: DirSizes,
     private readonly byName: NameOrder = new NameOrder(u),
+    same?: TreeView,
   ) {
     this.before = spec.from - 1;
-    this.kept = spec.matches || spec.hide.size ? this.computeKept() : null;
+    this.kids = same ? same.kids : new Map();
+    this.kept = same ? same.kept : spec.matches || spec.hide.size ? this.computeKept() : null;
   }
 
   /** The version shown for a node: visible after the layer, else the one the range removed; -1 if absent. */
@@ -110,7 +117,7 @@ export class TreeView {
     for (let n = node; n > 0; ) {
       const p = this.u.parentOf(n);
       const k = this.kidsOf(p);
-      const i = k.index.get(n)! + 1;
+      const i = this.indexIn(k, n) + 1;
       if (i < k.list.length) return k.list[i];
       n = p;
     }
@@ -120,7 +127,7 @@ export class TreeView {
   prev(node: number): number {
     const p = this.u.parentOf(node);
     const k = this.kidsOf(p);
-    const i = k.index.get(node)!;
+    const i = this.indexIn(k, node);
     if (i > 0) return this.lastDescendant(k.list[i - 1]);
     return p === 0 ? -1 : p;
   }
@@ -134,7 +141,7 @@ export class TreeView {
 
   isLastChild(node: number): boolean {
     const k = this.kidsOf(this.u.parentOf(node));
-    return k.index.get(node) === k.list.length - 1;
+    return this.indexIn(k, node) === k.list.length - 1;
   }
 
   /**
@@ -151,6 +158,22 @@ export class TreeView {
       if (i > 0 && !this.expanded(at)) break;
     }
     return at >= 0 ? at : this.first();
+  }
+
+  private indexIn(k: Kids, node: number): number {
+    if (k.index) return k.index.get(node)!;
+    const p = this.u.nodePath;
+    const key = p[node];
+    let lo = 0;
+    let hi = k.list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = p[k.list[mid]];
+      if (at === key) return mid;
+      if (at < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   private lastDescendant(node: number): number {
@@ -173,7 +196,7 @@ export class TreeView {
       all.sort((a, b) => size.get(b)! - size.get(a)! || cmp(u.nodePath[a], u.nodePath[b]));
     }
     const list = Int32Array.from(all);
-    k = { list, index: new Map(all.map((c, i) => [c, i])) };
+    k = { list, index: this.spec.sort === 'size' ? new Map(all.map((c, i) => [c, i])) : null };
     this.kids.set(node, k);
     return k;
   }
