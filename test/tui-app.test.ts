@@ -66,7 +66,7 @@ function renderExiting(tree: Parameters<typeof inkRender>[0]): { instance: Insta
 async function open(file: string, opts: { keymap?: Keymap; findings?: Finding[]; width?: number; height?: number } = {}) {
   const model = await load(file);
   const app = render(createElement(ExplorerApp, { model, keymap: opts.keymap ?? buildKeymap(), findings: opts.findings, width: opts.width ?? 80, height: opts.height ?? 23 }));
-  await tick();
+  await settled(() => app.frames.length > 0);
   const press = async (...keys: string[]) => {
     for (const k of keys) {
       const before = app.frames.length;
@@ -240,7 +240,7 @@ test.serial('? shows every action and its keys; Esc closes', async (t) => {
 test.serial('q quits (and a rebound key does not)', async (t) => {
   const model = await load('tiny-overlay.oci.tar');
   const a = renderExiting(createElement(ExplorerApp, { model, keymap: buildKeymap(), width: 80, height: 23 }));
-  await tick();
+  await settled(() => /Layers \(8\)/.test(a.frame()));
   t.regex(a.frame(), /Layers \(8\)/);
   a.write('q');
   await a.instance.waitUntilExit();
@@ -264,15 +264,15 @@ test.serial('loading shows progress, then the explorer; a failure shows the mess
   let release: () => void = () => {};
   const model = await load('tiny-overlay.oci.tar');
   const ok = render(createElement(Root, { keymap: buildKeymap(), width: 80, height: 23, load: (p) => new Promise((res) => { p(3, 8); release = () => res(model); }) }));
-  await tick();
+  await settled(() => /3\/8/.test(ok.lastFrame() ?? ''));
   t.regex(plain(ok.lastFrame() ?? ''), /reading layers █+░+ 3\/8 layers/);
   release();
-  await tick();
+  await settled(() => /Layers/.test(ok.lastFrame() ?? ''));
   t.regex(plain(ok.lastFrame() ?? ''), /Layers \(8\)/);
   ok.unmount();
 
   const bad = renderExiting(createElement(Root, { keymap: buildKeymap(), load: () => Promise.reject(new StrataError('testdata/nope.tar: no such file')) }));
-  await tick();
+  await settled(() => /strata:/.test(bad.frame()));
   t.regex(bad.frame(), /strata: testdata\/nope\.tar: no such file/);
   t.regex(bad.frame(), /press any key to quit/);
   bad.write('x');

@@ -5,7 +5,6 @@
  */
 import { Kind } from '../layers/records.js';
 import type { Union } from '../layers/union.js';
-import { parentOf } from '../layers/paths.js';
 
 export class DirSizes {
   private readonly sizes = new Map<number, Map<number, number>>();
@@ -44,16 +43,21 @@ export class DirSizes {
     const mark = (n: number) => {
       for (; n > 0 && !set!.has(n); n = u.parentOf(n)) set!.add(n);
     };
-    const r = u.layers[k];
-    for (let i = 0; i < r.count; i++) {
-      // a whiteout of a path that never existed has no node: mark its nearest existing parent
-      let p = r.path[i];
-      let n = u.nodeOf(p);
-      while (n === undefined) n = u.nodeOf((p = parentOf(p)));
-      mark(n);
-    }
+    // Versions are numbered in layer order: layer k's are one run, found by binary search.
+    for (let v = firstVersionOf(u, k); v < u.versionCount && u.layerOf(v) === k; v++) mark(u.nodeOfVersion(v));
     for (const v of u.removed[k]) mark(u.nodeOfVersion(v));
     this.touchedBy.set(k, set);
     return set;
   }
+}
+
+function firstVersionOf(u: Union, k: number): number {
+  let lo = 0;
+  let hi = u.versionCount;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (u.layerOf(mid) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -190,13 +190,16 @@ export class TreeView {
     let k = this.kids.get(node);
     if (k) return k;
     const u = this.u;
-    const all = Array.from(this.byName.children(node)).filter((c) => this.shown(c) && !(node === 0 && u.nodePath[c].startsWith('.wh..wh.')));
+    const byName = this.byName.children(node);
+    let list = new Int32Array(byName.length);
+    let n = 0;
+    for (const c of byName) if (this.shown(c) && !(node === 0 && u.nodePath[c].startsWith('.wh..wh.'))) list[n++] = c;
+    list = list.slice(0, n);
     if (this.spec.sort === 'size') {
-      const size = new Map(all.map((c) => [c, this.size(c)]));
-      all.sort((a, b) => size.get(b)! - size.get(a)! || cmp(u.nodePath[a], u.nodePath[b]));
+      const size = new Map(Array.from(list, (c) => [c, this.size(c)]));
+      list.sort((a, b) => size.get(b)! - size.get(a)! || cmp(u.nodePath[a], u.nodePath[b]));
     }
-    const list = Int32Array.from(all);
-    k = { list, index: this.spec.sort === 'size' ? new Map(all.map((c, i) => [c, i])) : null };
+    k = { list, index: this.spec.sort === 'size' ? new Map(Array.from(list, (c, i) => [c, i])) : null };
     this.kids.set(node, k);
     return k;
   }
