@@ -157,3 +157,20 @@ test('layer counts from change codes equal changeCounts on every fixture layer',
     for (let L = 0; L < m.layers.length; L++) t.deepEqual(layerCounts(m.union, L), changeCounts(m, L), `${f} layer ${L}`);
   }
 });
+
+test('hiding unchanged entries: the touched-nodes shortcut equals testing every node', async (t) => {
+  for (const f of ['tiny-overlay.oci.tar', 'tiny-dockerfile.docker.tar']) {
+    const m = await load(f);
+    const everything = matchingNodes(m.union, () => true);
+    const hide = new Set<Status>(['unchanged']);
+    for (let to = 0; to < m.layers.length; to++) {
+      for (const from of [0, Math.max(0, to - 2), to]) {
+        const fast = rows(view(m, { layer: to, from, hide }));
+        t.deepEqual(fast, rows(view(m, { layer: to, from, hide, matches: everything })), `${f} ${from}..${to}`);
+        // an unchanged row stays only as the ancestor of a change
+        const changed = fast.filter((r) => !r.startsWith('unchanged ')).map((r) => r.slice(r.indexOf(' ') + 1));
+        for (const r of fast.filter((x) => x.startsWith('unchanged '))) t.true(changed.some((c) => c.startsWith(`${r.slice(10)}/`)), r);
+      }
+    }
+  }
+});

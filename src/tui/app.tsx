@@ -118,10 +118,11 @@ export function ExplorerApp(props: ExplorerProps) {
   const right = lay.wide ? width - lay.left : width;
   const tree = <TreePane view={view} title={title} cursor={cursor} offset={state.offset} attributes={state.attributes} focused={state.focus === 'tree'} width={right} height={lay.treeH} />;
   const layers = (
-    <LayersPane model={model} selected={state.layer} range={from === to ? null : [from, to]} mark={state.mark} focused={state.focus === 'layers'} width={lay.wide ? lay.left : width} height={lay.layersH} />
+    <LayersPane model={model} selected={state.layer} range={from === to ? null : [from, to]} mark={state.mark} focused={state.focus === 'layers'} width={lay.wide ? lay.left - 1 : width} height={lay.layersH} />
   );
-  const details = <LayerDetails model={model} layer={state.layer} counts={counts} width={lay.left} height={lay.detailsH} />;
-  const image = <ImageDetails sizes={sizes} waste={waste} width={lay.wide ? lay.left : width - lay.left} height={lay.imageH} />;
+  // panes side by side keep a blank column between them
+  const details = <LayerDetails model={model} layer={state.layer} counts={counts} width={lay.left - 1} height={lay.detailsH} />;
+  const image = <ImageDetails sizes={sizes} waste={waste} width={lay.wide ? lay.left - 1 : width - lay.left} height={lay.imageH} />;
   const status =
     state.editing !== null ? `Filter (glob or regex): ${state.editing}█  ${state.message || 'Enter apply · Esc cancel'}` : state.message || 'Tab pane · ↑↓ jk move · a aggregate · m mark · / filter · w waste · ? keys · q quit';
 
@@ -140,7 +141,7 @@ export function ExplorerApp(props: ExplorerProps) {
         <Box flexDirection="column">
           {layers}
           <Box flexDirection="row">
-            {details}
+            <Box width={lay.left}>{details}</Box>
             {image}
           </Box>
           {tree}

@@ -5,6 +5,7 @@
  */
 import { Kind } from '../layers/records.js';
 import type { Union } from '../layers/union.js';
+import { versionsOfLayers } from './layer-versions.js';
 
 export class DirSizes {
   private readonly sizes = new Map<number, Map<number, number>>();
@@ -43,21 +44,10 @@ export class DirSizes {
     const mark = (n: number) => {
       for (; n > 0 && !set!.has(n); n = u.parentOf(n)) set!.add(n);
     };
-    // Versions are numbered in layer order: layer k's are one run, found by binary search.
-    for (let v = firstVersionOf(u, k); v < u.versionCount && u.layerOf(v) === k; v++) mark(u.nodeOfVersion(v));
+    const [start, end] = versionsOfLayers(u, k, k);
+    for (let v = start; v < end; v++) mark(u.nodeOfVersion(v));
     for (const v of u.removed[k]) mark(u.nodeOfVersion(v));
     this.touchedBy.set(k, set);
     return set;
   }
-}
-
-function firstVersionOf(u: Union, k: number): number {
-  let lo = 0;
-  let hi = u.versionCount;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (u.layerOf(mid) < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -9,6 +9,7 @@
 import { Kind } from '../layers/records.js';
 import { changeName, type ChangeName, type Union } from '../layers/union.js';
 import type { DirSizes } from './dir-sizes.js';
+import { versionsOfLayers } from './layer-versions.js';
 
 export type Status = ChangeName;
 
@@ -206,8 +207,8 @@ export class TreeView {
 
   /**
    * With a filter or hide toggles: nodes that pass both, plus their ancestors. Without a filter,
-   * hiding unchanged entries means only nodes the range's layers touched can pass, so only those
-   * are tested, not the whole tree.
+   * hiding unchanged entries means only nodes the range's layers set or deleted can pass, so only
+   * those are tested, not the whole tree.
    */
   private computeKept(): Uint8Array {
     const u = this.u;
@@ -220,14 +221,9 @@ export class TreeView {
     if (matches) {
       for (const n of matches) consider(n);
     } else if (hide.has('unchanged')) {
-      for (let L = this.spec.from; L <= this.spec.layer; L++) {
-        const r = u.layers[L];
-        for (let i = 0; i < r.count; i++) {
-          const n = u.nodeOf(r.path[i]);
-          if (n !== undefined) consider(n);
-        }
-        for (const v of u.removed[L]) consider(u.nodeOfVersion(v));
-      }
+      const [start, end] = versionsOfLayers(u, this.spec.from, this.spec.layer);
+      for (let v = start; v < end; v++) consider(u.nodeOfVersion(v));
+      for (let L = this.spec.from; L <= this.spec.layer; L++) for (const v of u.removed[L]) consider(u.nodeOfVersion(v));
     } else {
       for (let n = 1; n < u.nodeCount; n++) consider(n);
     }
