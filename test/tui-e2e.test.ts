@@ -36,6 +36,11 @@ test('explore tiny-dockerfile at 80x24: layer 3, filter /tmp shows the removed /
   tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', 'sh', '-c', cmd);
   t.true(await waitFor(/Layers \(8\)/), screen());
   t.regex(screen(), /Layer 0 changes/);
+  // wider: the panes go side by side; back to 80x24: stacked again
+  tmux('resize-window', '-t', 'e2e', '-x', '130', '-y', '30');
+  t.true(await waitFor(/^Layers \(8\) +Layer 0 changes$/m), screen());
+  tmux('resize-window', '-t', 'e2e', '-x', '80', '-y', '24');
+  t.true(await waitFor(/^Layer 0 changes$/m), screen());
 
   tmux('send-keys', '-t', 'e2e', 'j', 'j', 'j');
   t.true(await waitFor(/Layer 3 changes/), screen());
@@ -59,4 +64,14 @@ test('without a terminal, `strata IMAGE` prints the inspect summary', (t) => {
   const out = execFileSync('node', ['bin/strata.js', 'testdata/tiny-dockerfile.docker.tar'], { encoding: 'utf8' });
   t.regex(out, /^Image +testdata\/tiny-dockerfile\.docker\.tar$/m);
   t.regex(out, /^Layers \(8\)$/m);
+});
+
+test('Ctrl+C quits with exit code 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
+  const rc = join(dir, 'rc');
+  tmux('new-session', '-d', '-s', 'ctrlc', '-x', '80', '-y', '24', 'sh', '-c', `node bin/strata.js explore testdata/tiny-overlay.oci.tar; echo $? > ${rc}`);
+  t.true(await waitFor(() => /Layers \(8\)/.test(tmux('capture-pane', '-p', '-t', 'ctrlc'))));
+  tmux('send-keys', '-t', 'ctrlc', 'C-c');
+  t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
+  t.is(readFileSync(rc, 'utf8').trim(), '0');
 });
