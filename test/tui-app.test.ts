@@ -258,6 +258,25 @@ test.serial('narrow and wide layouts fit their size', async (t) => {
     t.regex(screen(), /Layers \(8\)/);
     app.unmount();
   }
+  // wide: the selected layer's whole instruction, wrapped in the layer pane
+  const { press, lines, model, app } = await open('tiny-dockerfile.docker.tar', { width: 140, height: 40 });
+  await press('j');
+  const command = lines().map((l) => l.slice(0, 55)).join('').replace(/ {2,}/g, ' ');
+  const full = (model.layers[1].history?.created_by ?? '').replace('/bin/sh -c ', 'RUN ');
+  t.true(full.length > 100);
+  t.true(command.includes(full.slice(-40)), command);
+  app.unmount();
+});
+
+test.serial('left at the top of the tree goes back to the layers pane, right comes back', async (t) => {
+  const { press, screen, app } = await open('tiny-overlay.oci.tar');
+  await press('\t', 'h'); // collapse bin/
+  t.regex(screen(), /├─▸ bin\//);
+  await press('h', 'j');
+  t.regex(screen(), /Layer 1 changes/);
+  await press('l', 'j');
+  t.regex(screen(), /Layer 1 changes/); // j moved in the tree this time
+  app.unmount();
 });
 
 test.serial('loading shows progress, then the explorer; a failure shows the message and exits with it', async (t) => {

@@ -10,7 +10,7 @@ import { layerCounts } from './layer-counts.js';
 import { keyNames, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { simpleWaste, type Finding } from './waste.js';
-import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, TreePane } from './panes.js';
+import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
 
 export interface ExplorerProps {
   model: ImageModel;
@@ -48,12 +48,14 @@ interface Layout {
   treeH: number;
 }
 
-function layout(width: number, height: number, layers: number): Layout {
+/** `commandLength`: the selected layer's instruction, which the wide layout shows whole when it can. */
+function layout(width: number, height: number, layers: number, commandLength: number): Layout {
   const body = height - 1; // status line
   if (width >= 120) {
     const left = Math.floor(width * 0.4);
     const layersH = Math.min(layers + 1, Math.max(4, Math.floor(body / 2) - 3));
-    const detailsH = 6;
+    const commandLines = Math.ceil((commandLength + 'Command: '.length) / (left - 1));
+    const detailsH = Math.max(6, Math.min(4 + commandLines, body - layersH - 6));
     return { wide: true, left, layersH, detailsH, imageH: body - layersH - detailsH, treeH: body };
   }
   const layersH = Math.min(layers, body >= 20 ? 5 : 3) + 1;
@@ -74,7 +76,7 @@ export function ExplorerApp(props: ExplorerProps) {
   const sizes = useMemo(() => imageSizes(model), [model]);
   const [state, dispatch] = useReducer((s: UiState, e: Parameters<Explorer['reduce']>[1]) => explorer.reduce(s, e), model, initialState);
   const { exit } = useApp();
-  const lay = layout(width, height, model.layers.length);
+  const lay = layout(width, height, model.layers.length, model.layers.length ? layerInstruction(model, state.layer).length : 0);
   const pageRef = useRef(1);
   const treeRows = lay.treeH - 1 - (state.attributes ? 1 : 0);
   pageRef.current = Math.max(1, state.focus === 'tree' ? treeRows : lay.layersH - 1);

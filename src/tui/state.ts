@@ -208,7 +208,8 @@ export class Explorer {
         return { ...s, cursor: v.last(), offset: page - 1 };
       case 'left':
         if (v.expanded(cur)) return toggleDir(s, cur);
-        return this.model.union.parentOf(cur) > 0 ? toParent(s, v, cur, page) : s;
+        // at the top level, left goes back to the layers pane
+        return this.model.union.parentOf(cur) > 0 ? toParent(s, v, cur, page) : { ...s, focus: 'layers' };
       case 'right':
         if (v.isDir(cur) && !v.expanded(cur)) return toggleDir(s, cur);
         return v.expanded(cur) ? step(1, 1) : s;
