@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage } from '../src/layers/read-image.js';
 import { buildKeymap } from '../src/tui/keymap.js';
-import { writeOciLayout, type Entry } from './synthetic-image.js';
+import { writeOciLayout, type Entry } from './tui-image.js';
 
 // React's development build records every render with its props: measure what users run.
 process.env.NODE_ENV ??= 'production';

@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(lsCommand)
       .command(exploreCommand)
       .command(defaultCommand)
-      .demandCommand(1, 'name a command: inspect, ls, explore, or an image')
+      .demandCommand(1, 'name a command: inspect, ls')
       .strict()
       .help()
       .version()

@@ -16,12 +16,12 @@ export const exploreCommand: CommandModule<object, ImageArgs> = {
   handler: (args) => explore(args),
 };
 
-/** `strata IMAGE`: the explorer on a terminal, the inspect summary otherwise. */
+/** `strata IMAGE`: the explorer on a terminal, the inspect summary otherwise or with --json (inspect's options apply). */
 export const defaultCommand: CommandModule<object, ImageArgs> = {
   command: '$0 <image>',
   describe: 'explore IMAGE on a terminal; print `inspect` when the output is not a terminal',
-  builder: (y) => imageOptions(y) as never,
-  handler: (args) => (process.stdout.isTTY ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
+  builder: inspectCommand.builder as never,
+  handler: (args) => (process.stdout.isTTY && !(args as { json?: boolean }).json ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
 };
 
 const ALT_SCREEN_ON = '\x1b[?1049h';

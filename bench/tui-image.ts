@@ -1,5 +1,5 @@
 /**
- * Synthetic OCI image layouts for benchmarks: a minimal ustar writer streaming into gzip, hashed on
+ * Synthetic OCI image layouts for the explorer benchmark: a minimal ustar writer streaming into gzip, hashed on
  * the way (diff_id over the tar, digest over the blob), and a layout (oci-layout, index.json,
  * manifest, config, blobs) around the layers.
  */
