@@ -234,6 +234,7 @@ test.serial('? shows every action and its keys; Esc closes', async (t) => {
   t.notRegex(s, /q Ctrl\+C +quit/);
   await press(ESC);
   t.regex(screen(), /Layers \(8\)/);
+  t.regex(screen(), /Tab pane · a aggregate · m mark · \/ filter · w waste · \? keys · x quit$/); // hints follow the bindings
   app.unmount();
 });
 
@@ -258,6 +259,9 @@ test.serial('narrow and wide layouts fit their size', async (t) => {
     t.regex(screen(), /Layers \(8\)/);
     app.unmount();
   }
+  const small = await open('tiny-dockerfile.docker.tar', { width: 39, height: 12 });
+  t.is(small.screen(), 'terminal too small: 39x13, needs 40x14');
+  small.app.unmount();
   // wide: the selected layer's whole instruction, wrapped in the layer pane
   const { press, lines, model, app } = await open('tiny-dockerfile.docker.tar', { width: 140, height: 40 });
   await press('j');

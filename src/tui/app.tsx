@@ -7,7 +7,7 @@ import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
 import { imageSizes } from '../layers/views.js';
 import { layerCounts } from './layer-counts.js';
-import { keyNames, type Keymap } from './keymap.js';
+import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { simpleWaste, type Finding } from './waste.js';
 import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
@@ -37,6 +37,18 @@ export function useTerminalSize(width?: number, height?: number): { width: numbe
   }, [stdout]);
   // One line short of the terminal: ink redraws a full-height frame by clearing the screen.
   return { width: width ?? size.width, height: height ?? size.height - 1 };
+}
+
+const MIN_WIDTH = 40;
+const MIN_HEIGHT = 13;
+
+/** The status line's reminder of the main keys, as bound. */
+function hints(keymap: Keymap): string {
+  const items: [Action, string][] = [['nextPane', 'pane'], ['aggregate', 'aggregate'], ['mark', 'mark'], ['filter', 'filter'], ['nextFinding', 'waste'], ['help', 'keys'], ['quit', 'quit']];
+  return items
+    .filter(([a]) => keymap.keys[a].length)
+    .map(([a, label]) => `${showKey(keymap.keys[a][0])} ${label}`)
+    .join(' · ');
 }
 
 interface Layout {
@@ -107,6 +119,7 @@ export function ExplorerApp(props: ExplorerProps) {
     );
   }
   if (!model.layers.length || !counts) return <Text>{fit('the image has no layers (q quits)', width)}</Text>;
+  if (width < MIN_WIDTH || height < MIN_HEIGHT) return <Text wrap="truncate">{`terminal too small: ${width}x${height + 1}, needs ${MIN_WIDTH}x${MIN_HEIGHT + 1}`}</Text>;
 
   const view = explorer.view(state);
   const [from, to] = explorer.range(state);
@@ -126,7 +139,7 @@ export function ExplorerApp(props: ExplorerProps) {
   const details = <LayerDetails model={model} layer={state.layer} counts={counts} width={lay.left - 1} height={lay.detailsH} />;
   const image = <ImageDetails sizes={sizes} waste={waste} width={lay.wide ? lay.left - 1 : width - lay.left} height={lay.imageH} />;
   const status =
-    state.editing !== null ? `Filter (glob or regex): ${state.editing}█  ${state.message || 'Enter apply · Esc cancel'}` : state.message || 'Tab pane · ↑↓ jk move · a aggregate · m mark · / filter · w waste · ? keys · q quit';
+    state.editing !== null ? `Filter (glob or regex): ${state.editing}█  ${state.message || 'Enter apply · Esc cancel'}` : state.message || hints(keymap);
 
   return (
     <Box flexDirection="column" width={width} height={height}>
