@@ -7,7 +7,7 @@ import { createElement } from 'react';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
 import { StrataError } from '../src/layers/errors.js';
-import { buildKeymap, loadKeymap, type Keymap } from '../src/tui/keymap.js';
+import { buildKeymap, keyNames, loadKeymap, type Keymap } from '../src/tui/keymap.js';
 import type { Finding } from '../src/tui/waste.js';
 
 import chalk from 'chalk';
@@ -315,4 +315,12 @@ test.serial('keymap: .strata.yml keys override defaults; bad entries name the fi
   t.throws(() => loadKeymap(dir), { message: /\.strata\.yml: keys: unknown action "fly"/ });
   writeFileSync(join(dir, '.strata.yml'), 'keys:\n  quit: ctrl+F1\n');
   t.throws(() => loadKeymap(dir), { message: /keys\.quit: "ctrl\+F1" is not a key name/ });
+});
+
+test.serial('a run of characters in one input event is one key press each', (t) => {
+  const none = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+  t.deepEqual(keyNames('jj/tmp\r', none), ['j', 'j', '/', 't', 'm', 'p', 'enter']);
+  t.deepEqual(keyNames('G \t\x7f\x00\x01', none), ['G', 'space', 'tab', 'backspace', 'ctrl+space', 'ctrl+a']);
+  t.deepEqual(keyNames('`', { ...none, ctrl: true }), ['ctrl+space']);
+  t.deepEqual(keyNames('', { ...none, pageDown: true }), ['pagedown']);
 });
