@@ -286,12 +286,16 @@ test.serial('left at the top of the tree goes back to the layers pane, right com
 test.serial('loading shows progress, then the explorer; a failure shows the message and exits with it', async (t) => {
   let release: () => void = () => {};
   const model = await load('tiny-overlay.oci.tar');
-  const ok = render(createElement(Root, { keymap: buildKeymap(), width: 80, height: 23, load: (p) => new Promise((res) => { p(3, 8); release = () => res(model); }) }));
+  const analyze = () => ({ findings: [{ path: '/etc/passwd', bytes: 1234, layer: 0, category: 'test-category', remedy: 'none' }], wastedBytes: 1234, efficiency: 0.5 });
+  const ok = render(createElement(Root, { keymap: buildKeymap(), width: 80, height: 23, analyze, load: (p) => new Promise((res) => { p(3, 8); release = () => res(model); }) }));
   await settled(() => /3\/8/.test(ok.lastFrame() ?? ''));
   t.regex(plain(ok.lastFrame() ?? ''), /reading layers █+░+ 3\/8 layers/);
   release();
   await settled(() => /Layers/.test(ok.lastFrame() ?? ''));
   t.regex(plain(ok.lastFrame() ?? ''), /Layers \(8\)/);
+  // an analysis given to the explorer replaces its own waste list
+  t.regex(plain(ok.lastFrame() ?? ''), /Efficiency 50\.0% {2}wasted 1\.2 kB in 1 fi/);
+  t.regex(plain(ok.lastFrame() ?? ''), /1\.2 kB L0 test-category \/etc\/passwd/);
   ok.unmount();
 
   const bad = renderExiting(createElement(Root, { keymap: buildKeymap(), load: () => Promise.reject(new StrataError('testdata/nope.tar: no such file')) }));

@@ -4,29 +4,32 @@ import { Box, Text, useApp, useInput } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
 import { StrataError } from '../layers/errors.js';
 import type { Keymap } from './keymap.js';
-import { ExplorerApp } from './app.js';
+import { ExplorerApp, type ExplorerProps } from './app.js';
 
 export type Loader = (onProgress: (done: number, total: number) => void) => Promise<ImageModel>;
 
-type Phase = { name: 'loading'; done: number; total: number } | { name: 'ready'; model: ImageModel } | { name: 'failed'; error: Error };
+type Phase = { name: 'loading'; done: number; total: number } | { name: 'ready'; model: ImageModel; analysis?: ReturnType<Analysis> } | { name: 'failed'; error: Error };
 
-export function Root({ load, keymap, width, height }: { load: Loader; keymap: Keymap; width?: number; height?: number }) {
+/** What a waste/bloat analysis gives the image-details pane (the explorer's own simple list otherwise). */
+export type Analysis = (model: ImageModel) => Pick<ExplorerProps, 'findings' | 'wastedBytes' | 'efficiency'>;
+
+export function Root({ load, keymap, analyze, width, height }: { load: Loader; keymap: Keymap; analyze?: Analysis; width?: number; height?: number }) {
   const [phase, setPhase] = useState<Phase>({ name: 'loading', done: 0, total: 0 });
   useEffect(() => {
     let live = true;
     load((done, total) => live && setPhase({ name: 'loading', done, total })).then(
-      (model) => live && setPhase({ name: 'ready', model }),
+      (model) => live && setPhase({ name: 'ready', model, analysis: analyze?.(model) }),
       (error: Error) => live && setPhase({ name: 'failed', error }),
     );
     return () => {
       live = false;
     };
-  }, [load]);
+  }, [load, analyze]);
   if (phase.name === 'failed') return <Failure error={phase.error} />;
   if (phase.name === 'loading') return <Loading done={phase.done} total={phase.total} />;
   return (
     <Guard>
-      <ExplorerApp model={phase.model} keymap={keymap} width={width} height={height} />
+      <ExplorerApp model={phase.model} keymap={keymap} width={width} height={height} {...phase.analysis} />
     </Guard>
   );
 }
