@@ -2,7 +2,9 @@
  * Explorer benchmark: a generated image of about 500k files (4 gzip layers, one directory of 60k
  * entries), opened in the explorer through ink-testing-library; reports the load time, the time
  * to the first screen and the keypress-to-frame time of each key.
- *   node dist/bench/tui.js [--keep DIR] [--width 80 --height 24]
+ *   node dist/bench/tui.js [--keep DIR] [--width 80 --height 24] [--idle MS]
+ * --idle: pause after the first screen, as a user reading it (the explorer uses idle time to
+ * compute directory sizes per layer); default 1000, 0 for keys right after the first frame.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +88,9 @@ async function main(): Promise<void> {
   const app = render(createElement(ExplorerApp, { model, keymap: buildKeymap(), width, height }));
   await frameAfter(app, 0);
   console.log(`first screen (${width}x${height + 1}) in ${ms(performance.now() - t)}`);
+  const idle = Number(arg('idle') ?? 1000);
+  await new Promise((r) => setTimeout(r, idle));
+  console.log(`keys after ${idle} ms idle`);
 
   const keys: [string, string][] = [
     ['down (layer 1)', 'j'],

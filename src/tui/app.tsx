@@ -97,6 +97,19 @@ export function ExplorerApp(props: ExplorerProps) {
     if (state.quit) exit();
   }, [state.quit, exit]);
 
+  // After the first screen, one layer per timer tick: keys pressed meanwhile wait at most one layer.
+  useEffect(() => {
+    let k = 0;
+    let timer: NodeJS.Timeout;
+    const step = () => {
+      if (k >= model.layers.length) return;
+      explorer.warm(k++);
+      timer = setTimeout(step, 0);
+    };
+    timer = setTimeout(step, 0);
+    return () => clearTimeout(timer);
+  }, [explorer, model]);
+
   useInput((input, key) => {
     for (const name of keyNames(input, key)) onKey(name);
   });

@@ -3,6 +3,7 @@
  * state and dispatches actions; the tree itself is read through a TreeView made for the state.
  */
 import type { ImageModel } from '../layers/read-image.js';
+import { Kind } from '../layers/records.js';
 import { DirSizes } from './dir-sizes.js';
 import { compileFilter } from './filter.js';
 import type { Action, Keymap } from './keymap.js';
@@ -74,6 +75,18 @@ export class Explorer {
   ) {
     this.sizes = new DirSizes(model.union);
     this.byName = new NameOrder(model.union);
+  }
+
+  /**
+   * Idle-time work for layer k: the sizes of its top-level directories (which computes what the
+   * layer touched), so a first visit to the layer does not pay for them on a key press.
+   */
+  warm(k: number): void {
+    const u = this.model.union;
+    for (const c of u.children(0)) {
+      const v = u.versionAt(c, k);
+      if (v >= 0 && u.kindOf(v) === Kind.dir) this.sizes.dirSize(c, k);
+    }
   }
 
   /** The layers whose changes the tree shows: [from, to]; the tree is the union after `to`. */
