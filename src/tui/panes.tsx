@@ -5,10 +5,10 @@ import type { ChangeCounts, Sizes } from '../layers/views.js';
 import { Kind, kindName } from '../layers/records.js';
 import { humanBytes, instruction, modeString, truncate } from '../format.js';
 import type { TreeView, Status } from './tree-view.js';
-import type { Finding } from './waste.js';
+import type { WasteSummary } from './waste.js';
 import { showKey, actions, type Action, type Keymap } from './keymap.js';
 
-export function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
+function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
   return (
     <Text bold inverse={focused} wrap="truncate">
       {fit(text, width)}
@@ -82,13 +82,7 @@ export function LayerDetails({ model, layer, counts, width, height }: { model: I
   );
 }
 
-export interface WasteProps {
-  findings: Finding[];
-  wastedBytes: number;
-  efficiency: number;
-}
-
-export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; waste: WasteProps; width: number; height: number }) {
+export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; waste: WasteSummary; width: number; height: number }) {
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
     `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,

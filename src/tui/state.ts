@@ -268,7 +268,7 @@ export class Explorer {
   }
 }
 
-export function findingLine(f: Finding, i: number, n: number): string {
+function findingLine(f: Finding, i: number, n: number): string {
   return `finding ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
 }
 

@@ -133,13 +133,6 @@ export class TreeView {
     return p === 0 ? -1 : p;
   }
 
-  /** Depth below the root (top-level entries: 0). */
-  depth(node: number): number {
-    let d = -1;
-    for (let n = node; n > 0; n = this.u.parentOf(n)) d++;
-    return d;
-  }
-
   isLastChild(node: number): boolean {
     const k = this.kidsOf(this.u.parentOf(node));
     return this.indexIn(k, node) === k.list.length - 1;
