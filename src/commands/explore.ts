@@ -32,7 +32,14 @@ async function explore(args: ImageArgs): Promise<void> {
   process.env.NODE_ENV ??= 'production';
   const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
   const keymap = loadKeymap(process.cwd());
-  const load: Loader = async (onProgress) => readImage(await openImage(args.image, { platform: args.platform ? parsePlatform(args.platform) : undefined }), { onProgress });
+  let reading = true;
+  const load: Loader = async (onProgress) => {
+    try {
+      return await readImage(await openImage(args.image, { platform: args.platform ? parsePlatform(args.platform) : undefined }), { onProgress });
+    } finally {
+      reading = false;
+    }
+  };
   // With the image on stdin, keys come from the terminal itself.
   const stdin = args.image === '-' ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
   process.stdout.write(ALT_SCREEN_ON);
@@ -43,4 +50,6 @@ async function explore(args: ImageArgs): Promise<void> {
     process.stdout.write(ALT_SCREEN_OFF);
     if (stdin !== process.stdin) stdin.destroy();
   }
+  // Quit while loading: the layers still being read would keep the process alive until they end.
+  if (reading) process.exit(0);
 }
