@@ -10,6 +10,7 @@ import { layerCounts } from './layer-counts.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { simpleWaste, type Finding } from './waste.js';
+import { truncate } from '../format.js';
 import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
 
 export interface ExplorerProps {
@@ -127,11 +128,11 @@ export function ExplorerApp(props: ExplorerProps) {
     return (
       <Box flexDirection="column" width={width}>
         <HelpScreen keymap={keymap} width={width} height={height - 1} />
-        <Text>{fit(state.message, width)}</Text>
+        <Text>{truncate(state.message, width)}</Text>
       </Box>
     );
   }
-  if (!model.layers.length || !counts) return <Text>{fit('the image has no layers (q quits)', width)}</Text>;
+  if (!model.layers.length || !counts) return <Text>the image has no layers (q quits)</Text>;
   if (width < MIN_WIDTH || height < MIN_HEIGHT) return <Text wrap="truncate">{`terminal too small: ${width}x${height + 1}, needs ${MIN_WIDTH}x${MIN_HEIGHT + 1}`}</Text>;
 
   const view = explorer.view(state);
@@ -176,7 +177,7 @@ export function ExplorerApp(props: ExplorerProps) {
         </Box>
       )}
       <Text wrap="truncate" inverse={state.editing !== null}>
-        {fit(status, width)}
+        {state.editing !== null ? fit(status, width) : truncate(status, width)}
       </Text>
     </Box>
   );

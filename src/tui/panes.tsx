@@ -16,19 +16,17 @@ function Title({ text, focused, width }: { text: string; focused?: boolean; widt
   );
 }
 
-/** Pad or cut a line to exactly `width` columns. */
+/** Pad or cut a line to exactly `width` columns (for highlighted bars; other lines are only cut: fewer cells to draw). */
 export function fit(s: string, width: number): string {
   return truncate(s, width).padEnd(width);
 }
 
 function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
-  const out = lines.slice(0, height);
-  while (out.length < height) out.push('');
   return (
     <Box flexDirection="column" width={width} height={height}>
-      {out.map((l, i) => (
+      {lines.slice(0, height).map((l, i) => (
         <Text key={i} wrap="truncate">
-          {fit(l, width)}
+          {truncate(l, width)}
         </Text>
       ))}
     </Box>
@@ -53,11 +51,10 @@ export function LayersPane(props: { model: ImageModel; selected: number; range: 
     const text = `${mark}${String(L).padStart(numW)} ${humanBytes(model.layers[L].size).padStart(8)}  ${layerInstruction(model, L)}`;
     lines.push(
       <Text key={L} wrap="truncate" inverse={L === selected && props.focused} bold={L === selected} color={inRange && L !== selected ? 'magenta' : undefined}>
-        {fit(text, width)}
+        {L === selected ? fit(text, width) : truncate(text, width)}
       </Text>,
     );
   }
-  while (lines.length < rows) lines.push(<Text key={`pad${lines.length}`}>{' '.repeat(width)}</Text>);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Title text={`Layers (${n})${range ? `  aggregated ${range[0]}..${range[1]}` : ''}`} focused={props.focused} width={width} />
@@ -149,16 +146,15 @@ export function TreePane(props: { view: TreeView; title: string; cursor: number;
     const sel = i === cursorIndex;
     return (
       <Text key={n} wrap="truncate" color={colour[st]} inverse={sel && props.focused} bold={sel && !props.focused}>
-        {fit(treeRowText(view, n, props.attributes), width)}
+        {sel ? fit(treeRowText(view, n, props.attributes), width) : truncate(treeRowText(view, n, props.attributes), width)}
       </Text>
     );
   });
-  if (!rows.length) lines.push(<Text key="empty">{fit('  (nothing to show: change the filter or the hide toggles)', width)}</Text>);
-  while (lines.length < rowsH) lines.push(<Text key={`pad${lines.length}`}>{' '.repeat(width)}</Text>);
+  if (!rows.length) lines.push(<Text key="empty">{truncate('  (nothing to show: change the filter or the hide toggles)', width)}</Text>);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Title text={props.title} focused={props.focused} width={width} />
-      {header ? <Text wrap="truncate">{fit(`  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name`, width)}</Text> : null}
+      {header ? <Text wrap="truncate">{truncate(`  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name`, width)}</Text> : null}
       {lines}
     </Box>
   );
