@@ -78,6 +78,9 @@ test('filter keeps matches and their ancestors; glob and regex', async (t) => {
   t.deepEqual(f('*.db'), ['unchanged /var', 'unchanged /var/cache', 'unchanged /var/cache/pkg', 'removed /var/cache/pkg/index.db']);
   t.deepEqual(f('/etc/conf.d', 7), ['unchanged /etc', 'unchanged /etc/conf.d', 'unchanged /etc/conf.d/three.conf']);
   t.deepEqual(f('/app/*.js', 7), ['unchanged /app', 'added /app/bundle-hardlink.js', 'unchanged /app/bundle.js', 'unchanged /app/index.js']);
+  t.deepEqual(f('app/index.*', 7), ['unchanged /app', 'unchanged /app/index.js']); // anchored at the root like /app/…
+  t.deepEqual(f('local/bin/*', 7), []); // not /usr/local/bin: a glob with a / starts at the root
+  t.deepEqual(f('**/bin/app', 7), ['added /usr', 'added /usr/local', 'added /usr/local/bin', 'added /usr/local/bin/app']);
   t.deepEqual(f('^/bin/(ls|cat)$', 0), ['added /bin', 'added /bin/cat', 'added /bin/ls']);
   t.true(isGlob('**/*.so'));
   t.false(isGlob('.*\\.so'));

@@ -1,8 +1,8 @@
 /**
  * Tree filter patterns. A pattern with glob wildcards (`*`, `?`, `[`) and none of the
  * regex-only constructs (`.*`, `\`, `(`, `|`, `+`, `^`, `$`, `{`) is a glob matched against the whole
- * path (`/usr/lib/*.so`, `**` crosses directories), or against the base name when it has no `/`
- * (`*.pyc`); a directory that matches brings its subtree. Anything else is a regular expression
+ * path from the root (`/usr/lib/*.so`, `usr/lib/*.so`; `**` crosses directories), or against the
+ * base name when it has no `/` (`*.pyc`); a directory that matches brings its subtree. Anything else is a regular expression
  * searched anywhere in the path (`/tmp`, `\.so(\.\d+)*$`). Paths are absolute: `/etc/passwd`.
  */
 import { StrataError } from '../layers/errors.js';
@@ -12,7 +12,8 @@ export type PathTest = (absPath: string) => boolean;
 export function compileFilter(pattern: string): PathTest {
   if (isGlob(pattern)) {
     const body = globToRegex(pattern);
-    const re = pattern.includes('/') ? new RegExp(`^${pattern.startsWith('/') ? '' : '(?:.*/)?'}${body}(?:/.*)?$`) : new RegExp(`(?:^|/)${body}(?:/.*)?$`);
+    // like the bloat rules' globs: with a `/` anchored at the root, without one any base name
+    const re = pattern.includes('/') ? new RegExp(`^${pattern.startsWith('/') ? '' : '/'}${body}(?:/.*)?$`) : new RegExp(`(?:^|/)${body}(?:/.*)?$`);
     return (p) => re.test(p);
   }
   let re: RegExp;
