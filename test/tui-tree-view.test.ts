@@ -1,7 +1,9 @@
 import test from 'ava';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { Kind } from '../src/layers/records.js';
+import { Kind, RecordsBuilder } from '../src/layers/records.js';
+import { Union } from '../src/layers/union.js';
+import { treeRowText } from '../src/tui/panes.js';
 import { changeCounts, layerChanges } from '../src/layers/views.js';
 import { layerCounts } from '../src/tui/layer-counts.js';
 import { DirSizes } from '../src/tui/dir-sizes.js';
@@ -176,4 +178,22 @@ test('hiding unchanged entries: the touched-nodes shortcut equals testing every 
       }
     }
   }
+});
+
+test('tree rows: control characters in names are shown as ?, links show their targets', (t) => {
+  const b = new RecordsBuilder();
+  b.add('etc', Kind.dir, 0, 0o755, 0, 0, 0);
+  b.add('etc/bad\nname', Kind.file, 5, 0o644, 0, 0, 0);
+  const link = b.add('etc/ln', Kind.symlink, 0, 0o777, 0, 0, 0);
+  b.records.link[link] = '../x\ty';
+  const hard = b.add('etc/hard', Kind.hardlink, 0, 0o644, 0, 0, 0);
+  b.records.link[hard] = 'etc/bad\nname';
+  const u = new Union();
+  u.addLayer(b.finish(5, 2048));
+  const v = new TreeView(u, { layer: 0, from: 0, sort: 'name', hide: new Set(), matches: null, collapsedByDefault: false, toggled: new Set() }, new DirSizes(u));
+  const text = (p: string) => treeRowText(v, u.nodeOf(p)!, true);
+  t.regex(text('etc/bad\nname'), /^A -rw-r--r-- +0:0 +5 B {3}├── bad\?name$/);
+  t.regex(text('etc/ln'), /^A lrwxrwxrwx +0:0 +0 B {3}└── ln -> \.\.\/x\?y$/);
+  t.regex(text('etc/hard'), /^A -rw-r--r-- +0:0 +5 B {3}├── hard => \/etc\/bad\?name$/);
+  t.regex(text('etc'), /^A drwxr-xr-x +0:0 +10 B └─▾ etc\/$/); // the hardlink counts its target's 5 bytes again
 });

@@ -117,6 +117,11 @@ export function windowRows(v: TreeView, cursor: number, offset: number, height: 
   return { rows, cursorIndex: cursor < 0 ? -1 : back };
 }
 
+/** Control characters in names (a newline is a valid file name byte) would tear the screen. */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, '?');
+}
+
 export function treeRowText(v: TreeView, node: number, attributes: boolean): string {
   const u = v.u;
   const ver = v.versionOf(node);
@@ -127,9 +132,9 @@ export function treeRowText(v: TreeView, node: number, attributes: boolean): str
   guides += v.isLastChild(node) ? '└─' : '├─';
   const dir = kind === Kind.dir;
   const marker = dir ? (v.expanded(node) ? '▾' : '▸') : '─';
-  const name = u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1);
+  const name = printable(u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1));
   const link = u.linkOf(ver);
-  const target = link === undefined ? '' : kind === Kind.hardlink ? ` => /${link}` : ` -> ${link}`;
+  const target = link === undefined ? '' : kind === Kind.hardlink ? ` => /${printable(link)}` : ` -> ${printable(link)}`;
   const cols = attributes
     ? `${modeString(kindName[kind], u.modeOf(ver).toString(8))} ${`${u.uidOf(ver)}:${u.gidOf(ver)}`.padStart(9)} ${humanBytes(v.size(node)).padStart(8)} `
     : '';
