@@ -1,6 +1,6 @@
 import test from 'ava';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createElement } from 'react';
@@ -319,6 +319,7 @@ test.serial('keymap: .strata.yml keys override defaults; bad entries name the fi
   t.throws(() => loadKeymap(dir), { message: /\.strata\.yml: keys: unknown action "fly"/ });
   writeFileSync(join(dir, '.strata.yml'), 'keys:\n  quit: ctrl+F1\n');
   t.throws(() => loadKeymap(dir), { message: /keys\.quit: "ctrl\+F1" is not a key name/ });
+  rmSync(dir, { recursive: true });
 });
 
 test.serial('a run of characters in one input event is one key press each', (t) => {

@@ -4,11 +4,12 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const socket = `strata-e2e-${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const screen = () => tmux('capture-pane', '-p', '-t', 'e2e');
 
@@ -22,6 +23,7 @@ async function waitFor(what: RegExp | (() => boolean), ms = 15000): Promise<bool
 }
 
 test.after.always(() => {
+  rmSync(tmp, { recursive: true, force: true });
   try {
     tmux('kill-server');
   } catch {
@@ -30,8 +32,7 @@ test.after.always(() => {
 });
 
 test('explore tiny-dockerfile at 80x24: layer 3, filter /tmp shows the removed /tmp/build, q exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
-  const rc = join(dir, 'rc');
+  const rc = join(tmp, 'rc-explore');
   const cmd = `node bin/strata.js testdata/tiny-dockerfile.docker.tar; echo $? > ${rc}`;
   tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', 'sh', '-c', cmd);
   t.true(await waitFor(/Layers \(8\)/), screen());
@@ -67,8 +68,7 @@ test('without a terminal, `strata IMAGE` prints the inspect summary', (t) => {
 });
 
 test('Ctrl+C quits with exit code 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
-  const rc = join(dir, 'rc');
+  const rc = join(tmp, 'rc-ctrlc');
   tmux('new-session', '-d', '-s', 'ctrlc', '-x', '80', '-y', '24', 'sh', '-c', `node bin/strata.js explore testdata/tiny-overlay.oci.tar; echo $? > ${rc}`);
   t.true(await waitFor(() => /Layers \(8\)/.test(tmux('capture-pane', '-p', '-t', 'ctrlc'))));
   tmux('send-keys', '-t', 'ctrlc', 'C-c');
