@@ -4,6 +4,7 @@ import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
+import { defaultCommand, exploreCommand } from './commands/explore.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -30,7 +31,9 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(lsCommand)
       .command(diffCommand)
-      .demandCommand(1, 'name a command: inspect, ls')
+      .command(exploreCommand)
+      .command(defaultCommand)
+      .demandCommand(1, 'name an image or a command: inspect, ls, diff, explore')
       .strict()
       .help()
       .version()

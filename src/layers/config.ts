@@ -38,10 +38,12 @@ export interface StrataConfig {
   source: string | null;
   bloat: BloatConfig;
   diff: DiffConfig;
+  /** Explorer key bindings, action -> keys; the explorer (src/tui/keymap.ts) checks action names and keys. */
+  keys: Record<string, unknown>;
 }
 
 export function defaultConfig(): StrataConfig {
-  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, diff: { ignore: [] } };
+  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, diff: { ignore: [] }, keys: {} };
 }
 
 /** `file` given: it must exist. Otherwise `.strata.yml` in `cwd` if present, else the defaults. */
@@ -104,6 +106,11 @@ const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail
     });
     const ignore = (b.ignore === undefined ? [] : list(b.ignore, 'bloat.ignore', fail)).map((g, i) => glob(g, `bloat.ignore[${i}]`, fail));
     config.bloat = { disable, rules, ignore };
+  },
+  keys: (config, value, fail) => {
+    if (value === null) return;
+    if (!isMap(value)) fail('keys', 'expected a mapping of action: key or [keys]');
+    config.keys = value as Record<string, unknown>;
   },
   diff: (config, value, fail) => {
     if (value === null) return;
