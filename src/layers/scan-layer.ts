@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createXXHash128 } from 'hash-wasm';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { StrataError } from './errors.js';
-import { decompressor, sniffCompression, type Compression } from './compression.js';
+import { uncompressed, type Compression } from './compression.js';
 import { TarParser } from './tar-parser.js';
 import { LayerRecordsSink } from './layer-records-sink.js';
 import type { LayerRecords } from './records.js';
@@ -31,55 +28,14 @@ export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: 
   const sink = new LayerRecordsSink(await createXXHash128());
   const parser = new TarParser(sink);
 
-  const it = blob[Symbol.asyncIterator]();
-  const head: Buffer[] = [];
-  let headLen = 0;
-  let done = false;
-  while (headLen < 4) {
-    const n = await it.next();
-    if (n.done) {
-      done = true;
-      break;
-    }
-    head.push(n.value);
-    headLen += n.value.length;
-  }
-  const compression = sniffCompression(Buffer.concat(head));
-  async function* raw(): AsyncGenerator<Buffer> {
-    for (const c of head) {
-      blobHash?.update(c);
-      blobSize += c.length;
-      yield c;
-    }
-    if (done) return;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      blobHash?.update(n.value);
-      blobSize += n.value.length;
-      yield n.value;
-    }
-  }
-  const consume = (chunk: Buffer) => {
+  const { compression, chunks } = await uncompressed(blob, (c) => {
+    blobHash?.update(c);
+    blobSize += c.length;
+  });
+  for await (const chunk of chunks) {
     diffHash.update(chunk);
     tarSize += chunk.length;
     parser.push(chunk);
-  };
-  if (compression === 'none') {
-    for await (const c of raw()) consume(c);
-  } else {
-    try {
-      await pipeline(Readable.from(raw(), { objectMode: false }), decompressor(compression), async (src: AsyncIterable<Buffer>) => {
-        for await (const c of src) consume(c);
-      });
-    } catch (e) {
-      if (e instanceof StrataError) throw e;
-      const err = e as NodeJS.ErrnoException;
-      if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_BINDING_CLOSED' || /zstd|Unknown frame|corrupt|Data corruption|incorrect|invalid|unexpected end/i.test(err.message)) {
-        throw new StrataError(`corrupt ${compression} data: ${err.message}`);
-      }
-      throw e;
-    }
   }
   parser.end();
   return {
