@@ -4,6 +4,7 @@ import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
+import { ciCommand } from './commands/ci.js';
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(lsCommand)
       .command(diffCommand)
+      .command(ciCommand)
       .demandCommand(1, 'name a command: inspect, ls')
       .strict()
       .help()

@@ -9,6 +9,7 @@ import { parse, YAMLError } from 'yaml';
 import { StrataError } from './errors.js';
 import { compileGlob, GlobError } from './glob.js';
 import { BUILTIN_RULES, RESERVED_CATEGORIES, RULE_CATEGORIES } from './bloat-rules.js';
+import { parseRuleSection, type RuleSet } from './gate-rules.js';
 
 export const DEFAULT_CONFIG_FILE = '.strata.yml';
 
@@ -32,10 +33,12 @@ export interface StrataConfig {
   /** The file it came from, or null for the defaults. */
   source: string | null;
   bloat: BloatConfig;
+  /** The CI gate's rules (`strata ci`): src/layers/gate-rules.ts. */
+  rules: RuleSet;
 }
 
 export function defaultConfig(): StrataConfig {
-  return { source: null, bloat: { disable: [], rules: [], ignore: [] } };
+  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, rules: {} };
 }
 
 /** `file` given: it must exist. Otherwise `.strata.yml` in `cwd` if present, else the defaults. */
@@ -70,14 +73,14 @@ export function parseConfig(text: string, source: string): StrataConfig {
   for (const [key, value] of Object.entries(doc)) {
     const section = sections[key];
     if (!section) return fail(key, `unknown section (known: ${Object.keys(sections).join(', ')})`);
-    section(config, value, fail);
+    section(config, value, fail, source);
   }
   return config;
 }
 
 type Fail = (key: string, msg: string) => never;
 
-const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail) => void> = {
+const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail, source: string) => void> = {
   bloat: (config, value, fail) => {
     if (value === null) return;
     if (!isMap(value)) fail('bloat', 'expected a mapping with disable, rules, ignore');
@@ -98,6 +101,9 @@ const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail
     });
     const ignore = (b.ignore === undefined ? [] : list(b.ignore, 'bloat.ignore', fail)).map((g, i) => glob(g, `bloat.ignore[${i}]`, fail));
     config.bloat = { disable, rules, ignore };
+  },
+  rules: (config, value, fail, source) => {
+    config.rules = parseRuleSection(value, source, fail);
   },
 };
 
