@@ -121,7 +121,8 @@ function writeFile(path: string, text: string): void {
 /** A report file (`.json`: from --save-baseline, `strata inspect --json` or `strata ci --format json`), else an image. */
 async function loadBaseline(ref: string, args: ImageArgs): Promise<Baseline> {
   if (!ref.toLowerCase().endsWith('.json')) {
-    const { summary } = inspectReport(await loadModel({ ...args, image: ref }));
+    // --username/--password-stdin belong to the image (stdin is read once); the baseline uses stored logins.
+    const { summary } = inspectReport(await loadModel({ ...args, image: ref, username: undefined, passwordStdin: false }));
     return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };
   }
   let doc: { schemaVersion?: unknown; summary?: Record<string, unknown> };
