@@ -478,3 +478,48 @@ test('binary: a .dive-ci in the working directory is read, and --dive-ci names o
     ['highestUserWastedPercent', 'fail', '(dive default for highestUserWastedPercent)'],
   ]);
 });
+
+test("the README's CI gate examples: the config parses, the report lines are the real ones", async (t) => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## CI gate'), readme.indexOf('### dive'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+  const rules = mergeRules(parseConfig(yaml, 'README.md').rules, {});
+  t.deepEqual(
+    rules.map((r) => [r.key, r.fail, r.warn, r.size]),
+    [
+      ['max-compressed-size', 120e6, undefined, undefined],
+      ['max-final-size', 300e6, 250e6, undefined],
+      ['max-wasted-percent', undefined, 0.1, undefined],
+      ['min-efficiency', 0.9, undefined, undefined],
+      ['forbid-categories', ['vcs', 'apt-lists'], undefined, undefined],
+      ['forbid-paths', ['**/.git/**', '*.pem'], ['/root/**'], undefined],
+      ['max-layers', 30, undefined, undefined],
+      ['max-layer-size', 200 * 2 ** 20, undefined, undefined],
+      ['max-growth-bytes', 10e6, undefined, undefined],
+      ['max-growth-percent', 0.05, undefined, 'compressed'],
+    ],
+  );
+  // the example sits in a list item: its lines are indented by two spaces
+  const block = section.slice(section.indexOf('  strata ci: FAIL app:ci'));
+  const shown = block.slice(0, block.indexOf('```')).split('\n').map((l) => l.replace(/^ {2}/, ''));
+  const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  const run = await strata(['ci', fixture(VFS), '--max-final-size', '10MB', '--max-wasted-bytes', 'warn:500kB', '--forbid-paths', '/app/**'], work);
+  t.is(run.code, 1, run.stderr);
+  const real = run.stdout.split('\n');
+  t.is(real[0], shown[0].replace('app:ci', fixture(VFS)));
+  t.deepEqual(real.slice(1, 4), shown.slice(1, 4));
+});
+
+test(".dive-ci on the overlay build: dive ignores the opaque whiteout, so the confs it hides are not dive's waste", async (t) => {
+  const model = await loadFixture(OVERLAY);
+  const report = inspectReport(model);
+  const r = evaluateGate({ report, model, bloat: parseConfig('', 'x').bloat }, [], parseDiveCi('rules:\n  highestWastedBytes: 1\n', '.dive-ci'));
+  const diveWasted = CACHE_DB + 2 * INDEX_JS + 2 * BUNDLE + 30 + 31; // as the vfs build, without one.conf and two.conf
+  t.deepEqual(r.rules.map((x) => [x.rule, x.measured]), [
+    ['lowestEfficiency', report.summary.diveEfficiency],
+    ['highestWastedBytes', diveWasted],
+    ['highestUserWastedPercent', diveWasted / (3907060 - 1982296)],
+  ]);
+  t.is(diveWasted, 1210625);
+  t.is(report.summary.wastedBytes, 1460584); // strata: the hardlink copy-up of bundle.js is waste too
+});
