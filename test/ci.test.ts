@@ -115,6 +115,10 @@ test('forbid-paths: globs over the final view, grouped by the layer that set the
   t.deepEqual(app.offenders.map((o) => [o.layer, o.fileCount, o.bytes]), [[4, 2, BUNDLE + INDEX_JS], [7, 1, BUNDLE]]);
   t.regex(app.offenders[1].instruction!, /ln \/app\/bundle\.js \/app\/bundle-hardlink\.js/);
   await one(t, VFS, 'forbid-paths: ["**/.git/**", "*.pem"]', { status: 'pass', measured: 0 });
+  // a glob naming a directory covers what is beneath it, as diff --ignore does
+  const logs = await one(t, VFS, 'forbid-paths: ["/var/log"]', { status: 'fail', measured: 58893 });
+  t.is(logs.message, '3 paths, 58.9 kB (58893 B), matching /var/log');
+  t.deepEqual(logs.offenders.map((o) => [o.layer, o.fileCount, o.files[0]]), [[1, 3, { path: '/var/log/app/build.log', bytes: 58893 }]]);
   // the busybox applets are symlinks: counted as paths, 0 bytes
   const bin = await one(t, VFS, 'forbid-paths: {warn: ["/bin/ls"]}', { status: 'warn', measured: 0 });
   t.is(bin.message, '1 path, 0 B, matching /bin/ls (warning)');
@@ -170,6 +174,14 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
   bad('rules:\n  forbid-paths: ["/var/log/"]\n', '.strata.yml: rules.forbid-paths[0]: bad glob: "/var/log/" ends with "/": write "/var/log/**" to match everything beneath a directory');
   bad('rules:\n  forbid-categories: [{a: 1}]\n', '.strata.yml: rules.forbid-categories[0]: expected a string');
   bad('rules: [max-layers]\n', '.strata.yml: rules: expected a mapping of rules (max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent)');
+});
+
+test('config: one .strata.yml serves every command: diff.ignore sits next to rules, and is checked', (t) => {
+  const c = parseConfig('diff:\n  ignore: [/run, "*.pyc"]\nrules:\n  max-layers: 3\n', '.strata.yml');
+  t.deepEqual(c.rules['max-layers'], { key: 'max-layers', origin: '.strata.yml: rules.max-layers', fail: 3 });
+  t.notThrows(() => parseConfig('diff:\n  ignore: /run\n', '.strata.yml'));
+  t.throws(() => parseConfig('diff:\n  ignor: [/run]\n', '.strata.yml'), { message: '.strata.yml: diff.ignor: unknown key (known: ignore)' });
+  t.throws(() => parseConfig('diff:\n  ignore: ["/run/"]\n', '.strata.yml'), { message: /^\.strata\.yml: diff\.ignore\[0\]: bad glob: / });
 });
 
 test('config: the value forms, JSON as YAML, and off', (t) => {

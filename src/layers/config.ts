@@ -102,6 +102,16 @@ const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail
     const ignore = (b.ignore === undefined ? [] : list(b.ignore, 'bloat.ignore', fail)).map((g, i) => glob(g, `bloat.ignore[${i}]`, fail));
     config.bloat = { disable, rules, ignore };
   },
+  // Read by `strata diff` (src/config-file.ts); checked here so that one file serves every command.
+  diff: (_config, value, fail) => {
+    if (value === null) return;
+    if (!isMap(value)) fail('diff', 'expected a mapping with ignore');
+    const d = value as Record<string, unknown>;
+    for (const k of Object.keys(d)) if (k !== 'ignore') fail(`diff.${k}`, 'unknown key (known: ignore)');
+    if (d.ignore === undefined || d.ignore === null) return;
+    if (typeof d.ignore === 'string') glob(d.ignore, 'diff.ignore', fail);
+    else list(d.ignore, 'diff.ignore', fail).forEach((g, i) => glob(g, `diff.ignore[${i}]`, fail));
+  },
   rules: (config, value, fail, source) => {
     config.rules = parseRuleSection(value, source, fail);
   },

@@ -165,17 +165,14 @@ class Measures {
   private compare(rule: RuleKey | DiveKey, origin: string, m: Measure, fail: number | undefined, warn: number | undefined): RuleResult {
     const over = (limit: number) => (m.min ? m.value! < limit : m.value! > limit);
     const word = m.min ? 'at least' : 'at most';
-    const base = { rule, origin, unit: m.unit, measured: m.value, fail: fail ?? null, warn: warn ?? null };
-    if (m.value === null) {
-      const status: Status = fail !== undefined ? 'error' : 'warn';
-      return { ...base, status, message: `cannot measure: ${m.missing}`, offenders: [] };
-    }
+    const result = (status: Status, message: string, offenders: Offender[]): RuleResult => ({ rule, origin, status, unit: m.unit, measured: m.value, fail: fail ?? null, warn: warn ?? null, message, offenders });
+    if (m.value === null) return result(fail !== undefined ? 'error' : 'warn', `cannot measure: ${m.missing}`, []);
     // NaN (dive's 0/0) is over no limit, as in dive.
     const status: Status = fail !== undefined && over(fail) ? 'fail' : warn !== undefined && over(warn) ? 'warn' : 'pass';
     const limit = status === 'warn' ? warn! : (fail ?? warn!);
     const levelWord = status === 'warn' || fail === undefined ? 'warning' : 'limit';
     const message = `${m.label} ${show(m.unit, m.value)}, ${levelWord} ${word} ${show(m.unit, limit)}`;
-    return { ...base, status, message, offenders: status === 'pass' ? [] : m.offenders };
+    return result(status, message, status === 'pass' ? [] : m.offenders);
   }
 
   private measure(key: RuleKey, growthOf: GrowthSize): Measure {
@@ -256,7 +253,7 @@ class Measures {
     return { count: found.reduce((n, f) => n + f.files, 0), noun: 'file', bytes: found.reduce((n, f) => n + f.bytes, 0), names, offenders: found.slice(0, this.top).map(offenderOf) };
   }
 
-  /** Entries of the final view matching a glob, grouped by the layer that set them. */
+  /** Entries of the final view matching a glob, or beneath a directory that does, grouped by the layer that set them. */
   private forbiddenPaths(list: string[]) {
     const { union: u, layers } = this.input.model;
     const top = layers.length - 1;
@@ -268,7 +265,7 @@ class Measures {
     let bytes = 0;
     for (const { node, version } of top < 0 ? [] : u.walk(top)) {
       const path = u.nodePath[node];
-      const i = sets.first(path);
+      const i = firstMatch(sets, path);
       if (i < 0) continue;
       names.add(list[i]);
       count++;
@@ -334,6 +331,16 @@ class Measures {
     }
     return this.dive;
   }
+}
+
+/** The first glob matching the path or a directory above it (as `diff --ignore`: `/root` covers its subtree). */
+function firstMatch(sets: GlobSet, path: string): number {
+  let best = -1;
+  for (let p = path; p !== ''; p = p.slice(0, Math.max(p.lastIndexOf('/'), 0))) {
+    const i = sets.first(p);
+    if (i >= 0 && (best < 0 || i < best)) best = i;
+  }
+  return best;
 }
 
 function offenderOf(f: Finding): Offender {
