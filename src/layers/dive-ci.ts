@@ -6,7 +6,7 @@
  *   rules:
  *     lowestEfficiency: 0.95          # fail when dive's efficiency < 0.95
  *     highestWastedBytes: 20MB        # fail when dive's wasted bytes > 20 MB
- *     highestUserWastedPercent: 0.20  # fail when dive's wasted bytes / bytes above the base layer > 0.2
+ *     highestUserWastedPercent: 0.20  # fail when dive's wasted bytes / bytes of all layers but the first > 0.2
  *
  * As in dive, a key left out takes dive's default (0.9, disabled, 0.1) and `disabled` switches a rule off.
  */

@@ -158,7 +158,7 @@ class Measures {
         ? { unit: 'ratio', value: d.efficiency, label: "dive's efficiency", offenders: waste, min: true }
         : rule.key === 'highestWastedBytes'
           ? { unit: 'bytes', value: d.wastedBytes, label: "dive's wasted bytes", offenders: waste }
-          : { unit: 'ratio', value: d.wastedBytes / d.userBytes, label: "dive's wasted bytes / bytes above the base layer", offenders: waste };
+          : { unit: 'ratio', value: d.wastedBytes / d.userBytes, label: "dive's wasted bytes / bytes of all layers but the first", offenders: waste };
     return this.compare(rule.key, rule.origin, m, rule.limit, undefined);
   }
 
