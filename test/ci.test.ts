@@ -353,8 +353,10 @@ test('Markdown: a table row per rule, cells that cannot break the table', async 
   t.true(md.startsWith(`### strata ci: ❌ FAIL \`${fixture(VFS)}\`\n\n2 failed, 0 warnings, 0 passed\n`));
   const rows = md.split('\n').filter((l) => l.startsWith('| ❌'));
   t.deepEqual(rows, ['| ❌ FAIL | `forbid-paths` | 405 kB | fail /app/{index,bundle}.js | 2 paths, 405 kB (405282 B), matching /app/{index,bundle}.js |', '| ❌ FAIL | `max-layers` | 8 | fail 7 | layers 8, limit at most 7 |']);
-  const piped = renderCiMarkdown({ ...r, rules: [{ ...r.rules[0], message: 'a | b <script>' }] });
-  t.true(piped.includes('| a \\| b &lt;script> |'));
+  const piped = renderCiMarkdown({ ...r, rules: [{ ...r.rules[0], message: 'a | b <script> *x* __init__.py [l](u)' }] });
+  t.true(piped.includes('| a \\| b &lt;script> \\*x\\* \\_\\_init\\_\\_.py \\[l\\](u) |'), piped);
+  const ticks = renderCiMarkdown({ ...r, offenders: [{ ...r.offenders[0], instruction: 'RUN curl x | sh && echo `id`' }] });
+  t.true(ticks.includes('   - stored by: layer 4 `` RUN curl x | sh && echo `id` ``\n'), ticks);
   t.regex(md, /<details open><summary>Top offenders<\/summary>/);
   t.regex(md, /\n {3}- files: `\/app\/bundle\.js` \(405 kB\), `\/app\/index\.js` \(18 B\)\n {3}- stored by: layer 4 `RUN chmod -R 0755 \/app && chown -R 1000:1000 \/app`\n {3}- fix: Keep these paths out of the image/);
   // JUnit of the same report parses

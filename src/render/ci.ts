@@ -91,9 +91,15 @@ function wrap(text: string, width: number): string[] {
 
 const ICON: Record<Status, string> = { pass: '✅ PASS', warn: '⚠️ WARN', fail: '❌ FAIL', error: '⛔ ERROR' };
 
-/** Markdown table cells: pipes, newlines and HTML-looking text made inert. */
-const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
-const code = (s: string) => (s ? `\`${s.replace(/`/g, 'ˋ')}\`` : '');
+/** Markdown prose and table cells: pipes, emphasis, links, newlines and HTML-looking text made inert. */
+const cell = (s: string) => s.replace(/[\\|*_[\]`]/g, '\\$&').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
+/** Inline code (never in table cells: a pipe would split them); a fence longer than any backtick run inside. */
+function code(s: string): string {
+  if (!s) return '';
+  const fence = '`'.repeat(Math.max(0, ...(s.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${s.replace(/\r?\n/g, ' ')}${pad}${fence}`;
+}
 
 export function renderCiMarkdown(r: CiReport): string {
   const out = [`### strata ci: ${ICON[r.verdict]} ${code(r.image.ref)}`, '', `${counts(r)}${r.baseline ? `; baseline ${code(r.baseline.ref)}` : ''}`, ''];
