@@ -106,15 +106,18 @@ export function evaluateGate(input: GateInput, rules: GateRule[], diveRules: Div
     if (r.status === 'pass') continue;
     for (const o of r.offenders) {
       const key = `${o.category}\0${o.layer}\0${o.title}`;
-      if (!seen.has(key)) offenders.push(o), seen.add(key);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      offenders.push(o);
     }
   }
   offenders.sort((a, b) => b.bytes - a.bytes);
   return { verdict, exitCode: counts.error ? 2 : counts.fail ? 1 : 0, counts, rules: results, offenders: offenders.slice(0, top) };
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const bytesText = (n: number) => (n < 1000 ? `${n} B` : `${humanBytes(n)} (${n} B)`);
+/** Two decimals: a measure just over its limit must not print as the limit (27.01% > 27%). */
+export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+const bytesText = (n: number): string => (Math.abs(n) < 1000 ? `${n} B` : `${n < 0 ? '-' : ''}${humanBytes(Math.abs(n))} (${n} B)`);
 
 function show(unit: Unit, v: number): string {
   return unit === 'bytes' ? bytesText(v) : unit === 'ratio' ? pct(v) : String(v);

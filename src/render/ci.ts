@@ -1,6 +1,6 @@
 /** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON. */
 import { humanBytes, truncate } from '../format.js';
-import type { CiReport, Offender, RuleResult, Status } from '../layers/gate.js';
+import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../layers/gate.js';
 import type { Limit } from '../layers/gate-rules.js';
 
 export const CI_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
@@ -35,7 +35,7 @@ export function verdictLine(r: CiReport): string {
 function limitText(r: RuleResult, l: Limit | null): string {
   if (l === null) return '';
   if (Array.isArray(l)) return l.join(', ');
-  return r.unit === 'bytes' ? humanBytes(l) : r.unit === 'ratio' ? `${(l * 100).toFixed(1)}%` : String(l);
+  return r.unit === 'bytes' ? humanBytes(l) : r.unit === 'ratio' ? pct(l) : String(l);
 }
 
 /** "fail 10 MB, warn 8 MB" */
@@ -45,7 +45,8 @@ function limits(r: RuleResult): string {
 
 function measuredText(r: RuleResult): string {
   if (r.measured === null) return 'n/a';
-  return r.unit === 'bytes' ? humanBytes(r.measured) : r.unit === 'ratio' ? `${(r.measured * 100).toFixed(1)}%` : String(r.measured);
+  const m = r.measured;
+  return r.unit === 'bytes' ? (m < 0 ? `-${humanBytes(-m)}` : humanBytes(m)) : r.unit === 'ratio' ? pct(m) : String(m);
 }
 
 const fileList = (o: Offender) =>
