@@ -169,6 +169,8 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
   bad('rules:\n  max-layers: 2.5\n', '.strata.yml: rules.max-layers: 2.5 is not a whole number >= 0');
   bad('rules:\n  max-layers: {limit: 5, level: error}\n', '.strata.yml: rules.max-layers.level: expected fail or warn, got "error"');
   bad('rules:\n  max-layers: {limit: 5, warn: 4}\n', '.strata.yml: rules.max-layers: write either {limit, level} or {warn, fail}, not both');
+  bad('rules:\n  max-layers: {warn: 9, fail: 5}\n', '.strata.yml: rules.max-layers: the warning limit must be reached before the failure limit (warn 9, fail 5)');
+  bad('rules:\n  min-efficiency: {warn: 80%, fail: 90%}\n', '.strata.yml: rules.min-efficiency: the warning limit must be reached before the failure limit (warn 80%, fail 90%)');
   bad('rules:\n  max-layers: {max: 5}\n', '.strata.yml: rules.max-layers.max: unknown key (known: fail, warn, limit, level)');
   bad('rules:\n  max-final-size: {size: final, fail: 1}\n', '.strata.yml: rules.max-final-size.size: unknown key (known: fail, warn, limit, level)');
   bad('rules:\n  max-growth-bytes: {size: disk, fail: 1}\n', '.strata.yml: rules.max-growth-bytes.size: expected one of uncompressed, compressed, final');
@@ -212,6 +214,7 @@ test('flags: same names, warn: prefix, repeatable lists, off cancels a config ru
   t.deepEqual(merged.map((r) => [r.key, r.origin]), [['max-final-size', '--max-final-size'], ['min-efficiency', '.strata.yml: rules.min-efficiency'], ['forbid-paths', '--forbid-paths']]);
   t.throws(() => parseRuleFlags({ 'max-layers': ['3', '4'] }, fail), { message: '--max-layers: given twice as a failure limit' });
   t.throws(() => parseRuleFlags({ 'min-efficiency': ['90'] }, fail), { message: '--min-efficiency: "90" is not a percent (write 20% or 0.2)' });
+  t.throws(() => parseRuleFlags({ 'max-final-size': ['warn:2MB', '1MB'] }, fail), { message: '--max-final-size: the warning limit must be reached before the failure limit (warn 2MB, fail 1MB)' });
   t.throws(() => parseRuleFlags({ 'max-layers': ['off', '3'] }, fail), { message: '--max-layers: "off" cannot be combined with limits' });
 });
 

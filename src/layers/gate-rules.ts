@@ -113,12 +113,21 @@ function parseRuleValue(key: RuleKey, value: unknown, at: string, origin: string
     if (!('fail' in m) && !('warn' in m)) fail(at, 'expected a limit, {warn: …, fail: …} or {limit: …, level: warn}');
     if ('fail' in m) rule.fail = parseLimit(key, m.fail, `${at}.fail`, fail);
     if ('warn' in m) rule.warn = parseLimit(key, m.warn, `${at}.warn`, fail);
+    checkOrder(rule, String(m.warn), String(m.fail), at, fail);
   }
   if ('size' in m) {
     if (!(GROWTH_SIZES as readonly unknown[]).includes(m.size)) fail(`${at}.size`, `expected one of ${GROWTH_SIZES.join(', ')}`);
     rule.size = m.size as GrowthSize;
   }
   return rule;
+}
+
+/** A warning limit that a failure would pass first would never be seen. */
+function checkOrder(rule: GateRule, warn: string, fail: string, at: string, onError: Fail): void {
+  if (typeof rule.warn !== 'number' || typeof rule.fail !== 'number') return;
+  if (rule.key === 'min-efficiency' ? rule.warn < rule.fail : rule.warn > rule.fail) {
+    onError(at, `the warning limit must be reached before the failure limit (warn ${warn}, fail ${fail})`);
+  }
 }
 
 const isGrowth = (key: RuleKey) => key === 'max-growth-bytes' || key === 'max-growth-percent';
@@ -203,14 +212,17 @@ export function parseRuleFlags(flags: Partial<Record<RuleKey, string[]>>, fail: 
     }
     const rule: GateRule = { key, origin: at };
     const isList = RULE_KIND[key] === 'categories' || RULE_KIND[key] === 'paths';
+    const given = { warn: '', fail: '' };
     for (const raw of values) {
       const level = raw.startsWith('warn:') ? 'warn' : 'fail';
       const v = level === 'warn' ? raw.slice(5) : raw.startsWith('fail:') ? raw.slice(5) : raw;
+      given[level] = v;
       const limit = parseLimit(key, v, at, fail);
       if (isList) rule[level] = [...((rule[level] as string[] | undefined) ?? []), ...(limit as string[])];
       else if (rule[level] !== undefined) fail(at, `given twice as a ${level === 'warn' ? 'warning' : 'failure'} limit`);
       else rule[level] = limit;
     }
+    checkOrder(rule, given.warn, given.fail, at, fail);
     out[key] = rule;
   }
   return out;
