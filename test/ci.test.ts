@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { fixture, loadFixture, strataBin } from './support/fixtures.js';
 import { file, writeOciLayout } from './helpers/bloat-images.js';
 import { parseConfig } from '../src/layers/config.js';
@@ -517,6 +518,19 @@ test("the README's CI gate examples: the config parses, the report lines are the
       ['max-growth-percent', 0.05, undefined, 'compressed'],
     ],
   );
+  // the CI jobs are valid YAML; their strata commands use ci's options, outputs paired as documented
+  const jobs = readme.slice(readme.indexOf('### Worked example: GitHub Actions'), readme.indexOf('## Exit codes'));
+  const blocks = [...jobs.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parseYaml(m[1]));
+  t.is(blocks.length, 2);
+  const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+  const commands = blocks.flatMap(strings).filter((c) => c.startsWith('strata ci '));
+  t.is(commands.length, 2);
+  for (const c of commands) {
+    const words = c.split(/\s+/);
+    const after = (flag: string) => words.flatMap((w, i) => (w === flag ? [words[i + 1]] : []));
+    t.deepEqual(words.filter((w) => w.startsWith('--')).filter((w) => !['--baseline', '--output', '--format'].includes(w)), [], c);
+    t.notThrows(() => pairOutputs(after('--format'), after('--output')), c);
+  }
   // the example sits in a list item: its lines are indented by two spaces
   const block = section.slice(section.indexOf('  strata ci: FAIL app:ci'));
   const shown = block.slice(0, block.indexOf('```')).split('\n').map((l) => l.replace(/^ {2}/, ''));
