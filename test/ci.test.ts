@@ -103,7 +103,9 @@ test('forbid-categories: categories and rule ids, in the final image', async (t)
   const warn = await one(t, COMMIT, 'forbid-categories: {warn: [var-cache]}', { status: 'warn', measured: CACHE_DB });
   t.is(warn.message, '1 file, 400 kB (400000 B), matching var-cache (warning)');
   await one(t, COMMIT, 'forbid-categories: {fail: [vcs], warn: [temp]}', { status: 'warn', measured: OBJ_O });
-  await one(t, COMMIT, 'forbid-categories: {fail: [temp], warn: [cache]}', { status: 'fail', measured: OBJ_O });
+  const both = await one(t, COMMIT, 'forbid-categories: {fail: [temp], warn: [cache]}', { status: 'fail', measured: OBJ_O });
+  t.is(both.message, '1 file, 250 kB (250000 B), matching temp; 1 file, 400 kB (400000 B), matching cache (warning)');
+  t.deepEqual(both.offenders.map((o) => o.category), ['temp', 'cache']);
   const err = await t.throwsAsync(gate(VFS, 'forbid-categories: [logs-and-more]'));
   t.regex(err!.message, /^\.strata\.yml: rules\.forbid-categories: unknown category or rule "logs-and-more" \(categories: deleted, overwritten/);
   // a custom category of the config is known

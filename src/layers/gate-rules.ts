@@ -133,7 +133,7 @@ function checkOrder(rule: GateRule, warn: string, fail: string, at: string, onEr
 const isGrowth = (key: RuleKey) => key === 'max-growth-bytes' || key === 'max-growth-percent';
 
 /** One limit of a rule: bytes, a ratio, a count, or a list of categories or globs. */
-export function parseLimit(key: RuleKey, value: unknown, at: string, fail: Fail): Limit {
+function parseLimit(key: RuleKey, value: unknown, at: string, fail: Fail): Limit {
   switch (RULE_KIND[key]) {
     case 'size':
       return size(value, at, fail);

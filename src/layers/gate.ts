@@ -77,7 +77,7 @@ export interface GateResult {
   offenders: Offender[];
 }
 
-export const OFFENDER_FILES = 5;
+const OFFENDER_FILES = 5;
 
 /** Check what can be checked before reading the image: category names and the baseline's presence. */
 export function checkRules(rules: GateRule[], bloat: BloatConfig, hasBaseline: boolean): void {
@@ -240,13 +240,14 @@ class Measures {
     const warn = rule.warn as string[] | undefined;
     const f = fail?.length ? match(fail) : null;
     const w = warn?.length ? match(warn) : null;
-    const hit = f && f.count ? f : w && w.count ? w : null;
-    const status: Status = hit === null ? 'pass' : hit === f ? 'fail' : 'warn';
+    const hits = [f, w].filter((h) => h && h.count > 0) as NonNullable<typeof f>[];
+    const status: Status = f && f.count ? 'fail' : w && w.count ? 'warn' : 'pass';
     const what = rule.key === 'forbid-categories' ? 'category' : 'path';
-    const message = hit
-      ? `${hit.count} ${hit.noun}${hit.count === 1 ? '' : 's'}, ${bytesText(hit.bytes)}, matching ${hit.names.join(', ')}${hit === f ? '' : ' (warning)'}`
-      : `no ${what} matches ${[...(fail ?? []), ...(warn ?? [])].join(', ')}`;
-    return { rule: rule.key, origin: rule.origin, status, unit: 'bytes', measured: hit ? hit.bytes : 0, fail: fail ?? null, warn: warn ?? null, message, offenders: hit?.offenders ?? [] };
+    const describe = (h: NonNullable<typeof f>) => `${h.count} ${h.noun}${h.count === 1 ? '' : 's'}, ${bytesText(h.bytes)}, matching ${h.names.join(', ')}${h === w ? ' (warning)' : ''}`;
+    const message = hits.length ? hits.map(describe).join('; ') : `no ${what} matches ${[...(fail ?? []), ...(warn ?? [])].join(', ')}`;
+    // measured: the bytes of the list that decided the status
+    const measured = hits[0]?.bytes ?? 0;
+    return { rule: rule.key, origin: rule.origin, status, unit: 'bytes', measured, fail: fail ?? null, warn: warn ?? null, message, offenders: hits.flatMap((h) => h.offenders).slice(0, this.top) };
   }
 
   /** Findings whose category or rule id is listed (the full list, before any --top). */

@@ -28,7 +28,7 @@ function counts(r: CiReport): string {
   return parts.join(', ');
 }
 
-export function verdictLine(r: CiReport): string {
+function verdictLine(r: CiReport): string {
   return `strata ci: ${LABEL[r.verdict]} ${r.image.ref} (${counts(r)})`;
 }
 
