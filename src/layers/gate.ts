@@ -20,6 +20,7 @@ import type { ImageModel } from './read-image.js';
 import type { Finding } from './bloat.js';
 import type { InspectReport, LayerReport } from './report.js';
 import { Kind } from './records.js';
+import { parentOf } from './paths.js';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'error';
 export type Unit = 'bytes' | 'ratio' | 'count';
@@ -261,7 +262,7 @@ class Measures {
   private forbiddenPaths(list: string[]) {
     const { union: u, layers } = this.input.model;
     const top = layers.length - 1;
-    const sets = new GlobSet(list.map((g) => [g]));
+    const matchOf = subtreeMatcher(new GlobSet(list.map((g) => [g])));
     const byLayer = new Map<number, { path: string; bytes: number }[]>();
     const names = new Set<string>();
     const inodes = new Set<number>();
@@ -269,7 +270,7 @@ class Measures {
     let bytes = 0;
     for (const { node, version } of top < 0 ? [] : u.walk(top)) {
       const path = u.nodePath[node];
-      const i = firstMatch(sets, path);
+      const i = matchOf(path);
       if (i < 0) continue;
       names.add(list[i]);
       count++;
@@ -337,14 +338,20 @@ class Measures {
   }
 }
 
-/** The first glob matching the path or a directory above it (as `diff --ignore`: `/root` covers its subtree). */
-function firstMatch(sets: GlobSet, path: string): number {
-  let best = -1;
-  for (let p = path; p !== ''; p = p.slice(0, Math.max(p.lastIndexOf('/'), 0))) {
-    const i = sets.first(p);
-    if (i >= 0 && (best < 0 || i < best)) best = i;
-  }
-  return best;
+/**
+ * The first glob matching a path or a directory above it (as `diff --ignore`: `/root` covers its
+ * subtree), each directory matched once however many entries sit beneath it.
+ */
+function subtreeMatcher(sets: GlobSet): (path: string) => number {
+  const dirs = new Map<string, number>();
+  const earliest = (a: number, b: number) => (a < 0 ? b : b < 0 ? a : Math.min(a, b));
+  const dir = (p: string): number => {
+    if (p === '') return -1;
+    let m = dirs.get(p);
+    if (m === undefined) dirs.set(p, (m = earliest(sets.first(p), dir(parentOf(p)))));
+    return m;
+  };
+  return (path) => earliest(sets.first(path), dir(parentOf(path)));
 }
 
 function offenderOf(f: Finding): Offender {
