@@ -216,7 +216,7 @@ class Measures {
     return {
       unit: 'bytes',
       value: biggest ? biggest.size : 0,
-      label: biggest ? `largest layer (${biggest.index})` : 'largest layer',
+      label: biggest ? `largest layer (layer ${biggest.index})` : 'largest layer',
       offenders: layers.slice(0, this.top).map((l) => this.layerOffender(l.index)),
     };
   }
