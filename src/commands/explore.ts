@@ -33,6 +33,10 @@ const ALT_SCREEN_OFF = '\x1b[?1049l';
 async function explore(args: Args): Promise<void> {
   // React's development build records every render with its props (the whole model): far too slow.
   process.env.NODE_ENV ??= 'production';
+  // ink draws only the last frame when the environment says CI (CI=true): on a terminal the explorer
+  // is interactive whatever the environment says. ink reads this once, when it is first imported.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config);
