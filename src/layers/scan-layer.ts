@@ -58,10 +58,18 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
       yield n.value;
     }
   }
+  // A parse error inside the pipeline makes it destroy the file stream, and Node then rejects with
+  // that stream's AbortError instead: keep the first error ourselves so the real cause is reported.
+  let parseError: unknown;
   const consume = (chunk: Buffer) => {
     diffHash.update(chunk);
     tarSize += chunk.length;
-    parser.push(chunk);
+    try {
+      parser.push(chunk);
+    } catch (e) {
+      parseError ??= e;
+      throw e;
+    }
   };
   if (compression === 'none') {
     for await (const c of raw()) consume(c);
@@ -71,6 +79,7 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
         for await (const c of src) consume(c);
       });
     } catch (e) {
+      if (parseError) throw parseError;
       if (e instanceof StrataError) throw e;
       const err = e as NodeJS.ErrnoException;
       if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_BINDING_CLOSED' || /zstd|Unknown frame|corrupt|Data corruption|incorrect|invalid|unexpected end/i.test(err.message)) {

@@ -147,7 +147,7 @@ export class Union {
         v = this.openVersion(node, L, i);
       }
       if (k === Kind.file) this.vInode.a[v] = v;
-      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i, L);
+      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i);
       else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
@@ -328,13 +328,13 @@ export class Union {
     }
   }
 
-  private linkInode(r: LayerRecords, i: number, L: number): number {
+  private linkInode(r: LayerRecords, i: number): number {
     const target = r.link[i]!;
     const tn = this.byPath.get(target);
     const tv = tn === undefined ? -1 : this.live.a[tn];
-    if (tv < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
+    if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     const ino = this.vInode.a[tv];
-    if (ino < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which is not a regular file`);
+    if (ino < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is not a regular file`);
     return ino;
   }
 
