@@ -11,6 +11,8 @@ export interface ImageArgs {
 export function imageOptions<T>(y: Argv<T>) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })
+    // yargs re-parses positionals as `--image VALUE` and drops a VALUE of `-`; nargs makes it keep it
+    .nargs('image', 1)
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' });
 }
 

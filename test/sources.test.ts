@@ -1,0 +1,239 @@
+/**
+ * Image sources on synthetic images: detection by content, forcing prefixes, tag selection,
+ * stdin streaming, compressed `docker save` files, and platform selection.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { openImage } from '../src/layers/sources/resolve.js';
+import { readImage } from '../src/layers/read-image.js';
+import { listView } from '../src/layers/views.js';
+import { parsePlatform } from '../src/layers/platform.js';
+import {
+  dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout,
+  type ImageSpec,
+} from './helpers/image-builder.js';
+import { jsonLines, runStrata } from './helpers/cli.js';
+import { dir, file, symlink, whiteout } from './helpers/tar-writer.js';
+
+const app = (tag?: string, marker = 'x'): ImageSpec => ({
+  tags: tag ? [tag] : undefined,
+  layers: [
+    { entries: [dir('etc'), file('etc/os-release', 'ID=synthetic\n'), symlink('etc/alias', 'os-release')] },
+    { entries: [file('app/marker', marker), whiteout('etc/alias')] },
+  ],
+});
+
+const listing = async (ref: string, platform?: string) => {
+  const m = await readImage(await openImage(ref, { platform: platform ? parsePlatform(platform) : undefined }));
+  return { image: m.image, view: [...listView(m)].map((e) => `${e.type} ${e.path} ${e.size}`) };
+};
+
+const expectedView = (marker = 'x') => ['dir /app 0', `file /app/marker ${marker.length}`, 'dir /etc 0', 'file /etc/os-release 13'];
+
+function tmp(t: { teardown(fn: () => void): void }): string {
+  const { dir: d, cleanup } = tempDir();
+  t.teardown(cleanup);
+  return d;
+}
+
+test('each format is detected by content, whatever the file is called', async (t) => {
+  const d = tmp(t);
+  writeOciLayout(`${d}/layout`, { images: [app()] });
+  await writeOciArchive(`${d}/archive.bin`, { images: [app()] });
+  await writeDockerArchive(`${d}/save.oci`, { images: [app('app:1')] });
+  const layout = await listing(`${d}/layout`);
+  const archive = await listing(`${d}/archive.bin`);
+  const save = await listing(`${d}/save.oci`);
+  t.is(layout.image.source, 'oci');
+  t.is(archive.image.source, 'oci-archive');
+  t.is(save.image.source, 'docker-archive');
+  t.deepEqual(layout.view, expectedView());
+  t.deepEqual(archive.view, expectedView());
+  t.deepEqual(save.view, expectedView());
+  t.deepEqual(save.image.tags, ['app:1']);
+  // the legacy layers are plain tar, the OCI ones gzip
+  t.is(save.image.layers[0].mediaType, undefined);
+  t.is(layout.image.layers[0].mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+});
+
+test('prefixes force a kind, and a wrong kind is an error naming the path', async (t) => {
+  const d = tmp(t);
+  writeOciLayout(`${d}/layout`, { images: [app()] });
+  await writeOciArchive(`${d}/archive.tar`, { images: [app()] });
+  await writeDockerArchive(`${d}/save.tar`, { images: [app()] });
+  t.is((await listing(`oci:${d}/layout`)).image.source, 'oci');
+  t.is((await listing(`oci-archive:${d}/archive.tar`)).image.source, 'oci-archive');
+  t.is((await listing(`docker-archive:${d}/save.tar`)).image.source, 'docker-archive');
+  await t.throwsAsync(openImage(`oci-archive:${d}/save.tar`), { message: `${d}/save.tar: not an OCI archive (no index.json)` });
+  await t.throwsAsync(openImage(`docker-archive:${d}/archive.tar`), { message: `${d}/archive.tar: not an image archive (no manifest.json or index.json)` });
+  await t.throwsAsync(openImage(`oci:${d}/archive.tar`), { message: `${d}/archive.tar: oci: expects a directory (use oci-archive: for a tar)` });
+  await t.throwsAsync(openImage(`docker-archive:${d}/layout`), { message: `${d}/layout: is a directory, docker-archive: expects a file` });
+});
+
+test('PATH:tag and docker-archive:PATH:repo:tag select among several images', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/multi.tar`, { images: [app('app:v1', 'one'), app('app:v2', 'two!'), app('tools:latest', 'three')] });
+  t.deepEqual((await listing(`${d}/multi.tar:app:v2`)).view, expectedView('two!'));
+  t.deepEqual((await listing(`docker-archive:${d}/multi.tar:app:v1`)).view, expectedView('one'));
+  t.deepEqual((await listing(`${d}/multi.tar:v1`)).view, expectedView('one'));
+  t.deepEqual((await listing(`${d}/multi.tar:tools`)).view, expectedView('three'));
+  t.deepEqual((await listing(`${d}/multi.tar:docker.io/library/tools:latest`)).view, expectedView('three'));
+  await t.throwsAsync(openImage(`${d}/multi.tar`), {
+    message: `${d}/multi.tar: holds 3 images, choose one by tag: app:v1, app:v2, tools:latest`,
+  });
+  await t.throwsAsync(openImage(`${d}/multi.tar:v3`), {
+    message: `${d}/multi.tar: no image tagged "v3"; tags present: app:v1, app:v2, tools:latest`,
+  });
+});
+
+test('a bare tag matching two repositories is ambiguous and the error lists the tags', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/two.tar`, { images: [app('app:latest', 'a'), app('tools:latest', 'b')] });
+  await t.throwsAsync(openImage(`${d}/two.tar:latest`), {
+    message: `${d}/two.tar: tag "latest" matches 2 images: app:latest, tools:latest`,
+  });
+  const r = await runStrata(['inspect', `${d}/two.tar`]);
+  t.is(r.code, 2);
+  t.is(r.stderr, `strata: ${d}/two.tar: holds 2 images, choose one by tag: app:latest, tools:latest\n`);
+});
+
+test('an OCI layout with several named images: DIR:name selects, no name lists them', async (t) => {
+  const d = tmp(t);
+  writeOciLayout(`${d}/layout`, { images: [app('v1', 'one'), app('v2', 'two!')] });
+  t.deepEqual((await listing(`${d}/layout:v2`)).view, expectedView('two!'));
+  t.deepEqual((await listing(`oci:${d}/layout:v1`)).view, expectedView('one'));
+  await t.throwsAsync(openImage(`${d}/layout`), { message: `${d}/layout: holds 2 images, choose one by tag: v1, v2` });
+});
+
+/** A docker save whose two layers are > 1 MiB (scanned while streaming), the second repeated via symlink. */
+function bigSave(manifestFirst = false) {
+  const a = randomBytes(1_200_000);
+  const b = randomBytes(1_200_000);
+  return dockerArchiveFiles({
+    manifestFirst,
+    images: [{
+      tags: ['big:1'],
+      layers: [
+        { entries: [file('opt/blob-a', a), file('opt/small', 's')] },
+        { entries: [file('opt/blob-b', b), whiteout('opt/small')] },
+        { entries: [file('opt/blob-a', a), file('opt/small', 's')] }, // same bytes as layer 0
+      ],
+    }],
+  });
+}
+
+test('- reads a docker save from stdin with manifest.json last, large layers scanned while streaming (CLI)', async (t) => {
+  const built = bigSave();
+  const names = [...built.files.keys()];
+  t.is(names[names.length - 2], 'manifest.json');
+  t.deepEqual(built.files.get(built.layerPaths[0][2]), { symlink: `../${built.layerPaths[0][0].split('/')[0]}/layer.tar` });
+  const archive = await tarFiles(built.files, { dirs: true });
+  const d = tmp(t);
+  writeFileSync(`${d}/big.tar`, archive);
+  const fromStdin = await runStrata(['ls', '-', '--json'], { stdin: archive, timeoutMs: 60_000 });
+  t.is(fromStdin.stderr, '');
+  t.is(fromStdin.code, 0);
+  const fromFile = await runStrata(['ls', `${d}/big.tar`, '--json']);
+  t.is(fromFile.code, 0, fromFile.stderr);
+  t.is(fromStdin.stdout, fromFile.stdout);
+  t.deepEqual(jsonLines(fromStdin.stdout).map((e) => [e.path, e.size, e.layer]), [
+    ['/opt', 0, 0], ['/opt/blob-a', 1_200_000, 2], ['/opt/blob-b', 1_200_000, 1], ['/opt/small', 1, 2],
+  ]);
+  const inspect = await runStrata(['inspect', '-', '--json'], { stdin: archive, timeoutMs: 60_000 });
+  t.is(inspect.code, 0, inspect.stderr);
+  const report = JSON.parse(inspect.stdout) as { image: { source: string; tags: string[] }; layers: { diffId: string }[] };
+  t.is(report.image.source, 'docker-archive-stdin');
+  t.deepEqual(report.image.tags, ['big:1']);
+  t.deepEqual(report.layers.map((l) => l.diffId), built.images[0].layers.map((l) => l.diffId));
+});
+
+test('- with manifest.json first, through the API with a substituted stdin', async (t) => {
+  const archive = await tarFiles(bigSave(true).files, { dirs: true });
+  const chunks = async function* () {
+    for (let i = 0; i < archive.length; i += 65536) yield archive.subarray(i, i + 65536);
+  };
+  const m = await readImage(await openImage('-', { stdin: chunks() }));
+  t.deepEqual([...listView(m)].map((e) => e.path), ['/opt', '/opt/blob-a', '/opt/blob-b', '/opt/small']);
+  t.is(m.layers[2].diffId, m.layers[0].diffId);
+});
+
+test('a gzip-compressed docker save file is read as a stream', async (t) => {
+  const d = tmp(t);
+  const built = dockerArchiveFiles({ images: [app('app:gz')] });
+  writeFileSync(`${d}/app.tar.gz`, gzipSync(await tarFiles(built.files, { dirs: true })));
+  const { image, view } = await listing(`${d}/app.tar.gz`);
+  t.is(image.source, 'docker-archive');
+  t.deepEqual(image.tags, ['app:gz']);
+  t.deepEqual(view, expectedView());
+  // and from stdin through the binary
+  const r = await runStrata(['ls', '-', '--json'], { stdin: gzipSync(await tarFiles(built.files)) });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
+});
+
+const arch = (architecture: string, variant?: string): ImageSpec => ({
+  platform: { os: 'linux', architecture, ...(variant ? { variant } : {}) },
+  layers: [{ entries: [file('etc/build-arch', `${architecture}${variant ? `/${variant}` : ''}`)] }],
+});
+
+async function archOf(ref: string, platform?: string): Promise<string> {
+  const m = await readImage(await openImage(ref, { platform: platform ? parsePlatform(platform) : undefined }));
+  return `${m.image.platform.architecture}${m.image.platform.variant ? `/${m.image.platform.variant}` : ''} ${m.layers[0].records.size[0]}`;
+}
+
+for (const nested of [false, true]) {
+  test(`--platform picks from a multi-platform index${nested ? ' nested in index.json' : ''}, skipping the attestation`, async (t) => {
+    const d = tmp(t);
+    const built = writeOciLayout(`${d}/multi`, {
+      images: [arch('amd64'), arch('arm64', 'v8'), arch('arm', 'v7')],
+      multiPlatform: { nested, attestation: true },
+    });
+    t.is(built.indexDigest !== undefined, nested);
+    const ref = `${d}/multi`;
+    t.is(await archOf(ref), 'amd64 5');
+    t.is(await archOf(ref, 'linux/amd64'), 'amd64 5');
+    t.is(await archOf(ref, 'linux/arm64'), 'arm64 8'); // the descriptor says arm64/v8: normalised alike
+    t.is(await archOf(ref, 'linux/arm64/v8'), 'arm64 8');
+    t.is(await archOf(ref, 'linux/aarch64'), 'arm64 8');
+    t.is(await archOf(ref, 'linux/arm'), 'arm/v7 6');
+    await t.throwsAsync(openImage(ref, { platform: parsePlatform('linux/s390x') }), {
+      message: `${ref}: no image for platform linux/s390x; available: linux/amd64, linux/arm64, linux/arm/v7 (choose with --platform)`,
+    });
+    const r = await runStrata(['ls', ref, '--platform', 'linux/riscv64', '--json']);
+    t.is(r.code, 2);
+    t.is(r.stderr, `strata: ${ref}: no image for platform linux/riscv64; available: linux/amd64, linux/arm64, linux/arm/v7 (choose with --platform)\n`);
+    const ok = await runStrata(['ls', ref, '--platform', 'linux/arm64/v8', '--json']);
+    t.is(ok.code, 0, ok.stderr);
+    t.deepEqual(jsonLines(ok.stdout).map((e) => [e.path, e.size]), [['/etc', 0], ['/etc/build-arch', 8]]);
+  });
+}
+
+test('an index of one image plus its attestation: the image is used whatever its platform, unless --platform says otherwise', async (t) => {
+  const d = tmp(t);
+  writeOciLayout(`${d}/one`, { images: [arch('arm64', 'v8')], multiPlatform: { attestation: true } });
+  t.is(await archOf(`${d}/one`), 'arm64 8');
+  await t.throwsAsync(openImage(`${d}/one`, { platform: parsePlatform('linux/amd64') }), {
+    message: `${d}/one: no image for platform linux/amd64; available: linux/arm64 (choose with --platform)`,
+  });
+});
+
+test('--platform on a single-platform docker save: a mismatch is an error, a match (after normalising) is fine', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/arm.tar`, { images: [arch('arm64', 'v8')] });
+  t.is(await archOf(`${d}/arm.tar`, 'linux/arm64'), 'arm64 8');
+  await t.throwsAsync(openImage(`${d}/arm.tar`, { platform: parsePlatform('linux/amd64') }), {
+    message: `${d}/arm.tar: the image is linux/arm64, not linux/amd64`,
+  });
+});
+
+test('a layout directory whose name holds a colon: the existing path wins, the rest is the tag', async (t) => {
+  const d = tmp(t);
+  const built = ociLayoutFiles({ images: [app('v1')] });
+  writeDir(`${d}/with:colon`, built.files);
+  t.deepEqual((await listing(`${d}/with:colon`)).view, expectedView());
+  t.deepEqual((await listing(`${d}/with:colon:v1`)).view, expectedView());
+  renameSync(`${d}/with:colon`, `${d}/plain`);
+  await t.throwsAsync(openImage(`${d}/with:colon`), { message: `${d}/with:colon: no such file or directory` });
+});
