@@ -81,11 +81,11 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
     } catch (e) {
       if (parseError) throw parseError;
       if (e instanceof StrataError) throw e;
-      const err = e as NodeJS.ErrnoException;
-      if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_BINDING_CLOSED' || /zstd|Unknown frame|corrupt|Data corruption|incorrect|invalid|unexpected end/i.test(err.message)) {
-        throw new StrataError(`corrupt ${compression} data: ${err.message}`);
-      }
-      throw e;
+      // Reading the blob failed (a system call's error): not the data's fault, passed on as it is.
+      if ((e as NodeJS.ErrnoException).syscall) throw e;
+      // Anything else came from the decompressor, whose messages vary ("Stream ended in middle of
+      // compressed data frame", "incorrect header check", ...): the data is corrupt or cut short.
+      throw new StrataError(`corrupt ${compression} data: ${(e as Error).message}`);
     }
   }
   parser.end();

@@ -26,6 +26,8 @@ export interface LayerSpec {
   /** Descriptor media type, overriding the one matching the compression. */
   mediaType?: string;
   createdBy?: string;
+  /** Damage the blob after compression (digest follows the damaged bytes, diff_id the tar). */
+  mangle?: (blob: Buffer) => Buffer;
 }
 
 export interface Platform {
@@ -43,6 +45,8 @@ export interface ImageSpec {
   history?: object[] | null;
   /** Extra config fields merged over the generated ones. */
   config?: Record<string, unknown>;
+  /** The manifest's config media type (an artifact's, to test refusal). */
+  configMediaType?: string;
 }
 
 export interface BuiltLayer {
@@ -99,7 +103,8 @@ const layerMediaType = (c: LayerCompression) => (c === 'none' ? OCI.layer : c ==
 export function buildLayer(spec: LayerSpec, defaultCompression: LayerCompression = 'gzip'): BuiltLayer {
   const tarBytes = spec.tar ?? tar(spec.entries ?? []);
   const compression = spec.compression ?? defaultCompression;
-  const blob = compressLayer(tarBytes, compression);
+  const compressed = compressLayer(tarBytes, compression);
+  const blob = spec.mangle ? spec.mangle(compressed) : compressed;
   return {
     tar: tarBytes,
     blob,
@@ -130,7 +135,7 @@ export function buildImage(spec: ImageSpec, defaultCompression: LayerCompression
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI.manifest,
-    config: { mediaType: OCI.config, digest: configDigest, size: config.length },
+    config: { mediaType: spec.configMediaType ?? OCI.config, digest: configDigest, size: config.length },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.blob.length })),
   }));
   return { layers, config, configDigest, manifest, manifestDigest: sha256(manifest), spec };
