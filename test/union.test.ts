@@ -260,3 +260,54 @@ test('ls --layer N shows the view at intermediate layers (CLI)', async (t) => {
   t.is(bad.code, 2);
   t.is(bad.stderr, 'strata: --layer 3: the image has layers 0..2\n');
 });
+
+test('whiting out a path that never existed is harmless and reports nothing', async (t) => {
+  const m = await modelOf([[file('a', 'a')], [whiteout('.dockerenv'), whiteout('no/such/dir')]]);
+  t.deepEqual(pathsAt(m), ['/a']);
+  t.deepEqual(changesOf(m, 1), {});
+});
+
+test('an opaque marker at the root hides everything below it', async (t) => {
+  const m = await modelOf([
+    [dir('etc'), file('etc/a', 'a'), file('top', 't')],
+    [file('new', 'n'), { name: '.wh..wh..opq', type: 'file', mode: 0 }],
+  ]);
+  t.deepEqual(pathsAt(m), ['/new']);
+  t.deepEqual(changesOf(m, 1), { '/etc': 'removed', '/etc/a': 'removed', '/new': 'added', '/top': 'removed' });
+});
+
+test('hardlinks to a symlink, a fifo and a device (docker writes these for any non-directory with nlink > 1)', async (t) => {
+  const layer: Entry[] = [
+    symlink('usr/bin/vi', 'vim.basic'),
+    hardlink('usr/bin/view', 'usr/bin/vi'),
+    { name: 'run/ctl', type: 'fifo', mode: 0o600 },
+    hardlink('run/ctl2', 'run/ctl'),
+    { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 },
+    hardlink('dev/null2', 'dev/null'),
+  ];
+  const m = await modelOf([layer, layer]);
+  const v = viewAt(m, 0);
+  t.like(v.get('/usr/bin/view'), { type: 'hardlink', size: 0, linkTarget: '/usr/bin/vi', layer: 0 });
+  t.like(v.get('/run/ctl2'), { type: 'hardlink', size: 0, linkTarget: '/run/ctl' });
+  t.like(v.get('/dev/null2'), { type: 'hardlink', size: 0, linkTarget: '/dev/null' });
+  t.is(imageSizes(m).final, 0);
+  t.deepEqual(changesOf(m, 1), {
+    '/dev/null': 'unchanged', '/dev/null2': 'unchanged', '/run/ctl': 'unchanged', '/run/ctl2': 'unchanged', '/usr/bin/vi': 'unchanged', '/usr/bin/view': 'unchanged',
+  });
+});
+
+test('a hardlink to a directory is an error naming the layer', async (t) => {
+  await t.throwsAsync(modelOf([[dir('d'), hardlink('e', 'd')]]), {
+    message: /^layer 0 \(blobs\/sha256\/[0-9a-f]{24}…\): hardlink \/e points to \/d, which is a directory$/,
+  });
+});
+
+test('a hardlink keeps the content it was linked to when its target is later replaced', async (t) => {
+  const m = await modelOf([
+    [file('lib/a.so', 'version one'), hardlink('lib/b.so', 'lib/a.so')],
+    [file('lib/a.so', 'v2')],
+  ]);
+  t.like(viewAt(m).get('/lib/b.so'), { type: 'hardlink', size: 11, layer: 0 });
+  t.like(viewAt(m).get('/lib/a.so'), { type: 'file', size: 2, layer: 1 });
+  t.is(imageSizes(m).final, 13);
+});

@@ -120,7 +120,8 @@ export class Union {
       if (node === undefined) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
       if (k === Kind.whiteout) {
         if (this.live.a[node] >= 0) this.closeSubtree(node, L, End.whiteout, true, onClose, deleted);
-      } else if (this.live.a[node] >= 0) {
+      } else if (node === 0 || this.live.a[node] >= 0) {
+        // the root has no version of its own but can be made opaque
         this.closeSubtree(node, L, End.opaque, false, onClose, deleted);
       }
     }
@@ -333,21 +334,21 @@ export class Union {
     const tn = this.byPath.get(target);
     const tv = tn === undefined ? -1 : this.live.a[tn];
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
-    const ino = this.vInode.a[tv];
-    if (ino < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is not a regular file`);
-    return ino;
+    if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
+    // Docker links any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (-1).
+    return this.vInode.a[tv];
   }
 
   /** Compare the new version with what was visible before the layer: see docs/union.md. */
   private classify(v: number, prev: number): ChangeCode {
     if (prev < 0) return Change.added;
-    const kv = effectiveKind(this.kindOf(v));
-    if (kv !== effectiveKind(this.kindOf(prev))) return Change.modified;
+    const kv = this.effectiveKind(v);
+    if (kv !== this.effectiveKind(prev)) return Change.modified;
     if (kv === Kind.file) {
       const a = this.vInode.a[v], b = this.vInode.a[prev];
       if (this.sizeOf(v) !== this.sizeOf(prev)) return Change.modified;
       if (a !== b && !sameHash(this.layers[this.vLayer.a[a]], this.vRow.a[a], this.layers[this.vLayer.a[b]], this.vRow.a[b])) return Change.modified;
-    } else if (kv === Kind.symlink) {
+    } else if (kv === Kind.symlink || kv === Kind.hardlink) {
       if (this.linkOf(v) !== this.linkOf(prev)) return Change.modified;
     } else if (kv === Kind.char || kv === Kind.block) {
       const a = this.devOf(v), b = this.devOf(prev);
@@ -361,6 +362,12 @@ export class Union {
     return Change.unchanged;
   }
 
+  /** A hardlink to a file compares as the file; one without content (to a symlink, fifo…) as itself. */
+  private effectiveKind(v: number): KindCode {
+    const k = this.kindOf(v);
+    return k === Kind.hardlink && this.vInode.a[v] >= 0 ? Kind.file : k;
+  }
+
   devOf(v: number): [number, number] {
     const row = this.vRow.a[v];
     return row === IMPLICIT ? [0, 0] : this.layers[this.vLayer.a[v]].dev[row] ?? [0, 0];
@@ -372,8 +379,5 @@ export class Union {
   }
 }
 
-function effectiveKind(k: KindCode): KindCode {
-  return k === Kind.hardlink ? Kind.file : k;
-}
 
 export { LIVE, IMPLICIT, Flag };
