@@ -11,7 +11,7 @@ import { readImage } from '../src/layers/read-image.js';
 import { listView } from '../src/layers/views.js';
 import { parsePlatform } from '../src/layers/platform.js';
 import {
-  dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout,
+  docker25ArchiveFiles, dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout, writeTar,
   type ImageSpec,
 } from './helpers/image-builder.js';
 import { jsonLines, runStrata } from './helpers/cli.js';
@@ -236,4 +236,33 @@ test('a layout directory whose name holds a colon: the existing path wins, the r
   t.deepEqual((await listing(`${d}/with:colon:v1`)).view, expectedView());
   renameSync(`${d}/with:colon`, `${d}/plain`);
   await t.throwsAsync(openImage(`${d}/with:colon`), { message: `${d}/with:colon: no such file or directory` });
+});
+
+test('a Docker 25+ save (OCI layout plus manifest.json) is a docker-archive with the OCI manifest digest and media types', async (t) => {
+  const d = tmp(t);
+  const built = docker25ArchiveFiles({ images: [app('app:25')] });
+  await writeTar(`${d}/save25.tar`, built.files);
+  const { image, view } = await listing(`${d}/save25.tar`);
+  t.is(image.source, 'docker-archive');
+  t.deepEqual(image.tags, ['app:25']);
+  t.is(image.manifestDigest, built.images[0].manifestDigest);
+  t.is(image.configDigest, built.images[0].configDigest);
+  t.deepEqual(image.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.oci.image.layer.v1.tar+gzip']);
+  t.deepEqual(view, expectedView());
+});
+
+test('- reads an OCI archive from stdin too', async (t) => {
+  const built = ociLayoutFiles({ images: [app()] });
+  const r = await runStrata(['ls', '-', '--json'], { stdin: await tarFiles(built.files) });
+  t.is(r.stderr, '');
+  t.is(r.code, 0);
+  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
+});
+
+test('a gzip-compressed OCI archive file is detected by content too', async (t) => {
+  const d = tmp(t);
+  writeFileSync(`${d}/oci.tar.gz`, gzipSync(await tarFiles(ociLayoutFiles({ images: [app()] }).files)));
+  const { image, view } = await listing(`${d}/oci.tar.gz`);
+  t.is(image.source, 'oci-archive');
+  t.deepEqual(view, expectedView());
 });

@@ -288,6 +288,21 @@ export function dockerArchiveFiles(spec: DockerArchiveSpec): BuiltDockerArchive 
   return { files, images, layerPaths };
 }
 
+/**
+ * Docker 25+'s `docker save`: an OCI layout (oci-layout, index.json, blobs/) plus a manifest.json
+ * whose Config and Layers point into blobs/.
+ */
+export function docker25ArchiveFiles(spec: LayoutSpec): BuiltLayout {
+  const built = ociLayoutFiles(spec);
+  const manifest = built.images.map((img) => ({
+    Config: blobPath(img.configDigest),
+    RepoTags: img.spec.tags ?? null,
+    Layers: img.layers.map((l) => blobPath(l.digest)),
+  }));
+  built.files.set('manifest.json', Buffer.from(JSON.stringify(manifest)));
+  return built;
+}
+
 // ---- writing -------------------------------------------------------------------------------------
 
 /** A fresh temp directory, removed by the returned cleanup. */

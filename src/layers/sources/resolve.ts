@@ -69,7 +69,7 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
   if (sniffCompression(head) !== 'none') {
     // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream.
     const tree = await readStreamTree(createReadStream(path), path);
-    return fromTree(tree, ref, tag, sel, kind === 'oci-archive' ? 'oci-archive' : 'docker-archive');
+    return fromTree(tree, ref, tag, sel, kind);
   }
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') {
     throw new StrataError(`${path}: not an image (expected a tar archive or an OCI layout directory)`);
@@ -92,7 +92,8 @@ function readHead(path: string): Buffer {
 async function fromTree(tree: FileTree, ref: string, tag: string | undefined, sel: { platform?: Platform }, kind: SourceKind | Prefix | undefined): Promise<Image> {
   const hasManifest = tree.has('manifest.json');
   const hasIndex = tree.has('index.json');
-  if (kind === 'oci-archive' || (!hasManifest && hasIndex && kind === undefined)) {
+  const detect = kind === undefined || kind === 'docker-archive-stdin'; // no prefix: decided by content
+  if (kind === 'oci-archive' || (!hasManifest && hasIndex && detect)) {
     if (!hasIndex) throw new StrataError(`${tree.name}: not an OCI archive (no index.json)`);
     return readOciLayout(tree, ref, 'oci-archive', { ...sel, tag });
   }
