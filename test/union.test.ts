@@ -311,3 +311,23 @@ test('a hardlink keeps the content it was linked to when its target is later rep
   t.like(viewAt(m).get('/lib/a.so'), { type: 'file', size: 2, layer: 1 });
   t.is(imageSizes(m).final, 13);
 });
+
+test('the same path twice in one layer: the later entry wins and is reported once', async (t) => {
+  const m = await modelOf([
+    [file('keep', 'k'), file('dup', 'lower')],
+    [file('x', 'one'), file('x', 'second'), file('dup', 'first'), file('dup', 'lower')],
+  ]);
+  t.like(viewAt(m).get('/x'), { size: 6, layer: 1 });
+  t.deepEqual(changesOf(m, 1), { '/dup': 'unchanged', '/x': 'added' });
+  t.is([...layerChanges(m, 1)].length, 2);
+});
+
+test('a directory made and replaced by a file within one layer leaves no trace of its children', async (t) => {
+  const m = await modelOf([
+    [file('keep', 'k')],
+    [dir('d'), file('d/child', 'c'), file('d', 'now a file')],
+  ]);
+  t.deepEqual(pathsAt(m), ['/d', '/keep']);
+  // d/child never existed before this layer: it is neither added nor removed by it
+  t.deepEqual(changesOf(m, 1), { '/d': 'added' });
+});

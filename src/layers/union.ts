@@ -153,7 +153,8 @@ export class Union {
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
     }
-    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.live.a[this.vNode.a[v]] < 0))));
+    // only what was visible before the layer can be removed by it (not a child it made and replaced)
+    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.vLayer.a[v] < L && this.live.a[this.vNode.a[v]] < 0))));
   }
 
   // ---- queries -------------------------------------------------------------------------------
