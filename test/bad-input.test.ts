@@ -293,3 +293,14 @@ test('a docker save whose layer file was removed from the stream (stdin)', async
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('a symlink loop in a docker save is a missing layer, not a hang (file and stdin)', async (t) => {
+  const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
+  const p = save.layerPaths[0][0];
+  const id = p.split('/')[0];
+  save.files.set(p, { symlink: `../${id}/other.tar` });
+  save.files.set(`${id}/other.tar`, { symlink: 'layer.tar' });
+  const path = await writeTar(`${tmp(t)}/loop.tar`, save.files);
+  t.is(await fails(t, path), `${path}: missing layer 0 (${p})`);
+  t.is(await fails(t, '-', { stdin: await tarFiles(save.files) }), `stdin: missing layer 0 (${p})`);
+});

@@ -15,7 +15,7 @@ import {
   type ImageSpec,
 } from './helpers/image-builder.js';
 import { jsonLines, runStrata } from './helpers/cli.js';
-import { dir, file, symlink, whiteout } from './helpers/tar-writer.js';
+import { TarWriter, dir, file, symlink, whiteout } from './helpers/tar-writer.js';
 
 const app = (tag?: string, marker = 'x'): ImageSpec => ({
   tags: tag ? [tag] : undefined,
@@ -263,6 +263,16 @@ test('a gzip-compressed OCI archive file is detected by content too', async (t) 
   const d = tmp(t);
   writeFileSync(`${d}/oci.tar.gz`, gzipSync(await tarFiles(ociLayoutFiles({ images: [app()] }).files)));
   const { image, view } = await listing(`${d}/oci.tar.gz`);
+  t.is(image.source, 'oci-archive');
+  t.deepEqual(view, expectedView());
+});
+
+test('an OCI archive made by `tar -C layout -cf x.tar .`: "./" names and directory entries', async (t) => {
+  const d = tmp(t);
+  const w = new TarWriter().entry(dir('./')).entry(dir('./blobs')).entry(dir('./blobs/sha256'));
+  for (const [p, c] of ociLayoutFiles({ images: [app()] }).files) w.entry(file(`./${p}`, c as Buffer));
+  writeFileSync(`${d}/dot.tar`, w.end().toBuffer());
+  const { image, view } = await listing(`${d}/dot.tar`);
   t.is(image.source, 'oci-archive');
   t.deepEqual(view, expectedView());
 });

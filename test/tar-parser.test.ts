@@ -208,3 +208,41 @@ test('a layer without end-of-archive blocks is complete', async (t) => {
   const m = await modelOf([{ tar: w.toBuffer() }]);
   t.is(viewAt(m).get('/only')?.size, 10);
 });
+
+test('old GNU sparse map spread over two extension blocks', async (t) => {
+  const w = new TarWriter();
+  // 4 in the header + 21 in the first extension block + 5 in the second
+  const segments = Array.from({ length: 30 }, (_, i) => ({ offset: i * 8192, data: Buffer.alloc(512, i) }));
+  w.oldGnuSparse('big.sparse', 30 * 8192, segments);
+  w.entry(file('next', 'after the map'));
+  w.end();
+  const m = await modelOf([{ tar: w.toBuffer() }]);
+  t.like(viewAt(m).get('/big.sparse'), { size: 30 * 8192, sparse: true });
+  t.like(viewAt(m).get('/next'), { size: 13 });
+  t.is(m.layers[0].size, 30 * 512 + 13);
+});
+
+test('LIBARCHIVE.xattr records (URL-encoded name, base64 value) decode to the same bytes', async (t) => {
+  const cap = Buffer.from([0x01, 0x00, 0x00, 0x02, 0xc0, 0xff, 0x00, 0x80]);
+  const m = await modelOf([[
+    file('a', 'x', { pax: { 'LIBARCHIVE.xattr.security.capability': cap.toString('base64'), 'LIBARCHIVE.xattr.user.with%3Dequals': Buffer.from('v').toString('base64') } }),
+  ]]);
+  const r = m.layers[0].records;
+  const x = r.xattrs[row(r, 'a')];
+  t.deepEqual(Buffer.from(x['security.capability'], 'base64'), cap);
+  t.is(Buffer.from(x['user.with=equals'], 'base64').toString(), 'v');
+});
+
+test('end-of-archive variants: one zero block, and padding to a 10240-byte record', async (t) => {
+  const one = new TarWriter().entry(file('a', 'a')).end(1).toBuffer();
+  t.deepEqual(pathsOf(await modelOf([{ tar: one }])), ['/a']);
+  const w = new TarWriter().entry(file('b', 'b')).end().toBuffer();
+  const record = Buffer.concat([w, Buffer.alloc(10240 - w.length)]);
+  const m = await modelOf([{ tar: record }]);
+  t.deepEqual(pathsOf(m), ['/b']);
+  t.is(m.layers[0].tarSize, 10240);
+});
+
+function pathsOf(m: Awaited<ReturnType<typeof modelOf>>): string[] {
+  return [...viewAt(m).keys()];
+}
