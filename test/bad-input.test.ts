@@ -304,3 +304,26 @@ test('a symlink loop in a docker save is a missing layer, not a hang (file and s
   t.is(await fails(t, path), `${path}: missing layer 0 (${p})`);
   t.is(await fails(t, '-', { stdin: await tarFiles(save.files) }), `stdin: missing layer 0 (${p})`);
 });
+
+test('path traversal through a digest or a manifest.json path stays inside the archive', async (t) => {
+  const evil = 'sha256:../../../../etc/passwd';
+  const { dir } = layout(t, { layers: [okLayer()] }, (b) => {
+    b.files.set('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: evil, size: 10 }] })));
+  });
+  t.is(await fails(t, dir), `${dir} index.json: bad digest "${evil}"`);
+  const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
+  const m = JSON.parse((save.files.get('manifest.json') as Buffer).toString());
+  m[0].Layers[0] = '../../../../etc/passwd';
+  save.files.set('manifest.json', Buffer.from(JSON.stringify(m)));
+  const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
+  t.is(await fails(t, path), `${path}: missing layer 0 (../../../../etc/passwd)`);
+});
+
+test('diff_id mismatch of a layer scanned while streaming from stdin', async (t) => {
+  const wrong = `sha256:${'1'.repeat(64)}`;
+  const save = dockerArchiveFiles({
+    images: [{ layers: [{ entries: [file('big', randomBytes(1_100_000))] }], config: { rootfs: { type: 'layers', diff_ids: [wrong] } } }],
+  });
+  const real = save.images[0].layers[0].diffId;
+  t.is(await fails(t, '-', { stdin: await tarFiles(save.files) }), `layer 0 (${where(save.layerPaths[0][0])}): diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${real}`);
+});

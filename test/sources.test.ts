@@ -276,3 +276,16 @@ test('an OCI archive made by `tar -C layout -cf x.tar .`: "./" names and directo
   t.is(image.source, 'oci-archive');
   t.deepEqual(view, expectedView());
 });
+
+test('an image without layers: inspect works, ls is empty, ls --layer is refused', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/scratch.tar`, { images: [{ layers: [], tags: ['scratch:1'] }] });
+  const inspect = await runStrata(['inspect', `${d}/scratch.tar`, '--json']);
+  t.is(inspect.code, 0, inspect.stderr);
+  const report = JSON.parse(inspect.stdout) as { layers: unknown[]; summary: { finalEntries: number; finalSize: number } };
+  t.deepEqual([report.layers.length, report.summary.finalEntries, report.summary.finalSize], [0, 0, 0]);
+  const ls = await runStrata(['ls', `${d}/scratch.tar`]);
+  t.deepEqual([ls.code, ls.stdout, ls.stderr], [0, '', '']);
+  const bad = await runStrata(['ls', `${d}/scratch.tar`, '--layer', '0']);
+  t.deepEqual([bad.code, bad.stderr], [2, 'strata: --layer 0: the image has no layers\n']);
+});
