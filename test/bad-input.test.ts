@@ -327,3 +327,14 @@ test('diff_id mismatch of a layer scanned while streaming from stdin', async (t)
   const real = save.images[0].layers[0].diffId;
   t.is(await fails(t, '-', { stdin: await tarFiles(save.files) }), `layer 0 (${where(save.layerPaths[0][0])}): diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${real}`);
 });
+
+test('a malformed --platform and a malformed PAX header', async (t) => {
+  const { dir } = layout(t, { layers: [okLayer()] });
+  const r = await runStrata(['inspect', dir, '--platform', 'linux']);
+  t.deepEqual([r.code, r.stdout, r.stderr], [2, '', 'strata: --platform "linux": expected os/arch[/variant], e.g. linux/arm64\n']);
+  const w = new TarWriter();
+  w.raw({ name: 'PaxHeader', typeflag: 'x' }, Buffer.from('99 path=too-long-a-length\n'));
+  w.entry(file('a', 'a')).end();
+  const bad = layout(t, { layers: [{ tar: w.toBuffer() }] });
+  t.is(await fails(t, bad.dir), `${layerAt(0, bad.built.images[0].layers[0].digest)}: malformed PAX extended header`);
+});

@@ -11,7 +11,7 @@ import { readImage } from '../src/layers/read-image.js';
 import { listView } from '../src/layers/views.js';
 import { parsePlatform } from '../src/layers/platform.js';
 import {
-  docker25ArchiveFiles, dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout, writeTar,
+  compressLayer, docker25ArchiveFiles, dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout, writeTar,
   type ImageSpec,
 } from './helpers/image-builder.js';
 import { jsonLines, runStrata } from './helpers/cli.js';
@@ -288,4 +288,16 @@ test('an image without layers: inspect works, ls is empty, ls --layer is refused
   t.deepEqual([ls.code, ls.stdout, ls.stderr], [0, '', '']);
   const bad = await runStrata(['ls', `${d}/scratch.tar`, '--layer', '0']);
   t.deepEqual([bad.code, bad.stderr], [2, 'strata: --layer 0: the image has no layers\n']);
+});
+
+test('a zstd-compressed docker save, as a file and on stdin', async (t) => {
+  const d = tmp(t);
+  const zst = compressLayer(await tarFiles(dockerArchiveFiles({ images: [app('app:zst')] }).files, { dirs: true }), 'zstd');
+  writeFileSync(`${d}/app.tar.zst`, zst);
+  const { image, view } = await listing(`${d}/app.tar.zst`);
+  t.deepEqual([image.source, image.tags], ['docker-archive', ['app:zst']]);
+  t.deepEqual(view, expectedView());
+  const r = await runStrata(['ls', '-', '--json'], { stdin: zst });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
 });
