@@ -3,11 +3,10 @@
  * `strata: …` naming the file or layer, no stack trace, nothing on stdout, and no hang.
  */
 import test, { type ExecutionContext } from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import {
-  blobPath, dockerArchiveFiles, ociLayoutFiles, sha256, tarFiles, tempDir, writeDir, writeTar,
+  blobPath, noise, dockerArchiveFiles, ociLayoutFiles, sha256, tarFiles, tempDir, writeDir, writeTar,
   type BuiltLayout, type ImageSpec, type LayerSpec,
 } from './helpers/image-builder.js';
 import { runStrata } from './helpers/cli.js';
@@ -61,7 +60,7 @@ test('truncated tar layer (plain, cut inside a header) in a docker save', async 
 });
 
 test('truncated tar layer larger than 1 MiB, read from stdin while streaming', async (t) => {
-  const whole = tar([file('big', randomBytes(1_500_000)), file('after', 'a')]);
+  const whole = tar([file('big', noise(1_500_000, 1)), file('after', 'a')]);
   const built = dockerArchiveFiles({ images: [{ layers: [okLayer(), { tar: whole.subarray(0, 1_200_000) }] }] });
   const archive = await tarFiles(built.files, { dirs: true });
   t.is(await fails(t, '-', { stdin: archive }), `layer 1 (${where(built.layerPaths[0][1])}): truncated tar: stream ended at byte 1200000 inside an entry`);
@@ -73,7 +72,7 @@ test('corrupt gzip layer', async (t) => {
     for (let i = 20; i < 60; i++) c[i] ^= 0x5a;
     return c;
   };
-  const { dir, built } = layout(t, { layers: [{ entries: [file('data', randomBytes(4000).toString('hex'))], mangle }] });
+  const { dir, built } = layout(t, { layers: [{ entries: [file('data', noise(4000, 2).toString('hex'))], mangle }] });
   const msg = await fails(t, dir);
   t.true(msg.startsWith(`${layerAt(0, built.images[0].layers[0].digest)}: corrupt gzip data: `), msg);
 });
@@ -95,20 +94,20 @@ test('corrupt zstd layer', async (t) => {
     for (let i = 12; i < c.length - 8; i++) c[i] ^= 0xa5;
     return c;
   };
-  const { dir, built } = layout(t, { layers: [{ entries: [file('data', randomBytes(3000).toString('base64'))], compression: 'zstd', mangle }] });
+  const { dir, built } = layout(t, { layers: [{ entries: [file('data', noise(3000, 3).toString('base64'))], compression: 'zstd', mangle }] });
   const msg = await fails(t, dir);
   t.true(msg.startsWith(`${layerAt(0, built.images[0].layers[0].digest)}: corrupt zstd data: `), msg);
 });
 
 test('truncated zstd layer', async (t) => {
   const mangle = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2));
-  const { dir, built } = layout(t, { layers: [{ entries: [file('data', randomBytes(30000))], compression: 'zstd', mangle }] });
+  const { dir, built } = layout(t, { layers: [{ entries: [file('data', noise(30000, 4))], compression: 'zstd', mangle }] });
   t.is(await fails(t, dir), `${layerAt(0, built.images[0].layers[0].digest)}: corrupt zstd data: Stream ended in middle of compressed data frame`);
 });
 
 test('truncated gzip layer', async (t) => {
   const mangle = (b: Buffer) => b.subarray(0, Math.floor(b.length / 2));
-  const { dir, built } = layout(t, { layers: [okLayer(), { entries: [file('data', randomBytes(30000))], mangle }] });
+  const { dir, built } = layout(t, { layers: [okLayer(), { entries: [file('data', noise(30000, 5))], mangle }] });
   t.is(await fails(t, dir), `${layerAt(1, built.images[0].layers[1].digest)}: corrupt gzip data: unexpected end of file`);
 });
 
@@ -210,7 +209,7 @@ test('a Docker schema 1 manifest', async (t) => {
 
 test('not an image: random bytes, an empty file, a text file', async (t) => {
   const d = tmp(t);
-  const rnd = randomBytes(100_000);
+  const rnd = noise(100_000, 6);
   rnd[0] = 0x42; // not a gzip or zstd magic
   writeFileSync(`${d}/random.bin`, rnd);
   writeFileSync(`${d}/empty`, Buffer.alloc(0));
@@ -226,14 +225,14 @@ test('not an image: a tar of ordinary files, gzip of text, zstd-looking garbage'
   t.is(await fails(t, `${d}/files.tar`), `${d}/files.tar: not an image archive (no manifest.json or index.json)`);
   writeFileSync(`${d}/text.gz`, gzipSync('just some text, not a tar\n'.repeat(40)));
   t.regex(await fails(t, `${d}/text.gz`), new RegExp(`^${escape(d)}/text.gz: not a readable tar archive \\(.+\\)$`));
-  const zstdish = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), randomBytes(2000)]);
+  const zstdish = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), noise(2000, 7)]);
   writeFileSync(`${d}/junk.zst`, zstdish);
   t.regex(await fails(t, `${d}/junk.zst`), new RegExp(`^${escape(d)}/junk.zst: `));
 });
 
 test('not an image on stdin: empty input, random bytes, a tar of ordinary files', async (t) => {
   t.is(await fails(t, '-', { stdin: Buffer.alloc(0) }), 'stdin: empty input, expected an image archive');
-  const rnd = randomBytes(50_000);
+  const rnd = noise(50_000, 8);
   rnd[0] = 0x42;
   t.regex(await fails(t, '-', { stdin: rnd }), /^stdin: not a readable tar archive \(.+\)$/);
   t.is(await fails(t, '-', { stdin: tar([file('README', 'hi')]) }), 'stdin: not an image archive (no manifest.json or index.json)');
@@ -250,7 +249,7 @@ test('unreadable paths: nonexistent, a directory without index.json', async (t) 
 // ---- archives ------------------------------------------------------------------------------------
 
 test('truncated outer archive: file and stdin', async (t) => {
-  const built = dockerArchiveFiles({ images: [{ layers: [{ entries: [file('blob', randomBytes(200_000))] }] }] });
+  const built = dockerArchiveFiles({ images: [{ layers: [{ entries: [file('blob', noise(200_000, 9))] }] }] });
   const archive = await tarFiles(built.files, { dirs: true });
   const start = archive.indexOf(built.images[0].layers[0].blob.subarray(0, 512));
   const cut = archive.subarray(0, start + 100_000);
@@ -322,7 +321,7 @@ test('path traversal through a digest or a manifest.json path stays inside the a
 test('diff_id mismatch of a layer scanned while streaming from stdin', async (t) => {
   const wrong = `sha256:${'1'.repeat(64)}`;
   const save = dockerArchiveFiles({
-    images: [{ layers: [{ entries: [file('big', randomBytes(1_100_000))] }], config: { rootfs: { type: 'layers', diff_ids: [wrong] } } }],
+    images: [{ layers: [{ entries: [file('big', noise(1_100_000, 10))] }], config: { rootfs: { type: 'layers', diff_ids: [wrong] } } }],
   });
   const real = save.images[0].layers[0].diffId;
   t.is(await fails(t, '-', { stdin: await tarFiles(save.files) }), `layer 0 (${where(save.layerPaths[0][0])}): diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${real}`);

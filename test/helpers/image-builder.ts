@@ -73,6 +73,15 @@ export type Files = Map<string, FileContent>;
 
 export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const hex = (digest: string) => digest.slice('sha256:'.length);
+
+/** n incompressible but reproducible bytes (sha256 in counter mode), so failures replay exactly. */
+export function noise(n: number, seed = 0): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0, off = 0; off < n; i++, off += 32) {
+    createHash('sha256').update(`${seed}:${i}`).digest().copy(out, off);
+  }
+  return out;
+}
 export const blobPath = (digest: string) => `blobs/sha256/${hex(digest)}`;
 
 export const OCI = {
