@@ -300,3 +300,44 @@ test('a zstd-compressed docker save, as a file and on stdin', async (t) => {
   t.is(r.code, 0, r.stderr);
   t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
 });
+
+test('a tagged multi-platform index beside another tagged image: DIR:tag then --platform', async (t) => {
+  const d = tmp(t);
+  const multi = ociLayoutFiles({ images: [arch('amd64'), arch('arm64', 'v8')], multiPlatform: { nested: true, attestation: true, tag: 'multi' } });
+  const single = ociLayoutFiles({ images: [{ ...arch('riscv64'), tags: ['single'] }] });
+  const files = new Map([...multi.files, ...single.files]);
+  const index = (b: typeof multi) => JSON.parse((b.files.get('index.json') as Buffer).toString()) as { manifests: object[] };
+  files.set('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [...index(multi).manifests, ...index(single).manifests] })));
+  writeDir(`${d}/both`, files);
+  t.is(await archOf(`${d}/both:multi`, 'linux/arm64'), 'arm64 8');
+  t.is(await archOf(`${d}/both:multi`), 'amd64 5');
+  t.is(await archOf(`${d}/both:single`), 'riscv64 7');
+  await t.throwsAsync(openImage(`${d}/both`), { message: `${d}/both: holds 2 images, choose one by tag: multi, single` });
+  await t.throwsAsync(openImage(`${d}/both:multi`, { platform: parsePlatform('linux/riscv64') }), {
+    message: `${d}/both: no image for platform linux/riscv64; available: linux/amd64, linux/arm64 (choose with --platform)`,
+  });
+});
+
+test('tags with a registry host and port select by full name or bare tag', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/reg.tar`, { images: [app('localhost:5000/team/app:v1', 'one'), app('localhost:5000/team/app:v2', 'two!')] });
+  t.deepEqual((await listing(`${d}/reg.tar:localhost:5000/team/app:v2`)).view, expectedView('two!'));
+  t.deepEqual((await listing(`docker-archive:${d}/reg.tar:v1`)).view, expectedView('one'));
+});
+
+test('an outer archive whose member names come from GNU long-name and PAX path records', async (t) => {
+  const d = tmp(t);
+  const w = new TarWriter();
+  let n = 0;
+  for (const [p, c] of ociLayoutFiles({ images: [app()] }).files) {
+    const deep = `./${p}`;
+    w.entry(n++ % 2 ? { ...file(deep, c as Buffer), gnuLongName: true } : { ...file('x', c as Buffer), pax: { path: deep, mtime: '1700000000.25' } });
+  }
+  writeFileSync(`${d}/long.tar`, w.end().toBuffer());
+  const { image, view } = await listing(`${d}/long.tar`);
+  t.is(image.source, 'oci-archive');
+  t.deepEqual(view, expectedView());
+  const r = await runStrata(['ls', '-', '--json'], { stdin: w.toBuffer() });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
+});
