@@ -5,6 +5,7 @@
 import test from 'ava';
 import { End, LIVE } from '../src/layers/union.js';
 import { imageSizes, layerChanges } from '../src/layers/views.js';
+import { inspectReport } from '../src/layers/report.js';
 import { buildLayer, tempDir, writeOciLayout, type LayerSpec } from './helpers/image-builder.js';
 import { changesOf, modelOf, pathsAt, viewAt } from './helpers/model.js';
 import { jsonLines, runStrata } from './helpers/cli.js';
@@ -119,6 +120,7 @@ test('AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs, .wh..wh.orph) is hidden, har
   t.deepEqual(pathsAt(m), ['/usr', '/usr/lib', '/usr/lib/x.so']);
   t.is(viewAt(m).get('/usr/lib/x.so')?.size, 14);
   t.deepEqual(changesOf(m, 0), { '/usr/lib/x.so': 'added' });
+  t.is(imageSizes(m).final, 14);
 });
 
 for (const [name, entries, expected] of [
@@ -229,6 +231,7 @@ test('per-layer change classification', async (t) => {
     '/etc/xattr-same': 'unchanged',
     '/var': 'metadata',
   });
+  t.deepEqual(inspectReport(m).layers[1].changes, { added: 1, modified: 5, metadata: 6, removed: 1, unchanged: 5 });
   // every entry of layer 0 is new
   t.true([...layerChanges(m, 0)].every((e) => e.change === 'added'));
   t.is([...layerChanges(m, 0)].length, base.length); // the implicit /dev has no entry of its own
