@@ -6,7 +6,7 @@
 import test from 'ava';
 import type { LayerRecords } from '../src/layers/records.js';
 import { Kind } from '../src/layers/records.js';
-import { TarWriter, dir, file, hardlink, symlink, type Entry } from './helpers/tar-writer.js';
+import { TarWriter, dir, file, hardlink, paxData, symlink, type Entry } from './helpers/tar-writer.js';
 import { modelOf, viewAt } from './helpers/model.js';
 
 function row(r: LayerRecords, path: string): number {
@@ -125,6 +125,16 @@ test('PAX GNU.sparse 1.0 entries take their real name and size', async (t) => {
   t.like(v.get('/opt/db/data.img'), { type: 'file', size: 5_000_000, sparse: true });
   t.false([...v.keys()].some((p) => p.includes('GNUSparseFile')));
   t.is(v.get('/opt/db/next')?.size, 1);
+});
+
+test('PAX GNU.sparse 0.1 entries (map in a record, real name in the header) take their real size', async (t) => {
+  const w = new TarWriter();
+  w.raw({ name: 'PaxHeader', typeflag: 'x' }, paxData({ 'GNU.sparse.size': '2000000', 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '8192,1024' }));
+  w.raw({ name: 'var/lib/sparse01', typeflag: '0', mtime: 1 }, Buffer.alloc(1024, 3));
+  w.end();
+  const m = await modelOf([{ tar: w.toBuffer() }]);
+  t.like(viewAt(m).get('/var/lib/sparse01'), { type: 'file', size: 2_000_000, sparse: true });
+  t.is(m.layers[0].size, 1024);
 });
 
 test('every entry type round-trips with mode, owner, link target and device numbers', async (t) => {
