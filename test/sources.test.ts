@@ -250,12 +250,17 @@ test('a Docker 25+ save (OCI layout plus manifest.json) is a docker-archive with
   t.deepEqual(view, expectedView());
 });
 
-test('- reads an OCI archive from stdin too', async (t) => {
-  const built = ociLayoutFiles({ images: [app()] });
+test('- reads an OCI archive from stdin too, large gzip layers scanned while streaming', async (t) => {
+  const spec = app();
+  spec.layers.push({ entries: [file('opt/big', noise(1_300_000, 3))] });
+  const built = ociLayoutFiles({ images: [spec] });
+  t.true(built.images[0].layers[2].blob.length > 1024 * 1024);
   const r = await runStrata(['ls', '-', '--json'], { stdin: await tarFiles(built.files) });
   t.is(r.stderr, '');
   t.is(r.code, 0);
-  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
+  t.deepEqual(jsonLines(r.stdout).map((e) => [e.path, e.size]), [
+    ['/app', 0], ['/app/marker', 1], ['/etc', 0], ['/etc/os-release', 13], ['/opt', 0], ['/opt/big', 1_300_000],
+  ]);
 });
 
 test('a gzip-compressed OCI archive file is detected by content too', async (t) => {
