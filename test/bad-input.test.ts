@@ -257,6 +257,9 @@ test('truncated outer archive: file and stdin', async (t) => {
   writeFileSync(`${d}/cut.tar`, cut);
   t.is(await fails(t, `${d}/cut.tar`), `${d}/cut.tar: truncated tar: ${built.layerPaths[0][0]} needs ${built.images[0].layers[0].blob.length} bytes, the file ends 100000 bytes in`);
   t.regex(await fails(t, '-', { stdin: cut }), /^stdin: not a readable tar archive \(.+\)$/);
+  // cut inside the fourth header: <id>/ dir, <id>/VERSION + its data block, then <id>/json
+  writeFileSync(`${d}/cut-header.tar`, archive.subarray(0, 3 * 512 + 100));
+  t.is(await fails(t, `${d}/cut-header.tar`), `${d}/cut-header.tar: truncated tar (header at byte 1536 cut short)`);
 });
 
 test('path traversal: an outer archive entry and a layer entry', async (t) => {

@@ -98,6 +98,11 @@ test('base-256 numeric fields: uid, gid, size, negative mtime', async (t) => {
   t.is(r.mtime[row(r, 'old')], -86400);
 });
 
+test('PAX uid and gid beyond the octal range', async (t) => {
+  const m = await modelOf([[file('nfs-owned', 'n', { pax: { uid: '3000000000', gid: '4294967294' } })]]);
+  t.like(viewAt(m).get('/nfs-owned'), { uid: 3_000_000_000, gid: 4_294_967_294, size: 1 });
+});
+
 test('old GNU sparse entries, with and without extension blocks, keep their apparent size', async (t) => {
   const seg = (offset: number, s: string) => ({ offset, data: Buffer.from(s.repeat(512)) });
   const w = new TarWriter();
