@@ -334,3 +334,12 @@ test('a directory made and replaced by a file within one layer leaves no trace o
   // d/child never existed before this layer: it is neither added nor removed by it
   t.deepEqual(changesOf(m, 1), { '/d': 'added' });
 });
+
+test('a hardlink keeps the first content when its target is written again later in the same layer', async (t) => {
+  // extraction unlinks and recreates lib/a.so: lib/b.so still holds the first inode
+  const m = await modelOf([[file('lib/a.so', 'one'), hardlink('lib/b.so', 'lib/a.so'), file('lib/a.so', 'two!')]]);
+  t.like(viewAt(m).get('/lib/a.so'), { type: 'file', size: 4 });
+  t.like(viewAt(m).get('/lib/b.so'), { type: 'hardlink', size: 3 });
+  t.is(imageSizes(m).final, 7);
+  t.deepEqual(changesOf(m, 0), { '/lib/a.so': 'added', '/lib/b.so': 'added' });
+});

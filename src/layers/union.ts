@@ -134,11 +134,12 @@ export class Union {
       const old = this.live.a[node];
       let v: number;
       if (old >= 0 && this.vLayer.a[old] === L) {
-        // the same path twice in one layer: the later entry wins, like extraction
+        // the same path twice in one layer: the later entry wins, like extraction, which recreates
+        // the file; the first stays a version of its own (never visible) so hardlinks to it keep it
         if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
         if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
-        this.vRow.a[old] = i;
-        v = old;
+        this.close(old, L, End.replaced);
+        v = this.openVersion(node, L, i);
       } else {
         if (old >= 0) {
           if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
