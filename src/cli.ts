@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
+import { diffCommand } from './commands/diff.js';
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
       .scriptName('strata')
       .command(inspectCommand)
       .command(lsCommand)
+      .command(diffCommand)
       .demandCommand(1, 'name a command: inspect, ls')
       .strict()
       .help()
@@ -22,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
         throw err ?? new StrataError(msg);
       })
       .parseAsync();
-    return 0;
+    return Number(process.exitCode ?? 0); // a command may report a policy failure (1) this way
   } catch (e) {
     const err = e as Error;
     if (process.env.STRATA_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -340,3 +340,16 @@ test('a malformed --platform and a malformed PAX header', async (t) => {
   const bad = layout(t, { layers: [{ tar: w.toBuffer() }] });
   t.is(await fails(t, bad.dir), `${layerAt(0, bad.built.images[0].layers[0].digest)}: malformed PAX extended header`);
 });
+
+test('layers over 4 MiB (scanned in worker threads): truncated, corrupt and mismatched', async (t) => {
+  const big = tar([file('big', noise(5 * 1024 * 1024, 11)), file('after', 'a')]);
+  const cut = layout(t, { layers: [{ tar: big.subarray(0, 4_500_000), compression: 'none' }] });
+  t.is(await fails(t, cut.dir), `${layerAt(0, cut.built.images[0].layers[0].digest)}: truncated tar: stream ended at byte 4500000 inside an entry`);
+  const mangle = (b: Buffer) => b.subarray(0, b.length - 1000);
+  const gz = layout(t, { layers: [{ tar: big, mangle }] });
+  t.is(await fails(t, gz.dir), `${layerAt(0, gz.built.images[0].layers[0].digest)}: corrupt gzip data: unexpected end of file`);
+  const wrong = `sha256:${'2'.repeat(64)}`;
+  const diff = layout(t, { layers: [{ tar: big, compression: 'zstd' }], config: { rootfs: { type: 'layers', diff_ids: [wrong] } } });
+  const l = diff.built.images[0].layers[0];
+  t.is(await fails(t, diff.dir), `${layerAt(0, l.digest)}: diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${l.diffId}`);
+});

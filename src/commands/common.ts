@@ -2,10 +2,22 @@ import type { Argv } from 'yargs';
 import { openImage } from '../layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
 import { parsePlatform } from '../layers/platform.js';
+import { StrataError } from '../layers/errors.js';
+import { parseSize } from '../layers/units.js';
+import { defaultCacheDir } from '../layers/cache.js';
+import { LayerCache } from '../layers/layer-cache.js';
+import { join } from 'node:path';
+import { ProgressBars } from './progress.js';
 
 export interface ImageArgs {
   image: string;
   platform?: string;
+  username?: string;
+  passwordStdin?: boolean;
+  insecure?: boolean;
+  cacheDir?: string;
+  cache?: boolean;
+  cacheMax?: string;
 }
 
 export function imageOptions<T>(y: Argv<T>) {
@@ -13,18 +25,65 @@ export function imageOptions<T>(y: Argv<T>) {
     .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })
     // yargs re-parses positionals as `--image VALUE` and drops a VALUE of `-`; nargs makes it keep it
     .nargs('image', 1)
-    .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' });
+    .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
+    .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
+    .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' })
+    .option('insecure', { type: 'boolean', describe: 'allow plain HTTP and unverified TLS for the registry' })
+    .option('cache-dir', { type: 'string', describe: 'cache root: pulled blobs and per-layer results (default $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata)' })
+    .option('cache', { type: 'boolean', describe: 'use the cache (--no-cache, or STRATA_NO_CACHE=1: pull and verify every blob, reuse nothing)' })
+    .option('cache-max', { type: 'string', describe: 'size cap of each store (blobs, layer results), e.g. 5GiB (default $STRATA_CACHE_MAX, else 10GiB); least recently used go first' });
+}
+
+interface CacheChoice {
+  off: boolean;
+  root: string;
+  maxBytes: number;
+}
+
+function cacheChoice(args: ImageArgs): CacheChoice {
+  return {
+    off: args.cache === false || (args.cache === undefined && !!process.env.STRATA_NO_CACHE),
+    root: args.cacheDir ?? process.env.STRATA_CACHE_DIR ?? defaultCacheDir(process.env),
+    maxBytes: parseSize(args.cacheMax ?? process.env.STRATA_CACHE_MAX ?? '10GiB', '--cache-max'),
+  };
 }
 
 /** Open and read an image, with progress on stderr when it is a terminal. */
 export async function loadModel(args: ImageArgs): Promise<ImageModel> {
-  const image = await openImage(args.image, { platform: args.platform ? parsePlatform(args.platform) : undefined });
   const tty = process.stderr.isTTY;
-  const model = await readImage(image, {
-    onProgress: tty ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined,
+  const cache = cacheChoice(args);
+  const bars = tty ? new ProgressBars(process.stderr) : undefined;
+  const image = await openImage(args.image, {
+    platform: args.platform ? parsePlatform(args.platform) : undefined,
+    remote: {
+      username: args.username,
+      password: args.passwordStdin ? await readPassword(args) : undefined,
+      insecure: args.insecure,
+      cacheDir: cache.root,
+      noCache: cache.off,
+      cacheMax: cache.maxBytes,
+      onNote: (msg) => process.stderr.write(`strata: ${msg}\n`),
+      onProgress: bars?.update,
+    },
   });
-  if (tty) process.stderr.write('\r\x1b[K');
+  bars?.expect(image.layers);
+  // A pull draws byte bars; everything else counts layers.
+  const pulled = image.source === 'registry';
+  const model = await readImage(image, {
+    concurrency: pulled ? 3 : undefined,
+    cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
+    onProgress: tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined,
+  }).finally(() => bars?.finish());
+  if (tty && !pulled) process.stderr.write('\r\x1b[K');
   return model;
+}
+
+async function readPassword(args: ImageArgs): Promise<string> {
+  if (args.image === '-') throw new StrataError('--password-stdin: stdin already carries the image (-)');
+  if (args.username === undefined) throw new StrataError('--password-stdin needs --username');
+  let s = '';
+  for await (const c of process.stdin) s += c;
+  return s.replace(/\r?\n$/, '');
 }
 
 /** Write lines to stdout honouring back-pressure (large listings piped to less or head). */

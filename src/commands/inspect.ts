@@ -2,17 +2,38 @@ import type { CommandModule } from 'yargs';
 import { imageOptions, loadModel, type ImageArgs } from './common.js';
 import { inspectReport, type InspectReport } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate } from '../format.js';
+import { loadConfig } from '../layers/config.js';
+import { knownCategories } from '../layers/bloat.js';
+import { StrataError } from '../layers/errors.js';
 
 interface Args extends ImageArgs {
   json?: boolean;
+  top?: number;
+  category?: string[];
+  config?: string;
 }
+
+/** Findings shown in the text report when --top is not given. */
+const DEFAULT_TOP = 10;
 
 export const inspectCommand: CommandModule<object, Args> = {
   command: 'inspect <image>',
   describe: 'summarise an image: config, sizes and a table of its layers',
-  builder: (y) => imageOptions(y).option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' }) as never,
+  builder: (y) =>
+    imageOptions(y)
+      .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
+      .option('top', { type: 'number', describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
+      .option('category', { type: 'string', array: true, nargs: 1, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
+      .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' }) as never,
   handler: async (args) => {
-    const report = inspectReport(await loadModel(args));
+    const config = loadConfig({ file: args.config });
+    if (args.top !== undefined && !(Number.isInteger(args.top) && args.top >= 0)) throw new StrataError(`--top: expected a whole number >= 0, got ${args.top}`);
+    const known = knownCategories(config.bloat);
+    for (const c of args.category ?? []) {
+      if (!known.includes(c)) throw new StrataError(`--category: unknown category "${c}" (known: ${known.join(', ')})`);
+    }
+    const top = args.top ?? (args.json ? undefined : DEFAULT_TOP);
+    const report = inspectReport(await loadModel(args), { bloat: config.bloat, top, categories: args.category });
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : renderInspect(report, process.stdout.columns || 100));
   },
 };
@@ -62,5 +83,70 @@ export function renderInspect(r: InspectReport, width: number): string {
   const prefix = t[0].indexOf('INSTRUCTION');
   lines.push(...t.map((line) => `  ${truncate(line, Math.max(width - 2, prefix + 12))}`));
   lines.push('  (MODIFIED: content changes, plus "Nm" entries whose mode/owner/xattrs alone changed)');
+  lines.push(...renderBloat(r, width));
   return `${lines.join('\n')}\n`;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** Efficiency, waste, bloat by category, top findings and a verdict. */
+export function renderBloat(r: InspectReport, width: number): string[] {
+  const s = r.summary;
+  const lines = ['', 'Efficiency'];
+  lines.push(`  efficiency    ${pct(s.efficiency)} (final view ${humanBytes(s.finalSize)} of ${humanBytes(s.uncompressedSize)} stored in layers)`);
+  lines.push(`  dive score    ${pct(s.diveEfficiency)} (dive's "image efficiency", computed its way; see docs/bloat.md)`);
+  const parts = Object.entries(s.waste).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${humanBytes(n)}`);
+  lines.push(
+    s.wastedBytes === 0
+      ? '  wasted        0 B (every stored byte is visible in the image)'
+      : `  wasted        ${humanBytes(s.wastedBytes)} (${parts.join(', ')}): stored in layers, not visible in the image`,
+  );
+  lines.push('', 'Bloat in the final image');
+  const cats = Object.entries(s.bloat).filter(([, n]) => n > 0);
+  if (cats.length === 0) lines.push('  none found');
+  else {
+    const files = (c: string) => r.findings.filter((f) => f.kind === 'bloat' && f.category === c).reduce((n, f) => n + f.files, 0);
+    const rows = cats.map(([c, n]) => [c, humanBytes(n), s.findingCount === r.findings.length ? plural(files(c), 'file') : '']);
+    lines.push(...table(rows, ['l', 'r', 'l']).map((l) => `  ${l}`));
+  }
+  const shown = r.findings.length;
+  lines.push('', shown === s.findingCount ? `Findings (${shown}, largest first)` : `Findings (${shown} of ${s.findingCount}, largest first; --top / --category)`);
+  if (shown === 0) lines.push('  none');
+  const w = Math.max(width - 15, 40);
+  for (const [i, f] of r.findings.entries()) {
+    const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(f.bytes).padStart(7)}  ${f.category}: `;
+    const title = wrap(f.title, Math.max(width - head.length, 40));
+    lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
+    const label = (name: string, text: string[]) => text.map((l, n) => `      ${(n === 0 ? name : '').padEnd(11)}${l}`);
+    lines.push(...label('stored by', [truncate(`layer ${f.layer}${f.instruction ? `: ${f.instruction}` : ''}`, w)]));
+    if (f.removedBy !== null) lines.push(...label('hidden by', [truncate(`layer ${f.removedBy}${f.removedByInstruction ? `: ${f.removedByInstruction}` : ''}`, w)]));
+    lines.push(...label('fix', wrap(f.remedy, w)));
+  }
+  lines.push('', `Verdict: ${verdictLine(r)}`);
+  return lines;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function verdictLine(r: InspectReport): string {
+  const s = r.summary;
+  const label = { lean: 'lean', 'some-waste': 'some waste', bloated: 'bloated' }[s.verdict];
+  const reclaim = s.wastedBytes + s.bloatBytes;
+  if (reclaim === 0) return `${label}: nothing wasted and no bloat found.`;
+  const first = r.findings[0];
+  const fix = first ? `; start with layer ${first.layer} (${first.category}, ${humanBytes(first.bytes)})` : '';
+  return `${label}: ${humanBytes(reclaim)} (${pct(s.reclaimableShare)} of the stored bytes) could go: ${humanBytes(s.wastedBytes)} wasted, ${humanBytes(s.bloatBytes)} bloat${fix}.`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
 }

@@ -51,7 +51,7 @@ export interface Layer {
   scanned?: LayerScan;
 }
 
-export type SourceKind = 'docker-archive' | 'oci' | 'oci-archive' | 'docker-archive-stdin';
+export type SourceKind = 'docker-archive' | 'oci' | 'oci-archive' | 'docker-archive-stdin' | 'registry' | 'docker-daemon' | 'podman';
 
 export interface Image {
   /** The reference as the user gave it. */

@@ -6,6 +6,10 @@ import { StrataError } from './errors.js';
  * extraction or report may be built on them.
  */
 export function normalizeEntryPath(raw: string): string {
+  // Fast path: most names are already clean ("usr/bin/env", "etc/"): no ".", "..", "//" or leading "/".
+  if (raw.length > 0 && raw[0] !== '/' && raw[0] !== '.' && !raw.includes('/.') && !raw.includes('//')) {
+    return raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  }
   const out: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;

@@ -1,10 +1,12 @@
 /** Image -> layer records (verified) -> union: the model every analysis and renderer reads. */
 import { StrataError, within } from './errors.js';
-import type { HistoryEntry, Image } from './image.js';
+import type { HistoryEntry, Image, Layer } from './image.js';
 import { scanLayer, type LayerScan } from './scan-layer.js';
+import { ScanPool } from './scan-pool.js';
+import type { LayerCache } from './layer-cache.js';
 import { Union } from './union.js';
 import type { LayerRecords } from './records.js';
-import type { Compression } from './compression.js';
+import { sniffCompression, type Compression } from './compression.js';
 
 export interface LayerInfo {
   index: number;
@@ -33,54 +35,66 @@ export interface ImageModel {
 export interface ReadOptions {
   /** Called as layers finish: done of total. */
   onProgress?: (done: number, total: number) => void;
-  /** Layers read at once (I/O overlap; CPU work is per layer). */
+  /** Worker threads that scan layers; created (and closed) per call when not given. */
+  pool?: ScanPool;
+  /** Per-layer records cache; none when not given. */
+  cache?: LayerCache;
+  /** Blobs read at once (default: one more than the pool's workers; pulls use more for the network). */
   concurrency?: number;
 }
 
+/** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
+const IN_PROCESS_BYTES = 4 * 1024 * 1024;
+
 export async function readImage(image: Image, opts: ReadOptions = {}): Promise<ImageModel> {
+  const pool = opts.pool ?? new ScanPool();
+  try {
+    return await read(image, pool, opts);
+  } finally {
+    if (!opts.pool) await pool.close();
+  }
+}
+
+async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<ImageModel> {
   const total = image.layers.length;
-  const scans: LayerScan[] = new Array(total);
-  let next = 0;
   let done = 0;
   // Identical blobs at several positions are read once and applied at each.
   const byBlob = new Map<string, Promise<LayerScan>>();
-  const worker = async () => {
-    while (next < total) {
-      const layer = image.layers[next++];
-      const key = layer.digest ?? layer.diffId;
-      let p = byBlob.get(key);
-      if (!p) {
-        p = layer.scanned ? Promise.resolve(layer.scanned) : scanLayer(layer.open());
-        byBlob.set(key, p);
-      }
-      let scan: LayerScan;
-      try {
-        scan = await p;
-      } catch (e) {
-        throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(layer.where, e) : e;
-      }
-      verify(layer.where, layer.digest, scan.blobDigest, 'blob digest');
-      verify(layer.where, layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
-      if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {
-        throw new StrataError(`${layer.where}: size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
-      }
-      scans[layer.index] = scan;
-      opts.onProgress?.(++done, total);
+  const slots = new Semaphore(opts.concurrency ?? pool.size + 1);
+  const scans = image.layers.map((layer) => {
+    const key = layer.digest ?? layer.diffId;
+    let p = byBlob.get(key);
+    if (!p) {
+      p = slots.run(() => scanOne(layer, pool, opts.cache)).then((s) => {
+        opts.onProgress?.(++done, total);
+        return s;
+      });
+      byBlob.set(key, p);
+    } else {
+      void p.then(() => opts.onProgress?.(++done, total), () => undefined);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 2, Math.max(total, 1)) }, worker));
+    return p;
+  });
+  for (const p of scans) p.catch(() => undefined); // rejections are handled in order below
 
   const history = layerHistory(image.config.history, total);
   const union = new Union();
-  const layers: LayerInfo[] = image.layers.map((l, i) => {
-    const s = scans[i];
+  const layers: LayerInfo[] = [];
+  // The union is built in layer order while later layers are still being scanned.
+  for (const l of image.layers) {
+    let s: LayerScan;
+    try {
+      s = await scans[l.index];
+    } catch (e) {
+      throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(l.where, e) : e;
+    }
     try {
       union.addLayer(s.records);
     } catch (e) {
       throw e instanceof StrataError ? within(l.where, e) : e;
     }
-    return {
-      index: i,
+    layers.push({
+      index: l.index,
       diffId: l.diffId,
       digest: l.digest ?? s.blobDigest,
       mediaType: l.mediaType,
@@ -89,16 +103,79 @@ export async function readImage(image: Image, opts: ReadOptions = {}): Promise<I
       compressedSize: s.compression === 'none' ? null : s.blobSize,
       tarSize: s.records.tarSize,
       size: s.records.fileBytes,
-      history: history[i],
+      history: history[l.index],
       records: s.records,
-    };
-  });
+    });
+  }
   return { image, layers, union };
 }
 
-function verify(where: string, expected: string | undefined, actual: string, what: string): void {
+async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined): Promise<LayerScan> {
+  if (layer.scanned) return verified(layer, layer.scanned);
+  const hit = await cache?.get(layer.diffId);
+  if (hit) return asStored(layer, hit, await sniffBlob(layer));
+  const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
+  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.open()));
+  await cache?.put(layer.diffId, scan);
+  return scan;
+}
+
+/**
+ * A cached scan describes the uncompressed layer; the same layer can be stored gzip here and zstd
+ * there, so the blob's own facts (compression, size, digest) come from this image's blob.
+ */
+function asStored(layer: Layer, hit: LayerScan, compression: Compression): LayerScan {
+  if (compression === hit.compression && (layer.blobSize === undefined || layer.blobSize === hit.blobSize)) return hit;
+  return {
+    ...hit,
+    compression,
+    blobSize: layer.blobSize ?? (compression === 'none' ? hit.records.tarSize : hit.blobSize),
+    blobDigest: layer.digest ?? (compression === 'none' ? layer.diffId : hit.blobDigest),
+  };
+}
+
+async function sniffBlob(layer: Layer): Promise<Compression> {
+  const it = layer.open()[Symbol.asyncIterator]();
+  try {
+    const first = await it.next();
+    return first.done ? 'none' : sniffCompression(first.value);
+  } finally {
+    await it.return?.();
+  }
+}
+
+/** Throws without naming the layer: read() prefixes every scan failure with layer.where. */
+function verified(layer: Layer, scan: LayerScan): LayerScan {
+  check(layer.digest, scan.blobDigest, 'blob digest');
+  check(layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
+  if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {
+    throw new StrataError(`size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
+  }
+  return scan;
+}
+
+function check(expected: string | undefined, actual: string, what: string): void {
   if (!expected || !expected.startsWith('sha256:')) return; // other algorithms: not verified (none seen in practice)
-  if (expected !== actual) throw new StrataError(`${where}: ${what} mismatch: expected ${expected}, got ${actual}`);
+  if (expected !== actual) throw new StrataError(`${what} mismatch: expected ${expected}, got ${actual}`);
+}
+
+class Semaphore {
+  private free: number;
+  private waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.free === 0) await new Promise<void>((r) => this.waiting.push(r));
+    else this.free--;
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 /** History entries that made a layer, in order; tolerant of missing or short history. */

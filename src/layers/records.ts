@@ -38,7 +38,7 @@ export interface LayerRecords {
   uid: Uint32Array;
   gid: Uint32Array;
   mtime: Float64Array;
-  /** HASH_BYTES per row: sha256 prefix of the content (files) or of the link target (symlinks). */
+  /** HASH_BYTES per row: XXH3-128 of the content (regular files). */
   hash: Uint8Array;
   /** Link target (symlink, hardlink, normalised for hardlinks) or undefined. */
   link: (string | undefined)[];

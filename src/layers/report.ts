@@ -2,6 +2,9 @@
 import { formatPlatform } from './platform.js';
 import type { ImageModel } from './read-image.js';
 import { changeCounts, imageSizes, type ChangeCounts } from './views.js';
+import { analyzeWaste, type WasteCategory } from './waste.js';
+import { analyzeBloat, type Finding, type Verdict } from './bloat.js';
+import { defaultConfig, type BloatConfig } from './config.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -53,13 +56,44 @@ export interface InspectReport {
     tarSize: number;
     finalSize: number;
     finalEntries: number;
+    /** Bytes stored in some layer but not visible in the final image (docs/bloat.md). */
+    wastedBytes: number;
+    /** Wasted bytes per category: deleted, overwritten, metadata-copy. */
+    waste: Record<WasteCategory, number>;
+    /** finalSize / uncompressedSize. */
+    efficiency: number;
+    /** dive's image efficiency score, computed as dive does. */
+    diveEfficiency: number;
+    /** Bytes of the final view per bloat category (rule categories and duplicate). */
+    bloat: Record<string, number>;
+    bloatBytes: number;
+    verdict: Verdict;
+    /** (wastedBytes + bloatBytes) / uncompressedSize. */
+    reclaimableShare: number;
+    /** Findings before --top / --category. */
+    findingCount: number;
   };
+  /** Largest first; all of them unless --top / --category narrowed the list. */
+  findings: Finding[];
 }
 
-export function inspectReport(model: ImageModel): InspectReport {
+export interface ReportOptions {
+  bloat?: BloatConfig;
+  /** Keep only the N largest findings. */
+  top?: number;
+  /** Keep only findings of these categories. */
+  categories?: string[];
+}
+
+export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
   const { image } = model;
   const c = image.config.config ?? {};
   const sizes = imageSizes(model);
+  const waste = analyzeWaste(model);
+  const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
+  let findings = bloat.findings;
+  if (opts.categories?.length) findings = findings.filter((f) => opts.categories!.includes(f.category));
+  if (opts.top !== undefined) findings = findings.slice(0, opts.top);
   return {
     schemaVersion: SCHEMA_VERSION,
     image: {
@@ -106,6 +140,16 @@ export function inspectReport(model: ImageModel): InspectReport {
       tarSize: sizes.tar,
       finalSize: sizes.final,
       finalEntries: sizes.finalEntries,
+      wastedBytes: waste.wastedBytes,
+      waste: waste.byCategory,
+      efficiency: waste.efficiency,
+      diveEfficiency: waste.diveEfficiency,
+      bloat: bloat.bloat,
+      bloatBytes: bloat.bloatBytes,
+      verdict: bloat.verdict,
+      reclaimableShare: bloat.reclaimableShare,
+      findingCount: bloat.findings.length,
     },
+    findings,
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createXXHash128 } from 'hash-wasm';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StrataError } from './errors.js';
@@ -26,7 +27,7 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
   const diffHash = createHash('sha256');
   let blobSize = 0;
   let tarSize = 0;
-  const sink = new LayerRecordsSink();
+  const sink = new LayerRecordsSink(await createXXHash128());
   const parser = new TarParser(sink);
 
   const it = blob[Symbol.asyncIterator]();

@@ -287,14 +287,16 @@ function isZero(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = parseOctal(b, 148, 8);
-  let unsigned = 0;
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i];
+  let field = 0;
+  for (let i = 148; i < 156; i++) field += b[i];
+  const unsigned = sum - field + 8 * 32;
+  if (stored === unsigned) return true;
+  // Some old writers summed signed chars.
   let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= 148 && i < 156 ? 32 : b[i];
-    unsigned += v;
-    signed += v > 127 ? v - 256 : v;
-  }
-  return stored === unsigned || stored === signed;
+  for (let i = 0; i < BLOCK; i++) signed += i >= 148 && i < 156 ? 32 : b[i] > 127 ? b[i] - 256 : b[i];
+  return stored === signed;
 }
 
 function str(b: Buffer, off: number, len: number): string {

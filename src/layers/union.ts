@@ -72,6 +72,8 @@ export class Union {
   private readonly lastChild = new Ints();
   private readonly lastVersion = new Ints();
   private readonly live = new Ints();
+  /** AUFS bookkeeping at the root (`.wh..wh.plnk` …) and everything below it: kept, never shown. */
+  private readonly hidden = new Bytes();
 
   // versions
   private readonly vNode = new Ints();
@@ -90,6 +92,7 @@ export class Union {
     this.lastChild.push(-1);
     this.lastVersion.push(-1);
     this.live.push(-1);
+    this.hidden.push(0);
   }
 
   get nodeCount(): number {
@@ -134,12 +137,11 @@ export class Union {
       const old = this.live.a[node];
       let v: number;
       if (old >= 0 && this.vLayer.a[old] === L) {
-        // the same path twice in one layer: the later entry wins, like extraction, which recreates
-        // the file; the first stays a version of its own (never visible) so hardlinks to it keep it
+        // the same path twice in one layer: the later entry wins, like extraction
         if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
         if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
-        this.close(old, L, End.replaced);
-        v = this.openVersion(node, L, i);
+        this.vRow.a[old] = i;
+        v = old;
       } else {
         if (old >= 0) {
           if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
@@ -186,11 +188,20 @@ export class Union {
     return this.parent.a[node];
   }
 
+  /** Every version visible after layer k, in no particular order (cheaper than walk). */
+  *visibleAt(k: number): Generator<number> {
+    for (let n = 1; n < this.nodePath.length; n++) {
+      if (this.hidden.a[n]) continue;
+      const v = this.versionAt(n, k);
+      if (v >= 0) yield v;
+    }
+  }
+
   /** Depth-first walk of the view after layer k, children sorted by name; hides AUFS bookkeeping. */
   *walk(k: number, from = 0): Generator<{ node: number; version: number }> {
     const stack: number[] = [];
     const push = (n: number) => {
-      const kids = this.children(n).filter((c) => this.versionAt(c, k) >= 0 && !(n === 0 && this.nodePath[c].startsWith('.wh..wh.')));
+      const kids = this.children(n).filter((c) => !this.hidden.a[c] && this.versionAt(c, k) >= 0);
       kids.sort((a, b) => (this.nodePath[a] < this.nodePath[b] ? 1 : this.nodePath[a] > this.nodePath[b] ? -1 : 0));
       stack.push(...kids);
     };
@@ -266,6 +277,7 @@ export class Union {
     this.lastChild.push(-1);
     this.lastVersion.push(-1);
     this.live.push(-1);
+    this.hidden.push(this.hidden.a[p] || (p === 0 && path.startsWith('.wh..wh.')) ? 1 : 0);
     const last = this.lastChild.a[p];
     if (last < 0) this.firstChild.a[p] = id;
     else this.nextSibling.a[last] = id;

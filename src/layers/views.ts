@@ -74,9 +74,17 @@ function* versionsOfLayer(u: Union, L: number): Generator<number> {
   }
 }
 
+/** The same counts as layerChanges, straight from the union's change codes (no entry objects). */
 export function changeCounts(model: ImageModel, L: number): ChangeCounts {
   const c = emptyCounts();
-  for (const e of layerChanges(model, L)) c[e.change]++;
+  const u = model.union;
+  const r = u.layers[L];
+  const rows = u.rowChange[L];
+  for (let i = 0; i < r.count; i++) {
+    const code = rows[i];
+    if (code <= Change.removed && !(r.flags[i] & Flag.aufs)) c[changeName[code]]++;
+  }
+  c.removed = u.removed[L].length;
   return c;
 }
 
@@ -100,7 +108,7 @@ export function imageSizes(model: ImageModel): Sizes {
   const top = model.layers.length - 1;
   const inodes = new Set<number>();
   let entries = 0;
-  for (const { version } of u.walk(top)) {
+  for (const version of u.visibleAt(top)) {
     entries++;
     const ino = u.inodeOf(version);
     if (ino >= 0) inodes.add(ino);

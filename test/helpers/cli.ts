@@ -16,7 +16,8 @@ export function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: nu
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/strata.js', ...args], {
       cwd: repoRoot,
-      env: { ...process.env, STRATA_DEBUG: '' },
+      // no stack traces; no layer cache, so every run reads the bytes it is given
+      env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

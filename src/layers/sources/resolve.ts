@@ -1,6 +1,7 @@
 /**
  * Image references -> Image. A path is recognised by content; prefixes force a kind:
  *   docker-archive:PATH[:repo:tag]   oci:DIR[:tag]   oci-archive:PATH[:tag]   - (an archive on stdin)
+ * Anything else that is not on disk and parses as an image reference goes to remote.ts.
  */
 import { existsSync, statSync, openSync, readSync, closeSync, createReadStream } from 'node:fs';
 import { StrataError } from '../errors.js';
@@ -11,11 +12,14 @@ import { sniffCompression } from '../compression.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './oci-layout.js';
 import { readStreamTree } from './stream-archive.js';
+import { openRemote, remoteTarget, type RemoteOptions } from './remote.js';
 
 export interface OpenOptions {
   platform?: Platform;
   /** Where `-` reads from (tests substitute a stream). */
   stdin?: AsyncIterable<Buffer>;
+  /** Registries and engines: credentials, cache, notes and progress. */
+  remote?: RemoteOptions;
 }
 
 const prefixes = ['docker-archive', 'oci-archive', 'oci'] as const;
@@ -50,6 +54,8 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
     return fromTree(tree, ref, undefined, sel, 'docker-archive-stdin');
   }
   const { kind, path, tag } = parseRef(ref);
+  const remote = kind ? undefined : remoteTarget(ref);
+  if (remote && (remote.via !== 'auto' || !existsSync(path))) return openRemote(remote, ref, opts.platform, opts.remote);
   let st;
   try {
     st = statSync(path);

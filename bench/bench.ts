@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: times strata against the cost of just inflating the same blobs, and against GNU tar
+ * and real peers where installed. Every figure is printed with its ratio to the baseline it is judged by.
+ * Images are generated once under $STRATA_BENCH_DIR (default /tmp/strata-bench) and reused.
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate, type Spec } from './synthetic-image.js';
+import { hashFiles, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
+
+const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
+const runCli = fileURLToPath(new URL('./run-cli.js', import.meta.url));
+const only = process.argv.slice(2);
+
+const specs: Record<string, Spec> = {
+  large: { name: 'large', layers: 4, filesPerLayer: 80_000, meanSize: 3300 },
+  headers: { name: 'headers', layers: 4, filesPerLayer: 75_000, meanSize: 64 },
+  million: { name: 'million', layers: 4, filesPerLayer: 250_000, meanSize: 16 },
+};
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function timeCmd(cmd: string, args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return performance.now() - t0;
+}
+
+function strata(args: string[], env: Record<string, string> = {}): { ms: number; maxRssMB: number } {
+  const r = spawnSync(process.execPath, [runCli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  const line = r.stderr.toString().trim().split('\n').pop()!;
+  const res = JSON.parse(line) as { ms: number; maxRssMB: number; code: number };
+  if (res.code !== 0) throw new Error(`strata ${args.join(' ')} exited ${res.code}: ${r.stderr}`);
+  return res;
+}
+
+async function inflateOnly(blobs: string[]): Promise<number> {
+  const t0 = performance.now();
+  for (const b of blobs) {
+    await pipeline(createReadStream(b, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 256 * 1024 }), new Writable({ write: (_c, _e, cb) => cb() }));
+  }
+  return performance.now() - t0;
+}
+
+function readOnce(file: string): number {
+  return timeCmd('sh', ['-c', `cat '${file}' > /dev/null`]);
+}
+
+function has(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+function row(label: string, ms: number, base: number, extra = ''): void {
+  console.log(`  ${label.padEnd(44)} ${seconds(ms).padStart(9)}  ${(ms / base).toFixed(2).padStart(5)}x ${extra}`);
+}
+
+async function main(): Promise<void> {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'strata-bench-cache-'));
+  const noCache = { STRATA_CACHE_DIR: join(cacheDir, 'none'), STRATA_NO_CACHE: '1' };
+  try {
+    if (!only.length || only.includes('large')) {
+      const g = await generate(root, specs.large);
+      console.log(`large: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${g.gzipBlobs.length} gzip layers`);
+      await inflateOnly(g.gzipBlobs); // warm the page cache
+      const base = await inflateOnly(g.gzipBlobs);
+      row('node:zlib inflate only (baseline)', base, base);
+      const cold = strata(['inspect', g.ociDir], noCache);
+      row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
+      const cached = { STRATA_CACHE_DIR: cacheDir };
+      const first = strata(['inspect', g.ociDir], cached);
+      const second = strata(['inspect', g.ociDir], cached);
+      row('strata inspect, layer cache filled', first.ms, base);
+      row('strata inspect, second run (cache hit)', second.ms, base, `= ${((second.ms / first.ms) * 100).toFixed(0)}% of first (goal <= 10%)`);
+      const plainRead = readOnce(g.dockerArchive);
+      const plain = strata(['inspect', g.dockerArchive], noCache);
+      console.log(`  uncompressed docker-archive, vs reading the file once (${seconds(plainRead)}):`);
+      row('strata inspect (docker-archive, plain)', plain.ms, plainRead, '(goal <= 1.5x)');
+      if (has('umoci')) {
+        const dest = mkdtempSync(join(tmpdir(), 'strata-bench-umoci-'));
+        try {
+          row('umoci unpack (peer)', timeCmd('umoci', ['unpack', '--image', `${g.ociDir}:bench`, join(dest, 'b')]), base);
+        } finally {
+          rmSync(dest, { recursive: true, force: true });
+        }
+      }
+      if (has('skopeo')) {
+        const dest = mkdtempSync(join(tmpdir(), 'strata-bench-skopeo-'));
+        try {
+          row('skopeo copy to an OCI layout (peer)', timeCmd('skopeo', ['copy', '-q', `oci:${g.ociDir}:bench`, `oci:${join(dest, 'o')}:bench`]), base);
+        } finally {
+          rmSync(dest, { recursive: true, force: true });
+        }
+      }
+    }
+    if (!only.length || only.includes('libraries')) {
+      const g = await generate(root, specs.large);
+      const blob = g.gzipBlobs[0];
+      console.log('libraries: one gzip layer of the large image, then 80,000 file-sized hashes');
+      const node = await inflateNodeZlib(blob);
+      row('node:zlib createGunzip stream', node, node);
+      row('zlib-sync Inflate push loop (synchronous)', inflateZlibSync(blob), node);
+      const sizes = Array.from({ length: 80_000 }, (_, i) => (i * 7919) % 6600);
+      const h = await hashFiles(sizes);
+      row('sha256 per file (node:crypto)', h.sha256, h.sha256);
+      row('XXH3-128 per file (hash-wasm)', h.xxh128, h.sha256);
+    }
+    if (!only.length || only.includes('headers')) {
+      const g = await generate(root, specs.headers);
+      console.log(`headers: ${g.files} tiny files, ${(g.uncompressedBytes / 1e6).toFixed(0)} MB uncompressed`);
+      const tarMs = g.gzipBlobs.reduce((s, b) => s + timeCmd('tar', ['-tvzf', b]), 0);
+      row('GNU tar -tvzf, every layer (baseline)', tarMs, tarMs);
+      const r = strata(['inspect', g.ociDir], noCache);
+      row('strata inspect', r.ms, tarMs, `peak RSS ${r.maxRssMB.toFixed(0)} MB  (goal <= 2x)`);
+    }
+    if (!only.length || only.includes('million')) {
+      const g = await generate(root, specs.million);
+      console.log(`million: ${g.files} files`);
+      const base = await inflateOnly(g.gzipBlobs);
+      row('node:zlib inflate only (baseline)', base, base);
+      const r = strata(['inspect', g.ociDir], noCache);
+      row('strata inspect', r.ms, base, `peak RSS ${r.maxRssMB.toFixed(0)} MB  (goal < 500 MB)`);
+    }
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,55 @@
+/**
+ * The measurements behind docs/performance.md's library choices, re-runnable:
+ * inflate with node:zlib (stream, threadpool) vs zlib-sync (synchronous, as a worker would call it),
+ * and content hashing with sha256 vs XXH3-128 over the files of one layer.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { createXXHash128 } from 'hash-wasm';
+
+const require = createRequire(import.meta.url);
+
+interface ZlibSync {
+  Inflate: new (opts: { chunkSize: number; windowBits: number }) => { push(b: Buffer, flush: number): void; err: number; msg: string; result: Buffer | null };
+  Z_SYNC_FLUSH: number;
+  Z_STREAM_END: number;
+}
+
+export async function inflateNodeZlib(blob: string): Promise<number> {
+  const t0 = performance.now();
+  await pipeline(createReadStream(blob, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 256 * 1024 }), new Writable({ write: (_c, _e, cb) => cb() }));
+  return performance.now() - t0;
+}
+
+/** zlib-sync exposes each push's output only as `result`; gzip needs windowBits 16+15. */
+export function inflateZlibSync(blob: string): number {
+  const z = require('zlib-sync') as ZlibSync;
+  const data = readFileSync(blob);
+  const t0 = performance.now();
+  const inf = new z.Inflate({ chunkSize: 256 * 1024, windowBits: 31 });
+  for (let i = 0; i < data.length; i += 1 << 20) {
+    inf.push(data.subarray(i, i + (1 << 20)), z.Z_SYNC_FLUSH);
+    if (inf.err === z.Z_STREAM_END) break; // one gzip member: zlib-sync stops here (multi-member needs a new Inflate)
+    if (inf.err) throw new Error(inf.msg);
+  }
+  return performance.now() - t0;
+}
+
+export async function hashFiles(sizes: number[]): Promise<{ sha256: number; xxh128: number }> {
+  const buf = Buffer.alloc(1 << 22, 0x61);
+  let t0 = performance.now();
+  for (const s of sizes) createHash('sha256').update(buf.subarray(0, s)).digest();
+  const sha256 = performance.now() - t0;
+  const x = await createXXHash128();
+  t0 = performance.now();
+  for (const s of sizes) {
+    x.init();
+    x.update(buf.subarray(0, s));
+    x.digest('binary');
+  }
+  return { sha256, xxh128: performance.now() - t0 };
+}

@@ -1,0 +1,165 @@
+/**
+ * Generates large synthetic images for the benchmark: an OCI layout with gzip layers, and the same
+ * image as an uncompressed docker-archive. Content is text-like so it compresses like real files.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { once } from 'node:events';
+
+export interface Spec {
+  name: string;
+  layers: number;
+  filesPerLayer: number;
+  /** Mean file size; sizes vary from 0 to 2x. */
+  meanSize: number;
+}
+
+const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua function return const export import class static void int char include define struct'.split(' ');
+
+function corpus(bytes: number, seed: number): Buffer {
+  let x = seed;
+  const parts: string[] = [];
+  let n = 0;
+  while (n < bytes) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    const w = words[x % words.length] + (x % 7 === 0 ? `${x % 1000}\n` : ' ');
+    parts.push(w);
+    n += w.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, bytes);
+}
+
+function header(name: string, size: number, type: '0' | '5'): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write(type === '5' ? '0000755\0' : '0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('14712345670\0', 136);
+  h.write('        ', 148);
+  h.write(type, 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
+
+/** Yields the tar stream of one layer in ~1 MiB chunks. */
+function* layerTar(spec: Spec, layer: number, text: Buffer): Generator<Buffer> {
+  let x = 0x9e3779b9 ^ layer;
+  const pending: Buffer[] = [];
+  let pendingLen = 0;
+  const emit = function* (b: Buffer) {
+    pending.push(b);
+    pendingLen += b.length;
+    if (pendingLen >= 1 << 20) {
+      yield Buffer.concat(pending);
+      pending.length = 0;
+      pendingLen = 0;
+    }
+  };
+  const perDir = 100;
+  for (let i = 0; i < spec.filesPerLayer; i++) {
+    if (i % perDir === 0) yield* emit(header(`usr/share/l${layer}/d${Math.floor(i / perDir)}/`, 0, '5'));
+    x = (x * 1664525 + 1013904223) >>> 0;
+    const size = spec.meanSize === 0 ? 0 : x % (2 * spec.meanSize + 1);
+    const off = x % (text.length - size - 1);
+    yield* emit(header(`usr/share/l${layer}/d${Math.floor(i / perDir)}/f${i}.txt`, size, '0'));
+    yield* emit(text.subarray(off, off + size));
+    const pad = (512 - (size % 512)) % 512;
+    if (pad) yield* emit(Buffer.alloc(pad));
+  }
+  yield* emit(Buffer.alloc(1024));
+  if (pendingLen) yield Buffer.concat(pending);
+}
+
+export interface Generated {
+  ociDir: string;
+  dockerArchive: string;
+  gzipBlobs: string[];
+  plainLayers: string[];
+  files: number;
+  uncompressedBytes: number;
+}
+
+/** Generate (or reuse) the image for `spec` under `root`. */
+export async function generate(root: string, spec: Spec): Promise<Generated> {
+  const dir = join(root, spec.name);
+  const meta = join(dir, 'generated.json');
+  if (existsSync(meta)) return (await import(meta, { with: { type: 'json' } })).default as Generated;
+  rmSync(dir, { recursive: true, force: true });
+  const oci = join(dir, 'oci');
+  const plainDir = join(dir, 'plain');
+  mkdirSync(join(oci, 'blobs', 'sha256'), { recursive: true });
+  mkdirSync(plainDir, { recursive: true });
+  const text = corpus(4 << 20, 7);
+  const layers: { digest: string; diffId: string; size: number; plain: string }[] = [];
+  let uncompressed = 0;
+  for (let l = 0; l < spec.layers; l++) {
+    const gzPath = join(oci, 'blobs', 'sha256', 'tmp');
+    const plainPath = join(plainDir, `${l}.tar`);
+    const gz = createGzip({ level: 6 });
+    const gzOut = createWriteStream(gzPath);
+    const plainOut = createWriteStream(plainPath);
+    const blobHash = createHash('sha256');
+    const diffHash = createHash('sha256');
+    let blobSize = 0;
+    gz.on('data', (c: Buffer) => {
+      blobHash.update(c);
+      blobSize += c.length;
+      if (!gzOut.write(c)) gz.pause();
+    });
+    gzOut.on('drain', () => gz.resume());
+    for (const chunk of layerTar(spec, l, text)) {
+      diffHash.update(chunk);
+      uncompressed += chunk.length;
+      if (!plainOut.write(chunk)) await once(plainOut, 'drain');
+      if (!gz.write(chunk)) await once(gz, 'drain');
+    }
+    gz.end();
+    await once(gz, 'end');
+    gzOut.end();
+    plainOut.end();
+    await Promise.all([once(gzOut, 'finish'), once(plainOut, 'finish')]);
+    const digest = blobHash.digest('hex');
+    renameSync(gzPath, join(oci, 'blobs', 'sha256', digest));
+    layers.push({ digest: `sha256:${digest}`, diffId: `sha256:${diffHash.digest('hex')}`, size: blobSize, plain: plainPath });
+  }
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', config: {},
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: layers.map((_, i) => ({ created_by: `/bin/sh -c generate layer ${i}` })),
+  }));
+  const configDigest = createHash('sha256').update(config).digest('hex');
+  writeFileSync(join(oci, 'blobs', 'sha256', configDigest), config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${configDigest}`, size: config.length },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+  }));
+  const manifestDigest = createHash('sha256').update(manifest).digest('hex');
+  writeFileSync(join(oci, 'blobs', 'sha256', manifestDigest), manifest);
+  writeFileSync(join(oci, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${manifestDigest}`, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }] }));
+  writeFileSync(join(oci, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  // The uncompressed docker-archive: layer tars + config + manifest.json, packed with GNU tar.
+  writeFileSync(join(plainDir, 'config.json'), config);
+  writeFileSync(join(plainDir, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['bench:latest'], Layers: layers.map((_, i) => `${i}.tar`) }]));
+  const dockerArchive = join(dir, 'docker-archive.tar');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('tar', ['-cf', dockerArchive, '-C', plainDir, '.']);
+  const g: Generated = {
+    ociDir: oci,
+    dockerArchive,
+    gzipBlobs: layers.map((l) => join(oci, 'blobs', 'sha256', l.digest.slice(7))),
+    plainLayers: layers.map((l) => l.plain),
+    files: spec.layers * spec.filesPerLayer,
+    uncompressedBytes: uncompressed,
+  };
+  writeFileSync(meta, JSON.stringify(g));
+  return g;
+}

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { loadModel } from './common.js';
+import { StrataError } from '../layers/errors.js';
+import { diffImages, type DiffSide } from '../layers/diff.js';
+import { contentDiffs } from '../layers/diff-content.js';
+import type { ImageModel } from '../layers/read-image.js';
+import { readConfigFile, stringList } from '../config-file.js';
+import { renderContent, renderDiffMarkdown, renderDiffText } from '../render/diff.js';
+
+interface Args {
+  a: string;
+  b?: string;
+  layers?: string;
+  platform?: string;
+  'platform-a'?: string;
+  'platform-b'?: string;
+  file?: string[];
+  content?: boolean;
+  'content-limit': number;
+  ignore?: string[];
+  'ignore-mtime': boolean;
+  json?: boolean;
+  markdown?: boolean;
+  'exit-code'?: boolean;
+}
+
+/** `--file` reads past --content-limit up to this: the user named the file. */
+const FILE_LIMIT = 16 * 1024 * 1024;
+
+export const diffCommand: CommandModule<object, Args> = {
+  command: 'diff <a> [b]',
+  describe: 'compare two images, or two layers of one (A@N: the view after layer N)',
+  builder: (y) =>
+    y
+      .positional('a', { type: 'string', demandOption: true, describe: 'image reference; REF@N compares the view after layer N' })
+      .positional('b', { type: 'string', describe: 'second image reference (REF@N as for A)' })
+      .option('layers', { type: 'string', describe: 'M..N: with one image, compare the views after layers M and N' })
+      .option('platform', { type: 'string', describe: 'os/arch[/variant] for both sides' })
+      .option('platform-a', { type: 'string', describe: 'platform for A (overrides --platform)' })
+      .option('platform-b', { type: 'string', describe: 'platform for B (overrides --platform)' })
+      .option('file', { type: 'string', coerce: list, describe: 'show the content diff of this file only (repeatable)' })
+      .option('content', { type: 'boolean', describe: 'inline diffs of modified text files under --content-limit' })
+      .option('content-limit', { type: 'number', default: 64 * 1024, describe: 'largest file (bytes) --content reads' })
+      .option('ignore', { type: 'string', coerce: list, describe: 'glob of paths to leave out (repeatable; also diff.ignore in .strata.yml)' })
+      .option('ignore-mtime', { type: 'boolean', default: true, describe: 'mtimes are never compared (always on)' })
+      .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
+      .option('markdown', { type: 'boolean', describe: 'print the report as Markdown, for PR comments' })
+      .option('exit-code', { type: 'boolean', describe: 'exit 1 when the sides differ, 0 when identical' })
+      .conflicts('json', 'markdown') as never,
+  handler: async (args) => {
+    if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
+    const [a, b] = await loadSides(args);
+    const ignore = [...stringList(readConfigFile(), 'diff', 'ignore'), ...(args.ignore ?? [])];
+    let different: boolean;
+    if (args.file?.length) {
+      const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
+      different = contents.some((c) => !c.identical);
+      const text = contents.map(renderContent).join('');
+      process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
+    } else {
+      const report = diffImages(a, b, { ignore });
+      if (args.content) {
+        const limit = args['content-limit'];
+        const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
+        report.contents = await contentDiffs(a, b, paths, limit);
+      }
+      different = !report.summary.identical;
+      process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : args.markdown ? renderDiffMarkdown(report) : renderDiffText(report, process.stdout.columns || 120));
+    }
+    if (args['exit-code'] && different) process.exitCode = 1;
+  },
+};
+
+/** Repeatable options without yargs' greedy arrays, which would swallow the B positional. */
+const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
+
+const isFile = (t: string) => t === 'file' || t === 'hardlink';
+
+interface SideRef {
+  ref: string;
+  layer?: number;
+  platform?: string;
+}
+
+/** `REF@N` -> the view after layer N (negative counts from the end), unless REF@N is itself a file. */
+export function parseSideRef(s: string): { ref: string; layer?: number } {
+  const m = /^(.+)@(-?\d+)$/.exec(s);
+  if (!m || existsSync(s)) return { ref: s };
+  return { ref: m[1], layer: Number(m[2]) };
+}
+
+async function loadSides(args: Args): Promise<[DiffSide, DiffSide]> {
+  const sides: SideRef[] = [parseSideRef(args.a)];
+  if (args.layers !== undefined) {
+    const m = /^(-?\d+)\.\.(-?\d+)$/.exec(args.layers);
+    if (!m) throw new StrataError(`--layers "${args.layers}": expected M..N, e.g. 2..5`);
+    if (args.b !== undefined) throw new StrataError('--layers compares two views of one image; for two images use A@M B@N');
+    if (sides[0].layer !== undefined) throw new StrataError(`--layers with ${args.a}: give the layers once`);
+    sides[0].layer = Number(m[1]);
+    sides.push({ ref: sides[0].ref, layer: Number(m[2]) });
+  } else if (args.b !== undefined) {
+    sides.push(parseSideRef(args.b));
+  } else {
+    throw new StrataError('diff needs two images (A B), or one image with --layers M..N');
+  }
+  sides[0].platform = args['platform-a'] ?? args.platform;
+  sides[1].platform = args['platform-b'] ?? args.platform;
+  // The same image on both sides is read once.
+  const models = new Map<string, Promise<ImageModel>>();
+  const out = await Promise.all(
+    sides.map(async (s) => {
+      const key = `${s.ref}\0${s.platform ?? ''}`;
+      let p = models.get(key);
+      if (!p) models.set(key, (p = loadModel({ image: s.ref, platform: s.platform })));
+      const model = await p;
+      const n = model.layers.length;
+      const layer = s.layer === undefined ? n - 1 : s.layer < 0 ? s.layer + n : s.layer;
+      if (!Number.isInteger(layer) || layer < 0 || layer >= n) throw new StrataError(`${s.ref}@${s.layer}: the image has layers 0..${n - 1}`);
+      return { model, layer };
+    }),
+  );
+  return [out[0], out[1]];
+}

@@ -1,0 +1,377 @@
+/**
+ * Findings: what makes an image bigger than it needs to be, each with the layer (and instruction)
+ * that caused it and a fix in build terms. Four sources:
+ *   - waste (src/layers/waste.ts): bytes stored but invisible, grouped per (storing layer, hiding
+ *     layer, category): deleted, overwritten, metadata-copy;
+ *   - bloat rules (src/layers/bloat-rules.ts + config): visible files that are build leftovers,
+ *     grouped per (rule, storing layer); the first matching rule wins, so categories are disjoint;
+ *   - duplicate content: visible files (not matched by a rule) with identical content at several
+ *     paths, each hardlinked inode once;
+ *   - the commit-based build pattern: one non-Dockerfile layer holding temp files, logs and caches.
+ * Plain data: the text renderer lives in src/commands/inspect.ts.
+ */
+import { instruction } from '../format.js';
+import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './bloat-rules.js';
+import type { BloatConfig } from './config.js';
+import { GlobSet } from './glob.js';
+import type { ImageModel } from './read-image.js';
+import { hashHex } from './records.js';
+import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from './waste.js';
+
+export type FindingKind = 'waste' | 'bloat' | 'pattern';
+
+export interface FindingItem {
+  /** Absolute path in the image. */
+  path: string;
+  bytes: number;
+  /** The layer that stored these bytes. */
+  layer: number;
+  /** Waste findings: how the bytes became invisible. */
+  reason?: WasteReason;
+  /** The bloat rule the path matches, if any. */
+  rule?: string;
+}
+
+export interface Finding {
+  category: string;
+  kind: FindingKind;
+  /** Bytes the fix saves. */
+  bytes: number;
+  files: number;
+  /** The layer that stored the bytes (duplicates: the newest copy's layer). */
+  layer: number;
+  instruction: string | null;
+  /** Waste findings: the layer that made the bytes invisible. */
+  removedBy: number | null;
+  removedByInstruction: string | null;
+  rule: string | null;
+  title: string;
+  remedy: string;
+  items: FindingItem[];
+}
+
+export type Verdict = 'lean' | 'some-waste' | 'bloated';
+
+export interface BloatAnalysis {
+  /** Every finding, largest first. */
+  findings: Finding[];
+  /** Bytes per bloat category in the final view (rule categories and `duplicate`). */
+  bloat: Record<string, number>;
+  bloatBytes: number;
+  verdict: Verdict;
+  /** (wasted + bloat) / bytes stored in all layers. */
+  reclaimableShare: number;
+}
+
+/** User rules first, then the built-in ones; minus those disabled by id or category. */
+export function activeRules(config: BloatConfig): BloatRule[] {
+  const off = new Set(config.disable);
+  const custom: BloatRule[] = config.rules.map((r) => ({
+    id: r.id,
+    category: r.category,
+    paths: r.paths,
+    remedy: r.remedy ?? 'Remove these files in the same RUN that creates them, or keep them out of the build context with .dockerignore.',
+  }));
+  return [...custom, ...BUILTIN_RULES].filter((r) => !off.has(r.id) && !off.has(r.category));
+}
+
+/** Every category a finding can have under this config (for --category). */
+export function knownCategories(config: BloatConfig): string[] {
+  return [...new Set<string>([...WASTE_CATEGORIES, ...RULE_CATEGORIES, ...config.rules.map((r) => r.category), ...IMAGE_CATEGORIES])];
+}
+
+/** Share of a layer's bytes that its leftovers must reach to call it the commit-based pattern. */
+const COMMIT_MIN_SHARE = 0.1;
+const COMMIT_CATEGORIES = ['temp', 'log', 'cache'];
+
+export function analyzeBloat(model: ImageModel, waste: WasteAnalysis, config: BloatConfig): BloatAnalysis {
+  const ctx = new Context(model, config);
+  const findings = [...wasteFindings(ctx, waste.items), ...ctx.visibleFindings()];
+  findings.sort((a, b) => b.bytes - a.bytes || a.layer - b.layer || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0));
+  const bloat: Record<string, number> = {};
+  for (const c of [...RULE_CATEGORIES, ...config.rules.map((r) => r.category), 'duplicate']) bloat[c] = 0;
+  for (const f of findings) if (f.kind === 'bloat') bloat[f.category] += f.bytes;
+  const bloatBytes = Object.values(bloat).reduce((s, n) => s + n, 0);
+  const reclaimableShare = waste.storedBytes === 0 ? 0 : (waste.wastedBytes + bloatBytes) / waste.storedBytes;
+  const verdict: Verdict = reclaimableShare < 0.05 ? 'lean' : reclaimableShare < 0.2 ? 'some-waste' : 'bloated';
+  return { findings, bloat, bloatBytes, verdict, reclaimableShare };
+}
+
+type Step = 'copy' | 'run' | 'other';
+
+/** What kind of build step made a layer, from its history entry. */
+export function stepOf(createdBy: string | undefined): Step {
+  if (!createdBy) return 'other';
+  const s = createdBy.trim();
+  if (/#\(nop\)\s*(COPY|ADD)\b/.test(s) || /^(COPY|ADD)\b/.test(s)) return 'copy';
+  if (s.includes('#(nop)')) return 'other';
+  if (s.startsWith('/bin/sh -c ') || /^\|\d+ /.test(s) || /^RUN\b/.test(s)) return 'run';
+  return 'other'; // docker commit ("sh -c …"), buildah commit ("/bin/sh"), imports
+}
+
+class Context {
+  readonly rules: BloatRule[];
+  private readonly matcher: GlobSet;
+  private readonly ignore: GlobSet;
+
+  constructor(
+    readonly model: ImageModel,
+    config: BloatConfig,
+  ) {
+    this.rules = activeRules(config);
+    this.matcher = new GlobSet(this.rules.map((r) => r.paths));
+    this.ignore = new GlobSet([config.ignore]);
+  }
+
+  /** The first rule matching a root-relative path, unless the path is ignored. */
+  ruleOf(path: string): BloatRule | undefined {
+    return this.ignored(path) ? undefined : this.rules[this.matcher.first(path)];
+  }
+
+  ignored(path: string): boolean {
+    return this.ignore.first(path) >= 0;
+  }
+
+  createdBy(L: number): string | undefined {
+    return this.model.layers[L]?.history?.created_by;
+  }
+
+  instruction(L: number): string | null {
+    const h = this.model.layers[L]?.history;
+    return instruction(h?.created_by, h?.comment) || null;
+  }
+
+  finding(f: Omit<Finding, 'instruction' | 'removedByInstruction' | 'files'>): Finding {
+    return {
+      category: f.category,
+      kind: f.kind,
+      bytes: f.bytes,
+      files: f.items.length,
+      layer: f.layer,
+      instruction: this.instruction(f.layer),
+      removedBy: f.removedBy,
+      removedByInstruction: f.removedBy === null ? null : this.instruction(f.removedBy),
+      rule: f.rule,
+      title: f.title,
+      remedy: f.remedy,
+      items: f.items,
+    };
+  }
+
+  /** Rule, duplicate and commit-pattern findings over the final view. */
+  visibleFindings(): Finding[] {
+    const u = this.model.union;
+    const top = this.model.layers.length - 1;
+    const byRule = new Map<string, { rule: BloatRule; layer: number; items: FindingItem[] }>();
+    const byContent = new Map<string, number[]>(); // size+hash -> inode versions
+    const pathOf = new Map<number, string>();
+    const seen = new Set<number>();
+    for (const { version } of top < 0 ? [] : u.walk(top)) {
+      const ino = u.inodeOf(version);
+      if (ino < 0 || seen.has(ino)) continue;
+      seen.add(ino);
+      const bytes = u.sizeOf(ino);
+      const path = u.nodePath[u.nodeOfVersion(version)];
+      if (bytes === 0 || this.ignored(path)) continue;
+      const layer = u.layerOf(ino);
+      const rule = this.rules[this.matcher.first(path)];
+      if (rule) {
+        const key = `${rule.id}\0${layer}`;
+        let g = byRule.get(key);
+        if (!g) byRule.set(key, (g = { rule, layer, items: [] }));
+        g.items.push({ path: `/${path}`, bytes, layer, rule: rule.id });
+      } else {
+        const key = `${bytes}:${hashHex(u.layers[layer], u.rowOf(ino))}`;
+        const list = byContent.get(key);
+        if (list) list.push(ino);
+        else byContent.set(key, [ino]);
+        pathOf.set(ino, path);
+      }
+    }
+    const out: Finding[] = [];
+    for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items));
+    for (const inodes of byContent.values()) if (inodes.length > 1) out.push(this.duplicateFinding(inodes, pathOf));
+    out.push(...this.commitFindings([...byRule.values()]));
+    return out;
+  }
+
+  private ruleFinding(rule: BloatRule, layer: number, items: FindingItem[]): Finding {
+    const n = items.length;
+    const copied = stepOf(this.createdBy(layer)) === 'copy' && rule.dockerignore;
+    return this.finding({
+      category: rule.category,
+      kind: 'bloat',
+      bytes: sum(items),
+      layer,
+      removedBy: null,
+      rule: rule.id,
+      title: `${n} ${rule.category} file${n === 1 ? '' : 's'} left in the image by layer ${layer} (rule ${rule.id}): ${pathList(items.map((i) => i.path))}`,
+      remedy: copied ? `These came in with COPY/ADD: add "${rule.dockerignore}" to .dockerignore. ${rule.remedy}` : rule.remedy,
+      items,
+    });
+  }
+
+  private duplicateFinding(inodes: number[], pathOf: Map<number, string>): Finding {
+    const u = this.model.union;
+    const size = u.sizeOf(inodes[0]);
+    const layers = inodes.map((v) => u.layerOf(v));
+    const items = inodes.map((v) => ({ path: `/${pathOf.get(v)}`, bytes: size, layer: u.layerOf(v) }));
+    // Identical content, mode, owner and mtime in different layers: one inode in the build container.
+    const meta = (v: number) => `${u.modeOf(v)}:${u.uidOf(v)}:${u.gidOf(v)}:${u.layers[u.layerOf(v)].mtime[u.rowOf(v)]}`;
+    const splitLink = new Set(layers).size > 1 && new Set(inodes.map(meta)).size === 1;
+    return this.finding({
+      category: 'duplicate',
+      kind: 'bloat',
+      bytes: size * (inodes.length - 1),
+      layer: Math.max(...layers),
+      removedBy: null,
+      rule: null,
+      title: `${inodes.length} identical copies of the same content${splitLink ? ' (likely one hardlinked file in the build container)' : ''}: ${pathList(items.map((i) => i.path))}`,
+      remedy: splitLink
+        ? 'A hardlink created in a later layer to a file of a lower layer is stored as a full copy. Create the link in the same RUN that creates the file, or use a symlink.'
+        : 'Keep one copy: COPY the file once and symlink the other paths, or remove the extra copies in the RUN that creates them.',
+      items,
+    });
+  }
+
+  private commitFindings(groups: { rule: BloatRule; layer: number; items: FindingItem[] }[]): Finding[] {
+    const out: Finding[] = [];
+    for (const [L, info] of this.model.layers.entries()) {
+      if (L === 0 || stepOf(info.history?.created_by) !== 'other') continue;
+      const mine = groups.filter((g) => g.layer === L && COMMIT_CATEGORIES.includes(g.rule.category));
+      const cats = [...new Set(mine.map((g) => g.rule.category))];
+      const items = mine.flatMap((g) => g.items);
+      const bytes = sum(items);
+      if (cats.length < 2 || bytes < COMMIT_MIN_SHARE * info.size) continue;
+      out.push(
+        this.finding({
+          category: 'commit-build',
+          kind: 'pattern',
+          bytes,
+          layer: L,
+          removedBy: null,
+          rule: null,
+          title: `layer ${L} holds ${cats.join(', ')} files together in one fat layer: the signature of a committed container (docker commit)`,
+          remedy: 'Prefer a Dockerfile build over docker commit: each RUN can clean up after itself and the build is reproducible. If you must commit, clear /tmp, /var/log and package caches in the container first.',
+          items,
+        }),
+      );
+    }
+    return out;
+  }
+}
+
+function wasteFindings(ctx: Context, items: WastedItem[]): Finding[] {
+  const groups = new Map<string, WastedItem[]>();
+  for (const it of items) {
+    const key = `${it.layer}:${it.removedBy}:${wasteCategoryOf[it.reason]}`;
+    const g = groups.get(key);
+    if (g) g.push(it);
+    else groups.set(key, [it]);
+  }
+  return [...groups.values()].map((g) => wasteFinding(ctx, g));
+}
+
+function wasteFinding(ctx: Context, group: WastedItem[]): Finding {
+  const { layer: S, removedBy: E } = group[0];
+  const category = wasteCategoryOf[group[0].reason];
+  const items: FindingItem[] = group.map((it) => {
+    const item: FindingItem = { path: `/${it.path}`, bytes: it.bytes, layer: it.layer, reason: it.reason };
+    const rule = ctx.ruleOf(it.path);
+    if (rule) item.rule = rule.id;
+    return item;
+  });
+  const n = items.length;
+  const files = `${n} file${n === 1 ? '' : 's'}`;
+  const paths = pathList(items.map((i) => i.path));
+  const step = stepOf(ctx.createdBy(S));
+  // A layer not made by a Dockerfile step, changed by one that is: most likely the base image.
+  const fromBase = step === 'other' && stepOf(ctx.createdBy(E)) !== 'other';
+  let title: string;
+  let remedy: string;
+  if (category === 'deleted') {
+    const roots = [...new Set(group.map((it) => `/${it.deletedRoot ?? it.path}`))];
+    title = `layer ${E} deleted ${pathList(roots)} (${files} stored by layer ${S})`;
+    remedy = fromBase
+      ? `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}, which looks like the base image. Choose a smaller base image (a slim, alpine or distroless variant), or build the base without these files.`
+      : step === 'copy'
+        ? `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}, which copied them in. Keep them out of the build context with a .dockerignore entry (${roots.map((r) => `"**/${r.slice(r.lastIndexOf('/') + 1)}"`).join(', ')}), or COPY only what you need.`
+        : `Deleting in a later layer does not shrink the image: the bytes stay in layer ${S}. Remove them in the same RUN that creates them, or create them in a separate stage and COPY only what you need (multi-stage build).`;
+    const hint = largestRule(ctx, items);
+    if (hint && hint.category !== 'temp' && hint.category !== 'log') remedy += ` ${hint.remedy}`;
+  } else if (category === 'overwritten') {
+    if (group.every((it) => it.reason === 'superseded')) {
+      title = `layer ${S} stored the same path twice, only the last copy is visible: ${paths}`;
+      remedy = 'The layer tar holds duplicate entries: fix the tool that wrote it, or rebuild the layer.';
+    } else if (fromBase) {
+      title = `layer ${E} overwrote ${files} stored by layer ${S}: ${paths}`;
+      remedy = `Each overwrite keeps the old copy in layer ${S}, which looks like the base image. For large files, choose a base image that already has what you need, or change them where the base is built.`;
+    } else {
+      title = `layer ${E} overwrote ${files} stored by layer ${S}: ${paths}`;
+      remedy = `Each overwrite keeps the old copy in layer ${S}. Produce the final version in one step: write it in the layer that creates it, or build it in a separate stage and COPY only the result (multi-stage build).`;
+    }
+  } else {
+    ({ title, remedy } = copyAdvice(ctx, group, S, E, step, files, paths));
+  }
+  return ctx.finding({ category, kind: 'waste', bytes: sum(items), layer: S, removedBy: E, rule: null, title, remedy, items });
+}
+
+/** Advice for files stored again with the same content (chmod/chown -R, touch, hardlink copy-up). */
+function copyAdvice(ctx: Context, group: WastedItem[], S: number, E: number, step: Step, files: string, paths: string): { title: string; remedy: string } {
+  const bytesOf = (p: (it: WastedItem) => boolean) => group.filter(p).reduce((s, it) => s + it.bytes, 0);
+  const linked = bytesOf((it) => !!it.viaHardlink);
+  const meta = bytesOf((it) => it.reason === 'metadata' && !it.viaHardlink);
+  const same = bytesOf((it) => it.reason === 'unchanged' && !it.viaHardlink);
+  if (linked >= meta && linked >= same) {
+    return {
+      title: `layer ${E} made hardlinks to ${files} of layer ${S}, copying the content up whole: ${paths}`,
+      remedy: 'A hardlink to a file of a lower layer copies the whole file into the new layer. Create the link in the same RUN that creates the file, or use a symlink.',
+    };
+  }
+  if (same > meta && stepOf(ctx.createdBy(E)) === 'copy') {
+    return {
+      title: `layer ${E} copied in ${files} identical to what layer ${S} stored: ${paths}`,
+      remedy: `Copying the same files twice stores them twice. COPY them once: drop them from one of the COPY/ADD steps (layers ${S} and ${E}).`,
+    };
+  }
+  if (same > meta) {
+    return {
+      title: `layer ${E} stored ${files} of layer ${S} again unchanged: ${paths}`,
+      remedy: 'Touching a file of an earlier layer (touch, a tool rewriting it in place) stores it again whole. Avoid it, or do it in the same RUN that creates the file.',
+    };
+  }
+  const title = `layer ${E} stored ${files} of layer ${S} again, changing only mode/owner: ${paths}`;
+  if (step === 'copy') return { title, remedy: `RUN chmod -R / chown -R in a later layer stores every file again. Set mode and owner while copying instead: ${copyFlags(ctx, group, E)} in layer ${S}.` };
+  if (step === 'run') return { title, remedy: `RUN chmod -R / chown -R in a later layer stores every file again. Do it in the same RUN that creates the files (layer ${S}), or use COPY --chown/--chmod.` };
+  return { title, remedy: 'Changing mode or owner in a later layer stores every file again. Set them where the files are created: COPY --chown/--chmod, or the same RUN.' };
+}
+
+/** `COPY --chown=U:G --chmod=M`, with the values the later layer set when they are uniform. */
+function copyFlags(ctx: Context, group: WastedItem[], E: number): string {
+  const u = ctx.model.union;
+  const after = group.map((it) => u.versionAt(u.nodeOf(it.path)!, E)).filter((v) => v >= 0);
+  const uniq = (f: (v: number) => string) => {
+    const s = new Set(after.map(f));
+    return s.size === 1 ? [...s][0] : undefined;
+  };
+  const owner = uniq((v) => `${u.uidOf(v)}:${u.gidOf(v)}`);
+  const mode = uniq((v) => u.modeOf(v).toString(8));
+  return `COPY --chown=${owner ?? 'USER:GROUP'} --chmod=${mode ?? 'MODE'}`;
+}
+
+function largestRule(ctx: Context, items: FindingItem[]): BloatRule | undefined {
+  const bytes = new Map<string, number>();
+  for (const it of items) if (it.rule) bytes.set(it.rule, (bytes.get(it.rule) ?? 0) + it.bytes);
+  const best = [...bytes.entries()].sort((a, b) => b[1] - a[1])[0];
+  return best && ctx.rules.find((r) => r.id === best[0]);
+}
+
+function sum(items: { bytes: number }[]): number {
+  return items.reduce((s, i) => s + i.bytes, 0);
+}
+
+/** Up to three paths, then "and N more". */
+function pathList(paths: string[]): string {
+  const shown = paths.slice(0, 3).join(', ');
+  return paths.length > 3 ? `${shown} and ${paths.length - 3} more` : shown;
+}

@@ -1,0 +1,124 @@
+/**
+ * Path globs for bloat rules and config files, gitignore-like:
+ *   - a pattern without `/` matches a file's base name at any depth (`*.log`, `core`);
+ *   - a pattern with `/` is anchored at the image root (`/var/log/**`, `**\/.git/**`);
+ *   - `*` and `?` stay within one path segment, `**` spans segments and must be a whole segment,
+ *     `[abc]` / `[!abc]` are character classes, `{a,b}` are alternatives.
+ * Paths given to the matcher are root-relative, as in the union (`var/log/x`).
+ */
+import { StrataError } from './errors.js';
+
+export type PathMatcher = (path: string) => boolean;
+
+export class GlobError extends StrataError {}
+
+export function compileGlob(pattern: string): PathMatcher {
+  const g = globSource(pattern);
+  const re = new RegExp(`^${g.source}$`);
+  return g.basename ? (path) => re.test(path.slice(path.lastIndexOf('/') + 1)) : (path) => re.test(`/${path}`);
+}
+
+/**
+ * Noise control (`diff --ignore`): is this absolute path (`/var/log/x`), or a directory above it,
+ * matched by any of the globs? Ignoring `/var/cache` ignores everything beneath it.
+ */
+export function ignoreMatcher(globs: readonly string[]): PathMatcher {
+  if (globs.length === 0) return () => false;
+  const set = new GlobSet([[...globs]]);
+  return (abs) => {
+    for (let p = abs.slice(1); p !== ''; p = p.slice(0, Math.max(p.lastIndexOf('/'), 0))) {
+      if (set.first(p) >= 0) return true;
+    }
+    return false;
+  };
+}
+
+/**
+ * The regular expression (unanchored source) a glob compiles to, and what it is matched against:
+ * the base name, or the path with a leading `/`. Lets callers combine many globs into one RegExp.
+ */
+export function globSource(pattern: string): { source: string; basename: boolean } {
+  if (pattern === '') throw new GlobError('empty pattern');
+  if (pattern.endsWith('/')) throw new GlobError(`"${pattern}" ends with "/": write "${pattern}**" to match everything beneath a directory`);
+  if (!pattern.includes('/')) return { source: toRegex(pattern), basename: true };
+  return { source: toRegex(pattern.startsWith('/') ? pattern : `/${pattern}`), basename: false };
+}
+
+/**
+ * Several lists of globs matched in one pass: `first(path)` is the index of the first list with a
+ * matching glob, or -1. One RegExp per target (base name, full path), ordered alternatives.
+ */
+export class GlobSet {
+  private readonly byName: RegExp | null;
+  private readonly byPath: RegExp | null;
+
+  constructor(lists: string[][]) {
+    const group = (basename: boolean) => {
+      const alts = lists.map((globs) => {
+        const src = globs.map(globSource).filter((g) => g.basename === basename).map((g) => g.source);
+        return `(${src.length ? src.join('|') : '(?!)'})`;
+      });
+      return alts.length ? new RegExp(`^(?:${alts.join('|')})$`) : null;
+    };
+    this.byName = group(true);
+    this.byPath = group(false);
+  }
+
+  first(path: string): number {
+    const a = index(this.byName?.exec(path.slice(path.lastIndexOf('/') + 1)));
+    const b = index(this.byPath?.exec(`/${path}`));
+    return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+  }
+}
+
+function index(m: RegExpExecArray | null | undefined): number {
+  if (!m) return -1;
+  for (let i = 1; i < m.length; i++) if (m[i] !== undefined) return i - 1;
+  return -1;
+}
+
+function toRegex(p: string): string {
+  let re = '';
+  let i = 0;
+  while (i < p.length) {
+    const c = p[i];
+    if (c === '*' && p[i + 1] === '*') {
+      const whole = (i === 0 || p[i - 1] === '/') && (i + 2 === p.length || p[i + 2] === '/');
+      if (!whole) throw new GlobError(`"${p}": "**" must be a whole path segment (like a/**/b)`);
+      if (i + 2 === p.length) {
+        re += '.*';
+        i += 2;
+      } else {
+        re += '(?:[^/]*/)*';
+        i += 3;
+      }
+    } else if (c === '*') {
+      re += '[^/]*';
+      i++;
+    } else if (c === '?') {
+      re += '[^/]';
+      i++;
+    } else if (c === '[') {
+      const end = p.indexOf(']', i + 2);
+      if (end < 0) throw new GlobError(`"${p}": unclosed "["`);
+      let body = p.slice(i + 1, end);
+      const negate = body[0] === '!' || body[0] === '^';
+      if (negate) body = body.slice(1);
+      re += `[${negate ? '^' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
+      i = end + 1;
+    } else if (c === '{') {
+      const end = p.indexOf('}', i);
+      if (end < 0) throw new GlobError(`"${p}": unclosed "{"`);
+      const alts = p.slice(i + 1, end).split(',');
+      if (alts.some((a) => a.includes('{') || a.includes('/'))) throw new GlobError(`"${p}": "{a,b}" alternatives cannot nest or contain "/"`);
+      re += `(?:${alts.map(toRegex).join('|')})`;
+      i = end + 1;
+    } else if (c === ']' || c === '}') {
+      throw new GlobError(`"${p}": unmatched "${c}"`);
+    } else {
+      re += c.replace(/[.+^$()|\\]/g, '\\$&');
+      i++;
+    }
+  }
+  return re;
+}

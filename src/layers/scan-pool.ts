@@ -1,0 +1,130 @@
+/**
+ * Layers are scanned in worker threads: inflating, hashing and tar parsing are CPU-bound, and a
+ * worker per core keeps them busy while the main thread reads blobs and builds the union. Blob bytes
+ * are posted to the worker in chunks (transferred, not copied, when the chunk owns its memory) with
+ * a bounded number of bytes in flight, so memory does not grow with layer size.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { StrataError } from './errors.js';
+import type { LayerScan } from './scan-layer.js';
+
+export type ToWorker =
+  | { type: 'start'; id: number }
+  | { type: 'chunk'; id: number; data: Uint8Array }
+  | { type: 'end'; id: number };
+
+export type FromWorker =
+  | { type: 'ack'; id: number; bytes: number }
+  | { type: 'done'; id: number; scan: LayerScan }
+  | { type: 'error'; id: number; message: string; known: boolean };
+
+const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+
+class ScanWorker {
+  readonly worker = new Worker(new URL('./scan-worker.js', import.meta.url));
+  private inFlight = 0;
+  private onAck: (() => void) | null = null;
+  private settle: { resolve: (s: LayerScan) => void; reject: (e: Error) => void } | null = null;
+  private failed: Error | null = null;
+
+  constructor() {
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ack') {
+        this.inFlight -= m.bytes;
+        const a = this.onAck;
+        this.onAck = null;
+        a?.();
+      } else if (m.type === 'done') {
+        this.settle?.resolve(m.scan);
+      } else {
+        this.fail(m.known ? new StrataError(m.message) : new Error(m.message));
+      }
+    });
+    this.worker.on('error', (e) => this.fail(e));
+  }
+
+  private fail(e: Error): void {
+    this.failed = e;
+    this.settle?.reject(e);
+    const a = this.onAck;
+    this.onAck = null;
+    a?.();
+  }
+
+  async run(id: number, blob: AsyncIterable<Buffer>): Promise<LayerScan> {
+    this.failed = null;
+    this.inFlight = 0;
+    const result = new Promise<LayerScan>((resolve, reject) => (this.settle = { resolve, reject }));
+    result.catch(() => undefined); // observed below
+    this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
+    for await (const chunk of blob) {
+      if (this.failed) break;
+      const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+      const data = owns ? chunk : new Uint8Array(chunk);
+      this.inFlight += data.byteLength;
+      this.worker.postMessage({ type: 'chunk', id, data } satisfies ToWorker, [data.buffer as ArrayBuffer]);
+      while (this.inFlight > MAX_IN_FLIGHT && !this.failed) await new Promise<void>((r) => (this.onAck = r));
+    }
+    if (!this.failed) this.worker.postMessage({ type: 'end', id } satisfies ToWorker);
+    try {
+      return await result;
+    } finally {
+      this.settle = null;
+    }
+  }
+}
+
+export class ScanPool {
+  private idle: ScanWorker[] = [];
+  private all: ScanWorker[] = [];
+  private waiters: ((w: ScanWorker) => void)[] = [];
+  private nextId = 0;
+
+  constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
+
+  async scan(blob: AsyncIterable<Buffer>): Promise<LayerScan> {
+    const w = await this.acquire();
+    try {
+      return await w.run(this.nextId++, blob);
+    } catch (e) {
+      // a worker that failed mid-scan may hold a half-read layer: replace it
+      this.all = this.all.filter((x) => x !== w);
+      void w.worker.terminate();
+      this.release(null);
+      throw e;
+    }
+    finally {
+      if (this.all.includes(w)) this.release(w);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((w) => w.worker.terminate()));
+    this.all = [];
+    this.idle = [];
+  }
+
+  private async acquire(): Promise<ScanWorker> {
+    const w = this.idle.pop();
+    if (w) return w;
+    if (this.all.length < this.size) {
+      const fresh = new ScanWorker();
+      this.all.push(fresh);
+      return fresh;
+    }
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private release(w: ScanWorker | null): void {
+    const next = this.waiters.shift();
+    if (next) next(w ?? this.spawn());
+    else if (w) this.idle.push(w);
+  }
+
+  private spawn(): ScanWorker {
+    const w = new ScanWorker();
+    this.all.push(w);
+    return w;
+  }
+}

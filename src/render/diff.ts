@@ -1,0 +1,192 @@
+/** `strata diff` reports as text (terminal, like `git diff --stat` plus more) and as Markdown (PR comments). */
+import type { ContentDiff } from '../layers/diff-content.js';
+import type { ConfigChange, DiffReport, FileDiff, HistoryLine, LayerPair, SideSummary } from '../layers/diff.js';
+import { humanBytes, instruction, table, truncate } from '../format.js';
+
+export function signedBytes(n: number): string {
+  return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';
+}
+
+const mark: Record<FileDiff['change'], string> = { added: 'A', removed: 'D', modified: 'M', metadata: 'm', type: 'T', retarget: 'L' };
+
+function sideName(s: SideSummary): string {
+  return `${s.ref} (after layer ${s.layer} of 0..${s.layerCount - 1}, ${s.platform})`;
+}
+
+function fileCounts(r: DiffReport): string {
+  const f = r.summary.files;
+  if (f.total === 0) return 'no changes';
+  const parts = (['added', 'removed', 'modified', 'metadata', 'type', 'retarget'] as const)
+    .filter((k) => f[k])
+    .map((k) => `${f[k]} ${k === 'metadata' ? 'metadata-only' : k === 'type' ? 'type changed' : k === 'retarget' ? 'symlink retargeted' : k}`);
+  return `${f.total} changed: ${parts.join(', ')}`;
+}
+
+function compressedLine(r: DiffReport): string {
+  const { a, b } = r.summary;
+  const d = r.summary.compressedSizeDelta;
+  return `${humanBytes(a.compressedSize)} -> ${humanBytes(b.compressedSize)}${d === null ? '  (n/a: a side stores layers uncompressed)' : `  (${signedBytes(d)})`}`;
+}
+
+/** What changed besides the kind: mode 0644 -> 0755, uid, links, target... */
+export function fileDetail(f: FileDiff): string {
+  const a = f.a, b = f.b;
+  const out: string[] = [];
+  if (a && b) {
+    if (f.change === 'type') out.push(`${a.type} -> ${b.type}`);
+    if (f.change === 'retarget') out.push(`${a.linkTarget} -> ${b.linkTarget}`);
+    if (f.change === 'modified' && a.size === b.size) out.push('same size, content differs');
+    for (const m of f.metadata ?? []) {
+      if (m === 'mode') out.push(`mode ${a.mode} -> ${b.mode}`);
+      if (m === 'uid') out.push(`uid ${a.uid} -> ${b.uid}`);
+      if (m === 'gid') out.push(`gid ${a.gid} -> ${b.gid}`);
+      if (m === 'xattrs') out.push('xattrs');
+      if (m === 'links') out.push(`hardlinks ${a.links} -> ${b.links}`);
+    }
+  } else {
+    const s = (a ?? b)!;
+    if (s.type !== 'file' && s.type !== 'hardlink') out.push(s.linkTarget === undefined ? s.type : `${s.type} -> ${s.linkTarget}`);
+  }
+  return out.join(', ');
+}
+
+function layerCell(l: LayerPair['a']): [string, string, string] {
+  if (!l) return ['', '', '—'];
+  return [String(l.index), humanBytes(l.size), instruction(l.createdBy ?? undefined)];
+}
+
+const matchMark: Record<LayerPair['match'], string> = { identical: '==', instruction: '~', unmatched: '≠' };
+
+function configLine(c: ConfigChange): [string, string, string] {
+  const name = c.key === undefined ? c.field : `${c.field} ${c.key}`;
+  const show = (v: string | null) => (v === null ? '(unset)' : v);
+  return [name, show(c.a), show(c.b)];
+}
+
+function historyPrefix(h: HistoryLine): string {
+  return h.op === 'added' ? '+' : h.op === 'removed' ? '-' : ' ';
+}
+
+export function renderContent(c: ContentDiff): string {
+  const size = (s: ContentDiff['a']) => (s ? `${humanBytes(s.size)} ${s.sha256 ?? s.contentHash ?? ''}`.trim() : 'absent');
+  switch (c.kind) {
+    case 'text':
+      return c.patch!;
+    case 'identical':
+      return `${c.path}: identical (${size(c.a)})\n`;
+    case 'not-a-file':
+      return `${c.path}: not a regular file (${c.a?.type ?? 'absent'} -> ${c.b?.type ?? 'absent'})\n`;
+    case 'too-large':
+    case 'binary':
+      return `${c.path}: ${c.kind === 'binary' ? 'binary' : 'over the content limit'}: ${size(c.a)} -> ${size(c.b)}\n`;
+  }
+}
+
+export function renderDiffText(r: DiffReport, width: number): string {
+  const s = r.summary;
+  const lines: string[] = [];
+  lines.push(`A  ${sideName(s.a)}`, `B  ${sideName(s.b)}`, '');
+  lines.push(s.identical ? 'Identical (files, config and history)' : 'Summary');
+  lines.push(`  size        ${humanBytes(s.a.size)} -> ${humanBytes(s.b.size)}  (${signedBytes(s.sizeDelta)})`);
+  lines.push(`  compressed  ${compressedLine(r)}`);
+  lines.push(`  files       ${fileCounts(r)}${s.ignored.length ? `  (ignoring ${s.ignored.join(', ')})` : ''}`);
+  lines.push(`  config      ${r.config.length ? `${r.config.length} changed` : 'no changes'}`);
+
+  lines.push('', 'Layers');
+  const base = r.layers.sharedBase;
+  lines.push(`  ${base === 0 ? 'no shared base layers' : base === 1 ? 'first layer identical' : `first ${base} layers identical`}`);
+  if (r.layers.pairs.length) {
+    const half = Math.max(16, Math.floor((width - 36) / 2));
+    const rows = [['A', 'SIZE', 'INSTRUCTION', '', 'B', 'SIZE', 'INSTRUCTION']];
+    for (const p of r.layers.pairs) {
+      const [ai, as, ax] = layerCell(p.a);
+      const [bi, bs, bx] = layerCell(p.b);
+      rows.push([ai, as, truncate(ax, half), matchMark[p.match], bi, bs, truncate(bx, half)]);
+    }
+    lines.push(...table(rows, ['r', 'r', 'l', 'l', 'r', 'r', 'l']).map((l) => `  ${l}`));
+    lines.push('  (== same diffID, ~ same instruction, ≠ unmatched)');
+  }
+
+  if (r.config.length) {
+    lines.push('', 'Config');
+    lines.push(...table([['FIELD', 'A', 'B'], ...r.config.map(configLine)], ['l', 'l', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
+  }
+  if (r.history.some((h) => h.op !== 'same')) {
+    lines.push('', 'History');
+    for (const h of r.history) lines.push(truncate(`  ${historyPrefix(h)} ${h.instruction}${h.emptyLayer ? '  (no layer)' : ''}`, width));
+  }
+  if (r.files.length) {
+    lines.push('', 'Files');
+    const rows = r.files.map((f) => [mark[f.change], f.sizeDelta ? signedBytes(f.sizeDelta) : '', f.path, fileDetail(f)]);
+    for (const row of table(rows, ['l', 'r', 'l', 'l'])) lines.push(`  ${row}`);
+    lines.push('  (A added, D removed, M content, m metadata only, T type, L symlink target)');
+    const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
+    if (dirs.length) {
+      lines.push('', 'Directories (size delta of everything below, biggest first)');
+      for (const row of table(dirs.map((d) => [signedBytes(d.sizeDelta), d.path, `${d.changed} changed`]), ['r', 'l', 'l'])) lines.push(`  ${row}`);
+    }
+  }
+  if (r.contents?.length) {
+    lines.push('', 'Content');
+    for (const c of r.contents) lines.push(renderContent(c).trimEnd());
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const MARKDOWN_FILES = 100;
+
+function md(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** A PR comment: summary table, then collapsible sections. Long file lists are cut at 100 rows. */
+export function renderDiffMarkdown(r: DiffReport): string {
+  const s = r.summary;
+  const out: string[] = [];
+  out.push(`### strata diff: \`${md(s.a.ref)}\`@${s.a.layer} → \`${md(s.b.ref)}\`@${s.b.layer}`, '');
+  if (s.identical) out.push('**Identical** (files, config and history).', '');
+  out.push('| | A | B | Δ |', '|---|---:|---:|---:|');
+  out.push(`| size | ${humanBytes(s.a.size)} | ${humanBytes(s.b.size)} | ${signedBytes(s.sizeDelta)} |`);
+  out.push(`| compressed | ${humanBytes(s.a.compressedSize)} | ${humanBytes(s.b.compressedSize)} | ${s.compressedSizeDelta === null ? 'n/a' : signedBytes(s.compressedSizeDelta)} |`);
+  out.push(`| layers | ${s.a.layer + 1} | ${s.b.layer + 1} | first ${r.layers.sharedBase} identical |`);
+  out.push('', `**Files:** ${fileCounts(r)}${s.ignored.length ? ` (ignoring \`${s.ignored.map(md).join('`, `')}\`)` : ''}`);
+  if (r.config.length) {
+    out.push('', '<details><summary>Config changes</summary>', '', '| field | A | B |', '|---|---|---|');
+    for (const c of r.config) out.push(`| ${configLine(c).map((v) => md(v)).join(' | ')} |`);
+    out.push('', '</details>');
+  }
+  if (r.layers.pairs.length) {
+    out.push('', '<details><summary>Layers</summary>', '', '| A | instruction | | B | instruction |', '|---:|---|---|---:|---|');
+    for (const p of r.layers.pairs) {
+      const [ai, , ax] = layerCell(p.a);
+      const [bi, , bx] = layerCell(p.b);
+      out.push(`| ${ai} | ${md(truncate(ax, 80))} | ${matchMark[p.match]} | ${bi} | ${md(truncate(bx, 80))} |`);
+    }
+    out.push('', '</details>');
+  }
+  if (r.history.some((h) => h.op !== 'same')) {
+    out.push('', '<details><summary>History</summary>', '', '```diff');
+    for (const h of r.history) out.push(`${historyPrefix(h)} ${h.instruction}`);
+    out.push('```', '', '</details>');
+  }
+  if (r.files.length) {
+    out.push('', '<details><summary>Files</summary>', '', '| | path | Δ size | detail |', '|---|---|---:|---|');
+    for (const f of r.files.slice(0, MARKDOWN_FILES)) out.push(`| ${mark[f.change]} | \`${md(f.path)}\` | ${f.sizeDelta ? signedBytes(f.sizeDelta) : ''} | ${md(fileDetail(f))} |`);
+    if (r.files.length > MARKDOWN_FILES) out.push('', `… and ${r.files.length - MARKDOWN_FILES} more (\`strata diff --json\` lists all).`);
+    const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
+    if (dirs.length) {
+      out.push('', '| directory | Δ size | changed |', '|---|---:|---:|');
+      for (const d of dirs) out.push(`| \`${md(d.path)}\` | ${signedBytes(d.sizeDelta)} | ${d.changed} |`);
+    }
+    out.push('', '</details>');
+  }
+  if (r.contents?.length) {
+    out.push('', '<details><summary>Content</summary>', '');
+    for (const c of r.contents) {
+      if (c.kind === 'text') out.push('```diff', c.patch!.trimEnd(), '```');
+      else out.push(renderContent(c).trimEnd(), '');
+    }
+    out.push('', '</details>');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,154 @@
+/**
+ * A real Docker engine: dockerd on a private socket (vfs storage, no networking), a fixture loaded
+ * with `docker load` and read back through the Engine API. Where dockerd cannot start (not
+ * installed, no privileges) the engine tests are skipped with the reason printed.
+ */
+import test from 'ava';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openImage } from '../src/layers/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/layers/read-image.js';
+import { listView } from '../src/layers/views.js';
+import { push, startRegistry, stopProcess, tempDir } from './registry-harness.js';
+
+const run = promisify(execFile);
+const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';
+
+interface Engine {
+  socket: string;
+  proc: ChildProcess;
+  dir: string;
+}
+
+async function startDockerd(): Promise<Engine | string> {
+  const dir = tempDir('dockerd');
+  const socket = join(dir, 'docker.sock');
+  try {
+    await run('sh', ['-c', 'command -v dockerd']);
+  } catch {
+    return 'dockerd is not installed (Debian package docker.io)';
+  }
+  const proc = spawn('dockerd', [
+    '--storage-driver', 'vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
+    '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
+    '--pidfile', join(dir, 'docker.pid'),
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Never outlive the tests, even when a hook throws.
+  process.on('exit', () => proc.kill('SIGTERM'));
+  let log = '';
+  proc.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) return `dockerd exited: ${log.trim().split('\n').pop()}`;
+    if (existsSync(socket)) {
+      try {
+        await run('docker', ['-H', `unix://${socket}`, 'version']);
+        return { socket, proc, dir };
+      } catch {
+        // not answering yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stopProcess(proc);
+  return `dockerd did not answer within 30 s: ${log.trim().split('\n').pop()}`;
+}
+
+function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const home = tempDir('home');
+  return { PATH: process.env.PATH, HOME: home, CONTAINER_HOST: `unix://${home}/no-podman.sock`, ...extra };
+}
+
+async function read(ref: string, e: NodeJS.ProcessEnv): Promise<{ model: ImageModel; notes: string[] }> {
+  const notes: string[] = [];
+  const image = await openImage(ref, { remote: { env: e, cacheDir: tempDir('cache'), backoffMs: 20, onNote: (m) => notes.push(m) } });
+  return { model: await readImage(image), notes };
+}
+
+function same(t: import('ava').ExecutionContext, got: ImageModel, want: ImageModel): void {
+  t.is(got.image.configDigest, want.image.configDigest);
+  t.deepEqual(got.layers.map((l) => [l.diffId, l.tarSize, l.size]), want.layers.map((l) => [l.diffId, l.tarSize, l.size]));
+  t.deepEqual([...listView(got)], [...listView(want)]);
+}
+
+// Started before any test is declared: ava wants every declaration in the first tick.
+const engine = await startDockerd();
+
+test('podman: without an API socket, `podman image save` on a pipe', async (t) => {
+  // A stand-in podman (none is installed here) that saves like the real one: the archive on stdout.
+  const bin = tempDir('bin');
+  writeFileSync(join(bin, 'podman'), `#!/bin/sh
+[ "$1 $2 $3 $4" = "image save --format docker-archive" ] || { echo "unexpected: $*" >&2; exit 64; }
+[ "$5" = "tiny-app:dockerfile" ] || { echo "Error: $5: image not known" >&2; exit 125; }
+exec cat ${join(process.cwd(), FIXTURE)}
+`);
+  chmodSync(join(bin, 'podman'), 0o755);
+  const e = env({ PATH: `${bin}:${process.env.PATH}` });
+  const { model, notes } = await read('podman:tiny-app:dockerfile', e);
+  t.is(model.image.source, 'podman');
+  t.deepEqual(notes, ['reading tiny-app:dockerfile from podman']);
+  same(t, model, await readImage(await openImage(FIXTURE)));
+  await t.throwsAsync(read('podman:absent', e), { message: 'podman image save absent: Error: absent: image not known' });
+});
+
+// Engines that are not there: always testable.
+test('no engine reachable: one clear line naming the address', async (t) => {
+  const e = env({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  await t.throwsAsync(read('docker-daemon:app:v1', e), {
+    message: 'no docker engine reachable at unix:///nonexistent/docker.sock: no socket; start Docker or set DOCKER_HOST',
+  });
+  await t.throwsAsync(read('docker-daemon:app', env({ DOCKER_HOST: 'ssh://host' })), { message: /DOCKER_HOST=ssh:\/\/host: only unix:\/\/ and tcp:\/\// });
+  await t.throwsAsync(read('podman:app', env({ PATH: tempDir('empty-path') })), {
+    message: /^no podman engine reachable: no API socket \(unix:\/\/.*no-podman\.sock\) and no podman command$/,
+  });
+});
+
+if (typeof engine === 'string') {
+  console.warn(`engine tests skipped: ${engine}`);
+  test.skip(`docker engine tests (${engine})`, () => undefined);
+} else {
+  const dockerHost = `unix://${engine.socket}`;
+  test.before(async () => {
+    await run('docker', ['-H', dockerHost, 'load', '-i', FIXTURE]);
+  });
+  test.after.always(async () => {
+    await stopProcess(engine.proc);
+    rmSync(engine.dir, { recursive: true, force: true });
+  });
+
+  test('docker-daemon: streams `docker save` from the Engine API and matches the fixture', async (t) => {
+    const { model, notes } = await read('docker-daemon:tiny-app:dockerfile', env({ DOCKER_HOST: dockerHost }));
+    same(t, model, await readImage(await openImage(FIXTURE)));
+    t.is(model.image.source, 'docker-daemon');
+    t.deepEqual(model.image.tags, ['tiny-app:dockerfile']);
+    t.deepEqual(notes, [`reading tiny-app:dockerfile from the docker engine at ${dockerHost}`]);
+  });
+
+  test('docker-daemon: an image the engine lacks', async (t) => {
+    await t.throwsAsync(read('docker-daemon:absent:v9', env({ DOCKER_HOST: dockerHost })), {
+      message: /^docker engine at unix:\/\/.*\/docker.sock: no image absent:v9: reference does not exist$/,
+    });
+  });
+
+  test('a bare reference: the engine when it holds the image, else the registry', async (t) => {
+    const e = env({ DOCKER_HOST: dockerHost });
+    const local = await read('tiny-app:dockerfile', e);
+    t.is(local.model.image.source, 'docker-daemon');
+    t.regex(local.notes[0], /^reading tiny-app:dockerfile from the docker engine at unix:\/\/.* \(docker:\/\/tiny-app:dockerfile pulls from the registry instead\)$/);
+
+    const reg = await startRegistry();
+    t.teardown(() => reg.stop());
+    await push(`docker-archive:${FIXTURE}`, `${reg.host}/tiny-app:dockerfile`);
+    const remote = await read(`${reg.host}/tiny-app:dockerfile`, e);
+    t.is(remote.model.image.source, 'registry');
+    t.deepEqual(remote.notes, [`pulling ${reg.host}/tiny-app:dockerfile from the registry`]);
+    t.deepEqual([...listView(remote.model)], [...listView(local.model)]);
+  });
+
+  test('podman: through a Docker-compatible API socket (CONTAINER_HOST)', async (t) => {
+    const { model } = await read('podman:tiny-app:dockerfile', env({ CONTAINER_HOST: dockerHost, DOCKER_HOST: 'unix:///nonexistent.sock' }));
+    t.is(model.image.source, 'podman');
+    same(t, model, await readImage(await openImage(FIXTURE)));
+  });
+}

@@ -1,0 +1,57 @@
+import test from 'ava';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openImage } from '../src/layers/sources/resolve.js';
+import { readImage } from '../src/layers/read-image.js';
+import { LayerCache, CACHE_SCHEMA } from '../src/layers/layer-cache.js';
+import { inspectReport } from '../src/layers/report.js';
+import { listView } from '../src/layers/views.js';
+
+const fixture = (name: string) => join(import.meta.dirname, '..', '..', 'testdata', name);
+
+test('a second read from the layer cache gives the same report and views', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-cache-'));
+  try {
+    const cache = new LayerCache({ dir, maxBytes: 1 << 30 });
+    const first = await readImage(await openImage(fixture('tiny-overlay.oci.tar')), { cache });
+    const files = readdirSync(join(dir, `v${CACHE_SCHEMA}`));
+    t.is(files.length, 8);
+    const second = await readImage(await openImage(fixture('tiny-overlay.oci.tar')), { cache });
+    t.deepEqual(inspectReport(second), inspectReport(first));
+    t.deepEqual([...listView(second, 6)], [...listView(first, 6)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cached layer keeps the facts of the blob it is read for (gzip vs zstd of the same diffID)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-cache-'));
+  try {
+    const cache = new LayerCache({ dir, maxBytes: 1 << 30 });
+    await readImage(await openImage(fixture('tiny-overlay.oci.tar')), { cache });
+    const cold = await readImage(await openImage(fixture('tiny-overlay-zstd.oci-layout.tar')));
+    const warm = await readImage(await openImage(fixture('tiny-overlay-zstd.oci-layout.tar')), { cache });
+    t.deepEqual(inspectReport(warm), inspectReport(cold));
+    t.is(warm.layers[0].compression, 'zstd');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('damaged or stale cache entries are misses, and the size cap evicts the oldest', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-cache-'));
+  try {
+    const cache = new LayerCache({ dir, maxBytes: 1 << 30 });
+    const model = await readImage(await openImage(fixture('tiny-dockerfile.docker.tar')), { cache });
+    const diffId = model.layers[0].diffId;
+    const file = join(dir, `v${CACHE_SCHEMA}`, `${diffId.replace(':', '-')}.bin`);
+    writeFileSync(file, 'garbage');
+    t.is(await cache.get(diffId), undefined);
+    const small = new LayerCache({ dir, maxBytes: 1 });
+    await small.put(diffId, { records: model.layers[0].records, blobDigest: diffId, blobSize: 1, diffId, compression: 'none' });
+    t.deepEqual(readdirSync(join(dir, `v${CACHE_SCHEMA}`)).filter((f) => f.endsWith('.bin')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,68 @@
+import test from 'ava';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ScanPool } from '../src/layers/scan-pool.js';
+import { scanLayer } from '../src/layers/scan-layer.js';
+import { StrataError } from '../src/layers/errors.js';
+
+function tarOf(files: [string, Buffer][]): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, data] of files) {
+    const h = Buffer.alloc(512);
+    h.write(name, 0);
+    h.write('0000644\0', 100);
+    h.write('0000000\0', 108);
+    h.write('0000000\0', 116);
+    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
+    h.write('00000000000\0', 136);
+    h.write('        ', 148);
+    h.write('0', 156);
+    h.write('ustar\0', 257);
+    h.write('00', 263);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    parts.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield Buffer.from(buf.subarray(i, i + size));
+}
+
+test('a worker scan equals an in-process scan, chunk boundaries anywhere', async (t) => {
+  const files: [string, Buffer][] = Array.from({ length: 300 }, (_, i) => [`d/f${i}`, Buffer.alloc(i * 97, i)]);
+  const blob = gzipSync(tarOf(files));
+  const pool = new ScanPool(2);
+  try {
+    const local = await scanLayer(chunked(blob, 1 << 20));
+    for (const size of [1, 511, 4096, 1 << 20]) {
+      const remote = await pool.scan(chunked(blob, size));
+      t.deepEqual(remote, local, `chunk size ${size}`);
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a worker error is a StrataError and the pool keeps working', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
+  const pool = new ScanPool(1);
+  try {
+    const good = gzipSync(tarOf([['a', Buffer.from('hello')]]));
+    const bad = Buffer.concat([good.subarray(0, 20), Buffer.alloc(64, 0xaa)]);
+    writeFileSync(join(dir, 'bad'), bad);
+    const err = await t.throwsAsync(pool.scan(createReadStream(join(dir, 'bad'))));
+    t.true(err instanceof StrataError);
+    t.regex(err!.message, /corrupt gzip/);
+    const ok = await pool.scan(chunked(good, 7));
+    t.deepEqual(ok.records.path, ['a']);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
