@@ -5,7 +5,8 @@ import { StrataError } from '../layers/errors.js';
 import { diffImages, type DiffSide } from '../layers/diff.js';
 import { contentDiffs } from '../layers/diff-content.js';
 import type { ImageModel } from '../layers/read-image.js';
-import { readConfigFile, stringList } from '../config-file.js';
+import { CONFIG_FILE, readConfigFile, stringList } from '../config-file.js';
+import { parseBloatSection } from '../layers/config.js';
 import { renderContent, renderDiffMarkdown, renderDiffText } from '../render/diff.js';
 
 interface Args {
@@ -51,7 +52,8 @@ export const diffCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
     const [a, b] = await loadSides(args);
-    const ignore = [...stringList(readConfigFile(), 'diff', 'ignore'), ...(args.ignore ?? [])];
+    const config = readConfigFile();
+    const ignore = [...stringList(config, 'diff', 'ignore'), ...(args.ignore ?? [])];
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -59,7 +61,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const text = contents.map(renderContent).join('');
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
-      const report = diffImages(a, b, { ignore });
+      const report = diffImages(a, b, { ignore, bloat: parseBloatSection(config.bloat, CONFIG_FILE) });
       if (args.content) {
         const limit = args['content-limit'];
         const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);

@@ -97,6 +97,8 @@ export function analyzeBloat(model: ImageModel, waste: WasteAnalysis, config: Bl
   return { findings, bloat, bloatBytes, verdict, reclaimableShare };
 }
 
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 type Step = 'copy' | 'run' | 'other';
 
 /** What kind of build step made a layer, from its history entry. */
@@ -166,7 +168,8 @@ class Context {
     const byContent = new Map<string, number[]>(); // size+hash -> inode versions
     const pathOf = new Map<number, string>();
     const seen = new Set<number>();
-    for (const { version } of top < 0 ? [] : u.walk(top)) {
+    // Unordered (walk() sorts every directory): items are put in path order per finding below.
+    for (const version of top < 0 ? [] : u.visibleAt(top)) {
       const ino = u.inodeOf(version);
       if (ino < 0 || seen.has(ino)) continue;
       seen.add(ino);
@@ -189,8 +192,10 @@ class Context {
       }
     }
     const out: Finding[] = [];
-    for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items));
-    for (const inodes of byContent.values()) if (inodes.length > 1) out.push(this.duplicateFinding(inodes, pathOf));
+    for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items.sort(byPath)));
+    for (const inodes of byContent.values()) {
+      if (inodes.length > 1) out.push(this.duplicateFinding(inodes.sort((a, b) => byPath({ path: pathOf.get(a)! }, { path: pathOf.get(b)! })), pathOf));
+    }
     out.push(...this.commitFindings([...byRule.values()]));
     return out;
   }

@@ -75,6 +75,15 @@ export function parseConfig(text: string, source: string): StrataConfig {
   return config;
 }
 
+/** The `bloat` section of an already parsed file (`.strata.yml` as `strata diff` reads it), validated. */
+export function parseBloatSection(value: unknown, source: string): BloatConfig {
+  const config = defaultConfig();
+  sections.bloat(config, value ?? null, (key, msg) => {
+    throw new StrataError(`${source}: ${key}: ${msg}`);
+  });
+  return config.bloat;
+}
+
 type Fail = (key: string, msg: string) => never;
 
 const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail) => void> = {

@@ -16,6 +16,8 @@ import { ignoreMatcher } from './glob.js';
 import { layerHistory, type ImageModel } from './read-image.js';
 import type { HistoryEntry } from './image.js';
 import type { ContentDiff } from './diff-content.js';
+import { bloatDelta, type BloatDelta } from './diff-bloat.js';
+import { defaultConfig, type BloatConfig } from './config.js';
 
 export const DIFF_SCHEMA_VERSION = 1;
 
@@ -28,6 +30,8 @@ export interface DiffSide {
 export interface DiffOptions {
   /** Globs of paths to leave out of the file diff (see glob.ts). */
   ignore?: readonly string[];
+  /** Rules for the per-category delta (the config file's `bloat` section); the built-in ones when absent. */
+  bloat?: BloatConfig;
 }
 
 export type FileChange = 'added' | 'removed' | 'modified' | 'metadata' | 'type' | 'retarget';
@@ -128,6 +132,8 @@ export interface DiffReport {
   history: HistoryLine[];
   files: FileDiff[];
   directories: DirDelta[];
+  /** Bloat and waste bytes per category (inspect's analyses, each side on its own view), and efficiency. */
+  bloat: BloatDelta;
   /** Content diffs, when asked for (`--content`): see diff-content.ts. */
   contents?: ContentDiff[];
 }
@@ -157,6 +163,7 @@ export function diffImages(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): Di
     history,
     files,
     directories: rollUp(files),
+    bloat: bloatDelta(a, b, opts.bloat ?? defaultConfig().bloat),
   };
 }
 

@@ -21,10 +21,13 @@ interface DNode {
   name: string;
   size: number;
   isDir: boolean;
-  children: Map<string, DNode>;
+  /** null for leaves: most nodes are files, and a Map each would dominate memory on big images. */
+  children: Map<string, DNode> | null;
 }
 
-const newNode = (name: string): DNode => ({ name, size: 0, isDir: false, children: new Map() });
+const newNode = (name: string): DNode => ({ name, size: 0, isDir: false, children: null });
+
+const kids = (node: DNode) => (node.children ??= new Map());
 
 export function diveEfficiency(layers: LayerRecords[]): number {
   if (layers.length === 0) return 1;
@@ -77,8 +80,8 @@ function layerTree(r: LayerRecords): DNode {
     const name = baseName(path);
     let node: DNode | null = null;
     if (parent && !name.startsWith(OPAQUE)) {
-      node = parent.children.get(name) ?? newNode(name);
-      parent.children.set(name, node);
+      node = parent.children?.get(name) ?? newNode(name);
+      kids(parent).set(name, node);
     }
     index.set(path, node);
     return node;
@@ -101,13 +104,13 @@ function join(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-const sortedChildren = (node: DNode) => [...node.children.keys()].sort().map((k) => node.children.get(k)!);
+const sortedChildren = (node: DNode) => (node.children ? [...node.children.keys()].sort().map((k) => node.children!.get(k)!) : []);
 
 /** Leaves in dive's order (children first, names sorted), with their path (`.wh.` dropped). */
 function visitLeaves(node: DNode, prefix: string, visit: (leaf: DNode, path: string) => void): void {
   for (const c of sortedChildren(node)) {
     const name = c.name.startsWith(WH) ? c.name.slice(WH.length) : c.name;
-    if (c.children.size === 0) visit(c, `${prefix}/${name}`);
+    if (!c.children?.size) visit(c, `${prefix}/${name}`);
     else visitLeaves(c, `${prefix}/${c.name}`, visit);
   }
 }
@@ -116,7 +119,7 @@ function getNode(root: DNode, path: string): DNode | undefined {
   let node: DNode | undefined = root;
   for (const name of path.split('/')) {
     if (name === '') continue;
-    node = node.children.get(name);
+    node = node.children?.get(name);
     if (!node) return undefined;
   }
   return node;
@@ -124,13 +127,13 @@ function getNode(root: DNode, path: string): DNode | undefined {
 
 function subtreeSize(node: DNode): number {
   let s = node.size;
-  for (const c of node.children.values()) s += subtreeSize(c);
+  for (const c of node.children?.values() ?? []) s += subtreeSize(c);
   return s;
 }
 
 function copyTree(node: DNode): DNode {
-  const c: DNode = { name: node.name, size: node.size, isDir: node.isDir, children: new Map() };
-  for (const [k, v] of node.children) c.children.set(k, copyTree(v));
+  const c: DNode = { name: node.name, size: node.size, isDir: node.isDir, children: null };
+  for (const [k, v] of node.children ?? []) kids(c).set(k, copyTree(v));
   return c;
 }
 
@@ -138,17 +141,17 @@ function copyTree(node: DNode): DNode {
 function stack(base: DNode, upper: DNode): void {
   for (const c of sortedChildren(upper)) {
     if (c.name.startsWith(WH)) {
-      if (c.children.size) {
+      if (c.children?.size) {
         // dive adds a whiteout's children (never seen in practice) before removing its target
-        let w = base.children.get(c.name);
-        if (!w) base.children.set(c.name, (w = newNode(c.name)));
+        let w = base.children?.get(c.name);
+        if (!w) kids(base).set(c.name, (w = newNode(c.name)));
         stack(w, c);
       }
-      base.children.delete(c.name.slice(WH.length));
+      base.children?.delete(c.name.slice(WH.length));
       continue;
     }
-    let b = base.children.get(c.name);
-    if (!b) base.children.set(c.name, (b = newNode(c.name)));
+    let b = base.children?.get(c.name);
+    if (!b) kids(base).set(c.name, (b = newNode(c.name)));
     stack(b, c);
     b.size = c.size;
     b.isDir = c.isDir;

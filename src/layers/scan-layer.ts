@@ -22,8 +22,9 @@ export interface LayerScan {
  * Read one layer blob: sniff, decompress, hash both streams, parse the tar into records.
  * Streams the blob; holds at most one chunk of content at a time.
  */
-export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan> {
-  const blobHash = createHash('sha256');
+export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean } = {}): Promise<LayerScan> {
+  // The worker pool hashes the blob on the main thread, which is otherwise idle while workers scan.
+  const blobHash = opts.hashBlob === false ? null : createHash('sha256');
   const diffHash = createHash('sha256');
   let blobSize = 0;
   let tarSize = 0;
@@ -46,7 +47,7 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
   const compression = sniffCompression(Buffer.concat(head));
   async function* raw(): AsyncGenerator<Buffer> {
     for (const c of head) {
-      blobHash.update(c);
+      blobHash?.update(c);
       blobSize += c.length;
       yield c;
     }
@@ -54,7 +55,7 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
     for (;;) {
       const n = await it.next();
       if (n.done) return;
-      blobHash.update(n.value);
+      blobHash?.update(n.value);
       blobSize += n.value.length;
       yield n.value;
     }
@@ -92,7 +93,7 @@ export async function scanLayer(blob: AsyncIterable<Buffer>): Promise<LayerScan>
   parser.end();
   return {
     records: sink.finish(tarSize),
-    blobDigest: `sha256:${blobHash.digest('hex')}`,
+    blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : '',
     blobSize,
     diffId: `sha256:${diffHash.digest('hex')}`,
     compression,

@@ -5,6 +5,7 @@
  * a bounded number of bytes in flight, so memory does not grow with layer size.
  */
 import { Worker } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { StrataError } from './errors.js';
 import type { LayerScan } from './scan-layer.js';
@@ -58,8 +59,10 @@ class ScanWorker {
     const result = new Promise<LayerScan>((resolve, reject) => (this.settle = { resolve, reject }));
     result.catch(() => undefined); // observed below
     this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
+    const blobHash = createHash('sha256');
     for await (const chunk of blob) {
       if (this.failed) break;
+      blobHash.update(chunk);
       const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
       const data = owns ? chunk : new Uint8Array(chunk);
       this.inFlight += data.byteLength;
@@ -68,7 +71,8 @@ class ScanWorker {
     }
     if (!this.failed) this.worker.postMessage({ type: 'end', id } satisfies ToWorker);
     try {
-      return await result;
+      const scan = await result;
+      return { ...scan, blobDigest: `sha256:${blobHash.digest('hex')}` };
     } finally {
       this.settle = null;
     }

@@ -29,7 +29,7 @@ port.on('message', (m: ToWorker) => {
     queue = [];
     ended = false;
     const id = m.id;
-    scanLayer(chunks(id)).then(
+    scanLayer(chunks(id), { hashBlob: false }).then(
       (scan) => {
         const r = scan.records;
         const transfer = [r.kind, r.flags, r.size, r.mode, r.uid, r.gid, r.mtime, r.hash].map((a) => a.buffer as ArrayBuffer);

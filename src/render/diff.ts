@@ -50,6 +50,18 @@ export function fileDetail(f: FileDiff): string {
   return out.join(', ');
 }
 
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function efficiencyLine(r: DiffReport): string {
+  const { a, b } = r.bloat.efficiency;
+  return `${pct(a)} -> ${pct(b)}`;
+}
+
+/** Categories either side has bytes in, biggest change first (the report's order). */
+function categoryRows(r: DiffReport): string[][] {
+  return r.bloat.categories.filter((c) => c.a || c.b).map((c) => [c.category, c.kind, humanBytes(c.a), humanBytes(c.b), signedBytes(c.delta)]);
+}
+
 function layerCell(l: LayerPair['a']): [string, string, string] {
   if (!l) return ['', '', '—'];
   return [String(l.index), humanBytes(l.size), instruction(l.createdBy ?? undefined)];
@@ -91,6 +103,14 @@ export function renderDiffText(r: DiffReport, width: number): string {
   lines.push(`  compressed  ${compressedLine(r)}`);
   lines.push(`  files       ${fileCounts(r)}${s.ignored.length ? `  (ignoring ${s.ignored.join(', ')})` : ''}`);
   lines.push(`  config      ${r.config.length ? `${r.config.length} changed` : 'no changes'}`);
+  const w = r.bloat.wastedBytes;
+  lines.push(`  wasted      ${humanBytes(w.a)} -> ${humanBytes(w.b)}  (${signedBytes(w.delta)}; stored in layers, hidden in the view)`);
+  lines.push(`  efficiency  ${efficiencyLine(r)}  (view / stored in layers)`);
+  const cats = categoryRows(r);
+  if (cats.length) {
+    lines.push('', 'Bloat and waste by category (biggest change first; see docs/bloat.md)');
+    lines.push(...table([['CATEGORY', 'KIND', 'A', 'B', 'DELTA'], ...cats], ['l', 'l', 'r', 'r', 'r']).map((l) => `  ${l}`));
+  }
 
   lines.push('', 'Layers');
   const base = r.layers.sharedBase;
@@ -135,6 +155,12 @@ export function renderDiffText(r: DiffReport, width: number): string {
 
 const MARKDOWN_FILES = 100;
 
+/** An efficiency change in percentage points. */
+function points(d: number): string {
+  const v = (d * 100).toFixed(1);
+  return `${d > 0 && v !== '0.0' ? '+' : ''}${v === '-0.0' ? '0.0' : v} pt`;
+}
+
 function md(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -149,7 +175,16 @@ export function renderDiffMarkdown(r: DiffReport): string {
   out.push(`| size | ${humanBytes(s.a.size)} | ${humanBytes(s.b.size)} | ${signedBytes(s.sizeDelta)} |`);
   out.push(`| compressed | ${humanBytes(s.a.compressedSize)} | ${humanBytes(s.b.compressedSize)} | ${s.compressedSizeDelta === null ? 'n/a' : signedBytes(s.compressedSizeDelta)} |`);
   out.push(`| layers | ${s.a.layer + 1} | ${s.b.layer + 1} | first ${r.layers.sharedBase} identical |`);
+  const w = r.bloat.wastedBytes, e = r.bloat.efficiency;
+  out.push(`| wasted | ${humanBytes(w.a)} | ${humanBytes(w.b)} | ${signedBytes(w.delta)} |`);
+  out.push(`| efficiency | ${pct(e.a)} | ${pct(e.b)} | ${points(e.b - e.a)} |`);
   out.push('', `**Files:** ${fileCounts(r)}${s.ignored.length ? ` (ignoring \`${s.ignored.map(md).join('`, `')}\`)` : ''}`);
+  const cats = categoryRows(r);
+  if (cats.length) {
+    out.push('', '<details><summary>Bloat and waste by category</summary>', '', '| category | kind | A | B | Δ |', '|---|---|---:|---:|---:|');
+    for (const row of cats) out.push(`| ${row.join(' | ')} |`);
+    out.push('', '</details>');
+  }
   if (r.config.length) {
     out.push('', '<details><summary>Config changes</summary>', '', '| field | A | B |', '|---|---|---|');
     for (const c of r.config) out.push(`| ${configLine(c).map((v) => md(v)).join(' | ')} |`);
