@@ -353,3 +353,16 @@ test('layers over 4 MiB (scanned in worker threads): truncated, corrupt and mism
   const l = diff.built.images[0].layers[0];
   t.is(await fails(t, diff.dir), `${layerAt(0, l.digest)}: diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${l.diffId}`);
 });
+
+test('a nested index blob that is missing; an index holding only an attestation', async (t) => {
+  const nested = ociLayoutFiles({ images: [{ layers: [okLayer()] }], multiPlatform: { nested: true } });
+  nested.files.delete(blobPath(nested.indexDigest!));
+  const a = writeDir(`${tmp(t)}/nested`, nested.files);
+  t.is(await fails(t, a), `${a}: missing blob ${nested.indexDigest} (image index)`);
+  const only = ociLayoutFiles({ images: [{ layers: [okLayer()] }], multiPlatform: { attestation: true } });
+  const index = JSON.parse((only.files.get('index.json') as Buffer).toString()) as { manifests: { platform?: { os: string } }[] };
+  index.manifests = index.manifests.filter((m) => m.platform?.os === 'unknown');
+  only.files.set('index.json', Buffer.from(JSON.stringify(index)));
+  const b = writeDir(`${tmp(t)}/only-attestation`, only.files);
+  t.is(await fails(t, b), `${b}: the index lists no image manifests`);
+});
