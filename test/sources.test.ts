@@ -346,3 +346,15 @@ test('an outer archive whose member names come from GNU long-name and PAX path r
   t.is(r.code, 0, r.stderr);
   t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
 });
+
+test('docker-archive:-:TAG picks one image of a multi-image archive on stdin', async (t) => {
+  const archive = await tarFiles(dockerArchiveFiles({ images: [app('app:v1', 'one'), app('app:v2', 'two!')] }).files);
+  const r = await runStrata(['ls', 'docker-archive:-:app:v2', '--json'], { stdin: archive });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(jsonLines(r.stdout).map((e) => [e.path, e.size]), [['/app', 0], ['/app/marker', 4], ['/etc', 0], ['/etc/os-release', 13]]);
+  const none = await runStrata(['ls', '-'], { stdin: archive });
+  t.deepEqual([none.code, none.stderr], [2, 'strata: stdin: holds 2 images, choose one by tag: app:v1, app:v2\n']);
+  const oci = await tarFiles(ociLayoutFiles({ images: [app('v1', 'one'), app('v2', 'two!')] }).files);
+  const m = await readImage(await openImage('oci-archive:-:v1', { stdin: (async function* () { yield oci; })() }));
+  t.deepEqual([...listView(m)].map((e) => `${e.type} ${e.path} ${e.size}`), expectedView('one'));
+});

@@ -79,7 +79,7 @@ export async function loadModel(args: ImageArgs): Promise<ImageModel> {
 }
 
 async function readPassword(args: ImageArgs): Promise<string> {
-  if (args.image === '-') throw new StrataError('--password-stdin: stdin already carries the image (-)');
+  if (/^(?:(?:docker|oci)-archive:)?-(?::|$)/.test(args.image)) throw new StrataError('--password-stdin: stdin already carries the image (-)');
   if (args.username === undefined) throw new StrataError('--password-stdin needs --username');
   let s = '';
   for await (const c of process.stdin) s += c;

@@ -1,6 +1,7 @@
 /**
  * Image references -> Image. A path is recognised by content; prefixes force a kind:
- *   docker-archive:PATH[:repo:tag]   oci:DIR[:tag]   oci-archive:PATH[:tag]   - (an archive on stdin)
+ *   docker-archive:PATH[:repo:tag]   oci:DIR[:tag]   oci-archive:PATH[:tag]   - (an archive on stdin;
+ *   docker-archive:-:TAG or oci-archive:-:TAG to pick one of several)
  * Anything else that is not on disk and parses as an image reference goes to remote.ts.
  */
 import { existsSync, statSync, openSync, readSync, closeSync, createReadStream } from 'node:fs';
@@ -49,9 +50,11 @@ export function parseRef(ref: string): ParsedRef {
 
 export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Image> {
   const sel = { platform: opts.platform };
-  if (ref === '-') {
+  // `-`, or `docker-archive:-:TAG` / `oci-archive:-:TAG` to pick one image of an archive on stdin
+  const stdin = /^(?:(docker-archive|oci-archive):)?-(?::(.+))?$/.exec(ref);
+  if (stdin) {
     const tree = await readStreamTree(opts.stdin ?? (process.stdin as AsyncIterable<Buffer>), 'stdin');
-    return fromTree(tree, ref, undefined, sel, 'docker-archive-stdin');
+    return fromTree(tree, ref, stdin[2], sel, stdin[1] === 'oci-archive' ? 'oci-archive' : 'docker-archive-stdin');
   }
   const { kind, path, tag } = parseRef(ref);
   const remote = kind ? undefined : remoteTarget(ref);
