@@ -107,7 +107,7 @@ export function headerBlock(h: Header): Buffer {
   return withChecksum(b);
 }
 
-export function withChecksum(b: Buffer): Buffer {
+function withChecksum(b: Buffer): Buffer {
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const v of b) sum += v;
@@ -138,12 +138,6 @@ export class TarWriter {
   /** A raw header block followed by its data, padded. */
   raw(h: Header, data: Buffer = Buffer.alloc(0)): this {
     this.parts.push(headerBlock({ ...h, size: h.size ?? data.length }), padded(data));
-    return this;
-  }
-
-  /** Raw bytes appended as they are (blocks of a hand-made header, garbage). */
-  bytes(b: Buffer): this {
-    this.parts.push(b);
     return this;
   }
 
