@@ -6,6 +6,9 @@
 import test from 'ava';
 import type { LayerRecords } from '../src/layers/records.js';
 import { Kind } from '../src/layers/records.js';
+import { StrataError } from '../src/layers/errors.js';
+import { scanLayer } from '../src/layers/scan-layer.js';
+import { Union } from '../src/layers/union.js';
 import { TarWriter, dir, file, hardlink, paxData, symlink, type Entry } from './helpers/tar-writer.js';
 import { modelOf, viewAt } from './helpers/model.js';
 
@@ -261,3 +264,40 @@ test('end-of-archive variants: one zero block, and padding to a 10240-byte recor
 function pathsOf(m: Awaited<ReturnType<typeof modelOf>>): string[] {
   return [...viewAt(m).keys()];
 }
+
+test('every truncation and many single-byte corruptions of a feature-rich layer are read or refused cleanly', async (t) => {
+  const deep = (n: number) => long(n, 'seg');
+  const w = new TarWriter();
+  w.entry({ ...file(`${deep(30)}/a`, 'x'.repeat(700)), gnuLongName: true });
+  w.entry({ ...file('p', 'pax'), pax: { path: `${deep(40)}/pax`, 'SCHILY.xattr.security.capability': Buffer.from([1, 0, 0x80, 0xff]) } });
+  w.oldGnuSparse('sp', 1 << 20, Array.from({ length: 6 }, (_, i) => ({ offset: i * 4096, data: Buffer.alloc(512, i) })));
+  w.paxSparse('ps', 100_000, [{ offset: 0, data: Buffer.alloc(600, 1) }]);
+  w.entry(symlink('l', 'a'));
+  w.entry({ ...hardlink('h', `${deep(40)}/pax`), gnuLongLink: true });
+  w.entry({ ...file('b256', 'zz'), uid: 5e9, base256: ['uid', 'size', 'mtime'] });
+  const good = w.end().toBuffer();
+  // a failure must be a StrataError (a one-line message), never a crash or a hang
+  const outcome = async (bytes: Buffer): Promise<string> => {
+    try {
+      new Union().addLayer((await scanLayer((async function* () {
+        yield bytes;
+      })())).records);
+      return 'read';
+    } catch (e) {
+      return e instanceof StrataError ? 'refused' : `crashed: ${(e as Error).stack}`;
+    }
+  };
+  t.is(await outcome(good), 'read');
+  const seen = new Map<string, number>();
+  const note = (o: string) => seen.set(o, (seen.get(o) ?? 0) + 1);
+  for (let cut = 0; cut < good.length; cut += 11) note(await outcome(good.subarray(0, cut)));
+  for (let i = 0; i < good.length; i += 5) {
+    for (const mask of [0xff, 0x80]) {
+      const b = Buffer.from(good);
+      b[i] ^= mask;
+      note(await outcome(b));
+    }
+  }
+  t.deepEqual([...seen.keys()].filter((k) => k.startsWith('crashed')), []);
+  t.true((seen.get('read') ?? 0) > 0 && (seen.get('refused') ?? 0) > 0);
+});
