@@ -37,6 +37,15 @@ const okLayer = (): LayerSpec => ({ entries: [file('etc/motd', 'hello\n')] });
 const where = (path: string) => (path.length > 40 ? `${path.slice(0, 37)}…` : path);
 const layerAt = (i: number, digest: string) => `layer ${i} (${where(blobPath(digest))})`;
 
+/** Store a manifest blob under its digest and make index.json list only it. */
+function pointIndexAt(b: BuiltLayout, manifest: Buffer): void {
+  b.files.set(blobPath(sha256(manifest)), manifest);
+  b.files.set('index.json', Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length }],
+  })));
+}
+
 function layout(t: ExecutionContext, spec: ImageSpec, mutate?: (b: BuiltLayout) => void): { dir: string; built: BuiltLayout } {
   const built = ociLayoutFiles({ images: [spec] });
   mutate?.(built);
@@ -122,9 +131,7 @@ test('blob size differs from the descriptor', async (t) => {
   const { dir, built } = layout(t, { layers: [okLayer()] }, (b) => {
     const m = JSON.parse(b.images[0].manifest.toString());
     m.layers[0].size += 1;
-    const manifest = Buffer.from(JSON.stringify(m));
-    b.files.set(blobPath(sha256(manifest)), manifest);
-    b.files.set('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: m.mediaType, digest: sha256(manifest), size: manifest.length }] })));
+    pointIndexAt(b, Buffer.from(JSON.stringify(m)));
   });
   const l = built.images[0].layers[0];
   t.is(await fails(t, dir), `${layerAt(0, l.digest)}: size mismatch: manifest says ${l.blob.length + 1} bytes, blob has ${l.blob.length}`);
@@ -156,10 +163,16 @@ test('malformed JSON: index.json, manifest, config, manifest.json', async (t) =>
   const garbage = Buffer.from('{"schemaVersion": 2, "manifests": [');
   const idx = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', garbage));
   t.regex(await fails(t, idx.dir), new RegExp(`^${escape(idx.dir)}: index.json is not valid JSON \\(.+\\)$`));
-  const man = layout(t, { layers: [okLayer()] }, (b) => b.files.set(blobPath(b.images[0].manifestDigest), garbage));
-  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(man.built.images[0].manifestDigest)} is not valid JSON \\(.+\\)$`));
-  const cfg = layout(t, { layers: [okLayer()] }, (b) => b.files.set(blobPath(b.images[0].configDigest), garbage));
-  t.regex(await fails(t, cfg.dir), new RegExp(`^${escape(cfg.dir)}: ${blobPath(cfg.built.images[0].configDigest)} is not valid JSON \\(.+\\)$`));
+  // blobs are content-addressed: the malformed ones are stored under their own digest
+  const man = layout(t, { layers: [okLayer()] }, (b) => pointIndexAt(b, garbage));
+  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(sha256(garbage))} is not valid JSON \\(.+\\)$`));
+  const cfg = layout(t, { layers: [okLayer()] }, (b) => {
+    b.files.set(blobPath(sha256(garbage)), garbage);
+    const m = JSON.parse(b.images[0].manifest.toString());
+    m.config = { ...m.config, digest: sha256(garbage), size: garbage.length };
+    pointIndexAt(b, Buffer.from(JSON.stringify(m)));
+  });
+  t.regex(await fails(t, cfg.dir), new RegExp(`^${escape(cfg.dir)}: ${blobPath(sha256(garbage))} is not valid JSON \\(.+\\)$`));
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   save.files.set('manifest.json', Buffer.from('[{"Config": '));
   const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
@@ -169,7 +182,7 @@ test('malformed JSON: index.json, manifest, config, manifest.json', async (t) =>
 test('well-formed JSON of the wrong shape', async (t) => {
   const idx = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', Buffer.from('{"schemaVersion": 2}')));
   t.is(await fails(t, idx.dir), `${idx.dir}: index.json has no "manifests" list`);
-  const cfg = layout(t, { layers: [okLayer()] }, (b) => b.files.set(blobPath(b.images[0].configDigest), Buffer.from('{"os": "linux"}')));
+  const cfg = layout(t, { layers: [okLayer()], config: { rootfs: undefined } });
   t.is(await fails(t, cfg.dir), `${cfg.dir} config ${cfg.built.images[0].configDigest}: not an image config (expected rootfs.diff_ids)`);
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   save.files.set('manifest.json', Buffer.from('{"Config": "x.json"}'));
@@ -365,4 +378,22 @@ test('a nested index blob that is missing; an index holding only an attestation'
   only.files.set('index.json', Buffer.from(JSON.stringify(index)));
   const b = writeDir(`${tmp(t)}/only-attestation`, only.files);
   t.is(await fails(t, b), `${b}: the index lists no image manifests`);
+});
+
+test('a config or manifest whose bytes do not match their digest (tampered after the fact)', async (t) => {
+  const tamper = (b: Buffer) => Buffer.from(b.toString().replace('/bin/sh', '/bin/xx'));
+  const cfg = layout(t, { layers: [okLayer()] }, (b) => b.files.set(blobPath(b.images[0].configDigest), tamper(b.images[0].config)));
+  const c = cfg.built.images[0];
+  t.is(await fails(t, cfg.dir), `${cfg.dir}: ${blobPath(c.configDigest)}: content does not match its digest ${c.configDigest} (got ${sha256(tamper(c.config))})`);
+  const man = layout(t, { layers: [okLayer()] }, (b) => {
+    const m = Buffer.from(b.images[0].manifest.toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
+    b.files.set(blobPath(b.images[0].manifestDigest), m);
+  });
+  const md = man.built.images[0].manifestDigest;
+  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(md)}: content does not match its digest ${md} \\(got sha256:[0-9a-f]{64}\\)$`));
+  const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
+  const name = `${save.images[0].configDigest.slice(7)}.json`;
+  save.files.set(name, tamper(save.images[0].config));
+  const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
+  t.is(await fails(t, path), `${path}: ${name}: content does not match its digest ${save.images[0].configDigest} (got ${sha256(tamper(save.images[0].config))})`);
 });
