@@ -19,8 +19,8 @@ function tmp(t: ExecutionContext): string {
 }
 
 /** Run `strata inspect ARGS` and check the one-line failure; returns the message after `strata: `. */
-async function fails(t: ExecutionContext, ref: string, opts: { stdin?: Buffer } = {}): Promise<string> {
-  const r = await runStrata(['inspect', ref], { ...opts, timeoutMs: 30_000 });
+async function fails(t: ExecutionContext, ref: string, opts: { stdin?: Buffer; pipeFrom?: string } = {}): Promise<string> {
+  const r = await runStrata(opts.pipeFrom === undefined ? ['inspect', ref] : ['inspect'], { ...opts, timeoutMs: 60_000 });
   t.false(r.timedOut, 'strata hung');
   t.is(r.code, 2);
   t.is(r.stdout, '');
@@ -396,4 +396,12 @@ test('a config or manifest whose bytes do not match their digest (tampered after
   save.files.set(name, tamper(save.images[0].config));
   const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
   t.is(await fails(t, path), `${path}: ${name}: content does not match its digest ${save.images[0].configDigest} (got ${sha256(tamper(save.images[0].config))})`);
+});
+
+test('not an image through a pipe path: text, an empty pipe', async (t) => {
+  const d = tmp(t);
+  writeFileSync(`${d}/notes.txt`, 'just text\n'.repeat(100));
+  t.regex(await fails(t, '', { pipeFrom: `${d}/notes.txt` }), /^\/dev\/fd\/\d+: not a readable tar archive \(.+\)$/);
+  writeFileSync(`${d}/empty`, '');
+  t.regex(await fails(t, '', { pipeFrom: `${d}/empty` }), /^\/dev\/fd\/\d+: empty input, expected an image archive$/);
 });

@@ -358,3 +358,16 @@ test('docker-archive:-:TAG picks one image of a multi-image archive on stdin', a
   const m = await readImage(await openImage('oci-archive:-:v1', { stdin: (async function* () { yield oci; })() }));
   t.deepEqual([...listView(m)].map((e) => `${e.type} ${e.path} ${e.size}`), expectedView('one'));
 });
+
+test('a pipe path (bash process substitution) is read as a stream: docker save, gzip-compressed OCI archive', async (t) => {
+  const d = tmp(t);
+  await writeDockerArchive(`${d}/save.tar`, { images: [app('app:pipe')] });
+  const r = await runStrata(['ls', '--json'], { pipeFrom: `${d}/save.tar` });
+  t.is(r.stderr, '');
+  t.is(r.code, 0);
+  t.deepEqual(jsonLines(r.stdout).map((e) => e.path), ['/app', '/app/marker', '/etc', '/etc/os-release']);
+  writeFileSync(`${d}/oci.tar.gz`, gzipSync(await tarFiles(ociLayoutFiles({ images: [app()] }).files)));
+  const i = await runStrata(['inspect', '--json'], { pipeFrom: `${d}/oci.tar.gz` });
+  t.is(i.code, 0, i.stderr);
+  t.is((JSON.parse(i.stdout) as { image: { source: string } }).image.source, 'oci-archive');
+});

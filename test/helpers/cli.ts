@@ -12,9 +12,13 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-export function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string } = {}): Promise<RunResult> {
+  // pipeFrom: the image is `<(cat FILE)` appended by bash (a /dev/fd pipe path, as a user would pass)
+  const [cmd, argv] = opts.pipeFrom === undefined
+    ? [process.execPath, ['bin/strata.js', ...args]]
+    : ['bash', ['-c', 'node=$0 f=$1; shift; exec "$node" bin/strata.js "$@" <(cat "$f")', process.execPath, opts.pipeFrom, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/strata.js', ...args], {
+    const child = spawn(cmd, argv, {
       cwd: repoRoot,
       // no stack traces; no layer cache, so every run reads the bytes it is given
       env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1' },
@@ -26,7 +30,7 @@ export function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: nu
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 30_000);
+    }, opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.stdin.on('error', () => {}); // the CLI may exit before reading all of stdin

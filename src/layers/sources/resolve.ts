@@ -74,6 +74,11 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
     return attachDirBlobs(tree, () => readOciLayout(tree, ref, 'oci', { ...sel, tag }));
   }
   if (kind === 'oci') throw new StrataError(`${path}: oci: expects a directory (use oci-archive: for a tar)`);
+  if (!st.isFile()) {
+    // a pipe (`strata inspect <(docker save app)`) or a device: no random access, read it once
+    const tree = await readStreamTree(createReadStream(path), path);
+    return fromTree(tree, ref, tag, sel, kind);
+  }
   const head = readHead(path);
   if (sniffCompression(head) !== 'none') {
     // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream.
