@@ -4,6 +4,20 @@ import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
+import { defaultCommand, exploreCommand } from './commands/explore.js';
+
+/**
+ * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
+ * stdin) is swapped for a placeholder before parsing and restored in the parsed arguments.
+ */
+const STDIN_ARG = '\u0000stdin';
+
+function restoreStdinArg(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) {
+    if (v === STDIN_ARG) args[k] = '-';
+    else if (Array.isArray(v)) args[k] = v.map((x) => (x === STDIN_ARG ? '-' : x));
+  }
+}
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
@@ -11,12 +25,15 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(0); // `strata ls … | head`
   });
   try {
-    await yargs(argv)
+    await yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
+      .middleware(restoreStdinArg, true)
       .scriptName('strata')
       .command(inspectCommand)
       .command(lsCommand)
       .command(diffCommand)
-      .demandCommand(1, 'name a command: inspect, ls')
+      .command(exploreCommand)
+      .command(defaultCommand)
+      .demandCommand(1, 'name an image or a command: inspect, ls, diff, explore')
       .strict()
       .help()
       .version()

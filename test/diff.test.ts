@@ -526,7 +526,7 @@ test('--ignore globs, from the command line and from .strata.yml', async (t) => 
   writeFileSync(join(cwd, '.strata.yml'), 'diff:\n  ignore: {a: 1}\n');
   const bad = await strata(['diff', OVERLAY, OVERLAY], cwd);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /\.strata\.yml: diff\.ignore: expected a list of strings/);
+  t.regex(bad.stderr, /\.strata\.yml: diff\.ignore: expected a list/);
 });
 
 test('A@N parsing keeps paths that contain @', (t) => {

@@ -49,8 +49,9 @@ function cacheChoice(args: ImageArgs): CacheChoice {
 }
 
 /** Open and read an image, with progress on stderr when it is a terminal. */
-export async function loadModel(args: ImageArgs): Promise<ImageModel> {
-  const tty = process.stderr.isTTY;
+export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImageModel> {
+  // A caller that draws its own progress (the explorer) owns the terminal: nothing on stderr then.
+  const tty = process.stderr.isTTY && !opts.onProgress;
   const cache = cacheChoice(args);
   const bars = tty ? new ProgressBars(process.stderr) : undefined;
   const image = await openImage(args.image, {
@@ -62,7 +63,7 @@ export async function loadModel(args: ImageArgs): Promise<ImageModel> {
       cacheDir: cache.root,
       noCache: cache.off,
       cacheMax: cache.maxBytes,
-      onNote: (msg) => process.stderr.write(`strata: ${msg}\n`),
+      onNote: opts.onProgress ? undefined : (msg) => process.stderr.write(`strata: ${msg}\n`),
       onProgress: bars?.update,
     },
   });
@@ -72,7 +73,7 @@ export async function loadModel(args: ImageArgs): Promise<ImageModel> {
   const model = await readImage(image, {
     concurrency: pulled ? 3 : undefined,
     cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
-    onProgress: tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined,
+    onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
   }).finally(() => bars?.finish());
   if (tty && !pulled) process.stderr.write('\r\x1b[K');
   return model;

@@ -5,8 +5,7 @@ import { StrataError } from '../layers/errors.js';
 import { diffImages, type DiffSide } from '../layers/diff.js';
 import { contentDiffs } from '../layers/diff-content.js';
 import type { ImageModel } from '../layers/read-image.js';
-import { CONFIG_FILE, readConfigFile, stringList } from '../config-file.js';
-import { parseBloatSection } from '../layers/config.js';
+import { loadConfig } from '../layers/config.js';
 import { renderContent, renderDiffMarkdown, renderDiffText } from '../render/diff.js';
 
 interface Args {
@@ -24,6 +23,7 @@ interface Args {
   json?: boolean;
   markdown?: boolean;
   'exit-code'?: boolean;
+  config?: string;
 }
 
 /** `--file` reads past --content-limit up to this: the user named the file. */
@@ -48,12 +48,13 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
       .option('markdown', { type: 'boolean', describe: 'print the report as Markdown, for PR comments' })
       .option('exit-code', { type: 'boolean', describe: 'exit 1 when the sides differ, 0 when identical' })
+      .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' })
       .conflicts('json', 'markdown') as never,
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
     const [a, b] = await loadSides(args);
-    const config = readConfigFile();
-    const ignore = [...stringList(config, 'diff', 'ignore'), ...(args.ignore ?? [])];
+    const config = loadConfig({ file: args.config });
+    const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -61,7 +62,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const text = contents.map(renderContent).join('');
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
-      const report = diffImages(a, b, { ignore, bloat: parseBloatSection(config.bloat, CONFIG_FILE) });
+      const report = diffImages(a, b, { ignore, bloat: config.bloat });
       if (args.content) {
         const limit = args['content-limit'];
         const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);

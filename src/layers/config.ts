@@ -28,14 +28,22 @@ export interface BloatConfig {
   ignore: string[];
 }
 
+export interface DiffConfig {
+  /** Globs of paths `strata diff` leaves out (added to --ignore). */
+  ignore: string[];
+}
+
 export interface StrataConfig {
   /** The file it came from, or null for the defaults. */
   source: string | null;
   bloat: BloatConfig;
+  diff: DiffConfig;
+  /** Explorer key bindings, action -> keys; the explorer (src/tui/keymap.ts) checks action names and keys. */
+  keys: Record<string, unknown>;
 }
 
 export function defaultConfig(): StrataConfig {
-  return { source: null, bloat: { disable: [], rules: [], ignore: [] } };
+  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, diff: { ignore: [] }, keys: {} };
 }
 
 /** `file` given: it must exist. Otherwise `.strata.yml` in `cwd` if present, else the defaults. */
@@ -75,15 +83,6 @@ export function parseConfig(text: string, source: string): StrataConfig {
   return config;
 }
 
-/** The `bloat` section of an already parsed file (`.strata.yml` as `strata diff` reads it), validated. */
-export function parseBloatSection(value: unknown, source: string): BloatConfig {
-  const config = defaultConfig();
-  sections.bloat(config, value ?? null, (key, msg) => {
-    throw new StrataError(`${source}: ${key}: ${msg}`);
-  });
-  return config.bloat;
-}
-
 type Fail = (key: string, msg: string) => never;
 
 const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail) => void> = {
@@ -107,6 +106,19 @@ const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail
     });
     const ignore = (b.ignore === undefined ? [] : list(b.ignore, 'bloat.ignore', fail)).map((g, i) => glob(g, `bloat.ignore[${i}]`, fail));
     config.bloat = { disable, rules, ignore };
+  },
+  keys: (config, value, fail) => {
+    if (value === null) return;
+    if (!isMap(value)) fail('keys', 'expected a mapping of action: key or [keys]');
+    config.keys = value as Record<string, unknown>;
+  },
+  diff: (config, value, fail) => {
+    if (value === null) return;
+    if (!isMap(value)) fail('diff', 'expected a mapping with ignore');
+    const d = value as Record<string, unknown>;
+    for (const k of Object.keys(d)) if (k !== 'ignore') fail(`diff.${k}`, 'unknown key (known: ignore)');
+    const ignore = d.ignore === undefined || d.ignore === null ? [] : typeof d.ignore === 'string' ? [d.ignore] : list(d.ignore, 'diff.ignore', fail);
+    config.diff = { ignore: ignore.map((g, i) => glob(g, `diff.ignore[${i}]`, fail)) };
   },
 };
 

@@ -8,7 +8,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from './errors.js';
-import { normalizeEntryPath, parentOf, resolveRelative } from './paths.js';
+import { normalizeEntryPath, parentOf } from './paths.js';
 import { TarParser, type TarHeader } from './tar-parser.js';
 
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
@@ -178,4 +178,17 @@ export class TarTree implements FileTree {
     if (m.size === 0) return (async function* () {})();
     return createReadStream(this.name, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
   }
+}
+
+/** `../abc/layer.tar` relative to `def/` -> `abc/layer.tar`, without leaving the archive. */
+export function resolveRelative(base: string, link: string): string {
+  const parts = base === '' ? [] : base.split('/');
+  for (const seg of link.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (parts.length === 0) throw new StrataError(`link ${link} leaves the archive`);
+      parts.pop();
+    } else parts.push(seg);
+  }
+  return parts.join('/');
 }

@@ -36,16 +36,3 @@ export function baseName(path: string): string {
 export function joinPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
-
-/** `../abc/layer.tar` relative to `def/` -> `abc/layer.tar`, without leaving the archive. */
-export function resolveRelative(base: string, link: string): string {
-  const parts = base === '' ? [] : base.split('/');
-  for (const seg of link.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') {
-      if (parts.length === 0) throw new StrataError(`link ${link} leaves the archive`);
-      parts.pop();
-    } else parts.push(seg);
-  }
-  return parts.join('/');
-}

@@ -287,16 +287,40 @@ function isZero(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = parseOctal(b, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i];
-  let field = 0;
-  for (let i = 148; i < 156; i++) field += b[i];
-  const unsigned = sum - field + 8 * 32;
+  const unsigned = byteSum(b) - fieldSum(b) + 8 * 32;
   if (stored === unsigned) return true;
   // Some old writers summed signed chars.
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) signed += i >= 148 && i < 156 ? 32 : b[i] > 127 ? b[i] - 256 : b[i];
   return stored === signed;
+}
+
+function fieldSum(b: Buffer): number {
+  let s = 0;
+  for (let i = 148; i < 156; i++) s += b[i];
+  return s;
+}
+
+/**
+ * Sum of the 512 bytes of a header. Every entry's header is summed, so on layers of many small
+ * files this is hot: when the block is 4-byte aligned, add two 16-bit lanes per 32-bit word
+ * (128 words x 255 x 2 fits a lane) instead of 512 byte loads.
+ */
+function byteSum(b: Buffer): number {
+  if ((b.byteOffset & 3) !== 0) {
+    let s = 0;
+    for (let i = 0; i < BLOCK; i++) s += b[i];
+    return s;
+  }
+  const w = new Uint32Array(b.buffer, b.byteOffset, BLOCK / 4);
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < w.length; i++) {
+    const x = w[i];
+    even += x & 0x00ff00ff;
+    odd += (x >>> 8) & 0x00ff00ff;
+  }
+  return (even & 0xffff) + (even >>> 16) + (odd & 0xffff) + (odd >>> 16);
 }
 
 function str(b: Buffer, off: number, len: number): string {

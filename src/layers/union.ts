@@ -353,8 +353,8 @@ export class Union {
     return this.vInode.a[tv];
   }
 
-  /** Compare the new version with what was visible before the layer: see docs/union.md. */
-  private classify(v: number, prev: number): ChangeCode {
+  /** Compare a version with an earlier one of the same node (before a layer, or a range of layers): see docs/union.md. */
+  classify(v: number, prev: number): ChangeCode {
     if (prev < 0) return Change.added;
     const kv = this.effectiveKind(v);
     if (kv !== this.effectiveKind(prev)) return Change.modified;

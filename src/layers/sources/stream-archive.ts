@@ -9,9 +9,10 @@ import { finished, pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { StrataError } from '../errors.js';
 import { decompressor, sniffCompression } from '../compression.js';
-import { normalizeEntryPath, parentOf, resolveRelative } from '../paths.js';
+import { normalizeEntryPath, parentOf } from '../paths.js';
 import { scanLayer, type LayerScan } from '../scan-layer.js';
 import type { ScannedTree } from './tree-layer.js';
+import { resolveRelative } from '../file-tree.js';
 
 /** Members up to this size are kept in memory (configs, manifests, small layers). */
 const KEEP_BYTES = 1024 * 1024;
@@ -75,19 +76,19 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string)
     for await (const entry of ex) {
       const h = entry.header;
       let path: string;
-      let target = '';
       try {
         path = normalizeEntryPath(h.name);
-        if (h.type === 'symlink' || h.type === 'link') {
-          // legacy saves link a repeated layer as `../<first id>/layer.tar`
-          const link = h.linkname ?? '';
-          const base = h.type === 'symlink' && !link.startsWith('/') ? parentOf(path) : '';
-          target = normalizeEntryPath(resolveRelative(base, link));
-        }
       } catch (e) {
         throw new StrataError(`${name}: ${(e as Error).message}`);
       }
       if (h.type === 'symlink' || h.type === 'link') {
+        const base = h.type === 'symlink' ? parentOf(path) : '';
+        let target: string;
+        try {
+          target = resolveRelative(base, h.linkname ?? '');
+        } catch (e) {
+          throw new StrataError(`${name}: ${path}: ${(e as Error).message}`);
+        }
         tree.links.set(path, target);
         entry.resume();
       } else if (h.type !== 'file' && h.type !== 'contiguous-file') {

@@ -1,0 +1,60 @@
+import { openSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
+import type { CommandModule } from 'yargs';
+import { imageOptions, loadModel, type ImageArgs } from './common.js';
+import { loadConfig } from '../layers/config.js';
+import { keymapOf } from '../tui/keymap.js';
+import { wasteSummary } from '../tui/waste.js';
+import type { Loader } from '../tui/root.js';
+import { inspectCommand } from './inspect.js';
+
+interface Args extends ImageArgs {
+  config?: string;
+}
+
+export const exploreCommand: CommandModule<object, Args> = {
+  command: 'explore <image>',
+  describe: 'browse the layers and the file tree of an image in the terminal',
+  builder: (y) => imageOptions(y).option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' }) as never,
+  handler: (args) => explore(args),
+};
+
+/** `strata IMAGE`: the explorer on a terminal, the inspect summary otherwise or with --json (inspect's options apply). */
+export const defaultCommand: CommandModule<object, Args> = {
+  command: '$0 <image>',
+  describe: 'explore IMAGE on a terminal; print `inspect` when the output is not a terminal',
+  builder: inspectCommand.builder as never,
+  handler: (args) => (process.stdout.isTTY && !(args as { json?: boolean }).json ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
+};
+
+const ALT_SCREEN_ON = '\x1b[?1049h';
+const ALT_SCREEN_OFF = '\x1b[?1049l';
+
+async function explore(args: Args): Promise<void> {
+  // React's development build records every render with its props (the whole model): far too slow.
+  process.env.NODE_ENV ??= 'production';
+  const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
+  const config = loadConfig({ file: args.config });
+  const keymap = keymapOf(config);
+  const analyze = (model: Parameters<typeof wasteSummary>[0]) => wasteSummary(model, config.bloat);
+  let reading = true;
+  const load: Loader = async (onProgress) => {
+    try {
+      return await loadModel(args, { onProgress });
+    } finally {
+      reading = false;
+    }
+  };
+  // With the image on stdin, keys come from the terminal itself.
+  const stdin = args.image === '-' ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
+  process.stdout.write(ALT_SCREEN_ON);
+  try {
+    const app = render(createElement(Root, { load, keymap, analyze }), { stdin, exitOnCtrlC: false, patchConsole: false });
+    await app.waitUntilExit();
+  } finally {
+    process.stdout.write(ALT_SCREEN_OFF);
+    if (stdin !== process.stdin) stdin.destroy();
+  }
+  // Quit while loading: the layers still being read would keep the process alive until they end.
+  if (reading) process.exit(0);
+}

@@ -1,0 +1,59 @@
+/**
+ * Tree filter patterns. A pattern with glob wildcards (`*`, `?`, `[`) and none of the
+ * regex-only constructs (`.*`, `\`, `(`, `|`, `+`, `^`, `$`, `{`) is a glob matched against the whole
+ * path from the root (`/usr/lib/*.so`, `usr/lib/*.so`; `**` crosses directories), or against the
+ * base name when it has no `/` (`*.pyc`); a directory that matches brings its subtree. Anything else is a regular expression
+ * searched anywhere in the path (`/tmp`, `\.so(\.\d+)*$`). Paths are absolute: `/etc/passwd`.
+ */
+import { StrataError } from '../layers/errors.js';
+
+export type PathTest = (absPath: string) => boolean;
+
+export function compileFilter(pattern: string): PathTest {
+  if (isGlob(pattern)) {
+    const body = globToRegex(pattern);
+    // like the bloat rules' globs: with a `/` anchored at the root, without one any base name
+    const re = pattern.includes('/') ? new RegExp(`^${pattern.startsWith('/') ? '' : '/'}${body}(?:/.*)?$`) : new RegExp(`(?:^|/)${body}(?:/.*)?$`);
+    return (p) => re.test(p);
+  }
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (e) {
+    throw new StrataError(`filter: ${(e as Error).message}`);
+  }
+  return (p) => re.test(p);
+}
+
+export function isGlob(pattern: string): boolean {
+  return /[*?[]/.test(pattern) && !/\.\*|[\\(|+^${]/.test(pattern);
+}
+
+function globToRegex(glob: string): string {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        // `**/` matches zero or more directories; a trailing `**` matches everything below
+        if (glob[i + 2] === '/') {
+          out += '(?:.*/)?';
+          i += 2;
+        } else {
+          out += '.*';
+          i++;
+        }
+      } else out += '[^/]*';
+    } else if (c === '?') out += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end < 0) out += '\\[';
+      else {
+        const inner = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        out += `[${inner}]`;
+        i = end;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return out;
+}

@@ -1,0 +1,189 @@
+/** The explorer's panes: each renders exactly `height` lines of at most `width` columns. */
+import { Box, Text } from 'ink';
+import type { ImageModel } from '../layers/read-image.js';
+import type { ChangeCounts, Sizes } from '../layers/views.js';
+import { Kind, kindName } from '../layers/records.js';
+import { humanBytes, instruction, modeString, truncate } from '../format.js';
+import type { TreeView, Status } from './tree-view.js';
+import type { WasteSummary } from './waste.js';
+import { showKey, actions, type Action, type Keymap } from './keymap.js';
+
+function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
+  return (
+    <Text bold inverse={focused} wrap="truncate">
+      {fit(text, width)}
+    </Text>
+  );
+}
+
+/** Pad or cut a line to exactly `width` columns (for highlighted bars; other lines are only cut: fewer cells to draw). */
+export function fit(s: string, width: number): string {
+  return truncate(s, width).padEnd(width);
+}
+
+function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      {lines.slice(0, height).map((l, i) => (
+        <Text key={i} wrap="truncate">
+          {truncate(l, width)}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export function layerInstruction(model: ImageModel, L: number): string {
+  const h = model.layers[L].history;
+  return instruction(h?.created_by, h?.comment) || '(no history entry)';
+}
+
+export function LayersPane(props: { model: ImageModel; selected: number; range: [number, number] | null; mark: number | null; focused: boolean; width: number; height: number }) {
+  const { model, selected, range, width, height } = props;
+  const rows = height - 1;
+  const n = model.layers.length;
+  const top = Math.max(0, Math.min(selected - Math.floor(rows / 2), n - rows));
+  const numW = String(n - 1).length;
+  const lines = [];
+  for (let L = top; L < Math.min(n, top + rows); L++) {
+    const inRange = range !== null && L >= range[0] && L <= range[1];
+    const mark = L === props.mark ? '*' : inRange ? '│' : ' ';
+    const text = `${mark}${String(L).padStart(numW)} ${humanBytes(model.layers[L].size).padStart(8)}  ${layerInstruction(model, L)}`;
+    lines.push(
+      <Text key={L} wrap="truncate" inverse={L === selected && props.focused} bold={L === selected} color={inRange && L !== selected ? 'magenta' : undefined}>
+        {L === selected ? fit(text, width) : truncate(text, width)}
+      </Text>,
+    );
+  }
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Title text={`Layers (${n})${range ? `  aggregated ${range[0]}..${range[1]}` : ''}`} focused={props.focused} width={width} />
+      {lines}
+    </Box>
+  );
+}
+
+export function LayerDetails({ model, layer, counts, width, height }: { model: ImageModel; layer: number; counts: ChangeCounts; width: number; height: number }) {
+  const l = model.layers[layer];
+  const lines = [
+    `Digest ${l.digest}`,
+    `Size ${humanBytes(l.size)}  compressed ${l.compressedSize === null ? '—' : humanBytes(l.compressedSize)}  entries ${l.records.count}`,
+    `+${counts.added} added  ~${counts.modified} modified  ${counts.metadata} meta  -${counts.removed} removed`,
+    ...wrap(`Command: ${layerInstruction(model, layer)}`, width),
+  ];
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Title text={`Layer ${layer}`} width={width} />
+      <Lines lines={lines} width={width} height={height - 1} />
+    </Box>
+  );
+}
+
+export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; waste: WasteSummary; width: number; height: number }) {
+  const lines = [
+    `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
+    `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,
+    ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
+  ];
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Title text="Image (w: jump to findings)" width={width} />
+      <Lines lines={lines} width={width} height={height - 1} />
+    </Box>
+  );
+}
+
+function wrap(s: string, width: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < s.length; i += width) out.push(s.slice(i, i + width));
+  return out;
+}
+
+const colour: Record<Status, string | undefined> = { added: 'green', modified: 'yellow', metadata: 'cyan', removed: 'red', unchanged: undefined };
+const glyph: Record<Status, string> = { added: 'A', modified: 'M', metadata: 'm', removed: 'D', unchanged: ' ' };
+
+/** Rows on screen: walk back from the cursor to its screen row, then forward one screenful. */
+export function windowRows(v: TreeView, cursor: number, offset: number, height: number): { rows: number[]; cursorIndex: number } {
+  let top = cursor;
+  let back = 0;
+  while (back < offset) {
+    const p = v.prev(top);
+    if (p < 0) break;
+    top = p;
+    back++;
+  }
+  const rows: number[] = [];
+  for (let n = top; n >= 0 && rows.length < height; n = v.next(n)) rows.push(n);
+  return { rows, cursorIndex: cursor < 0 ? -1 : back };
+}
+
+/** Control characters in names (a newline is a valid file name byte) would tear the screen. */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, '?');
+}
+
+export function treeRowText(v: TreeView, node: number, attributes: boolean): string {
+  const u = v.u;
+  const ver = v.versionOf(node);
+  const kind = u.kindOf(ver);
+  const status = v.status(node);
+  let guides = '';
+  for (let a = u.parentOf(node); a > 0; a = u.parentOf(a)) guides = (v.isLastChild(a) ? '  ' : '│ ') + guides;
+  guides += v.isLastChild(node) ? '└─' : '├─';
+  const dir = kind === Kind.dir;
+  const marker = dir ? (v.expanded(node) ? '▾' : '▸') : '─';
+  const name = printable(u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1));
+  const link = u.linkOf(ver);
+  const target = link === undefined ? '' : kind === Kind.hardlink ? ` => /${printable(link)}` : ` -> ${printable(link)}`;
+  const cols = attributes
+    ? `${modeString(kindName[kind], u.modeOf(ver).toString(8))} ${`${u.uidOf(ver)}:${u.gidOf(ver)}`.padStart(9)} ${humanBytes(v.size(node)).padStart(8)} `
+    : '';
+  return `${glyph[status]} ${cols}${guides}${marker} ${name}${dir ? '/' : ''}${target}`;
+}
+
+export function TreePane(props: { view: TreeView; title: string; cursor: number; offset: number; attributes: boolean; focused: boolean; width: number; height: number }) {
+  const { view, width, height } = props;
+  const header = props.attributes ? 1 : 0;
+  const rowsH = height - 1 - header;
+  const { rows, cursorIndex } = windowRows(view, props.cursor, props.offset, rowsH);
+  const lines = rows.map((n, i) => {
+    const st = view.status(n);
+    const sel = i === cursorIndex;
+    return (
+      <Text key={n} wrap="truncate" color={colour[st]} inverse={sel && props.focused} bold={sel && !props.focused}>
+        {sel ? fit(treeRowText(view, n, props.attributes), width) : truncate(treeRowText(view, n, props.attributes), width)}
+      </Text>
+    );
+  });
+  if (!rows.length) lines.push(<Text key="empty">{truncate('  (nothing to show: change the filter or the hide toggles)', width)}</Text>);
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Title text={props.title} focused={props.focused} width={width} />
+      {header ? <Text wrap="truncate">{truncate(`  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name`, width)}</Text> : null}
+      {lines}
+    </Box>
+  );
+}
+
+export function HelpScreen({ keymap, width, height }: { keymap: Keymap; width: number; height: number }) {
+  const items = (Object.keys(actions) as Action[]).map((a) => [keymap.keys[a].map(showKey).join(' '), actions[a]] as const);
+  const keyW = Math.max(...items.map(([k]) => k.length));
+  const rows = Math.max(1, height - 2);
+  const cols = Math.ceil(items.length / rows);
+  const colW = Math.floor(width / cols);
+  const lines: string[] = [];
+  for (let r = 0; r < Math.min(rows, items.length); r++) {
+    let line = '';
+    for (let c = 0; c < cols; c++) {
+      const it = items[c * rows + r];
+      if (it) line += fit(`${it[0].padEnd(keyW)}  ${it[1]}`, colW - 1) + ' ';
+    }
+    lines.push(line);
+  }
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Title text="Keys (? or Esc closes; .strata.yml `keys:` rebinds)" focused width={width} />
+      <Lines lines={lines} width={width} height={height - 1} />
+    </Box>
+  );
+}

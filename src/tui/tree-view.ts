@@ -1,0 +1,252 @@
+/**
+ * The explorer's file tree, read straight from the Union without copying it: which nodes a view shows
+ * (the union after the selected layer plus what the range removed), each one's change status, its
+ * children in display order, and preorder stepping (next/prev row) so the screen only ever
+ * touches the rows it draws. Children lists are built per directory on first use and cached by
+ * the view; a view is cheap to create, so every change of layer, range, sort, filter or toggles
+ * makes a new one.
+ */
+import { Kind } from '../layers/records.js';
+import { changeName, type ChangeName, type Union } from '../layers/union.js';
+import type { DirSizes } from './dir-sizes.js';
+import { versionsOfLayers } from './layer-versions.js';
+
+export type Status = ChangeName;
+
+export interface ViewSpec {
+  /** The selected layer: the tree is the union after it. */
+  layer: number;
+  /** First layer of the range whose changes are shown (=== layer: that layer's own changes). */
+  from: number;
+  sort: 'name' | 'size';
+  /** Statuses to hide (directories holding shown entries stay). */
+  hide: ReadonlySet<Status>;
+  /** Nodes whose path matches the filter, or null for no filter. */
+  matches: Int32Array | null;
+  /** Every directory is collapsed unless toggled, or expanded unless toggled. */
+  collapsedByDefault: boolean;
+  toggled: ReadonlySet<number>;
+}
+
+interface Kids {
+  list: Int32Array;
+  /** Position of each child in `list`; by name order a binary search finds it without a map. */
+  index: Map<number, number> | null;
+}
+
+export class TreeView {
+  private readonly before: number;
+  private readonly kids: Map<number, Kids>;
+  private readonly kept: Uint8Array | null;
+
+  /**
+   * `same` is a view of the same layers, sort, hide toggles and filter (only expansion differs):
+   * its children lists are reused, as they do not depend on what is expanded.
+   */
+  constructor(
+    readonly u: Union,
+    readonly spec: ViewSpec,
+    private readonly sizes: DirSizes,
+    private readonly byName: NameOrder = new NameOrder(u),
+    same?: TreeView,
+  ) {
+    this.before = spec.from - 1;
+    this.kids = same ? same.kids : new Map();
+    this.kept = same ? same.kept : spec.matches || spec.hide.size ? this.computeKept() : null;
+  }
+
+  /** The version shown for a node: visible after the layer, else the one the range removed; -1 if absent. */
+  versionOf(node: number): number {
+    const v = this.u.versionAt(node, this.spec.layer);
+    if (v >= 0) return v;
+    return this.before >= 0 ? this.u.versionAt(node, this.before) : -1;
+  }
+
+  status(node: number): Status {
+    const v = this.u.versionAt(node, this.spec.layer);
+    const pv = this.before >= 0 ? this.u.versionAt(node, this.before) : -1;
+    if (v < 0) return 'removed';
+    if (pv < 0) return 'added';
+    if (pv === v) return 'unchanged';
+    return changeName[this.u.classify(v, pv) as 0 | 1 | 2 | 3];
+  }
+
+  isDir(node: number): boolean {
+    const v = this.versionOf(node);
+    return v >= 0 && this.u.kindOf(v) === Kind.dir;
+  }
+
+  /** Files: their size (hardlinks: the target's); directories: the sum of their visible children. */
+  size(node: number): number {
+    const v = this.u.versionAt(node, this.spec.layer);
+    if (v >= 0) return this.u.kindOf(v) === Kind.dir ? this.sizes.dirSize(node, this.spec.layer) : this.u.sizeOf(v);
+    const pv = this.versionOf(node);
+    if (pv < 0) return 0;
+    return this.u.kindOf(pv) === Kind.dir ? this.sizes.dirSize(node, this.before) : this.u.sizeOf(pv);
+  }
+
+  expanded(node: number): boolean {
+    return this.isDir(node) && this.spec.collapsedByDefault === this.spec.toggled.has(node);
+  }
+
+  shown(node: number): boolean {
+    return this.versionOf(node) >= 0 && (this.kept === null || this.kept[node] === 1);
+  }
+
+  /** Shown children of a node in display order. */
+  children(node: number): Int32Array {
+    return this.kidsOf(node).list;
+  }
+
+  // ---- preorder stepping over the rows (root excluded; collapsed directories hide their subtree) ----
+
+  first(): number {
+    const top = this.children(0);
+    return top.length ? top[0] : -1;
+  }
+
+  last(): number {
+    const top = this.children(0);
+    return top.length ? this.lastDescendant(top[top.length - 1]) : -1;
+  }
+
+  next(node: number): number {
+    if (this.expanded(node)) {
+      const c = this.children(node);
+      if (c.length) return c[0];
+    }
+    for (let n = node; n > 0; ) {
+      const p = this.u.parentOf(n);
+      const k = this.kidsOf(p);
+      const i = this.indexIn(k, n) + 1;
+      if (i < k.list.length) return k.list[i];
+      n = p;
+    }
+    return -1;
+  }
+
+  prev(node: number): number {
+    const p = this.u.parentOf(node);
+    const k = this.kidsOf(p);
+    const i = this.indexIn(k, node);
+    if (i > 0) return this.lastDescendant(k.list[i - 1]);
+    return p === 0 ? -1 : p;
+  }
+
+  isLastChild(node: number): boolean {
+    const k = this.kidsOf(this.u.parentOf(node));
+    return this.indexIn(k, node) === k.list.length - 1;
+  }
+
+  /**
+   * The row to show for a node that may not be a row of this view: itself, else its nearest shown
+   * ancestor below a collapsed one, else the first row (-1 when the view is empty).
+   */
+  resolve(node: number): number {
+    const chain: number[] = [];
+    for (let n = node; n > 0; n = this.u.parentOf(n)) chain.push(n);
+    let at = -1;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      if (!this.shown(chain[i])) break;
+      at = chain[i];
+      if (i > 0 && !this.expanded(at)) break;
+    }
+    return at >= 0 ? at : this.first();
+  }
+
+  private indexIn(k: Kids, node: number): number {
+    if (k.index) return k.index.get(node)!;
+    const p = this.u.nodePath;
+    const key = p[node];
+    let lo = 0;
+    let hi = k.list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = p[k.list[mid]];
+      if (at === key) return mid;
+      if (at < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  private lastDescendant(node: number): number {
+    let n = node;
+    while (this.expanded(n)) {
+      const c = this.children(n);
+      if (!c.length) break;
+      n = c[c.length - 1];
+    }
+    return n;
+  }
+
+  private kidsOf(node: number): Kids {
+    let k = this.kids.get(node);
+    if (k) return k;
+    const u = this.u;
+    const byName = this.byName.children(node);
+    let list = new Int32Array(byName.length);
+    let n = 0;
+    for (const c of byName) if (this.shown(c) && !(node === 0 && u.nodePath[c].startsWith('.wh..wh.'))) list[n++] = c;
+    list = list.slice(0, n);
+    if (this.spec.sort === 'size') {
+      const size = new Map(Array.from(list, (c) => [c, this.size(c)]));
+      list.sort((a, b) => size.get(b)! - size.get(a)! || cmp(u.nodePath[a], u.nodePath[b]));
+    }
+    k = { list, index: this.spec.sort === 'size' ? new Map(Array.from(list, (c, i) => [c, i])) : null };
+    this.kids.set(node, k);
+    return k;
+  }
+
+  /**
+   * With a filter or hide toggles: nodes that pass both, plus their ancestors. Without a filter,
+   * hiding unchanged entries means only nodes the range's layers set or deleted can pass, so only
+   * those are tested, not the whole tree.
+   */
+  private computeKept(): Uint8Array {
+    const u = this.u;
+    const { hide, matches } = this.spec;
+    const kept = new Uint8Array(u.nodeCount);
+    const consider = (n: number) => {
+      if (kept[n] || this.versionOf(n) < 0 || hide.has(this.status(n))) return;
+      for (let a = n; a > 0 && !kept[a]; a = u.parentOf(a)) kept[a] = 1;
+    };
+    if (matches) {
+      for (const n of matches) consider(n);
+    } else if (hide.has('unchanged')) {
+      const [start, end] = versionsOfLayers(u, this.spec.from, this.spec.layer);
+      for (let v = start; v < end; v++) consider(u.nodeOfVersion(v));
+      for (let L = this.spec.from; L <= this.spec.layer; L++) for (const v of u.removed[L]) consider(u.nodeOfVersion(v));
+    } else {
+      for (let n = 1; n < u.nodeCount; n++) consider(n);
+    }
+    return kept;
+  }
+}
+
+/** Every child of a node ever seen, sorted by name once: name order does not depend on the layer. */
+export class NameOrder {
+  private readonly sorted = new Map<number, Int32Array>();
+  constructor(private readonly u: Union) {}
+
+  children(node: number): Int32Array {
+    let c = this.sorted.get(node);
+    if (!c) {
+      const p = this.u.nodePath;
+      c = Int32Array.from(this.u.children(node).sort((a, b) => cmp(p[a], p[b])));
+      this.sorted.set(node, c);
+    }
+    return c;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Nodes whose absolute path passes a test (computed once per filter, whatever the layer). */
+export function matchingNodes(u: Union, test: (absPath: string) => boolean): Int32Array {
+  const out: number[] = [];
+  for (let n = 1; n < u.nodeCount; n++) if (test(`/${u.nodePath[n]}`)) out.push(n);
+  return Int32Array.from(out);
+}

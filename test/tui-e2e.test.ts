@@ -1,0 +1,77 @@
+/**
+ * The real binary in a real terminal: tmux (on its own socket) runs `strata IMAGE` at 80x24, keys are
+ * sent as a user would type them, and the screen is read back with capture-pane.
+ */
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const socket = `strata-e2e-${process.pid}`;
+const tmp = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const screen = () => tmux('capture-pane', '-p', '-t', 'e2e');
+
+async function waitFor(what: RegExp | (() => boolean), ms = 15000): Promise<boolean> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if (typeof what === 'function' ? what() : what.test(screen())) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+test.after.always(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    tmux('kill-server');
+  } catch {
+    // already gone: the session ended with the program
+  }
+});
+
+test('explore tiny-dockerfile at 80x24: layer 3, filter /tmp shows the removed /tmp/build, q exits 0', async (t) => {
+  const rc = join(tmp, 'rc-explore');
+  const cmd = `node bin/strata.js testdata/tiny-dockerfile.docker.tar; echo $? > ${rc}`;
+  tmux('new-session', '-d', '-s', 'e2e', '-x', '80', '-y', '24', 'sh', '-c', cmd);
+  t.true(await waitFor(/Layers \(8\)/), screen());
+  t.regex(screen(), /Layer 0 changes/);
+  // wider: the panes go side by side; back to 80x24: stacked again
+  tmux('resize-window', '-t', 'e2e', '-x', '130', '-y', '30');
+  t.true(await waitFor(/^Layers \(8\) +Layer 0 changes$/m), screen());
+  tmux('resize-window', '-t', 'e2e', '-x', '80', '-y', '24');
+  t.true(await waitFor(/^Layer 0 changes$/m), screen());
+
+  tmux('send-keys', '-t', 'e2e', 'j', 'j', 'j');
+  t.true(await waitFor(/Layer 3 changes/), screen());
+  tmux('send-keys', '-t', 'e2e', '/');
+  t.true(await waitFor(/Filter \(glob or regex\)/), screen());
+  tmux('send-keys', '-t', 'e2e', '-l', '/tmp');
+  tmux('send-keys', '-t', 'e2e', 'Enter');
+  t.true(await waitFor(/\[filter: \/tmp\]/), screen());
+  const s = screen();
+  t.regex(s, /^D drwxr-xr-x +0:0 +250 kB +└─▾ build\/$/m);
+  t.regex(s, /^D -rw-r--r-- +0:0 +250 kB +└── obj\.o$/m);
+  t.regex(s, /└─▾ tmp\/$/m);
+  t.is(s.split('\n').filter((l) => /[├└]─/.test(l)).length, 3, s);
+
+  tmux('send-keys', '-t', 'e2e', 'q');
+  t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
+  t.is(readFileSync(rc, 'utf8').trim(), '0');
+});
+
+test('without a terminal, `strata IMAGE` prints the inspect summary', (t) => {
+  const out = execFileSync('node', ['bin/strata.js', 'testdata/tiny-dockerfile.docker.tar'], { encoding: 'utf8' });
+  t.regex(out, /^Image +testdata\/tiny-dockerfile\.docker\.tar$/m);
+  t.regex(out, /^Layers \(8\)$/m);
+});
+
+test('Ctrl+C quits with exit code 0', async (t) => {
+  const rc = join(tmp, 'rc-ctrlc');
+  tmux('new-session', '-d', '-s', 'ctrlc', '-x', '80', '-y', '24', 'sh', '-c', `node bin/strata.js explore testdata/tiny-overlay.oci.tar; echo $? > ${rc}`);
+  t.true(await waitFor(() => /Layers \(8\)/.test(tmux('capture-pane', '-p', '-t', 'ctrlc'))));
+  tmux('send-keys', '-t', 'ctrlc', 'C-c');
+  t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
+  t.is(readFileSync(rc, 'utf8').trim(), '0');
+});
