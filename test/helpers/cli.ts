@@ -12,7 +12,24 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-export function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string } = {}): Promise<RunResult> {
+/** At most this many CLI runs at once per test file: the timeout measures a run, not a queue. */
+const MAX_RUNNING = 4;
+let running = 0;
+const queue: (() => void)[] = [];
+
+export async function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string } = {}): Promise<RunResult> {
+  if (running >= MAX_RUNNING) await new Promise<void>((r) => queue.push(r));
+  else running++;
+  try {
+    return await runOnce(args, opts);
+  } finally {
+    const next = queue.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+function runOnce(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string }): Promise<RunResult> {
   // pipeFrom: the image is `<(cat FILE)` appended by bash (a /dev/fd pipe path, as a user would pass)
   const [cmd, argv] = opts.pipeFrom === undefined
     ? [process.execPath, ['bin/strata.js', ...args]]
