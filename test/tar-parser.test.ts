@@ -9,8 +9,9 @@ import { Kind } from '../src/layers/records.js';
 import { StrataError } from '../src/layers/errors.js';
 import { scanLayer } from '../src/layers/scan-layer.js';
 import { Union } from '../src/layers/union.js';
-import { TarWriter, dir, file, hardlink, paxData, symlink, type Entry } from './helpers/tar-writer.js';
+import { TarWriter, dir, file, hardlink, paxData, symlink, tar, type Entry } from './helpers/tar-writer.js';
 import { modelOf, viewAt } from './helpers/model.js';
+import { compressLayer } from './helpers/image-builder.js';
 
 function row(r: LayerRecords, path: string): number {
   const i = r.path.indexOf(path);
@@ -300,4 +301,18 @@ test('every truncation and many single-byte corruptions of a feature-rich layer 
   }
   t.deepEqual([...seen.keys()].filter((k) => k.startsWith('crashed')), []);
   t.true((seen.get('read') ?? 0) > 0 && (seen.get('refused') ?? 0) > 0);
+});
+
+test('zstd layers: several frames, and a leading skippable frame', async (t) => {
+  const whole = tar(sample);
+  const cut = 512 * 3 + 100;
+  const frames = Buffer.concat([compressLayer(whole.subarray(0, cut), 'zstd'), compressLayer(whole.subarray(cut), 'zstd')]);
+  const skippable = Buffer.alloc(8 + 16, 0x5a);
+  skippable.writeUInt32LE(0x184d2a50, 0);
+  skippable.writeUInt32LE(16, 4);
+  for (const mangle of [() => frames, (b: Buffer) => Buffer.concat([skippable, b])]) {
+    const m = await modelOf([{ tar: whole, compression: 'zstd', mangle }]);
+    t.is(m.layers[0].compression, 'zstd');
+    t.deepEqual([...viewAt(m).keys()], ['/data', '/data/blob', '/data/l', '/data/small']);
+  }
 });
