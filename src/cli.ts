@@ -5,6 +5,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
 import { defaultCommand, exploreCommand } from './commands/explore.js';
+import { ciCommand } from './commands/ci.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -31,9 +32,10 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(lsCommand)
       .command(diffCommand)
+      .command(ciCommand)
       .command(exploreCommand)
       .command(defaultCommand)
-      .demandCommand(1, 'name an image or a command: inspect, ls, diff, explore')
+      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, explore')
       .strict()
       .help()
       .version()

@@ -1,6 +1,8 @@
 import type { Argv } from 'yargs';
 import { openImage } from '../layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
+import { ScanPool } from '../layers/scan-pool.js';
+import type { LayerScan } from '../layers/scan-layer.js';
 import { parsePlatform } from '../layers/platform.js';
 import { StrataError } from '../layers/errors.js';
 import { parseSize } from '../layers/units.js';
@@ -49,7 +51,25 @@ function cacheChoice(args: ImageArgs): CacheChoice {
 }
 
 /** Open and read an image, with progress on stderr when it is a terminal. */
-export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ImageModel> {
+/**
+ * One worker pool and one scan memo for all the images of a command (`inspect A B C`, `diff A B`):
+ * a layer the images share is read once.
+ */
+export class Loading {
+  readonly pool = new ScanPool();
+  readonly memo = new Map<string, Promise<LayerScan>>();
+
+  static async with<T>(f: (l: Loading) => Promise<T>): Promise<T> {
+    const l = new Loading();
+    try {
+      return await f(l);
+    } finally {
+      await l.pool.close();
+    }
+  }
+}
+
+export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: number, total: number) => void; loading?: Loading } = {}): Promise<ImageModel> {
   // A caller that draws its own progress (the explorer) owns the terminal: nothing on stderr then.
   const tty = process.stderr.isTTY && !opts.onProgress;
   const cache = cacheChoice(args);
@@ -72,6 +92,8 @@ export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: num
   const pulled = image.source === 'registry';
   const model = await readImage(image, {
     concurrency: pulled ? 3 : undefined,
+    pool: opts.loading?.pool,
+    memo: opts.loading?.memo,
     cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
     onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
   }).finally(() => bars?.finish());

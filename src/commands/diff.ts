@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { loadModel } from './common.js';
+import { loadModel, Loading } from './common.js';
 import { StrataError } from '../layers/errors.js';
 import { diffImages, type DiffSide } from '../layers/diff.js';
 import { contentDiffs } from '../layers/diff-content.js';
@@ -111,17 +111,17 @@ async function loadSides(args: Args): Promise<[DiffSide, DiffSide]> {
   sides[1].platform = args['platform-b'] ?? args.platform;
   // The same image on both sides is read once.
   const models = new Map<string, Promise<ImageModel>>();
-  const out = await Promise.all(
+  const out = await Loading.with((loading) => Promise.all(
     sides.map(async (s) => {
       const key = `${s.ref}\0${s.platform ?? ''}`;
       let p = models.get(key);
-      if (!p) models.set(key, (p = loadModel({ image: s.ref, platform: s.platform })));
+      if (!p) models.set(key, (p = loadModel({ ...args, image: s.ref, platform: s.platform }, { loading })));
       const model = await p;
       const n = model.layers.length;
       const layer = s.layer === undefined ? n - 1 : s.layer < 0 ? s.layer + n : s.layer;
       if (!Number.isInteger(layer) || layer < 0 || layer >= n) throw new StrataError(`${s.ref}@${s.layer}: the image has layers 0..${n - 1}`);
       return { model, layer };
     }),
-  );
+  ));
   return [out[0], out[1]];
 }

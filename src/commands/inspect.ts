@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, loadModel, type ImageArgs } from './common.js';
+import { imageOptions, loadModel, Loading, type ImageArgs } from './common.js';
 import { inspectReport, type InspectReport } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate } from '../format.js';
 import { loadConfig } from '../layers/config.js';
@@ -7,6 +7,7 @@ import { knownCategories } from '../layers/bloat.js';
 import { StrataError } from '../layers/errors.js';
 
 interface Args extends ImageArgs {
+  more?: string[];
   json?: boolean;
   top?: number;
   category?: string[];
@@ -17,10 +18,11 @@ interface Args extends ImageArgs {
 const DEFAULT_TOP = 10;
 
 export const inspectCommand: CommandModule<object, Args> = {
-  command: 'inspect <image>',
-  describe: 'summarise an image: config, sizes and a table of its layers',
+  command: 'inspect <image> [more..]',
+  describe: 'summarise images: config, sizes, a table of layers, waste and bloat (layers shared by several images are read once)',
   builder: (y) =>
     imageOptions(y)
+      .positional('more', { type: 'string', array: true, describe: 'more images, each reported in turn' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
       .option('top', { type: 'number', describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
       .option('category', { type: 'string', array: true, nargs: 1, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
@@ -33,8 +35,14 @@ export const inspectCommand: CommandModule<object, Args> = {
       if (!known.includes(c)) throw new StrataError(`--category: unknown category "${c}" (known: ${known.join(', ')})`);
     }
     const top = args.top ?? (args.json ? undefined : DEFAULT_TOP);
-    const report = inspectReport(await loadModel(args), { bloat: config.bloat, top, categories: args.category });
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : renderInspect(report, process.stdout.columns || 100));
+    const refs = [args.image, ...(args.more ?? [])];
+    const reports = await Loading.with((loading) =>
+      Promise.all(refs.map(async (image) => inspectReport(await loadModel({ ...args, image }, { loading }), { bloat: config.bloat, top, categories: args.category }))),
+    );
+    const width = process.stdout.columns || 100;
+    // One image: one JSON object (docs/json.md); several: an array of them.
+    if (args.json) process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
+    else process.stdout.write(reports.map((r) => renderInspect(r, width)).join('\n'));
   },
 };
 

@@ -1,5 +1,6 @@
 import { createGunzip } from 'node:zlib';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { StrataError } from './errors.js';
 import { createRequire } from 'node:module';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -24,4 +25,62 @@ export function decompressor(kind: Exclude<Compression, 'none'>): Transform {
   if (kind === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
   const { DecompressStream } = require('zstd-napi') as { DecompressStream: new () => Transform };
   return new DecompressStream();
+}
+
+/**
+ * A blob's uncompressed bytes (a layer opened as a tar stream): the compression is sniffed from the
+ * first bytes, then the matching decompressor runs. `onBlob` sees every blob chunk as it passes (to
+ * hash or count it). Corrupt compressed data ends the stream with a StrataError.
+ */
+export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer> }> {
+  const it = blob[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < 4) {
+    const n = await it.next();
+    if (n.done) {
+      done = true;
+      break;
+    }
+    head.push(n.value);
+    len += n.value.length;
+  }
+  const compression = sniffCompression(Buffer.concat(head));
+  async function* raw(): AsyncGenerator<Buffer> {
+    for (const c of head) {
+      onBlob?.(c);
+      yield c;
+    }
+    while (!done) {
+      const n = await it.next();
+      if (n.done) return;
+      onBlob?.(n.value);
+      yield n.value;
+    }
+  }
+  if (compression === 'none') return { compression, chunks: raw() };
+  async function* inflated(kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
+    const src = Readable.from(raw(), { objectMode: false });
+    const d = decompressor(kind);
+    src.on('error', (e) => d.destroy(e));
+    src.pipe(d);
+    try {
+      for await (const c of d) yield c as Buffer;
+    } catch (e) {
+      throw corrupt(e, kind);
+    } finally {
+      src.destroy();
+    }
+  }
+  return { compression, chunks: inflated(compression) };
+}
+
+function corrupt(e: unknown, kind: Compression): unknown {
+  if (e instanceof StrataError) return e;
+  // Reading the blob failed (a system call's error): not the data's fault, passed on as it is.
+  if ((e as NodeJS.ErrnoException).syscall) return e;
+  // Anything else came from the decompressor, whose messages vary ("Stream ended in middle of
+  // compressed data frame", "incorrect header check", ...): the data is corrupt or cut short.
+  return new StrataError(`corrupt ${kind} data: ${(e as Error).message}`);
 }

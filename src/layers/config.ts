@@ -9,6 +9,7 @@ import { parse, YAMLError } from 'yaml';
 import { StrataError } from './errors.js';
 import { compileGlob, GlobError } from './glob.js';
 import { BUILTIN_RULES, RESERVED_CATEGORIES, RULE_CATEGORIES } from './bloat-rules.js';
+import { parseRuleSection, type RuleSet } from './gate-rules.js';
 
 export const DEFAULT_CONFIG_FILE = '.strata.yml';
 
@@ -40,10 +41,12 @@ export interface StrataConfig {
   diff: DiffConfig;
   /** Explorer key bindings, action -> keys; the explorer (src/tui/keymap.ts) checks action names and keys. */
   keys: Record<string, unknown>;
+  /** The CI gate's rules (`strata ci`): src/layers/gate-rules.ts. */
+  rules: RuleSet;
 }
 
 export function defaultConfig(): StrataConfig {
-  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, diff: { ignore: [] }, keys: {} };
+  return { source: null, bloat: { disable: [], rules: [], ignore: [] }, diff: { ignore: [] }, keys: {}, rules: {} };
 }
 
 /** `file` given: it must exist. Otherwise `.strata.yml` in `cwd` if present, else the defaults. */
@@ -78,14 +81,14 @@ export function parseConfig(text: string, source: string): StrataConfig {
   for (const [key, value] of Object.entries(doc)) {
     const section = sections[key];
     if (!section) return fail(key, `unknown section (known: ${Object.keys(sections).join(', ')})`);
-    section(config, value, fail);
+    section(config, value, fail, source);
   }
   return config;
 }
 
 type Fail = (key: string, msg: string) => never;
 
-const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail) => void> = {
+const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail, source: string) => void> = {
   bloat: (config, value, fail) => {
     if (value === null) return;
     if (!isMap(value)) fail('bloat', 'expected a mapping with disable, rules, ignore');
@@ -119,6 +122,9 @@ const sections: Record<string, (config: StrataConfig, value: unknown, fail: Fail
     for (const k of Object.keys(d)) if (k !== 'ignore') fail(`diff.${k}`, 'unknown key (known: ignore)');
     const ignore = d.ignore === undefined || d.ignore === null ? [] : typeof d.ignore === 'string' ? [d.ignore] : list(d.ignore, 'diff.ignore', fail);
     config.diff = { ignore: ignore.map((g, i) => glob(g, `diff.ignore[${i}]`, fail)) };
+  },
+  rules: (config, value, fail, source) => {
+    config.rules = parseRuleSection(value, source, fail);
   },
 };
 

@@ -9,7 +9,8 @@
  *     path, so deleting a directory never lowers the score;
  *   - opaque whiteouts are ignored entirely; a whiteout naming a missing path stops the visit of
  *     the rest of that layer, as dive's visitor error does;
- *   - score = Σ over paths of the smallest size seen / Σ of all sizes seen (1 when nothing is seen).
+ *   - score = Σ over paths of the smallest size seen / Σ of all sizes seen (1 when nothing is seen);
+ *   - dive's "wasted bytes" (its CI rules) = Σ of all sizes seen under paths seen more than once.
  */
 import { Kind, type LayerRecords } from './records.js';
 import { baseName, parentOf } from './paths.js';
@@ -30,17 +31,28 @@ const newNode = (name: string): DNode => ({ name, size: 0, isDir: false, childre
 const kids = (node: DNode) => (node.children ??= new Map());
 
 export function diveEfficiency(layers: LayerRecords[]): number {
-  if (layers.length === 0) return 1;
+  return diveAnalysis(layers).efficiency;
+}
+
+export interface DiveAnalysis {
+  efficiency: number;
+  /** dive's "wasted bytes": every size seen under a path seen more than once, the kept copy's too. */
+  wastedBytes: number;
+}
+
+export function diveAnalysis(layers: LayerRecords[]): DiveAnalysis {
+  if (layers.length === 0) return { efficiency: 1, wastedBytes: 0 };
   const trees = layers.map(layerTree);
-  const seen = new Map<string, { min: number; sum: number }>();
+  const seen = new Map<string, { min: number; sum: number; n: number }>();
   // `below` is dive's StackTreeRange(trees, 0, k-1): a copy of tree 0, then trees 0..k-1 stacked on it.
   const below = copyTree(trees[0]);
   for (const [k, tree] of trees.entries()) {
     const lower = k === 0 ? trees[0] : below;
     const count = (path: string, size: number) => {
       const s = seen.get(path);
-      if (!s) seen.set(path, { min: size, sum: size });
+      if (!s) seen.set(path, { min: size, sum: size, n: 1 });
       else {
+        s.n++;
         s.sum += size;
         if (size < s.min) s.min = size;
       }
@@ -59,11 +71,13 @@ export function diveEfficiency(layers: LayerRecords[]): number {
   }
   let min = 0;
   let sum = 0;
+  let wastedBytes = 0;
   for (const s of seen.values()) {
     min += s.min;
     sum += s.sum;
+    if (s.n > 1) wastedBytes += s.sum;
   }
-  return sum === 0 ? 1 : min / sum;
+  return { efficiency: sum === 0 ? 1 : min / sum, wastedBytes };
 }
 
 class StopLayer extends Error {}

@@ -2,10 +2,8 @@
  * Read the content of a few files out of one layer by streaming its blob again: only the wanted
  * entries' bytes are kept, everything else flows through the tar parser and is dropped.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StrataError, within } from './errors.js';
-import { decompressor, sniffCompression, type Compression } from './compression.js';
+import { uncompressed } from './compression.js';
 import { normalizeEntryPath } from './paths.js';
 import { TarParser, type TarHeader, type TarSink } from './tar-parser.js';
 import type { Image } from './image.js';
@@ -42,42 +40,12 @@ export async function readFiles(image: Image, layerIndex: number, paths: Iterabl
     end: flush,
   };
   const parser = new TarParser(sink);
-  const consume = async (src: AsyncIterable<Buffer>) => {
-    for await (const c of src) parser.push(c);
-  };
   try {
-    const { kind, bytes } = await sniff(layer.open());
-    if (kind === 'none') await consume(bytes);
-    else await pipeline(Readable.from(bytes, { objectMode: false }), decompressor(kind), consume);
+    const { chunks } = await uncompressed(layer.open());
+    for await (const c of chunks) parser.push(c);
     parser.end();
   } catch (e) {
     throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(layer.where, e) : e;
   }
   return found;
-}
-
-/** Look at the blob's first bytes to pick the decompressor; the bytes are replayed. */
-async function sniff(blob: AsyncIterable<Buffer>): Promise<{ kind: Compression; bytes: AsyncIterable<Buffer> }> {
-  const it = blob[Symbol.asyncIterator]();
-  const head: Buffer[] = [];
-  let len = 0;
-  let done = false;
-  while (len < 4) {
-    const n = await it.next();
-    if (n.done) {
-      done = true;
-      break;
-    }
-    head.push(n.value);
-    len += n.value.length;
-  }
-  async function* bytes(): AsyncGenerator<Buffer> {
-    yield* head;
-    while (!done) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  return { kind: sniffCompression(Buffer.concat(head)), bytes: bytes() };
 }

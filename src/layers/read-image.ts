@@ -41,6 +41,8 @@ export interface ReadOptions {
   cache?: LayerCache;
   /** Blobs read at once (default: one more than the pool's workers; pulls use more for the network). */
   concurrency?: number;
+  /** Scans by blob, shared by the images of one command so that a common layer is read once. */
+  memo?: Map<string, Promise<LayerScan>>;
 }
 
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
@@ -58,8 +60,8 @@ export async function readImage(image: Image, opts: ReadOptions = {}): Promise<I
 async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<ImageModel> {
   const total = image.layers.length;
   let done = 0;
-  // Identical blobs at several positions are read once and applied at each.
-  const byBlob = new Map<string, Promise<LayerScan>>();
+  // Identical blobs at several positions (or in several images sharing a memo) are read once.
+  const byBlob = opts.memo ?? new Map<string, Promise<LayerScan>>();
   const slots = new Semaphore(opts.concurrency ?? pool.size + 1);
   const scans = image.layers.map((layer) => {
     const key = layer.digest ?? layer.diffId;
@@ -84,7 +86,7 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
   for (const l of image.layers) {
     let s: LayerScan;
     try {
-      s = await scans[l.index];
+      s = verified(l, await scans[l.index]); // again: the scan may have been made for another position or image
     } catch (e) {
       throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(l.where, e) : e;
     }

@@ -1,0 +1,141 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { imageOptions, loadModel, type ImageArgs } from './common.js';
+import { loadConfig } from '../layers/config.js';
+import { loadDiveCi } from '../layers/dive-ci.js';
+import { StrataError } from '../layers/errors.js';
+import { checkRules, ciReport, evaluateGate, type Baseline } from '../layers/gate.js';
+import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../layers/gate-rules.js';
+import { inspectReport } from '../layers/report.js';
+import { CI_FORMATS, renderCi, type CiFormat } from '../render/ci.js';
+
+type Args = ImageArgs & Partial<Record<RuleKey, string[]>> & {
+  config?: string;
+  'dive-ci'?: string;
+  baseline?: string;
+  'save-baseline'?: string;
+  format?: string[];
+  output?: string[];
+  top: number;
+};
+
+/** Repeatable options without yargs' greedy arrays, which would swallow the image positional. */
+const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);
+
+export const ciCommand: CommandModule<object, Args> = {
+  command: 'ci <image>',
+  describe: 'check an image against size rules: exit 0 pass, 1 a rule failed, 2 could not evaluate',
+  builder: (y) => {
+    let b = imageOptions(y)
+      .option('config', { type: 'string', describe: 'config file with a rules: section (default: .strata.yml in the current directory)' })
+      .option('dive-ci', { type: 'string', describe: "dive's CI rules file (default: .dive-ci in the current directory, when present)" })
+      .option('baseline', { type: 'string', describe: 'compare with this image, or a report saved with --save-baseline (a file ending in .json)' })
+      .option('save-baseline', { type: 'string', describe: "write this image's report (JSON) for a later --baseline" })
+      .option('format', { type: 'string', coerce: list, describe: `report format: ${CI_FORMATS.join(', ')} (repeatable; the Nth --format goes to the Nth --output)` })
+      .option('output', { type: 'string', coerce: list, describe: 'write a report to FILE (repeatable; - is stdout; without --format the extension decides: .json .xml .md .txt)' })
+      .option('top', { type: 'number', default: 5, describe: 'offenders to list' });
+    for (const key of RULE_KEYS) b = b.option(key, { type: 'string', coerce: list, describe: `${RULE_DESCRIPTION[key]}; warn:VALUE for a warning, off to drop` });
+    return b as never;
+  },
+  handler: async (args) => {
+    const fail = (key: string, msg: string): never => {
+      throw new StrataError(`${key}: ${msg}`);
+    };
+    if (!Number.isInteger(args.top) || args.top < 0) fail('--top', `expected a whole number >= 0, got ${args.top}`);
+    const config = loadConfig({ file: args.config });
+    const rules = mergeRules(config.rules, parseRuleFlags(args, fail));
+    const diveRules = loadDiveCi({ file: args['dive-ci'] }) ?? [];
+    const outputs = pairOutputs(args.format ?? [], args.output ?? []);
+    checkRules(rules, config.bloat, args.baseline !== undefined);
+    if (rules.length + diveRules.length === 0 && !args['save-baseline']) {
+      throw new StrataError('no rules to check: add a rules: section to .strata.yml (or --config), give rule flags such as --max-final-size 100MB, or a .dive-ci');
+    }
+    const model = await loadModel(args);
+    const report = inspectReport(model, { bloat: config.bloat });
+    const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args);
+    if (args['save-baseline']) writeFile(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
+    if (rules.length + diveRules.length === 0) {
+      process.stdout.write(`strata ci: no rules to check; baseline written to ${args['save-baseline']}\n`);
+      return;
+    }
+    const input = { report, model, bloat: config.bloat, baseline };
+    const r = ciReport(input, evaluateGate(input, rules, diveRules, args.top));
+    const width = process.stdout.columns || 120;
+    for (const o of outputs) if (o.file !== '-') writeFile(o.file, renderCi(r, o.format, width));
+    const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) {
+      try {
+        appendFileSync(summaryFile, renderCi(r, 'markdown'));
+      } catch (e) {
+        throw new StrataError(`$GITHUB_STEP_SUMMARY (${summaryFile}): cannot append (${(e as NodeJS.ErrnoException).code})`);
+      }
+    }
+    const toStdout = outputs.find((o) => o.file === '-')?.format ?? 'text';
+    process.stdout.write(renderCi(r, toStdout, width));
+    if (r.exitCode === 2) {
+      const bad = r.rules.filter((x) => x.status === 'error').map((x) => `${x.origin}: ${x.message}`);
+      throw new StrataError(`could not evaluate ${bad.join('; ')}`);
+    }
+    if (r.exitCode === 1) process.exitCode = 1;
+  },
+};
+
+interface Output {
+  format: CiFormat;
+  file: string;
+}
+
+const BY_EXTENSION: Record<string, CiFormat> = { json: 'json', xml: 'junit', md: 'markdown', markdown: 'markdown', txt: 'text' };
+
+/**
+ * --format and --output pair by position: the Nth format goes to the Nth file. Without --output, one
+ * --format replaces the text on stdout. Without --format, each file's extension names its format.
+ */
+export function pairOutputs(formats: string[], files: string[]): Output[] {
+  for (const f of formats) if (!(CI_FORMATS as readonly string[]).includes(f)) throw new StrataError(`--format: unknown format "${f}" (known: ${CI_FORMATS.join(', ')})`);
+  if (files.length === 0) {
+    if (formats.length > 1) throw new StrataError('--format given more than once: give each its --output FILE (in the same order)');
+    return formats.length ? [{ format: formats[0] as CiFormat, file: '-' }] : [];
+  }
+  if (formats.length && formats.length !== files.length) {
+    throw new StrataError(`${formats.length} --format for ${files.length} --output: give one --format per --output (in the same order), or none to go by the file extensions`);
+  }
+  const out = files.map((file, i) => {
+    if (formats.length) return { format: formats[i] as CiFormat, file };
+    const format = BY_EXTENSION[file.slice(file.lastIndexOf('.') + 1).toLowerCase()];
+    if (!format || !file.includes('.')) throw new StrataError(`--output ${file}: name its format with --format (or use .json, .xml, .md, .txt)`);
+    return { format, file };
+  });
+  if (out.filter((o) => o.file === '-').length > 1) throw new StrataError('--output -: stdout can take only one report');
+  return out;
+}
+
+function writeFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new StrataError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code})`);
+  }
+}
+
+/** A report file (`.json`: from --save-baseline, `strata inspect --json` or `strata ci --format json`), else an image. */
+async function loadBaseline(ref: string, args: ImageArgs): Promise<Baseline> {
+  if (!ref.toLowerCase().endsWith('.json')) {
+    // --username/--password-stdin belong to the image (stdin is read once); the baseline uses stored logins.
+    const { summary } = inspectReport(await loadModel({ ...args, image: ref, username: undefined, passwordStdin: false }));
+    return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };
+  }
+  let doc: { schemaVersion?: unknown; summary?: Record<string, unknown> };
+  try {
+    doc = JSON.parse(readFileSync(ref, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new StrataError(`--baseline ${ref}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : `not JSON (${(e as Error).message})`}`);
+  }
+  const s = doc?.summary;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (doc?.schemaVersion !== 1 || !s || !num(s.uncompressedSize) || !num(s.finalSize) || !(s.compressedSize === null || num(s.compressedSize))) {
+    throw new StrataError(`--baseline ${ref}: not a strata report (expected schemaVersion 1 and summary sizes, as written by --save-baseline)`);
+  }
+  return { ref, summary: { compressedSize: s.compressedSize as number | null, uncompressedSize: s.uncompressedSize as number, finalSize: s.finalSize as number } };
+}

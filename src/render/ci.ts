@@ -1,0 +1,163 @@
+/** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON. */
+import { humanBytes, truncate } from '../format.js';
+import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../layers/gate.js';
+import type { Limit } from '../layers/gate-rules.js';
+
+export const CI_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
+export type CiFormat = (typeof CI_FORMATS)[number];
+
+export function renderCi(r: CiReport, format: CiFormat, width = 100): string {
+  switch (format) {
+    case 'text':
+      return renderCiText(r, width);
+    case 'json':
+      return `${JSON.stringify(r, null, 2)}\n`;
+    case 'junit':
+      return renderCiJunit(r);
+    case 'markdown':
+      return renderCiMarkdown(r);
+  }
+}
+
+const LABEL: Record<Status, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', error: 'ERROR' };
+
+function counts(r: CiReport): string {
+  const c = r.counts;
+  const parts = [`${c.fail} failed`, `${c.warn} warning${c.warn === 1 ? '' : 's'}`, `${c.pass} passed`];
+  if (c.error) parts.unshift(`${c.error} could not be evaluated`);
+  return parts.join(', ');
+}
+
+function verdictLine(r: CiReport): string {
+  return `strata ci: ${LABEL[r.verdict]} ${r.image.ref} (${counts(r)})`;
+}
+
+function limitText(r: RuleResult, l: Limit | null): string {
+  if (l === null) return '';
+  if (Array.isArray(l)) return l.join(', ');
+  return r.unit === 'bytes' ? humanBytes(l) : r.unit === 'ratio' ? pct(l) : String(l);
+}
+
+/** "fail 10 MB, warn 8 MB" */
+function limits(r: RuleResult): string {
+  return [r.fail !== null ? `fail ${limitText(r, r.fail)}` : '', r.warn !== null ? `warn ${limitText(r, r.warn)}` : ''].filter(Boolean).join('; ');
+}
+
+function measuredText(r: RuleResult): string {
+  if (r.measured === null) return 'n/a';
+  const m = r.measured;
+  return r.unit === 'bytes' ? (m < 0 ? `-${humanBytes(-m)}` : humanBytes(m)) : r.unit === 'ratio' ? pct(m) : String(m);
+}
+
+const fileList = (o: Offender) =>
+  o.files.map((f) => `${f.path} (${humanBytes(f.bytes)})`).join(', ') + (o.fileCount > o.files.length ? `, … ${o.fileCount - o.files.length} more` : '');
+
+const layerText = (layer: number | null, ins: string | null) => (layer === null ? '' : `layer ${layer}${ins ? `: ${ins}` : ''}`);
+
+export function renderCiText(r: CiReport, width = 100): string {
+  const lines = [verdictLine(r)];
+  if (r.baseline) lines.push(`baseline: ${r.baseline.ref}`);
+  const name = Math.max(...r.rules.map((x) => x.rule.length), 4);
+  for (const x of r.rules) lines.push(`  ${LABEL[x.status].padEnd(5)}  ${x.rule.padEnd(name)}  ${x.message}`);
+  if (r.offenders.length) {
+    lines.push('', 'Top offenders');
+    const w = Math.max(width - 17, 40);
+    for (const [i, o] of r.offenders.entries()) {
+      const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(o.bytes).padStart(7)}  `;
+      const title = wrap(`${o.category}: ${o.title}`, Math.max(width - head.length, 40));
+      lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
+      // Whole text for what people act on (files, fix); instructions can be long scripts: cut.
+      const row = (label: string, text: string[]) => text.forEach((t, n) => lines.push(`      ${(n ? '' : label).padEnd(11)}${t}`));
+      row('files', wrap(fileList(o), w));
+      if (o.layer !== null) row('stored by', [truncate(layerText(o.layer, o.instruction), w)]);
+      if (o.removedBy !== null) row('hidden by', [truncate(layerText(o.removedBy, o.removedByInstruction), w)]);
+      row('fix', wrap(o.remedy ?? '', w));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+const ICON: Record<Status, string> = { pass: '✅ PASS', warn: '⚠️ WARN', fail: '❌ FAIL', error: '⛔ ERROR' };
+
+/** Markdown prose and table cells: pipes, emphasis, links, newlines and HTML-looking text made inert. */
+const cell = (s: string) => s.replace(/[\\|*_[\]`]/g, '\\$&').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
+/** Inline code (never in table cells: a pipe would split them); a fence longer than any backtick run inside. */
+function code(s: string): string {
+  if (!s) return '';
+  const fence = '`'.repeat(Math.max(0, ...(s.match(/`+/g) ?? []).map((r) => r.length)) + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${s.replace(/\r?\n/g, ' ')}${pad}${fence}`;
+}
+
+export function renderCiMarkdown(r: CiReport): string {
+  const out = [`### strata ci: ${ICON[r.verdict]} ${code(r.image.ref)}`, '', `${counts(r)}${r.baseline ? `; baseline ${code(r.baseline.ref)}` : ''}`, ''];
+  out.push('| result | rule | measured | limits | detail |', '|---|---|--:|---|---|');
+  for (const x of r.rules) out.push(`| ${ICON[x.status]} | ${code(x.rule)} | ${cell(measuredText(x))} | ${cell(limits(x))} | ${cell(x.message)} |`);
+  if (r.offenders.length) {
+    out.push('', `<details${r.verdict === 'pass' ? '' : ' open'}><summary>Top offenders</summary>`, '');
+    for (const [i, o] of r.offenders.entries()) {
+      out.push(`${i + 1}. **${humanBytes(o.bytes)}** ${cell(o.category)}: ${cell(o.title)}`);
+      if (o.files.length) out.push(`   - files: ${o.files.map((f) => `${code(f.path)} (${humanBytes(f.bytes)})`).join(', ')}${o.fileCount > o.files.length ? `, … ${o.fileCount - o.files.length} more` : ''}`);
+      if (o.layer !== null) out.push(`   - stored by: layer ${o.layer}${o.instruction ? ` ${code(truncate(o.instruction, 200))}` : ''}`);
+      if (o.removedBy !== null) out.push(`   - hidden by: layer ${o.removedBy}${o.removedByInstruction ? ` ${code(truncate(o.removedByInstruction, 200))}` : ''}`);
+      if (o.remedy) out.push(`   - fix: ${cell(o.remedy)}`);
+    }
+    out.push('', '</details>');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** XML text and attribute values: escaped, and characters XML 1.0 cannot hold dropped. */
+export function xmlEscape(s: string): string {
+  return s
+    .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/**
+ * One test suite, one test case per rule: FAIL is a <failure>, ERROR an <error>, WARN passes with
+ * the warning in <system-out> (GitLab and Jenkins count it as passed and show the text).
+ */
+export function renderCiJunit(r: CiReport): string {
+  const c = r.counts;
+  const total = r.rules.length;
+  const attrs = `tests="${total}" failures="${c.fail}" errors="${c.error}" skipped="0"`;
+  const suite = `strata ci ${r.image.ref}`;
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="strata ci" ${attrs}>`, `  <testsuite name="${xmlEscape(suite)}" ${attrs}>`];
+  for (const x of r.rules) {
+    out.push(`    <testcase classname="strata.ci" name="${xmlEscape(x.rule)}" time="0">`);
+    const detail = xmlEscape([`${x.message} (${x.origin})`, ...x.offenders.map(offenderText)].join('\n'));
+    if (x.status === 'fail') out.push(`      <failure type="${xmlEscape(x.rule)}" message="${xmlEscape(x.message)}">${detail}</failure>`);
+    if (x.status === 'error') out.push(`      <error type="${xmlEscape(x.rule)}" message="${xmlEscape(x.message)}">${detail}</error>`);
+    if (x.status === 'warn') out.push(`      <system-out>WARN ${detail}</system-out>`);
+    out.push('    </testcase>');
+  }
+  out.push('  </testsuite>', '</testsuites>');
+  return `${out.join('\n')}\n`;
+}
+
+function offenderText(o: Offender): string {
+  const lines = [`${humanBytes(o.bytes)} ${o.category}: ${o.title}`];
+  if (o.files.length) lines.push(`  files: ${fileList(o)}`);
+  if (o.layer !== null) lines.push(`  stored by: ${layerText(o.layer, o.instruction)}`);
+  if (o.removedBy !== null) lines.push(`  hidden by: ${layerText(o.removedBy, o.removedByInstruction)}`);
+  if (o.remedy) lines.push(`  fix: ${o.remedy}`);
+  return lines.join('\n');
+}
