@@ -25,6 +25,8 @@ export interface ImageArgs {
 export function imageOptions<T>(y: Argv<T>) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })
+    // yargs re-parses positionals as `--image VALUE` and drops a VALUE of `-`; nargs makes it keep it
+    .nargs('image', 1)
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
     .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
     .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' })
@@ -100,7 +102,7 @@ export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: num
 }
 
 async function readPassword(args: ImageArgs): Promise<string> {
-  if (args.image === '-') throw new StrataError('--password-stdin: stdin already carries the image (-)');
+  if (/^(?:(?:docker|oci)-archive:)?-(?::|$)/.test(args.image)) throw new StrataError('--password-stdin: stdin already carries the image (-)');
   if (args.username === undefined) throw new StrataError('--password-stdin needs --username');
   let s = '';
   for await (const c of process.stdin) s += c;

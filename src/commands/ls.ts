@@ -21,9 +21,10 @@ export const lsCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const model = await loadModel(args);
     const n = model.layers.length;
+    if (n === 0 && args.layer === undefined) return; // no layers: an empty filesystem
     let L = args.layer ?? n - 1;
     if (L < 0) L += n;
-    if (!Number.isInteger(L) || L < 0 || L >= n) throw new StrataError(`--layer ${args.layer}: the image has layers 0..${n - 1}`);
+    if (!Number.isInteger(L) || L < 0 || L >= n) throw new StrataError(`--layer ${args.layer}: ${n === 0 ? 'the image has no layers' : `the image has layers 0..${n - 1}`}`);
     const entries: Iterable<FileEntry | ChangeEntry> = args.changes ? layerChanges(model, L) : listView(model, L);
     await writeLines(map(entries, args.json ? (e) => JSON.stringify(e) : renderEntry));
   },

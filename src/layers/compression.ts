@@ -78,9 +78,9 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
 
 function corrupt(e: unknown, kind: Compression): unknown {
   if (e instanceof StrataError) return e;
-  const err = e as NodeJS.ErrnoException;
-  if (err.code?.startsWith('Z_') || err.code === 'ERR_ZLIB_BINDING_CLOSED' || /zstd|Unknown frame|corrupt|Data corruption|incorrect|invalid|unexpected end/i.test(err.message)) {
-    return new StrataError(`corrupt ${kind} data: ${err.message}`);
-  }
-  return e;
+  // Reading the blob failed (a system call's error): not the data's fault, passed on as it is.
+  if ((e as NodeJS.ErrnoException).syscall) return e;
+  // Anything else came from the decompressor, whose messages vary ("Stream ended in middle of
+  // compressed data frame", "incorrect header check", ...): the data is corrupt or cut short.
+  return new StrataError(`corrupt ${kind} data: ${(e as Error).message}`);
 }

@@ -244,17 +244,21 @@ function stateOf(view: View, v: number): { path: string; state: FileState } {
   return { path, state };
 }
 
-const effective = (k: KindCode): KindCode => (k === Kind.hardlink ? Kind.file : k);
+/** A hardlink compares as a file when it has content (one to a symlink, fifo or device has none). */
+function effective(u: Union, v: number): KindCode {
+  const k = u.kindOf(v);
+  return k === Kind.hardlink && u.inodeOf(v) >= 0 ? Kind.file : k;
+}
 
 function compare(a: View, va: number, b: View, vb: number): FileDiff | null {
   const ua = a.model.union, ub = b.model.union;
-  const ka = effective(ua.kindOf(va)), kb = effective(ub.kindOf(vb));
+  const ka = effective(ua, va), kb = effective(ub, vb);
   let change: FileChange | null = null;
   if (ka !== kb) change = 'type';
   else if (ka === Kind.file) {
     const ia = ua.inodeOf(va), ib = ub.inodeOf(vb);
     if (ua.sizeOf(va) !== ub.sizeOf(vb) || !sameHash(ua.layers[ua.layerOf(ia)], ua.rowOf(ia), ub.layers[ub.layerOf(ib)], ub.rowOf(ib))) change = 'modified';
-  } else if (ka === Kind.symlink) {
+  } else if (ka === Kind.symlink || ka === Kind.hardlink) {
     if (ua.linkOf(va) !== ub.linkOf(vb)) change = 'retarget';
   } else if (ka === Kind.char || ka === Kind.block) {
     const da = ua.devOf(va), db = ub.devOf(vb);

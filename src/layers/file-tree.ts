@@ -3,6 +3,7 @@
  * (docker save, OCI archive). A tar file is indexed once by reading only its headers and seeking
  * over the data, so opening a multi-GB archive costs a few reads.
  */
+import { createHash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +22,16 @@ export interface FileTree {
   open(path: string): AsyncIterable<Buffer>;
 }
 
-export async function readJson<T>(tree: FileTree, path: string): Promise<T> {
+/** Read and parse a JSON document; a sha256 `digest` (content-addressed files) is verified first. */
+export async function readJson<T>(tree: FileTree, path: string, digest?: string): Promise<T> {
   if (!tree.has(path)) throw new StrataError(`${tree.name}: missing ${path}`);
   const size = tree.size(path) ?? 0;
   if (size > MAX_JSON_BYTES) throw new StrataError(`${tree.name}: ${path} is ${size} bytes, too large for a JSON document`);
   const buf = await tree.read(path);
+  if (digest?.startsWith('sha256:')) {
+    const actual = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+    if (actual !== digest) throw new StrataError(`${tree.name}: ${path}: content does not match its digest ${digest} (got ${actual})`);
+  }
   try {
     return JSON.parse(buf.toString('utf8')) as T;
   } catch (e) {

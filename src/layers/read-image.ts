@@ -146,18 +146,19 @@ async function sniffBlob(layer: Layer): Promise<Compression> {
   }
 }
 
+/** Throws without naming the layer: read() prefixes every scan failure with layer.where. */
 function verified(layer: Layer, scan: LayerScan): LayerScan {
-  check(layer.where, layer.digest, scan.blobDigest, 'blob digest');
-  check(layer.where, layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
+  check(layer.digest, scan.blobDigest, 'blob digest');
+  check(layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
   if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {
-    throw new StrataError(`${layer.where}: size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
+    throw new StrataError(`size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
   }
   return scan;
 }
 
-function check(where: string, expected: string | undefined, actual: string, what: string): void {
+function check(expected: string | undefined, actual: string, what: string): void {
   if (!expected || !expected.startsWith('sha256:')) return; // other algorithms: not verified (none seen in practice)
-  if (expected !== actual) throw new StrataError(`${where}: ${what} mismatch: expected ${expected}, got ${actual}`);
+  if (expected !== actual) throw new StrataError(`${what} mismatch: expected ${expected}, got ${actual}`);
 }
 
 class Semaphore {

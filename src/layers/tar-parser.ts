@@ -133,7 +133,7 @@ export class TarParser {
       this.sink.end();
       return;
     }
-    throw new StrataError(`truncated tar: stream ended at byte ${this.pos} inside an entry`);
+    throw new StrataError(`truncated tar: stream ended at byte ${this.pos + this.pendingLen} inside an entry`);
   }
 
   private finishEntryData(): void {

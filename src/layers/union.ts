@@ -123,7 +123,8 @@ export class Union {
       if (node === undefined) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
       if (k === Kind.whiteout) {
         if (this.live.a[node] >= 0) this.closeSubtree(node, L, End.whiteout, true, onClose, deleted);
-      } else if (this.live.a[node] >= 0) {
+      } else if (node === 0 || this.live.a[node] >= 0) {
+        // the root has no version of its own but can be made opaque
         this.closeSubtree(node, L, End.opaque, false, onClose, deleted);
       }
     }
@@ -150,12 +151,13 @@ export class Union {
         v = this.openVersion(node, L, i);
       }
       if (k === Kind.file) this.vInode.a[v] = v;
-      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i, L);
+      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i);
       else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
     }
-    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.live.a[this.vNode.a[v]] < 0))));
+    // only what was visible before the layer can be removed by it (not a child it made and replaced)
+    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.vLayer.a[v] < L && this.live.a[this.vNode.a[v]] < 0))));
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -341,26 +343,26 @@ export class Union {
     }
   }
 
-  private linkInode(r: LayerRecords, i: number, L: number): number {
+  private linkInode(r: LayerRecords, i: number): number {
     const target = r.link[i]!;
     const tn = this.byPath.get(target);
     const tv = tn === undefined ? -1 : this.live.a[tn];
-    if (tv < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
-    const ino = this.vInode.a[tv];
-    if (ino < 0) throw new StrataError(`layer ${L}: hardlink /${r.path[i]} points to /${target}, which is not a regular file`);
-    return ino;
+    if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
+    if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
+    // Docker links any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (-1).
+    return this.vInode.a[tv];
   }
 
   /** Compare a version with an earlier one of the same node (before a layer, or a range of layers): see docs/union.md. */
   classify(v: number, prev: number): ChangeCode {
     if (prev < 0) return Change.added;
-    const kv = effectiveKind(this.kindOf(v));
-    if (kv !== effectiveKind(this.kindOf(prev))) return Change.modified;
+    const kv = this.effectiveKind(v);
+    if (kv !== this.effectiveKind(prev)) return Change.modified;
     if (kv === Kind.file) {
       const a = this.vInode.a[v], b = this.vInode.a[prev];
       if (this.sizeOf(v) !== this.sizeOf(prev)) return Change.modified;
       if (a !== b && !sameHash(this.layers[this.vLayer.a[a]], this.vRow.a[a], this.layers[this.vLayer.a[b]], this.vRow.a[b])) return Change.modified;
-    } else if (kv === Kind.symlink) {
+    } else if (kv === Kind.symlink || kv === Kind.hardlink) {
       if (this.linkOf(v) !== this.linkOf(prev)) return Change.modified;
     } else if (kv === Kind.char || kv === Kind.block) {
       const a = this.devOf(v), b = this.devOf(prev);
@@ -374,6 +376,12 @@ export class Union {
     return Change.unchanged;
   }
 
+  /** A hardlink to a file compares as the file; one without content (to a symlink, fifo…) as itself. */
+  private effectiveKind(v: number): KindCode {
+    const k = this.kindOf(v);
+    return k === Kind.hardlink && this.vInode.a[v] >= 0 ? Kind.file : k;
+  }
+
   devOf(v: number): [number, number] {
     const row = this.vRow.a[v];
     return row === IMPLICIT ? [0, 0] : this.layers[this.vLayer.a[v]].dev[row] ?? [0, 0];
@@ -385,8 +393,5 @@ export class Union {
   }
 }
 
-function effectiveKind(k: KindCode): KindCode {
-  return k === Kind.hardlink ? Kind.file : k;
-}
 
 export { LIVE, IMPLICIT, Flag };

@@ -28,7 +28,11 @@ export async function readDockerArchive(tree: FileTree, ref: string, source: Sou
   if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers)) {
     throw new StrataError(`${tree.name}: manifest.json entry lacks "Config" or "Layers"`);
   }
-  const config = validateConfig(await readJson(tree, entry.Config), `${tree.name} ${entry.Config}`);
+  const cfgMatch = contentAddressed.exec(entry.Config);
+  const configDigest = cfgMatch ? `${cfgMatch[1]}:${cfgMatch[2]}` : `sha256:${entry.Config.replace(/\.json$/, '').replace(/^sha256:/, '')}`;
+  // every writer names the config by its sha256 (blobs/sha256/HEX, HEX.json): verify it when it does
+  const named = /^sha256:[a-f0-9]{64}$/.test(configDigest) ? configDigest : undefined;
+  const config = validateConfig(await readJson(tree, entry.Config, named), `${tree.name} ${entry.Config}`);
   if (config.rootfs.diff_ids.length !== entry.Layers.length) {
     throw new StrataError(`${tree.name}: manifest.json lists ${entry.Layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
   }
@@ -36,8 +40,6 @@ export async function readDockerArchive(tree: FileTree, ref: string, source: Sou
   if (opts.platform && !platformMatches(opts.platform, platform)) {
     throw new StrataError(`${tree.name}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.platform)}`);
   }
-  const cfgMatch = contentAddressed.exec(entry.Config);
-  const configDigest = cfgMatch ? `${cfgMatch[1]}:${cfgMatch[2]}` : `sha256:${entry.Config.replace(/\.json$/, '').replace(/^sha256:/, '')}`;
   const oci = await matchingOciManifest(tree, configDigest, entry.Layers);
   const layers: Layer[] = entry.Layers.map((p, i) => {
     if (!tree.has(p)) throw new StrataError(`${tree.name}: missing layer ${i} (${p})`);
@@ -66,7 +68,11 @@ async function matchingOciManifest(tree: FileTree, configDigest: string, layerPa
   const index = await readJson<Index>(tree, 'index.json');
   for (const d of Array.isArray(index.manifests) ? index.manifests : []) {
     if (!d?.digest || !tree.has(blobPath(d.digest))) continue;
-    const doc = await readBlobJson<Manifest>(tree, d, 'manifest');
+    // a manifest that does not match its digest does not agree either
+    const doc = await readBlobJson<Manifest>(tree, d, 'manifest').catch((e: unknown) => {
+      if (e instanceof StrataError) return undefined;
+      throw e;
+    });
     if (doc?.config?.digest !== configDigest || !Array.isArray(doc.layers)) continue;
     const agrees = doc.layers.length === layerPaths.length && doc.layers.every((l, i) => blobPath(l.digest) === layerPaths[i]);
     if (agrees) return { digest: d.digest, manifest: validateManifest(doc, `${tree.name} manifest ${d.digest}`) };

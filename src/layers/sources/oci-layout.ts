@@ -18,7 +18,7 @@ export async function readBlobJson<T>(tree: FileTree, d: Descriptor, what: strin
   checkDigest(d.digest, what);
   const p = blobPath(d.digest);
   if (!tree.has(p)) throw new StrataError(`${tree.name}: missing blob ${d.digest} (${what})`);
-  return readJson<T>(tree, p);
+  return readJson<T>(tree, p, d.digest);
 }
 
 const refName = (d: Descriptor) => d.annotations?.['org.opencontainers.image.ref.name'];

@@ -1,6 +1,7 @@
 /**
  * Image references -> Image. A path is recognised by content; prefixes force a kind:
- *   docker-archive:PATH[:repo:tag]   oci:DIR[:tag]   oci-archive:PATH[:tag]   - (an archive on stdin)
+ *   docker-archive:PATH[:repo:tag]   oci:DIR[:tag]   oci-archive:PATH[:tag]   - (an archive on stdin;
+ *   docker-archive:-:TAG or oci-archive:-:TAG to pick one of several)
  * Anything else that is not on disk and parses as an image reference goes to remote.ts.
  */
 import { existsSync, statSync, openSync, readSync, closeSync, createReadStream } from 'node:fs';
@@ -49,9 +50,11 @@ export function parseRef(ref: string): ParsedRef {
 
 export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Image> {
   const sel = { platform: opts.platform };
-  if (ref === '-') {
+  // `-`, or `docker-archive:-:TAG` / `oci-archive:-:TAG` to pick one image of an archive on stdin
+  const stdin = /^(?:(docker-archive|oci-archive):)?-(?::(.+))?$/.exec(ref);
+  if (stdin) {
     const tree = await readStreamTree(opts.stdin ?? (process.stdin as AsyncIterable<Buffer>), 'stdin');
-    return fromTree(tree, ref, undefined, sel, 'docker-archive-stdin');
+    return fromTree(tree, ref, stdin[2], sel, stdin[1] === 'oci-archive' ? 'oci-archive' : 'docker-archive-stdin');
   }
   const { kind, path, tag } = parseRef(ref);
   const remote = kind ? undefined : remoteTarget(ref);
@@ -71,11 +74,16 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
     return attachDirBlobs(tree, () => readOciLayout(tree, ref, 'oci', { ...sel, tag }));
   }
   if (kind === 'oci') throw new StrataError(`${path}: oci: expects a directory (use oci-archive: for a tar)`);
+  if (!st.isFile()) {
+    // a pipe (`strata inspect <(docker save app)`) or a device: no random access, read it once
+    const tree = await readStreamTree(createReadStream(path), path);
+    return fromTree(tree, ref, tag, sel, kind);
+  }
   const head = readHead(path);
   if (sniffCompression(head) !== 'none') {
     // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream.
     const tree = await readStreamTree(createReadStream(path), path);
-    return fromTree(tree, ref, tag, sel, kind === 'oci-archive' ? 'oci-archive' : 'docker-archive');
+    return fromTree(tree, ref, tag, sel, kind);
   }
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') {
     throw new StrataError(`${path}: not an image (expected a tar archive or an OCI layout directory)`);
@@ -98,7 +106,8 @@ function readHead(path: string): Buffer {
 async function fromTree(tree: FileTree, ref: string, tag: string | undefined, sel: { platform?: Platform }, kind: SourceKind | Prefix | undefined): Promise<Image> {
   const hasManifest = tree.has('manifest.json');
   const hasIndex = tree.has('index.json');
-  if (kind === 'oci-archive' || (!hasManifest && hasIndex && kind === undefined)) {
+  const detect = kind === undefined || kind === 'docker-archive-stdin'; // no prefix: decided by content
+  if (kind === 'oci-archive' || (!hasManifest && hasIndex && detect)) {
     if (!hasIndex) throw new StrataError(`${tree.name}: not an OCI archive (no index.json)`);
     return readOciLayout(tree, ref, 'oci-archive', { ...sel, tag });
   }

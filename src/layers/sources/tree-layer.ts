@@ -1,3 +1,4 @@
+import { StrataError, within } from '../errors.js';
 import type { FileTree } from '../file-tree.js';
 import type { Layer } from '../image.js';
 import type { LayerScan } from '../scan-layer.js';
@@ -19,14 +20,22 @@ export function treeLayer(
   desc: { digest?: string; mediaType?: string; blobSize?: number },
 ): Layer {
   const short = path.length > 40 ? `${path.slice(0, 37)}…` : path;
+  const where = `layer ${index} (${short})`;
+  let scanned: LayerScan | undefined;
+  try {
+    scanned = isScanned(tree) ? tree.scanned(path) : undefined;
+  } catch (e) {
+    // the scan failed while streaming, before the layer's position was known: name it now
+    throw e instanceof StrataError ? within(where, e) : e;
+  }
   return {
     index,
     diffId,
     digest: desc.digest,
     mediaType: desc.mediaType,
     blobSize: desc.blobSize ?? tree.size(path),
-    where: `layer ${index} (${short})`,
+    where,
     open: () => tree.open(path),
-    scanned: isScanned(tree) ? tree.scanned(path) : undefined,
+    scanned,
   };
 }
