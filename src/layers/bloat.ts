@@ -237,11 +237,7 @@ class Context {
     const layers = inodes.map((v) => u.layerOf(v));
     const items = paths.map((p, i) => ({ path: `/${p}`, bytes: size, layer: layers[i] }));
     // Identical content, mode, owner and mtime in different layers: one inode in the build container.
-    const mtime = (v: number) => u.layers[u.layerOf(v)].mtime[u.rowOf(v)];
-    const [first] = inodes;
-    const sameMeta = (v: number) =>
-      u.modeOf(v) === u.modeOf(first) && u.uidOf(v) === u.uidOf(first) && u.gidOf(v) === u.gidOf(first) && sameNumber(mtime(v), mtime(first));
-    const splitLink = layers.some((l) => l !== layers[0]) && inodes.every(sameMeta);
+    const splitLink = layers.some((l) => l !== layers[0]) && inodes.every((v) => sameMeta(u, v, inodes[0]));
     return this.finding({
       category: 'duplicate',
       kind: 'bloat',
@@ -402,9 +398,12 @@ function pathList(paths: string[]): string {
 /** ruleIndex of an ignored path. */
 const IGNORED = -2;
 
-/** Equal as the numbers' strings are (NaN equals NaN; 0 and -0 are equal). */
-function sameNumber(a: number, b: number): boolean {
-  return a === b || (a !== a && b !== b);
+/** Same mode, owner and mtime (inodes are file rows). mtimes compare as their strings do: NaN equals NaN. */
+function sameMeta(u: Union, a: number, b: number): boolean {
+  const ra = u.layers[u.layerOf(a)], i = u.rowOf(a);
+  const rb = u.layers[u.layerOf(b)], j = u.rowOf(b);
+  const ta = ra.mtime[i], tb = rb.mtime[j];
+  return ra.mode[i] === rb.mode[j] && ra.uid[i] === rb.uid[j] && ra.gid[i] === rb.gid[j] && (ta === tb || (ta !== ta && tb !== tb));
 }
 
 /**

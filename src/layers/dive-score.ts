@@ -25,6 +25,7 @@ import type { Union } from './union.js';
 const WH = '.wh.';
 /** dive never adds `.wh..wh..*` names (nor anything beneath them) to its trees. */
 const OPAQUE = '.wh..wh..';
+const UNSET = -0x80000000;
 
 export function diveEfficiency(u: Union): number {
   if (u.layerCount === 0) return 1;
@@ -52,11 +53,17 @@ class DiveScore {
 
   constructor(private readonly u: Union) {
     this.ids = new DiveNodes(u);
-    this.rowNode = u.layers.map((r) => {
-      const out = new Int32Array(r.count);
-      for (let i = 0; i < r.count; i++) out[i] = this.ids.ofRow(r.path[i], r.kind[i]);
-      return out;
-    });
+    this.rowNode = u.layers.map((r) => new Int32Array(r.count).fill(UNSET));
+    // Most rows are a version's: its node, without looking the path up (dive cuts `.wh..wh..` paths).
+    for (let v = 0; v < u.versionCount; v++) {
+      const L = u.layerOf(v), row = u.rowOf(v);
+      if (row >= 0 && !u.layers[L].path[row].includes(OPAQUE)) this.rowNode[L][row] = u.nodeOfVersion(v);
+    }
+    for (const [L, r] of u.layers.entries()) {
+      const rows = this.rowNode[L];
+      for (let i = 0; i < r.count; i++) if (rows[i] === UNSET) rows[i] = this.ids.ofRow(r.path[i], r.kind[i]);
+    }
+    this.ids.seal();
     const n = this.ids.count;
     this.inLayer = new Int32Array(n);
     this.hasKid = new Int32Array(n);
@@ -231,6 +238,8 @@ class DiveNodes {
   private readonly extraParent: number[] = [];
   private readonly extraByPath = new Map<string, number>();
   private readonly extraKids = new Map<number, number[]>();
+  /** Per id, once known: 1 plain name, 2 `.wh.` name. */
+  private wh = new Uint8Array(0);
   private readonly whTargets = new Map<number, number>();
 
   constructor(private readonly u: Union) {
@@ -280,6 +289,11 @@ class DiveNodes {
     return id;
   }
 
+  /** Every row has its id: no more are made. */
+  seal(): void {
+    this.wh = new Uint8Array(this.count);
+  }
+
   pathOf(id: number): string {
     return id < this.base ? this.u.nodePath[id] : this.extraPath[id - this.base];
   }
@@ -295,8 +309,12 @@ class DiveNodes {
   }
 
   isWhiteout(id: number): boolean {
-    const p = this.pathOf(id);
-    return p.startsWith(WH, p.lastIndexOf('/') + 1);
+    let w = this.wh[id];
+    if (w === 0) {
+      const p = this.pathOf(id);
+      this.wh[id] = w = p.startsWith(WH, p.lastIndexOf('/') + 1) ? 2 : 1;
+    }
+    return w === 2;
   }
 
   /** The node `.wh.X` names (X, its sibling), or -1 when no entry ever had that path. */
