@@ -1,6 +1,10 @@
 import test from 'ava';
 import { compileGlob, GlobSet } from '../src/layers/glob.js';
 import { BUILTIN_RULES } from '../src/layers/bloat-rules.js';
+import { analyzeBloat } from '../src/layers/bloat.js';
+import { parseConfig } from '../src/layers/config.js';
+import { analyzeWaste } from '../src/layers/waste.js';
+import { dir, file, modelOf, whiteout } from './helpers/bloat-images.js';
 
 /** first() by definition: the first list with a glob that matches on its own. */
 const naive = (lists: string[][]) => {
@@ -62,4 +66,28 @@ test('firstInDir + firstInFile give first() for every name without line breaks, 
 test('an invalid glob throws whichever group it would be in', (t) => {
   t.throws(() => new GlobSet([['/a/b**/**']]));
   t.throws(() => new GlobSet([['x/']]));
+});
+
+test('bloat findings: rules and ignore globs matched per directory give what per-file matching gives', async (t) => {
+  const m = await modelOf([
+    {
+      entries: [
+        dir('var'), dir('var/log'), file('var/log/a.log', 100), file('var/log/x\ny', 50), file('var/log/old.log', 40),
+        dir('srv'), dir('srv/app'), file('srv/app/a.map', 30), file('srv/app/b.txt', 30),
+        dir('srv/keep'), file('srv/keep/c.log', 10),
+      ],
+    },
+    { entries: [dir('var'), dir('var/log'), whiteout('var/log/old.log')] },
+  ]);
+  const config = parseConfig('bloat:\n  rules:\n    - {id: maps, category: maps, paths: ["/srv/app/*.map"]}\n  ignore: ["/srv/keep/**"]\n', 'test.yml').bloat;
+  const b = analyzeBloat(m, analyzeWaste(m), config);
+  t.deepEqual(
+    b.findings.map((f) => [f.category, f.rule, f.bytes, f.items.map((i) => [i.path, i.rule ?? null])]),
+    [
+      ['log', 'logs', 100, [['/var/log/a.log', 'logs']]],
+      // the deleted file keeps the rule its path matches; "x\ny" is matched by no glob ("." skips "\n")
+      ['deleted', null, 40, [['/var/log/old.log', 'logs']]],
+      ['maps', 'maps', 30, [['/srv/app/a.map', 'maps']]],
+    ],
+  );
 });
