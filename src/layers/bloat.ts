@@ -416,6 +416,8 @@ class ContentGroups {
   private slots = new Int32Array(1024).fill(-1);
   private readonly head = new Growable();
   private readonly tail = new Growable();
+  /** Per group: its hash, to skip other groups without reading their rows. */
+  private readonly key = new Growable();
   /** Per inode: the next inode of its group, or -1. */
   private readonly next: Int32Array;
 
@@ -426,14 +428,16 @@ class ContentGroups {
   add(ino: number): void {
     if (2 * (this.head.n + 1) > this.slots.length) this.grow();
     const mask = this.slots.length - 1;
-    for (let i = this.hash(ino) & mask; ; i = (i + 1) & mask) {
+    const h = this.hash(ino);
+    for (let i = h & mask; ; i = (i + 1) & mask) {
       const g = this.slots[i];
       if (g < 0) {
         this.slots[i] = this.head.push(ino);
         this.tail.push(ino);
+        this.key.push(h);
         return;
       }
-      if (this.same(this.head.a[g], ino)) {
+      if (this.key.a[g] === h && this.same(this.head.a[g], ino)) {
         this.next[this.tail.a[g]] = ino;
         this.tail.a[g] = ino;
         return;
@@ -468,7 +472,7 @@ class ContentGroups {
     this.slots = new Int32Array(this.slots.length * 2).fill(-1);
     const mask = this.slots.length - 1;
     for (let g = 0; g < this.head.n; g++) {
-      let i = this.hash(this.head.a[g]) & mask;
+      let i = this.key.a[g] & mask;
       while (this.slots[i] >= 0) i = (i + 1) & mask;
       this.slots[i] = g;
     }
