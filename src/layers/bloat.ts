@@ -15,7 +15,8 @@ import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, typ
 import type { BloatConfig } from './config.js';
 import { GlobSet } from './glob.js';
 import type { ImageModel } from './read-image.js';
-import { hashHex } from './records.js';
+import { HASH_BYTES, sameHash } from './records.js';
+import type { Union } from './union.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from './waste.js';
 
 export type FindingKind = 'waste' | 'bloat' | 'pattern';
@@ -115,6 +116,8 @@ class Context {
   readonly rules: BloatRule[];
   private readonly matcher: GlobSet;
   private readonly ignore: GlobSet;
+  /** Per directory: IGNORED, or the index of the first rule its `/**` globs match (-1: none). */
+  private readonly byDir = new Map<string, number>();
 
   constructor(
     readonly model: ImageModel,
@@ -127,11 +130,20 @@ class Context {
 
   /** The first rule matching a root-relative path, unless the path is ignored. */
   ruleOf(path: string): BloatRule | undefined {
-    return this.ignored(path) ? undefined : this.rules[this.matcher.first(path)];
+    const i = path.lastIndexOf('/');
+    return this.rules[this.ruleIndex(path, i < 0 ? '' : path.slice(0, i))];
   }
 
-  ignored(path: string): boolean {
-    return this.ignore.first(path) >= 0;
+  /**
+   * ruleOf as an index (IGNORED, -1 for none), given the path's directory. The globs ending in
+   * `/**` are matched once per directory (GlobSet.firstInDir): most rules are of that kind.
+   */
+  private ruleIndex(path: string, dir: string): number {
+    if (!GlobSet.sameForDir(path)) return this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
+    let d = this.byDir.get(dir);
+    if (d === undefined) this.byDir.set(dir, (d = this.ignore.firstInDir(dir) >= 0 ? IGNORED : this.matcher.firstInDir(dir)));
+    if (d === IGNORED || this.ignore.firstInFile(path, -1) >= 0) return IGNORED;
+    return this.matcher.firstInFile(path, d);
   }
 
   createdBy(L: number): string | undefined {
@@ -165,36 +177,38 @@ class Context {
     const u = this.model.union;
     const top = this.model.layers.length - 1;
     const byRule = new Map<string, { rule: BloatRule; layer: number; items: FindingItem[] }>();
-    const byContent = new Map<string, number[]>(); // size+hash -> inode versions
-    const pathOf = new Map<number, string>();
-    const seen = new Set<number>();
+    const byContent = new ContentGroups(u);
+    // Per inode: 1 + the node it was first seen at (0: not seen yet); a path per inode, each once.
+    const nodeOf = new Int32Array(u.versionCount);
     // Unordered (walk() sorts every directory): items are put in path order per finding below.
     for (const version of top < 0 ? [] : u.visibleAt(top)) {
       const ino = u.inodeOf(version);
-      if (ino < 0 || seen.has(ino)) continue;
-      seen.add(ino);
+      if (ino < 0 || nodeOf[ino] !== 0) continue;
+      const node = u.nodeOfVersion(version);
+      nodeOf[ino] = node + 1;
       const bytes = u.sizeOf(ino);
-      const path = u.nodePath[u.nodeOfVersion(version)];
-      if (bytes === 0 || this.ignored(path)) continue;
+      if (bytes === 0) continue;
+      const path = u.nodePath[node];
+      const r = this.ruleIndex(path, u.nodePath[u.parentOf(node)]);
+      if (r === IGNORED) continue;
       const layer = u.layerOf(ino);
-      const rule = this.rules[this.matcher.first(path)];
+      const rule = this.rules[r];
       if (rule) {
         const key = `${rule.id}\0${layer}`;
         let g = byRule.get(key);
         if (!g) byRule.set(key, (g = { rule, layer, items: [] }));
         g.items.push({ path: `/${path}`, bytes, layer, rule: rule.id });
       } else {
-        const key = `${bytes}:${hashHex(u.layers[layer], u.rowOf(ino))}`;
-        const list = byContent.get(key);
-        if (list) list.push(ino);
-        else byContent.set(key, [ino]);
-        pathOf.set(ino, path);
+        byContent.add(ino);
       }
     }
+    const pathOf = (ino: number) => u.nodePath[nodeOf[ino] - 1];
     const out: Finding[] = [];
     for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items.sort(byPath)));
-    for (const inodes of byContent.values()) {
-      if (inodes.length > 1) out.push(this.duplicateFinding(inodes.sort((a, b) => byPath({ path: pathOf.get(a)! }, { path: pathOf.get(b)! })), pathOf));
+    for (const inodes of byContent.groups()) {
+      const paths = inodes.map(pathOf);
+      const order = inodes.map((_, i) => i).sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
+      out.push(this.duplicateFinding(order.map((i) => inodes[i]), order.map((i) => paths[i])));
     }
     out.push(...this.commitFindings([...byRule.values()]));
     return out;
@@ -216,14 +230,14 @@ class Context {
     });
   }
 
-  private duplicateFinding(inodes: number[], pathOf: Map<number, string>): Finding {
+  /** `inodes` in path order, with their paths. */
+  private duplicateFinding(inodes: number[], paths: string[]): Finding {
     const u = this.model.union;
     const size = u.sizeOf(inodes[0]);
     const layers = inodes.map((v) => u.layerOf(v));
-    const items = inodes.map((v) => ({ path: `/${pathOf.get(v)}`, bytes: size, layer: u.layerOf(v) }));
+    const items = paths.map((p, i) => ({ path: `/${p}`, bytes: size, layer: layers[i] }));
     // Identical content, mode, owner and mtime in different layers: one inode in the build container.
-    const meta = (v: number) => `${u.modeOf(v)}:${u.uidOf(v)}:${u.gidOf(v)}:${u.layers[u.layerOf(v)].mtime[u.rowOf(v)]}`;
-    const splitLink = new Set(layers).size > 1 && new Set(inodes.map(meta)).size === 1;
+    const splitLink = layers.some((l) => l !== layers[0]) && inodes.every((v) => sameMeta(u, v, inodes[0]));
     return this.finding({
       category: 'duplicate',
       kind: 'bloat',
@@ -379,4 +393,102 @@ function sum(items: { bytes: number }[]): number {
 function pathList(paths: string[]): string {
   const shown = paths.slice(0, 3).join(', ');
   return paths.length > 3 ? `${shown} and ${paths.length - 3} more` : shown;
+}
+
+/** ruleIndex of an ignored path. */
+const IGNORED = -2;
+
+/** Same mode, owner and mtime (inodes are file rows). mtimes compare as their strings do: NaN equals NaN. */
+function sameMeta(u: Union, a: number, b: number): boolean {
+  const ra = u.layers[u.layerOf(a)], i = u.rowOf(a);
+  const rb = u.layers[u.layerOf(b)], j = u.rowOf(b);
+  const ta = ra.mtime[i], tb = rb.mtime[j];
+  return ra.mode[i] === rb.mode[j] && ra.uid[i] === rb.uid[j] && ra.gid[i] === rb.gid[j] && (ta === tb || (ta !== ta && tb !== tb));
+}
+
+/**
+ * Inodes grouped by identical content (size and hash), groups in the order they first appeared:
+ * an open-addressing table over the 16-byte hashes, and the groups as linked lists of inode ids.
+ * No string, object or array per file.
+ */
+class ContentGroups {
+  /** Group ids (-1: free). */
+  private slots = new Int32Array(1024).fill(-1);
+  private readonly head = new Growable();
+  private readonly tail = new Growable();
+  /** Per group: its hash, to skip other groups without reading their rows. */
+  private readonly key = new Growable();
+  /** Per inode: the next inode of its group, or -1. */
+  private readonly next: Int32Array;
+
+  constructor(private readonly u: Union) {
+    this.next = new Int32Array(u.versionCount).fill(-1);
+  }
+
+  add(ino: number): void {
+    if (2 * (this.head.n + 1) > this.slots.length) this.grow();
+    const mask = this.slots.length - 1;
+    const h = this.hash(ino);
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const g = this.slots[i];
+      if (g < 0) {
+        this.slots[i] = this.head.push(ino);
+        this.tail.push(ino);
+        this.key.push(h);
+        return;
+      }
+      if (this.key.a[g] === h && this.same(this.head.a[g], ino)) {
+        this.next[this.tail.a[g]] = ino;
+        this.tail.a[g] = ino;
+        return;
+      }
+    }
+  }
+
+  /** Groups of two or more inodes. */
+  *groups(): Generator<number[]> {
+    for (let g = 0; g < this.head.n; g++) {
+      const first = this.head.a[g];
+      if (this.next[first] < 0) continue;
+      const out: number[] = [];
+      for (let v = first; v >= 0; v = this.next[v]) out.push(v);
+      yield out;
+    }
+  }
+
+  private hash(ino: number): number {
+    const u = this.u;
+    const h = u.layers[u.layerOf(ino)].hash;
+    const o = u.rowOf(ino) * HASH_BYTES;
+    return (h[o] | (h[o + 1] << 8) | (h[o + 2] << 16) | (h[o + 3] << 24)) ^ Math.imul(u.sizeOf(ino) | 0, 0x9e3779b1);
+  }
+
+  private same(a: number, b: number): boolean {
+    const u = this.u;
+    return u.sizeOf(a) === u.sizeOf(b) && sameHash(u.layers[u.layerOf(a)], u.rowOf(a), u.layers[u.layerOf(b)], u.rowOf(b));
+  }
+
+  private grow(): void {
+    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = this.slots.length - 1;
+    for (let g = 0; g < this.head.n; g++) {
+      let i = this.key.a[g] & mask;
+      while (this.slots[i] >= 0) i = (i + 1) & mask;
+      this.slots[i] = g;
+    }
+  }
+}
+
+class Growable {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): number {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n] = v;
+    return this.n++;
+  }
 }

@@ -330,7 +330,7 @@ class Measures {
   private diveNumbers() {
     if (!this.dive) {
       const layers = this.input.model.layers;
-      const d = diveAnalysis(layers.map((l) => l.records));
+      const d = diveAnalysis(this.input.model.union);
       // dive's "user" bytes: every layer but the first (its base image), sized by tar header sizes.
       this.dive = { ...d, userBytes: layers.slice(1).reduce((n, l) => n + l.size, 0) };
     }

@@ -47,28 +47,64 @@ export function globSource(pattern: string): { source: string; basename: boolean
 /**
  * Several lists of globs matched in one pass: `first(path)` is the index of the first list with a
  * matching glob, or -1. One RegExp per target (base name, full path), ordered alternatives.
+ *
+ * Path globs ending in `/**` are kept apart: whether one matches `/dir/NAME` does not depend on NAME
+ * (the only `/` before NAME ends `dir`, and `.*` takes any NAME), as long as NAME has no line break
+ * (which `.` does not match). Callers matching many files of one directory ask `firstInDir(dir)`
+ * once and `firstInFile(path, thatIndex)` per file; `sameForDir(path)` says when that is exact.
  */
 export class GlobSet {
   private readonly byName: RegExp | null;
+  private readonly byDir: RegExp | null;
   private readonly byPath: RegExp | null;
 
   constructor(lists: string[][]) {
-    const group = (basename: boolean) => {
+    const group = (target: 'name' | 'dir' | 'path') => {
+      let any = false;
       const alts = lists.map((globs) => {
-        const src = globs.map(globSource).filter((g) => g.basename === basename).map((g) => g.source);
+        const src = globs.filter((g) => targetOf(g) === target).map((g) => globSource(g).source);
+        if (src.length) any = true;
         return `(${src.length ? src.join('|') : '(?!)'})`;
       });
-      return alts.length ? new RegExp(`^(?:${alts.join('|')})$`) : null;
+      return any ? new RegExp(`^(?:${alts.join('|')})$`) : null;
     };
-    this.byName = group(true);
-    this.byPath = group(false);
+    for (const globs of lists) globs.forEach(globSource); // invalid globs throw, whichever group they are in
+    this.byName = group('name');
+    this.byDir = group('dir');
+    this.byPath = group('path');
   }
 
   first(path: string): number {
-    const a = index(this.byName?.exec(path.slice(path.lastIndexOf('/') + 1)));
-    const b = index(this.byPath?.exec(`/${path}`));
-    return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    const full = this.byDir || this.byPath ? `/${path}` : '';
+    return this.firstInFile(path, index(this.byDir?.exec(full)), full);
   }
+
+  /** The index the `/**` globs give every file directly in `dir` whose name has no line break. */
+  firstInDir(dir: string): number {
+    return index(this.byDir?.exec(dir === '' ? '/x' : `/${dir}/x`));
+  }
+
+  /** first(path), given the index of its directory's `/**` globs (firstInDir or matched). */
+  firstInFile(path: string, inDir: number, full = this.byPath ? `/${path}` : ''): number {
+    const a = index(this.byName?.exec(path.slice(path.lastIndexOf('/') + 1)));
+    const b = index(this.byPath?.exec(full));
+    return lowest(lowest(a, b), inDir);
+  }
+
+  /** Can first(path) be computed from firstInDir of its directory? (No line break in the path.) */
+  static sameForDir(path: string): boolean {
+    return !LINE_BREAK.test(path);
+  }
+}
+
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+function targetOf(glob: string): 'name' | 'dir' | 'path' {
+  return !glob.includes('/') ? 'name' : glob.endsWith('/**') ? 'dir' : 'path';
+}
+
+function lowest(a: number, b: number): number {
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
 }
 
 function index(m: RegExpExecArray | null | undefined): number {

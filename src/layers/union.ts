@@ -184,6 +184,14 @@ export class Union {
     return out;
   }
 
+  /** Children without allocating: `for (let c = firstChildOf(n); c >= 0; c = nextSiblingOf(c))`. */
+  firstChildOf(node: number): number {
+    return this.firstChild.a[node];
+  }
+  nextSiblingOf(node: number): number {
+    return this.nextSibling.a[node];
+  }
+
   parentOf(node: number): number {
     return this.parent.a[node];
   }

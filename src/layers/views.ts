@@ -106,15 +106,17 @@ export interface Sizes {
 export function imageSizes(model: ImageModel): Sizes {
   const u = model.union;
   const top = model.layers.length - 1;
-  const inodes = new Set<number>();
+  const seen = new Uint8Array(u.versionCount); // per inode: a flag, not a Set of a million numbers
   let entries = 0;
+  let final = 0;
   for (const version of u.visibleAt(top)) {
     entries++;
     const ino = u.inodeOf(version);
-    if (ino >= 0) inodes.add(ino);
+    if (ino >= 0 && !seen[ino]) {
+      seen[ino] = 1;
+      final += u.sizeOf(ino);
+    }
   }
-  let final = 0;
-  for (const ino of inodes) final += u.sizeOf(ino);
   const anyPlain = model.layers.some((l) => l.compressedSize === null);
   return {
     compressed: anyPlain ? null : model.layers.reduce((s, l) => s + (l.compressedSize ?? 0), 0),

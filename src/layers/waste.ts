@@ -115,7 +115,7 @@ export function analyzeWaste(model: ImageModel): WasteAnalysis {
     storedBytes: sizes.uncompressed,
     finalBytes: sizes.final,
     efficiency: sizes.uncompressed === 0 ? 1 : sizes.final / sizes.uncompressed,
-    diveEfficiency: diveEfficiency(u.layers),
+    diveEfficiency: diveEfficiency(u),
   };
 }
 

@@ -1,0 +1,93 @@
+import test from 'ava';
+import { compileGlob, GlobSet } from '../src/layers/glob.js';
+import { BUILTIN_RULES } from '../src/layers/bloat-rules.js';
+import { analyzeBloat } from '../src/layers/bloat.js';
+import { parseConfig } from '../src/layers/config.js';
+import { analyzeWaste } from '../src/layers/waste.js';
+import { dir, file, modelOf, whiteout } from './helpers/bloat-images.js';
+
+/** first() by definition: the first list with a glob that matches on its own. */
+const naive = (lists: string[][]) => {
+  const compiled = lists.map((globs) => globs.map(compileGlob));
+  return (path: string) => compiled.findIndex((ms) => ms.some((m) => m(path)));
+};
+
+const LISTS: string[][] = [
+  ['/app/*.map', '**/x\ny/**'], // name-dependent path glob; a `/**` glob with a line break in its directory
+  ...BUILTIN_RULES.map((r) => r.paths),
+  ['/**'],
+];
+
+const SEGMENTS = ['var', 'log', 'cache', 'tmp', '.git', 'app', 'a.map', 'core', 'x.log', 'x\ny', 'n\u2028', 'apt', 'lists', 'node_modules', '.cache', 'CMakeFiles'];
+
+function paths(): string[] {
+  const out: string[] = [];
+  let x = 7;
+  for (let i = 0; i < 4000; i++) {
+    const parts: string[] = [];
+    for (let d = 0; d < 1 + (i % 5); d++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      parts.push(SEGMENTS[x % SEGMENTS.length]);
+    }
+    out.push(parts.join('/'));
+  }
+  return out;
+}
+
+test('first() matches the globs one by one', (t) => {
+  for (const lists of [LISTS, LISTS.slice(0, -1), [[]], []]) {
+    const set = new GlobSet(lists);
+    const want = naive(lists);
+    for (const p of paths()) t.is(set.first(p), want(p), p);
+  }
+});
+
+test('firstInDir + firstInFile give first() for every name without line breaks, and only then claim to', (t) => {
+  const set = new GlobSet(LISTS);
+  let dirDecided = 0;
+  let unsafe = 0;
+  for (const p of paths()) {
+    const i = p.lastIndexOf('/');
+    const dir = i < 0 ? '' : p.slice(0, i);
+    if (!GlobSet.sameForDir(p)) {
+      unsafe++;
+      continue;
+    }
+    t.is(set.firstInFile(p, set.firstInDir(dir)), set.first(p), p);
+    if (set.firstInDir(dir) >= 0 && set.firstInDir(dir) === set.first(p)) dirDecided++;
+  }
+  t.true(unsafe > 0 && dirDecided > 100);
+  // the reason for sameForDir: `.` does not match a line break, so "/**" misses this name
+  t.is(new GlobSet([['/var/log/**']]).first('var/log/a\nb'), -1);
+  t.is(new GlobSet([['/var/log/**']]).firstInDir('var/log'), 0);
+  t.false(GlobSet.sameForDir('var/log/a\nb'));
+});
+
+test('an invalid glob throws whichever group it would be in', (t) => {
+  t.throws(() => new GlobSet([['/a/b**/**']]));
+  t.throws(() => new GlobSet([['x/']]));
+});
+
+test('bloat findings: rules and ignore globs matched per directory give what per-file matching gives', async (t) => {
+  const m = await modelOf([
+    {
+      entries: [
+        dir('var'), dir('var/log'), file('var/log/a.log', 100), file('var/log/x\ny', 50), file('var/log/old.log', 40),
+        dir('srv'), dir('srv/app'), file('srv/app/a.map', 30), file('srv/app/b.txt', 30),
+        dir('srv/keep'), file('srv/keep/c.log', 10),
+      ],
+    },
+    { entries: [dir('var'), dir('var/log'), whiteout('var/log/old.log')] },
+  ]);
+  const config = parseConfig('bloat:\n  rules:\n    - {id: maps, category: maps, paths: ["/srv/app/*.map"]}\n  ignore: ["/srv/keep/**"]\n', 'test.yml').bloat;
+  const b = analyzeBloat(m, analyzeWaste(m), config);
+  t.deepEqual(
+    b.findings.map((f) => [f.category, f.rule, f.bytes, f.items.map((i) => [i.path, i.rule ?? null])]),
+    [
+      ['log', 'logs', 100, [['/var/log/a.log', 'logs']]],
+      // the deleted file keeps the rule its path matches; "x\ny" is matched by no glob ("." skips "\n")
+      ['deleted', null, 40, [['/var/log/old.log', 'logs']]],
+      ['maps', 'maps', 30, [['/srv/app/a.map', 'maps']]],
+    ],
+  );
+});
