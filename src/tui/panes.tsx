@@ -9,7 +9,7 @@ import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';
 import { showKey, actions, type Action, type Keymap } from './keymap.js';
 
-function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
+export function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
   return (
     <Text bold inverse={focused} wrap="truncate">
       {fit(text, width)}
@@ -22,7 +22,7 @@ export function fit(s: string, width: number): string {
   return truncate(s, width).padEnd(width);
 }
 
-function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
+export function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
   return (
     <Box flexDirection="column" width={width} height={height}>
       {lines.slice(0, height).map((l, i) => (

@@ -5,7 +5,7 @@
 import type { ImageModel } from '../layers/read-image.js';
 import { Kind } from '../layers/records.js';
 import { DirSizes } from './dir-sizes.js';
-import { compileFilter } from './filter.js';
+import { compileFilter, editFilter } from './filter.js';
 import type { Action, Keymap } from './keymap.js';
 import { matchingNodes, NameOrder, TreeView, type Status } from './tree-view.js';
 import type { Finding } from './waste.js';
@@ -218,27 +218,20 @@ export class Explorer {
     return { ...next, toggled, cursor: node, offset: Math.floor(page / 2) };
   }
 
-  /** Typing the filter: printable keys append, backspace deletes, Enter applies, Esc cancels. */
   private edit(s: UiState, name: string): UiState {
-    const text = s.editing ?? '';
-    if (name === 'escape') return { ...s, editing: null };
-    if (name === 'backspace' || name === 'delete') return { ...s, editing: text.slice(0, -1) };
-    if (name === 'space') return { ...s, editing: `${text} ` };
-    if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name, message: '' } : s;
-    try {
-      this.matches(text);
-    } catch (err) {
-      return { ...s, message: (err as Error).message };
-    }
-    return { ...s, filter: text, editing: null, focus: 'tree', message: '' };
+    const next = editFilter(s, name, (pattern) => this.matches(pattern));
+    // an applied filter moves to the tree, where its result is
+    return name === 'enter' && next.editing === null ? { ...next, focus: 'tree' } : next;
   }
+
 }
 
 function findingLine(f: Finding, i: number, n: number): string {
   return `finding ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
 }
 
-function toggleHide(s: UiState, statuses: Status[]): UiState {
+/** Hide the statuses, or show them again when all are hidden already. */
+export function toggleHide<T, S extends { hide: ReadonlySet<T> }>(s: S, statuses: T[]): S {
   const hide = new Set(s.hide);
   const on = !statuses.every((x) => hide.has(x));
   for (const x of statuses) {
