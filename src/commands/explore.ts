@@ -1,5 +1,6 @@
 import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
+import type { ReactElement } from 'react';
 import type { CommandModule } from 'yargs';
 import { imageOptions, loadModel, type ImageArgs } from './common.js';
 import { loadConfig } from '../layers/config.js';
@@ -31,9 +32,7 @@ const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
 
 async function explore(args: Args): Promise<void> {
-  // React's development build records every render with its props (the whole model): far too slow.
-  process.env.NODE_ENV ??= 'production';
-  const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
+  const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config);
   const analyze = (model: Parameters<typeof wasteSummary>[0]) => wasteSummary(model, config.bloat);
@@ -45,16 +44,31 @@ async function explore(args: Args): Promise<void> {
       reading = false;
     }
   };
-  // With the image on stdin, keys come from the terminal itself.
-  const stdin = args.image === '-' ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
+  await fullScreen(createElement(Root, { load, keymap, analyze }), args.image === '-');
+  // Quit while loading: the layers still being read would keep the process alive until they end.
+  if (reading) process.exit(0);
+}
+
+/** React for a full-screen ink app; call it before anything else imports React. */
+export function importReact(): Promise<typeof import('react')> {
+  // React's development build records every render with its props (the whole model): far too slow.
+  process.env.NODE_ENV ??= 'production';
+  return import('react');
+}
+
+/**
+ * Run an ink app on the alternate screen until it exits. `keysFromTty`: an image comes from stdin,
+ * so keys come from the terminal itself.
+ */
+export async function fullScreen(element: ReactElement, keysFromTty: boolean): Promise<void> {
+  const { render } = await import('ink');
+  const stdin = keysFromTty ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
   process.stdout.write(ALT_SCREEN_ON);
   try {
-    const app = render(createElement(Root, { load, keymap, analyze }), { stdin, exitOnCtrlC: false, patchConsole: false });
+    const app = render(element, { stdin, exitOnCtrlC: false, patchConsole: false });
     await app.waitUntilExit();
   } finally {
     process.stdout.write(ALT_SCREEN_OFF);
     if (stdin !== process.stdin) stdin.destroy();
   }
-  // Quit while loading: the layers still being read would keep the process alive until they end.
-  if (reading) process.exit(0);
 }
