@@ -29,8 +29,8 @@ export class DiffTree {
   readonly delta: number[] = [0];
   readonly linkA: (string | undefined)[] = [undefined];
   readonly linkB: (string | undefined)[] = [undefined];
-  /** Children of each directory, by name. */
-  readonly kids: number[][] = [[]];
+  /** Children of each directory, by name (undefined for other nodes). */
+  readonly kids: (number[] | undefined)[] = [[]];
 
   constructor(a: DiffSide, b: DiffSide, report: DiffReport) {
     const files = new Map(report.files.map((f) => [f.path, f]));
@@ -56,8 +56,7 @@ export class DiffTree {
       const f = files.get(`/${path}`);
       this.paths.push(path);
       this.parent.push(p);
-      this.kids[p].push(n);
-      this.kids.push([]);
+      this.kids[p]!.push(n);
       this.statusCode.push(statuses.indexOf(f ? f.change : 'unchanged'));
       this.kindA.push(va === ABSENT ? ABSENT : ua.kindOf(va));
       this.kindB.push(vb === ABSENT ? ABSENT : ub.kindOf(vb));
@@ -66,7 +65,9 @@ export class DiffTree {
       this.linkA.push(va === ABSENT ? undefined : ua.linkOf(va));
       this.linkB.push(vb === ABSENT ? undefined : ub.linkOf(vb));
       this.delta.push((f?.sizeDelta ?? 0) + (dirDelta.get(`/${path}`) ?? 0));
-      if (this.isDir(n)) open.push(n);
+      const dir = this.isDir(n);
+      this.kids.push(dir ? [] : undefined);
+      if (dir) open.push(n);
     }
     // directory sizes: children come after their parent, so a backward pass sums them bottom-up
     for (let n = this.paths.length - 1; n > 0; n--) {
@@ -154,7 +155,7 @@ export class DiffTreeView extends PreorderTree {
     let list = this.lists.get(node);
     if (list) return list;
     const t = this.tree;
-    list = Int32Array.from(t.kids[node].filter((c) => this.shown(c)));
+    list = Int32Array.from((t.kids[node] ?? []).filter((c) => this.shown(c)));
     if (this.spec.sort === 'delta') list.sort((x, y) => Math.abs(t.delta[y]) - Math.abs(t.delta[x]) || x - y);
     list.forEach((c, i) => (this.position[c] = i));
     this.lists.set(node, list);
