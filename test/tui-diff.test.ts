@@ -233,6 +233,9 @@ test('DiffTree on synthetic images: statuses, sides, rolled-up deltas, type chan
   t.deepEqual(row('new'), ['added', null, 5, 5]);
   t.is(tree.parent[node('etc/f2dir/inside')], node('etc/f2dir'));
   t.true(tree.isDir(node('etc/f2dir')));
+  // an ignored path is no change in the tree either; the changes after it keep their statuses
+  const lessTree = new DiffTree(a, b, diffImages(a, b, { ignore: ['/etc/link', '/etc/mode'] }));
+  t.deepEqual(['etc/link', 'etc/mode', 'etc/sub/gone', 'new'].map((p) => lessTree.status(lessTree.paths.indexOf(p))), ['unchanged', 'unchanged', 'removed', 'added']);
   // a directory's delta is the report's roll-up
   for (const d of report.directories) t.is(tree.delta[node(d.path.slice(1))], d.sizeDelta + (report.files.find((f) => f.path === d.path)?.sizeDelta ?? 0));
 

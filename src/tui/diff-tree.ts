@@ -33,7 +33,9 @@ export class DiffTree {
   readonly kids: (number[] | undefined)[] = [[]];
 
   constructor(a: DiffSide, b: DiffSide, report: DiffReport) {
-    const files = new Map(report.files.map((f) => [f.path, f]));
+    // the report lists changed files in this walk's order: a cursor finds each, no lookup by path
+    const files = report.files;
+    let fi = 0;
     const dirDelta = new Map(report.directories.map((d) => [d.path, d.sizeDelta]));
     const ua = a.model.union, ub = b.model.union;
     const ia = ua.walk(a.layer), ib = ub.walk(b.layer);
@@ -51,21 +53,24 @@ export class DiffTree {
       if (c >= 0) nb = ib.next();
 
       const n = this.paths.length;
-      while (open.length > 1 && !path.startsWith(`${this.paths[open[open.length - 1]]}/`)) open.pop();
+      while (open.length > 1 && !lies(path, this.paths[open[open.length - 1]])) open.pop();
       const p = open[open.length - 1];
-      const f = files.get(`/${path}`);
+      const next = files[fi];
+      const f = next && next.path.length === path.length + 1 && next.path.endsWith(path) ? files[fi++] : undefined;
+      const ka = va === ABSENT ? ABSENT : ua.kindOf(va);
+      const kb = vb === ABSENT ? ABSENT : ub.kindOf(vb);
       this.paths.push(path);
       this.parent.push(p);
       this.kids[p]!.push(n);
-      this.statusCode.push(statuses.indexOf(f ? f.change : 'unchanged'));
-      this.kindA.push(va === ABSENT ? ABSENT : ua.kindOf(va));
-      this.kindB.push(vb === ABSENT ? ABSENT : ub.kindOf(vb));
-      this.sizeA.push(va === ABSENT ? ABSENT : ua.kindOf(va) === Kind.dir ? 0 : ua.sizeOf(va));
-      this.sizeB.push(vb === ABSENT ? ABSENT : ub.kindOf(vb) === Kind.dir ? 0 : ub.sizeOf(vb));
-      this.linkA.push(va === ABSENT ? undefined : ua.linkOf(va));
-      this.linkB.push(vb === ABSENT ? undefined : ub.linkOf(vb));
-      this.delta.push((f?.sizeDelta ?? 0) + (dirDelta.get(`/${path}`) ?? 0));
-      const dir = this.isDir(n);
+      this.statusCode.push(f ? statuses.indexOf(f.change) : 0);
+      this.kindA.push(ka);
+      this.kindB.push(kb);
+      this.sizeA.push(ka === ABSENT ? ABSENT : ka === Kind.dir ? 0 : ua.sizeOf(va));
+      this.sizeB.push(kb === ABSENT ? ABSENT : kb === Kind.dir ? 0 : ub.sizeOf(vb));
+      this.linkA.push(ka === Kind.symlink || ka === Kind.hardlink ? ua.linkOf(va) : undefined);
+      this.linkB.push(kb === Kind.symlink || kb === Kind.hardlink ? ub.linkOf(vb) : undefined);
+      const dir = ka === Kind.dir || kb === Kind.dir;
+      this.delta.push((f ? f.sizeDelta : 0) + (dir ? (dirDelta.get(`/${path}`) ?? 0) : 0));
       this.kids.push(dir ? [] : undefined);
       if (dir) open.push(n);
     }
@@ -178,4 +183,9 @@ export class DiffTreeView extends PreorderTree {
     }
     return kept;
   }
+}
+
+/** `path` lies below directory `dir` (both without the leading `/`). */
+function lies(path: string, dir: string): boolean {
+  return path.length > dir.length && path.charCodeAt(dir.length) === 47 && path.startsWith(dir);
 }
