@@ -129,7 +129,13 @@ export function TreePane(props: { view: TreeView; title: string; cursor: number;
   const { view, attributes } = props;
   return (
     <TreeRowsPane
-      {...props}
+      view={view}
+      title={props.title}
+      cursor={props.cursor}
+      offset={props.offset}
+      focused={props.focused}
+      width={props.width}
+      height={props.height}
       header={attributes ? `  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name` : null}
       rowText={(n) => treeRowText(view, n, attributes)}
       rowColour={(n) => colour[view.status(n)]}
