@@ -71,7 +71,7 @@ const cyan = '\x1b[36m';
 test.serial('commit vs Dockerfile build at 80x23: summary, changed paths only, removed obj.o red, /app rolled up', async (t) => {
   const { screen, lines, names, rawLine, report, app } = await open(COMMIT, DOCKERFILE);
   const s = screen();
-  t.regex(s, /^Diff summary$/m);
+  t.regex(s, /^Diff summary \(Tab: all of it\)$/m);
   t.regex(s, /^A testdata\/tiny-commit\.docker\.tar@1 \(linux\/amd64\)/m);
   t.regex(s, /^B testdata\/tiny-dockerfile\.docker\.tar@7 \(linux\/amd64\)/m);
   t.regex(s, /^Size -245 kB {2}compressed n\/a {2}wasted \+1\.1 MB$/m);
@@ -95,6 +95,38 @@ test.serial('commit vs Dockerfile build at 80x23: summary, changed paths only, r
   t.false(names().includes('group'));
   t.is(lines().length, 23);
   t.true(lines().every((l) => [...l].length <= 80), lines().find((l) => [...l].length > 80));
+  app.unmount();
+});
+
+test.serial('Tab shows the whole summary (config and per-category bloat deltas) in place of the tree, and back', async (t) => {
+  const { press, screen, names, report, app } = await open(COMMIT, DOCKERFILE);
+  t.notRegex(screen(), /Bloat and waste by category/);
+  const rows = names();
+  await press('\t');
+  const s = screen();
+  t.regex(s, /^Diff summary$/m);
+  t.regex(s, /^ {2}env PATH: \(unset\) → \/usr\/local\/sbin/m);
+  t.regex(s, /^Bloat and waste by category$/m);
+  // the report's categories that changed, biggest change first
+  const changed = report.bloat.categories.filter((c) => c.delta !== 0);
+  t.true(changed.length > 0);
+  const shown = s.split('\n').filter((l) => /^ +[-+][\d.]+ k?B \S+ \((bloat|waste)\)$/.test(l));
+  t.deepEqual(shown.map((l) => l.trim().split(' ')[2]), changed.map((c) => c.category));
+  t.regex(s, /^ +-250 kB temp \(bloat\)$/m);
+  t.regex(s, /^ +-400 kB cache \(bloat\)$/m);
+  t.deepEqual(names(), []);
+  await press('\t');
+  t.deepEqual(names(), rows);
+  app.unmount();
+});
+
+test.serial('from 120 columns the summary sits beside the tree, whole', async (t) => {
+  const { screen, lines, app } = await open(COMMIT, DOCKERFILE, { width: 130, height: 30 });
+  t.regex(screen(), /^Diff summary +Changes A→B$/m);
+  t.regex(screen(), /^ +-250 kB temp \(bloat\) {2,}\S/m);
+  t.regex(screen(), /^ {2}env PATH: \(unset\) → .+… +A +— +4 B/m);
+  t.regex(screen(), / D +250 kB +— +-250 kB │ {3}└── obj\.o$/m);
+  t.true(lines().every((l) => [...l].length <= 130));
   app.unmount();
 });
 

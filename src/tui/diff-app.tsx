@@ -81,7 +81,7 @@ export function summaryLines(r: DiffReport): string[] {
 }
 
 function hints(keymap: Keymap): string {
-  const items: [Action, string][] = [['filter', 'filter'], ['hideUnchanged', 'unchanged'], ['sort', 'sort'], ['collapse', 'collapse'], ['help', 'keys'], ['quit', 'quit']];
+  const items: [Action, string][] = [['nextPane', 'summary'], ['filter', 'filter'], ['hideUnchanged', 'unchanged'], ['sort', 'sort'], ['collapse', 'collapse'], ['help', 'keys'], ['quit', 'quit']];
   return items
     .filter(([a]) => keymap.keys[a].length)
     .map(([a, label]) => `${showKey(keymap.keys[a][0])} ${label}`)
@@ -105,7 +105,8 @@ export function DiffApp(props: DiffAppProps) {
   const body = height - 1; // status line
   const wide = width >= 120;
   const left = wide ? Math.floor(width * 0.4) : width;
-  const summaryH = wide ? body : Math.min(summary.length + 1, body >= 20 ? 8 : 5);
+  const whole = !wide && state.summary;
+  const summaryH = wide || whole ? body : Math.min(summary.length + 1, body >= 20 ? 8 : 5);
   const treeH = wide ? body : body - summaryH;
   const pageRef = useRef(1);
   pageRef.current = Math.max(1, treeH - 2);
@@ -152,7 +153,7 @@ export function DiffApp(props: DiffAppProps) {
   const summaryW = wide ? left - 1 : width;
   const summaryPane = (
     <Box flexDirection="column" width={summaryW} height={summaryH}>
-      <Title text="Diff summary" width={summaryW} />
+      <Title text={wide || whole ? 'Diff summary' : `Diff summary${summary.length >= summaryH ? ` (${showKey(keymap.keys.nextPane[0] ?? '')}: all of it)` : ''}`} width={summaryW} />
       <Lines lines={summary} width={summaryW} height={summaryH - 1} />
     </Box>
   );
@@ -167,7 +168,7 @@ export function DiffApp(props: DiffAppProps) {
       ) : (
         <Box flexDirection="column">
           {summaryPane}
-          {treePane}
+          {whole ? null : treePane}
         </Box>
       )}
       <Text wrap="truncate" inverse={state.editing !== null}>

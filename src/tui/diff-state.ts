@@ -19,6 +19,8 @@ export interface DiffUiState {
   filter: string;
   editing: string | null;
   help: boolean;
+  /** The narrow layout shows the whole summary instead of the tree. */
+  summary: boolean;
   message: string;
   quit: boolean;
 }
@@ -27,6 +29,7 @@ export interface DiffUiState {
 export const diffBindings: readonly (readonly [Action, string])[] = [
   ['quit', 'quit'],
   ['help', 'show/hide this help'],
+  ['nextPane', 'whole summary / tree (below 120 columns)'],
   ['up', 'move up'],
   ['down', 'move down'],
   ['left', 'collapse / go to parent'],
@@ -58,6 +61,7 @@ export function initialDiffState(tree: DiffTree): DiffUiState {
     filter: '',
     editing: null,
     help: false,
+    summary: false,
     message: changed ? '' : 'no file differences',
     quit: false,
   };
@@ -110,6 +114,8 @@ export class DiffExplorer {
     switch (a) {
       case 'help':
         return { ...s, help: true };
+      case 'nextPane':
+        return { ...s, summary: !s.summary };
       case 'hideUnchanged':
         return toggleHide(s, ['unchanged']);
       case 'hideAdded':
