@@ -4,7 +4,7 @@ import { loadModel } from './common.js';
 import { StrataError } from '../layers/errors.js';
 import { diffImages, type DiffReport, type DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
-import { fullScreen, importReact } from './explore.js';
+import { fullScreen, importReact } from './full-screen.js';
 import { contentDiffs } from '../layers/diff-content.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { loadConfig } from '../layers/config.js';

@@ -1,6 +1,3 @@
-import { openSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
-import type { ReactElement } from 'react';
 import type { CommandModule } from 'yargs';
 import { imageOptions, loadModel, type ImageArgs } from './common.js';
 import { loadConfig } from '../layers/config.js';
@@ -8,6 +5,7 @@ import { keymapOf } from '../tui/keymap.js';
 import { wasteSummary } from '../tui/waste.js';
 import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
+import { fullScreen, importReact } from './full-screen.js';
 
 interface Args extends ImageArgs {
   config?: string;
@@ -28,9 +26,6 @@ export const defaultCommand: CommandModule<object, Args> = {
   handler: (args) => (process.stdout.isTTY && !(args as { json?: boolean }).json ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
 };
 
-const ALT_SCREEN_ON = '\x1b[?1049h';
-const ALT_SCREEN_OFF = '\x1b[?1049l';
-
 async function explore(args: Args): Promise<void> {
   const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
@@ -47,28 +42,4 @@ async function explore(args: Args): Promise<void> {
   await fullScreen(createElement(Root, { load, keymap, analyze }), args.image === '-');
   // Quit while loading: the layers still being read would keep the process alive until they end.
   if (reading) process.exit(0);
-}
-
-/** React for a full-screen ink app; call it before anything else imports React. */
-export function importReact(): Promise<typeof import('react')> {
-  // React's development build records every render with its props (the whole model): far too slow.
-  process.env.NODE_ENV ??= 'production';
-  return import('react');
-}
-
-/**
- * Run an ink app on the alternate screen until it exits. `keysFromTty`: an image comes from stdin,
- * so keys come from the terminal itself.
- */
-export async function fullScreen(element: ReactElement, keysFromTty: boolean): Promise<void> {
-  const { render } = await import('ink');
-  const stdin = keysFromTty ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
-  process.stdout.write(ALT_SCREEN_ON);
-  try {
-    const app = render(element, { stdin, exitOnCtrlC: false, patchConsole: false });
-    await app.waitUntilExit();
-  } finally {
-    process.stdout.write(ALT_SCREEN_OFF);
-    if (stdin !== process.stdin) stdin.destroy();
-  }
 }
