@@ -83,11 +83,15 @@ test('diff --tui at 80x24: the removed /tmp/build/obj.o in the tree, the summary
   const diffScreen = () => tmux('capture-pane', '-p', '-t', 'diff');
   t.true(await waitFor(() => /^Changes A→B$/m.test(diffScreen())), diffScreen());
   const s = diffScreen();
-  t.regex(s, /^Diff summary$/m);
+  t.regex(s, /^Diff summary \(Tab: all of it\)$/m);
   t.regex(s, /^Size -245 kB {2}compressed n\/a/m);
   t.regex(s, /^m +405 kB +811 kB +\+405 kB ├─▾ app\/$/m);
   t.regex(s, /^D +250 kB +— +-250 kB │ {3}└── obj\.o$/m);
   t.true(s.split('\n').every((l) => [...l].length <= 80));
+  tmux('send-keys', '-t', 'diff', 'Tab');
+  t.true(await waitFor(() => /^ +-250 kB temp \(bloat\)$/m.test(diffScreen())), diffScreen());
+  tmux('send-keys', '-t', 'diff', 'Tab');
+  t.true(await waitFor(() => /└── obj\.o$/m.test(diffScreen())), diffScreen());
   tmux('send-keys', '-t', 'diff', 'U');
   t.true(await waitFor(() => /^All entries A→B$/m.test(diffScreen())), diffScreen());
   tmux('send-keys', '-t', 'diff', 'q');
