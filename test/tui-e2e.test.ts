@@ -75,3 +75,33 @@ test('Ctrl+C quits with exit code 0', async (t) => {
   t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
   t.is(readFileSync(rc, 'utf8').trim(), '0');
 });
+
+test('diff --tui at 80x24: the removed /tmp/build/obj.o in the tree, the summary above, q exits 0', async (t) => {
+  const rc = join(tmp, 'rc-diff');
+  const cmd = `node bin/strata.js diff testdata/tiny-commit.docker.tar testdata/tiny-dockerfile.docker.tar --tui; echo $? > ${rc}`;
+  tmux('new-session', '-d', '-s', 'diff', '-x', '80', '-y', '24', 'sh', '-c', cmd);
+  const diffScreen = () => tmux('capture-pane', '-p', '-t', 'diff');
+  t.true(await waitFor(() => /^Changes A→B$/m.test(diffScreen())), diffScreen());
+  const s = diffScreen();
+  t.regex(s, /^Diff summary \(Tab: all of it\)$/m);
+  t.regex(s, /^Size -245 kB {2}compressed n\/a/m);
+  t.regex(s, /^m +405 kB +811 kB +\+405 kB ├─▾ app\/$/m);
+  t.regex(s, /^D +250 kB +— +-250 kB │ {3}└── obj\.o$/m);
+  t.true(s.split('\n').every((l) => [...l].length <= 80));
+  tmux('send-keys', '-t', 'diff', 'Tab');
+  t.true(await waitFor(() => /^ +-250 kB temp \(bloat\)$/m.test(diffScreen())), diffScreen());
+  tmux('send-keys', '-t', 'diff', 'Tab');
+  t.true(await waitFor(() => /└── obj\.o$/m.test(diffScreen())), diffScreen());
+  tmux('send-keys', '-t', 'diff', 'U');
+  t.true(await waitFor(() => /^All entries A→B$/m.test(diffScreen())), diffScreen());
+  tmux('send-keys', '-t', 'diff', 'q');
+  t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
+  t.is(readFileSync(rc, 'utf8').trim(), '0');
+});
+
+test('diff --tui without a terminal: an error, exit 2', (t) => {
+  const err = t.throws(() => execFileSync('node', ['bin/strata.js', 'diff', 'testdata/tiny-commit.docker.tar', 'testdata/tiny-dockerfile.docker.tar', '--tui'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Error & { status: number; stderr: string; stdout: string };
+  t.is(err.status, 2);
+  t.regex(err.stderr, /^strata: --tui needs a terminal/);
+  t.is(err.stdout, '');
+});

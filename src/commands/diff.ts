@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { loadModel, Loading } from './common.js';
 import { StrataError } from '../layers/errors.js';
-import { diffImages, type DiffSide } from '../layers/diff.js';
+import { diffImages, type DiffReport, type DiffSide } from '../layers/diff.js';
+import { keymapOf, type Keymap } from '../tui/keymap.js';
+import { fullScreen, importReact } from './full-screen.js';
 import { contentDiffs } from '../layers/diff-content.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { loadConfig } from '../layers/config.js';
@@ -24,6 +26,7 @@ interface Args {
   markdown?: boolean;
   'exit-code'?: boolean;
   config?: string;
+  tui?: boolean;
 }
 
 /** `--file` reads past --content-limit up to this: the user named the file. */
@@ -49,12 +52,16 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('markdown', { type: 'boolean', describe: 'print the report as Markdown, for PR comments' })
       .option('exit-code', { type: 'boolean', describe: 'exit 1 when the sides differ, 0 when identical' })
       .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' })
-      .conflicts('json', 'markdown') as never,
+      .option('tui', { type: 'boolean', describe: 'browse the diff in the terminal: the tree with A→B statuses and the summary' })
+      .conflicts('json', 'markdown')
+      .conflicts('tui', ['json', 'markdown', 'file']) as never,
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
+    if (args.tui && !process.stdout.isTTY) throw new StrataError('--tui needs a terminal: stdout is not one (without --tui, strata diff prints the report)');
     const [a, b] = await loadSides(args);
     const config = loadConfig({ file: args.config });
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
+    if (args.tui) return browse(a, b, diffImages(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -74,6 +81,12 @@ export const diffCommand: CommandModule<object, Args> = {
     if (args['exit-code'] && different) process.exitCode = 1;
   },
 };
+
+/** The diff view (src/tui/diff-app.tsx) on the alternate screen. */
+async function browse(a: DiffSide, b: DiffSide, report: DiffReport, keymap: Keymap, keysFromTty: boolean): Promise<void> {
+  const [{ createElement }, { DiffApp }, { DiffTree }] = await Promise.all([importReact(), import('../tui/diff-app.js'), import('../tui/diff-tree.js')]);
+  await fullScreen(createElement(DiffApp, { report, tree: new DiffTree(a, b, report), keymap }), keysFromTty);
+}
 
 /** Repeatable options without yargs' greedy arrays, which would swallow the B positional. */
 const list = (v: string | string[]): string[] => (Array.isArray(v) ? v : [v]);

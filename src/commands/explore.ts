@@ -1,5 +1,3 @@
-import { openSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
 import type { CommandModule } from 'yargs';
 import { imageOptions, loadModel, type ImageArgs } from './common.js';
 import { loadConfig } from '../layers/config.js';
@@ -7,6 +5,7 @@ import { keymapOf } from '../tui/keymap.js';
 import { wasteSummary } from '../tui/waste.js';
 import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
+import { fullScreen, importReact } from './full-screen.js';
 
 interface Args extends ImageArgs {
   config?: string;
@@ -27,17 +26,8 @@ export const defaultCommand: CommandModule<object, Args> = {
   handler: (args) => (process.stdout.isTTY && !(args as { json?: boolean }).json ? explore(args) : (inspectCommand.handler as (a: ImageArgs) => Promise<void>)(args)),
 };
 
-const ALT_SCREEN_ON = '\x1b[?1049h';
-const ALT_SCREEN_OFF = '\x1b[?1049l';
-
 async function explore(args: Args): Promise<void> {
-  // React's development build records every render with its props (the whole model): far too slow.
-  process.env.NODE_ENV ??= 'production';
-  // ink draws only the last frame when the environment says CI (CI=true): on a terminal the explorer
-  // is interactive whatever the environment says. ink reads this once, when it is first imported.
-  delete process.env.CI;
-  delete process.env.CONTINUOUS_INTEGRATION;
-  const [{ createElement }, { render }, { Root }] = await Promise.all([import('react'), import('ink'), import('../tui/root.js')]);
+  const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config);
   const analyze = (model: Parameters<typeof wasteSummary>[0]) => wasteSummary(model, config.bloat);
@@ -49,16 +39,7 @@ async function explore(args: Args): Promise<void> {
       reading = false;
     }
   };
-  // With the image on stdin, keys come from the terminal itself.
-  const stdin = args.image === '-' ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
-  process.stdout.write(ALT_SCREEN_ON);
-  try {
-    const app = render(createElement(Root, { load, keymap, analyze }), { stdin, exitOnCtrlC: false, patchConsole: false });
-    await app.waitUntilExit();
-  } finally {
-    process.stdout.write(ALT_SCREEN_OFF);
-    if (stdin !== process.stdin) stdin.destroy();
-  }
+  await fullScreen(createElement(Root, { load, keymap, analyze }), args.image === '-');
   // Quit while loading: the layers still being read would keep the process alive until they end.
   if (reading) process.exit(0);
 }

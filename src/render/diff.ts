@@ -7,7 +7,7 @@ export function signedBytes(n: number): string {
   return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';
 }
 
-const mark: Record<FileDiff['change'], string> = { added: 'A', removed: 'D', modified: 'M', metadata: 'm', type: 'T', retarget: 'L' };
+export const changeMark: Record<FileDiff['change'], string> = { added: 'A', removed: 'D', modified: 'M', metadata: 'm', type: 'T', retarget: 'L' };
 
 function sideName(s: SideSummary): string {
   return `${s.ref} (after layer ${s.layer} of 0..${s.layerCount - 1}, ${s.platform})`;
@@ -137,7 +137,7 @@ export function renderDiffText(r: DiffReport, width: number): string {
   }
   if (r.files.length) {
     lines.push('', 'Files');
-    const rows = r.files.map((f) => [mark[f.change], f.sizeDelta ? signedBytes(f.sizeDelta) : '', f.path, fileDetail(f)]);
+    const rows = r.files.map((f) => [changeMark[f.change], f.sizeDelta ? signedBytes(f.sizeDelta) : '', f.path, fileDetail(f)]);
     for (const row of table(rows, ['l', 'r', 'l', 'l'])) lines.push(`  ${row}`);
     lines.push('  (A added, D removed, M content, m metadata only, T type, L symlink target)');
     const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
@@ -206,7 +206,7 @@ export function renderDiffMarkdown(r: DiffReport): string {
   }
   if (r.files.length) {
     out.push('', '<details><summary>Files</summary>', '', '| | path | Δ size | detail |', '|---|---|---:|---|');
-    for (const f of r.files.slice(0, MARKDOWN_FILES)) out.push(`| ${mark[f.change]} | \`${md(f.path)}\` | ${f.sizeDelta ? signedBytes(f.sizeDelta) : ''} | ${md(fileDetail(f))} |`);
+    for (const f of r.files.slice(0, MARKDOWN_FILES)) out.push(`| ${changeMark[f.change]} | \`${md(f.path)}\` | ${f.sizeDelta ? signedBytes(f.sizeDelta) : ''} | ${md(fileDetail(f))} |`);
     if (r.files.length > MARKDOWN_FILES) out.push('', `… and ${r.files.length - MARKDOWN_FILES} more (\`strata diff --json\` lists all).`);
     const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
     if (dirs.length) {

@@ -57,3 +57,28 @@ function globToRegex(glob: string): string {
   }
   return out;
 }
+
+/** The part of a screen's state the filter prompt edits: the applied filter and the text being typed after `/`. */
+export interface FilterPrompt {
+  filter: string;
+  editing: string | null;
+  message: string;
+}
+
+/**
+ * Typing the filter: printable keys append, backspace deletes, Enter applies, Esc cancels.
+ * `check` throws (a StrataError) for a pattern that cannot be applied; the prompt stays open with its message.
+ */
+export function editFilter<S extends FilterPrompt>(s: S, name: string, check: (pattern: string) => void): S {
+  const text = s.editing ?? '';
+  if (name === 'escape') return { ...s, editing: null };
+  if (name === 'backspace' || name === 'delete') return { ...s, editing: text.slice(0, -1) };
+  if (name === 'space') return { ...s, editing: `${text} ` };
+  if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name, message: '' } : s;
+  try {
+    check(text);
+  } catch (err) {
+    return { ...s, message: (err as Error).message };
+  }
+  return { ...s, filter: text, editing: null, message: '' };
+}

@@ -5,10 +5,11 @@ import type { ChangeCounts, Sizes } from '../layers/views.js';
 import { Kind, kindName } from '../layers/records.js';
 import { humanBytes, instruction, modeString, truncate } from '../format.js';
 import type { TreeView, Status } from './tree-view.js';
+import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';
 import { showKey, actions, type Action, type Keymap } from './keymap.js';
 
-function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
+export function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
   return (
     <Text bold inverse={focused} wrap="truncate">
       {fit(text, width)}
@@ -21,7 +22,7 @@ export function fit(s: string, width: number): string {
   return truncate(s, width).padEnd(width);
 }
 
-function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
+export function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
   return (
     <Box flexDirection="column" width={width} height={height}>
       {lines.slice(0, height).map((l, i) => (
@@ -102,23 +103,8 @@ function wrap(s: string, width: number): string[] {
 const colour: Record<Status, string | undefined> = { added: 'green', modified: 'yellow', metadata: 'cyan', removed: 'red', unchanged: undefined };
 const glyph: Record<Status, string> = { added: 'A', modified: 'M', metadata: 'm', removed: 'D', unchanged: ' ' };
 
-/** Rows on screen: walk back from the cursor to its screen row, then forward one screenful. */
-export function windowRows(v: TreeView, cursor: number, offset: number, height: number): { rows: number[]; cursorIndex: number } {
-  let top = cursor;
-  let back = 0;
-  while (back < offset) {
-    const p = v.prev(top);
-    if (p < 0) break;
-    top = p;
-    back++;
-  }
-  const rows: number[] = [];
-  for (let n = top; n >= 0 && rows.length < height; n = v.next(n)) rows.push(n);
-  return { rows, cursorIndex: cursor < 0 ? -1 : back };
-}
-
 /** Control characters in names (a newline is a valid file name byte) would tear the screen. */
-function printable(s: string): string {
+export function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f]/g, '?');
 }
 
@@ -127,9 +113,7 @@ export function treeRowText(v: TreeView, node: number, attributes: boolean): str
   const ver = v.versionOf(node);
   const kind = u.kindOf(ver);
   const status = v.status(node);
-  let guides = '';
-  for (let a = u.parentOf(node); a > 0; a = u.parentOf(a)) guides = (v.isLastChild(a) ? '  ' : '│ ') + guides;
-  guides += v.isLastChild(node) ? '└─' : '├─';
+  const guides = treeGuides(v, node);
   const dir = kind === Kind.dir;
   const marker = dir ? (v.expanded(node) ? '▾' : '▸') : '─';
   const name = printable(u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1));
@@ -142,31 +126,64 @@ export function treeRowText(v: TreeView, node: number, attributes: boolean): str
 }
 
 export function TreePane(props: { view: TreeView; title: string; cursor: number; offset: number; attributes: boolean; focused: boolean; width: number; height: number }) {
+  const { view, attributes } = props;
+  return (
+    <TreeRowsPane
+      view={view}
+      title={props.title}
+      cursor={props.cursor}
+      offset={props.offset}
+      focused={props.focused}
+      width={props.width}
+      height={props.height}
+      header={attributes ? `  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name` : null}
+      rowText={(n) => treeRowText(view, n, attributes)}
+      rowColour={(n) => colour[view.status(n)]}
+      empty="  (nothing to show: change the filter or the hide toggles)"
+    />
+  );
+}
+
+/** A titled, virtualised tree: only the rows on screen are read; the cursor row is highlighted. */
+export function TreeRowsPane(props: {
+  view: PreorderTree;
+  title: string;
+  header: string | null;
+  cursor: number;
+  offset: number;
+  focused: boolean;
+  width: number;
+  height: number;
+  rowText: (node: number) => string;
+  rowColour: (node: number) => string | undefined;
+  empty: string;
+}) {
   const { view, width, height } = props;
-  const header = props.attributes ? 1 : 0;
-  const rowsH = height - 1 - header;
+  const rowsH = height - 1 - (props.header === null ? 0 : 1);
   const { rows, cursorIndex } = windowRows(view, props.cursor, props.offset, rowsH);
   const lines = rows.map((n, i) => {
-    const st = view.status(n);
     const sel = i === cursorIndex;
+    const text = props.rowText(n);
     return (
-      <Text key={n} wrap="truncate" color={colour[st]} inverse={sel && props.focused} bold={sel && !props.focused}>
-        {sel ? fit(treeRowText(view, n, props.attributes), width) : truncate(treeRowText(view, n, props.attributes), width)}
+      <Text key={n} wrap="truncate" color={props.rowColour(n)} inverse={sel && props.focused} bold={sel && !props.focused}>
+        {sel ? fit(text, width) : truncate(text, width)}
       </Text>
     );
   });
-  if (!rows.length) lines.push(<Text key="empty">{truncate('  (nothing to show: change the filter or the hide toggles)', width)}</Text>);
+  if (!rows.length) lines.push(<Text key="empty">{truncate(props.empty, width)}</Text>);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Title text={props.title} focused={props.focused} width={width} />
-      {header ? <Text wrap="truncate">{truncate(`  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name`, width)}</Text> : null}
+      {props.header === null ? null : <Text wrap="truncate">{truncate(props.header, width)}</Text>}
       {lines}
     </Box>
   );
 }
 
-export function HelpScreen({ keymap, width, height }: { keymap: Keymap; width: number; height: number }) {
-  const items = (Object.keys(actions) as Action[]).map((a) => [keymap.keys[a].map(showKey).join(' '), actions[a]] as const);
+/** `bindings`: the actions a screen takes, with their descriptions there (by default all, as in keymap.ts). */
+export function HelpScreen({ keymap, width, height, bindings }: { keymap: Keymap; width: number; height: number; bindings?: readonly (readonly [Action, string])[] }) {
+  const shown = bindings ?? (Object.keys(actions) as Action[]).map((a) => [a, actions[a]] as const);
+  const items = shown.map(([a, what]) => [keymap.keys[a].map(showKey).join(' '), what] as const);
   const keyW = Math.max(...items.map(([k]) => k.length));
   const rows = Math.max(1, height - 2);
   const cols = Math.ceil(items.length / rows);

@@ -5,10 +5,11 @@
 import type { ImageModel } from '../layers/read-image.js';
 import { Kind } from '../layers/records.js';
 import { DirSizes } from './dir-sizes.js';
-import { compileFilter } from './filter.js';
+import { compileFilter, editFilter } from './filter.js';
 import type { Action, Keymap } from './keymap.js';
 import { matchingNodes, NameOrder, TreeView, type Status } from './tree-view.js';
 import type { Finding } from './waste.js';
+import { moveInTree } from './preorder-tree.js';
 
 export type Pane = 'layers' | 'tree';
 
@@ -193,44 +194,9 @@ export class Explorer {
   }
 
   private moveTree(s: UiState, a: Action, page: number): UiState {
-    const v = this.view(s);
-    const cur = v.resolve(s.cursor);
-    if (cur < 0) return s;
-    const step = (dir: 1 | -1, times: number) => {
-      let n = cur;
-      let moved = 0;
-      for (; moved < times; moved++) {
-        const m = dir > 0 ? v.next(n) : v.prev(n);
-        if (m < 0) break;
-        n = m;
-      }
-      return { ...s, cursor: n, offset: Math.max(0, Math.min(page - 1, s.offset + dir * moved)) };
-    };
-    switch (a) {
-      case 'up':
-        return step(-1, 1);
-      case 'down':
-        return step(1, 1);
-      case 'pageUp':
-        return step(-1, page);
-      case 'pageDown':
-        return step(1, page);
-      case 'top':
-        return { ...s, cursor: v.first(), offset: 0 };
-      case 'bottom':
-        return { ...s, cursor: v.last(), offset: page - 1 };
-      case 'left':
-        if (v.expanded(cur)) return toggleDir(s, cur);
-        // at the top level, left goes back to the layers pane
-        return this.model.union.parentOf(cur) > 0 ? toParent(s, v, cur, page) : { ...s, focus: 'layers' };
-      case 'right':
-        if (v.isDir(cur) && !v.expanded(cur)) return toggleDir(s, cur);
-        return v.expanded(cur) ? step(1, 1) : s;
-      case 'collapse':
-        return v.isDir(cur) ? toggleDir({ ...s, cursor: cur }, cur) : s;
-      default:
-        return s;
-    }
+    const moved = moveInTree(this.view(s), s, a, page);
+    // at the top level, left goes back to the layers pane
+    return moved === 'out' ? { ...s, focus: 'layers' } : (moved ?? s);
   }
 
   private jumpToFinding(s: UiState, dir: 1 | -1, page: number): UiState {
@@ -252,27 +218,20 @@ export class Explorer {
     return { ...next, toggled, cursor: node, offset: Math.floor(page / 2) };
   }
 
-  /** Typing the filter: printable keys append, backspace deletes, Enter applies, Esc cancels. */
   private edit(s: UiState, name: string): UiState {
-    const text = s.editing ?? '';
-    if (name === 'escape') return { ...s, editing: null };
-    if (name === 'backspace' || name === 'delete') return { ...s, editing: text.slice(0, -1) };
-    if (name === 'space') return { ...s, editing: `${text} ` };
-    if (name !== 'enter') return [...name].length === 1 ? { ...s, editing: text + name, message: '' } : s;
-    try {
-      this.matches(text);
-    } catch (err) {
-      return { ...s, message: (err as Error).message };
-    }
-    return { ...s, filter: text, editing: null, focus: 'tree', message: '' };
+    const next = editFilter(s, name, (pattern) => this.matches(pattern));
+    // an applied filter moves to the tree, where its result is
+    return name === 'enter' && next.editing === null ? { ...next, focus: 'tree' } : next;
   }
+
 }
 
 function findingLine(f: Finding, i: number, n: number): string {
   return `finding ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
 }
 
-function toggleHide(s: UiState, statuses: Status[]): UiState {
+/** Hide the statuses, or show them again when all are hidden already. */
+export function toggleHide<T, S extends { hide: ReadonlySet<T> }>(s: S, statuses: T[]): S {
   const hide = new Set(s.hide);
   const on = !statuses.every((x) => hide.has(x));
   for (const x of statuses) {
@@ -280,22 +239,4 @@ function toggleHide(s: UiState, statuses: Status[]): UiState {
     else hide.delete(x);
   }
   return { ...s, hide };
-}
-
-function toggleDir(s: UiState, node: number): UiState {
-  const toggled = new Set(s.toggled);
-  if (toggled.has(node)) toggled.delete(node);
-  else toggled.add(node);
-  return { ...s, toggled };
-}
-
-/** Move to the parent row; it stays on screen at its row when it is within a page above. */
-function toParent(s: UiState, v: TreeView, node: number, page: number): UiState {
-  const parent = v.u.parentOf(node);
-  let n = node;
-  for (let rows = 1; rows <= page; rows++) {
-    n = v.prev(n);
-    if (n === parent) return { ...s, cursor: parent, offset: Math.max(0, s.offset - rows) };
-  }
-  return { ...s, cursor: parent, offset: 0 };
 }

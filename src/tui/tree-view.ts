@@ -1,15 +1,15 @@
 /**
  * The explorer's file tree, read straight from the Union without copying it: which nodes a view shows
- * (the union after the selected layer plus what the range removed), each one's change status, its
- * children in display order, and preorder stepping (next/prev row) so the screen only ever
- * touches the rows it draws. Children lists are built per directory on first use and cached by
- * the view; a view is cheap to create, so every change of layer, range, sort, filter or toggles
- * makes a new one.
+ * (the union after the selected layer plus what the range removed), each one's change status and
+ * its children in display order; the preorder stepping over the rows is PreorderTree's. Children
+ * lists are built per directory on first use and cached by the view; a view is cheap to create, so
+ * every change of layer, range, sort, filter or toggles makes a new one.
  */
 import { Kind } from '../layers/records.js';
 import { changeName, type ChangeName, type Union } from '../layers/union.js';
 import type { DirSizes } from './dir-sizes.js';
 import { versionsOfLayers } from './layer-versions.js';
+import { PreorderTree } from './preorder-tree.js';
 
 export type Status = ChangeName;
 
@@ -34,7 +34,7 @@ interface Kids {
   index: Map<number, number> | null;
 }
 
-export class TreeView {
+export class TreeView extends PreorderTree {
   private readonly before: number;
   private readonly kids: Map<number, Kids>;
   private readonly kept: Uint8Array | null;
@@ -50,6 +50,7 @@ export class TreeView {
     private readonly byName: NameOrder = new NameOrder(u),
     same?: TreeView,
   ) {
+    super();
     this.before = spec.from - 1;
     this.kids = same ? same.kids : new Map();
     this.kept = same ? same.kept : spec.matches || spec.hide.size ? this.computeKept() : null;
@@ -98,63 +99,12 @@ export class TreeView {
     return this.kidsOf(node).list;
   }
 
-  // ---- preorder stepping over the rows (root excluded; collapsed directories hide their subtree) ----
-
-  first(): number {
-    const top = this.children(0);
-    return top.length ? top[0] : -1;
+  parentOf(node: number): number {
+    return this.u.parentOf(node);
   }
 
-  last(): number {
-    const top = this.children(0);
-    return top.length ? this.lastDescendant(top[top.length - 1]) : -1;
-  }
-
-  next(node: number): number {
-    if (this.expanded(node)) {
-      const c = this.children(node);
-      if (c.length) return c[0];
-    }
-    for (let n = node; n > 0; ) {
-      const p = this.u.parentOf(n);
-      const k = this.kidsOf(p);
-      const i = this.indexIn(k, n) + 1;
-      if (i < k.list.length) return k.list[i];
-      n = p;
-    }
-    return -1;
-  }
-
-  prev(node: number): number {
-    const p = this.u.parentOf(node);
-    const k = this.kidsOf(p);
-    const i = this.indexIn(k, node);
-    if (i > 0) return this.lastDescendant(k.list[i - 1]);
-    return p === 0 ? -1 : p;
-  }
-
-  isLastChild(node: number): boolean {
-    const k = this.kidsOf(this.u.parentOf(node));
-    return this.indexIn(k, node) === k.list.length - 1;
-  }
-
-  /**
-   * The row to show for a node that may not be a row of this view: itself, else its nearest shown
-   * ancestor below a collapsed one, else the first row (-1 when the view is empty).
-   */
-  resolve(node: number): number {
-    const chain: number[] = [];
-    for (let n = node; n > 0; n = this.u.parentOf(n)) chain.push(n);
-    let at = -1;
-    for (let i = chain.length - 1; i >= 0; i--) {
-      if (!this.shown(chain[i])) break;
-      at = chain[i];
-      if (i > 0 && !this.expanded(at)) break;
-    }
-    return at >= 0 ? at : this.first();
-  }
-
-  private indexIn(k: Kids, node: number): number {
+  protected indexIn(parent: number, node: number): number {
+    const k = this.kidsOf(parent);
     if (k.index) return k.index.get(node)!;
     const p = this.u.nodePath;
     const key = p[node];
@@ -168,16 +118,6 @@ export class TreeView {
       else hi = mid - 1;
     }
     return -1;
-  }
-
-  private lastDescendant(node: number): number {
-    let n = node;
-    while (this.expanded(n)) {
-      const c = this.children(n);
-      if (!c.length) break;
-      n = c[c.length - 1];
-    }
-    return n;
   }
 
   private kidsOf(node: number): Kids {
