@@ -25,8 +25,6 @@ export interface ImageArgs {
 export function imageOptions<T>(y: Argv<T>) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })
-    // yargs re-parses positionals as `--image VALUE` and drops a VALUE of `-`; nargs makes it keep it
-    .nargs('image', 1)
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
     .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
     .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' })
