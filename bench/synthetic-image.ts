@@ -67,10 +67,16 @@ function* layerTar(spec: Spec, layer: number, text: Buffer): Generator<Buffer> {
   for (let i = 0; i < spec.filesPerLayer; i++) {
     if (i % perDir === 0) yield* emit(header(`usr/share/l${layer}/d${Math.floor(i / perDir)}/`, 0, '5'));
     x = (x * 1664525 + 1013904223) >>> 0;
-    const size = spec.meanSize === 0 ? 0 : x % (2 * spec.meanSize + 1);
-    const off = x % (text.length - size - 1);
-    yield* emit(header(`usr/share/l${layer}/d${Math.floor(i / perDir)}/f${i}.txt`, size, '0'));
-    yield* emit(text.subarray(off, off + size));
+    const name = `usr/share/l${layer}/d${Math.floor(i / perDir)}/f${i}.txt`;
+    // Each file starts with its own name, so contents are distinct as in a real file system (random
+    // slices of a small corpus would make most tiny files duplicates of each other).
+    const own = Buffer.from(`${name}\n`);
+    const textSize = spec.meanSize === 0 ? 0 : x % (2 * spec.meanSize + 1);
+    const off = x % (text.length - textSize - 1);
+    const size = own.length + textSize;
+    yield* emit(header(name, size, '0'));
+    yield* emit(own);
+    yield* emit(text.subarray(off, off + textSize));
     const pad = (512 - (size % 512)) % 512;
     if (pad) yield* emit(Buffer.alloc(pad));
   }
