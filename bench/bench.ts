@@ -78,8 +78,12 @@ async function main(): Promise<void> {
       const cached = { STRATA_CACHE_DIR: cacheDir };
       const first = strata(['inspect', g.ociDir], cached);
       const second = strata(['inspect', g.ociDir], cached);
-      row('strata inspect, layer cache filled', first.ms, base);
-      row('strata inspect, second run (cache hit)', second.ms, base, `= ${((second.ms / first.ms) * 100).toFixed(0)}% of first (goal <= 10%)`);
+      rmSync(join(cacheDir, 'reports'), { recursive: true, force: true });
+      const layersOnly = strata(['inspect', g.ociDir], cached);
+      row('strata inspect, caches filled', first.ms, base);
+      row('strata inspect, second run (report cache)', second.ms, base, `= ${((second.ms / first.ms) * 100).toFixed(0)}% of first (goal <= 10%)`);
+      row('  the same, from per-layer records only', layersOnly.ms, base, `= ${((layersOnly.ms / first.ms) * 100).toFixed(0)}% of first (an image sharing every layer)`);
+      readOnce(g.dockerArchive); // into the page cache, as the blobs above are
       const plainRead = readOnce(g.dockerArchive);
       const plain = strata(['inspect', g.dockerArchive], noCache);
       console.log(`  uncompressed docker-archive, vs reading the file once (${seconds(plainRead)}):`);

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { openImage } from '../layers/sources/resolve.js';
+import type { Image } from '../layers/image.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
 import { ScanPool } from '../layers/scan-pool.js';
 import type { LayerScan } from '../layers/scan-layer.js';
@@ -67,8 +68,22 @@ export class Loading {
   }
 }
 
-export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: number, total: number) => void; loading?: Loading } = {}): Promise<ImageModel> {
-  // A caller that draws its own progress (the explorer) owns the terminal: nothing on stderr then.
+export interface LoadOptions {
+  /** A caller that draws its own progress (the explorer) owns the terminal: nothing on stderr then. */
+  onProgress?: (done: number, total: number) => void;
+  loading?: Loading;
+}
+
+/** An image opened (manifest and config read) but whose layers are not read yet. */
+export interface OpenedImage {
+  image: Image;
+  /** The cache root, or null with --no-cache. */
+  cacheRoot: string | null;
+  cacheMaxBytes: number;
+  read(): Promise<ImageModel>;
+}
+
+export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Promise<OpenedImage> {
   const tty = process.stderr.isTTY && !opts.onProgress;
   const cache = cacheChoice(args);
   const bars = tty ? new ProgressBars(process.stderr) : undefined;
@@ -85,18 +100,25 @@ export async function loadModel(args: ImageArgs, opts: { onProgress?: (done: num
       onProgress: bars?.update,
     },
   });
-  bars?.expect(image.layers);
-  // A pull draws byte bars; everything else counts layers.
-  const pulled = image.source === 'registry';
-  const model = await readImage(image, {
-    concurrency: pulled ? 3 : undefined,
-    pool: opts.loading?.pool,
-    memo: opts.loading?.memo,
-    cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
-    onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
-  }).finally(() => bars?.finish());
-  if (tty && !pulled) process.stderr.write('\r\x1b[K');
-  return model;
+  const read = async () => {
+    bars?.expect(image.layers);
+    // A pull draws byte bars; everything else counts layers.
+    const pulled = image.source === 'registry';
+    const model = await readImage(image, {
+      concurrency: pulled ? 3 : undefined,
+      pool: opts.loading?.pool,
+      memo: opts.loading?.memo,
+      cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
+      onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
+    }).finally(() => bars?.finish());
+    if (tty && !pulled) process.stderr.write('\r\x1b[K');
+    return model;
+  };
+  return { image, cacheRoot: cache.off ? null : cache.root, cacheMaxBytes: cache.maxBytes, read };
+}
+
+export async function loadModel(args: ImageArgs, opts: LoadOptions = {}): Promise<ImageModel> {
+  return (await openForArgs(args, opts)).read();
 }
 
 async function readPassword(args: ImageArgs): Promise<string> {

@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, loadModel, Loading, type ImageArgs } from './common.js';
-import { inspectReport, type InspectReport } from '../layers/report.js';
+import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js';
+import { ReportCache } from '../layers/report-cache.js';
+import { join } from 'node:path';
+import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
@@ -36,15 +38,27 @@ export const inspectCommand: CommandModule<object, Args> = {
     }
     const top = args.top ?? (args.json ? undefined : DEFAULT_TOP);
     const refs = [args.image, ...(args.more ?? [])];
-    const reports = await Loading.with((loading) =>
-      Promise.all(refs.map(async (image) => inspectReport(await loadModel({ ...args, image }, { loading }), { bloat: config.bloat, top, categories: args.category }))),
-    );
+    const settings = { bloat: config.bloat, top, categories: args.category };
+    const reports = await Loading.with((loading) => Promise.all(refs.map((image) => report({ ...args, image }, settings, loading))));
     const width = process.stdout.columns || 100;
     // One image: one JSON object (docs/json.md); several: an array of them.
     if (args.json) process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
     else process.stdout.write(reports.map((r) => renderInspect(r, width)).join('\n'));
   },
 };
+
+/** The report of one image, from the report cache when the same image was inspected the same way. */
+async function report(args: Args, settings: ReportOptions, loading: Loading): Promise<InspectReport> {
+  const opened = await openForArgs(args, { loading });
+  const cache = opened.cacheRoot !== null && ReportCache.applies(opened.image)
+    ? new ReportCache({ dir: join(opened.cacheRoot, 'reports'), maxBytes: opened.cacheMaxBytes })
+    : undefined;
+  const hit = await cache?.get(opened.image, settings);
+  if (hit) return hit;
+  const r = inspectReport(await opened.read(), settings);
+  await cache?.put(opened.image, settings, r);
+  return r;
+}
 
 export function renderInspect(r: InspectReport, width: number): string {
   const i = r.image;

@@ -34,55 +34,75 @@ interface Header {
   dev: LayerRecords['dev'];
 }
 
-export class LayerCache {
-  private readonly dir: string;
-  constructor(private readonly opts: CacheOptions) {
-    this.dir = join(opts.dir, `v${CACHE_SCHEMA}`);
+/**
+ * Files by key in one directory, with a size cap and least-recently-used eviction. Writes are atomic
+ * (temp file, rename); any failure is a miss or a skipped write: the cache only ever saves time.
+ */
+export class KeyedFiles {
+  constructor(private readonly dir: string, private readonly maxBytes: number) {}
+
+  private file(key: string): string {
+    return join(this.dir, key);
   }
 
-  private file(diffId: string): string {
-    return join(this.dir, `${diffId.replace(':', '-')}.bin`);
-  }
-
-  async get(diffId: string): Promise<LayerScan | undefined> {
-    let buf: Buffer;
+  async get(key: string): Promise<Buffer | undefined> {
     try {
-      buf = await readFile(this.file(diffId));
+      const buf = await readFile(this.file(key));
+      const now = new Date();
+      await utimes(this.file(key), now, now).catch(() => undefined);
+      return buf;
     } catch {
       return undefined;
     }
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
     try {
-      const scan = decode(buf, diffId);
-      const now = new Date();
-      await utimes(this.file(diffId), now, now).catch(() => undefined);
-      return scan;
+      await mkdir(this.dir, { recursive: true });
+      const tmp = `${this.file(key)}.${process.pid}.tmp`;
+      await writeFile(tmp, data);
+      await rename(tmp, this.file(key));
+      await this.evict();
+    } catch {
+      // a read-only or full disk must not fail the analysis
+    }
+  }
+
+  private async evict(): Promise<void> {
+    const names = (await readdir(this.dir)).filter((n) => !n.endsWith('.tmp'));
+    const files = await Promise.all(names.map(async (n) => ({ n, s: await stat(join(this.dir, n)) })));
+    let total = files.reduce((sum, f) => sum + f.s.size, 0);
+    files.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
+    for (const f of files) {
+      if (total <= this.maxBytes) break;
+      await unlink(join(this.dir, f.n)).catch(() => undefined);
+      total -= f.s.size;
+    }
+  }
+}
+
+export class LayerCache {
+  private readonly files: KeyedFiles;
+  constructor(opts: CacheOptions) {
+    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}`), opts.maxBytes);
+  }
+
+  private key(diffId: string): string {
+    return `${diffId.replace(':', '-')}.bin`;
+  }
+
+  async get(diffId: string): Promise<LayerScan | undefined> {
+    const buf = await this.files.get(this.key(diffId));
+    if (!buf) return undefined;
+    try {
+      return decode(buf, diffId);
     } catch {
       return undefined; // a damaged entry is a miss; it will be rewritten
     }
   }
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true });
-      const tmp = `${this.file(diffId)}.${process.pid}.tmp`;
-      await writeFile(tmp, encode(scan, diffId));
-      await rename(tmp, this.file(diffId));
-      await this.evict();
-    } catch {
-      // the cache is an optimisation: a read-only or full disk must not fail the analysis
-    }
-  }
-
-  private async evict(): Promise<void> {
-    const names = (await readdir(this.dir)).filter((n) => n.endsWith('.bin'));
-    const files = await Promise.all(names.map(async (n) => ({ n, s: await stat(join(this.dir, n)) })));
-    let total = files.reduce((s, f) => s + f.s.size, 0);
-    files.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
-    for (const f of files) {
-      if (total <= this.opts.maxBytes) break;
-      await unlink(join(this.dir, f.n)).catch(() => undefined);
-      total -= f.s.size;
-    }
+    await this.files.put(this.key(diffId), encode(scan, diffId));
   }
 }
 

@@ -86,6 +86,7 @@ export class ScanPool {
   private all: ScanWorker[] = [];
   private waiters: ((w: ScanWorker) => void)[] = [];
   private nextId = 0;
+  private retire: NodeJS.Timeout | undefined;
 
   constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
@@ -106,6 +107,7 @@ export class ScanPool {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.retire);
     await Promise.all(this.all.map((w) => w.worker.terminate()));
     this.all = [];
     this.idle = [];
@@ -125,7 +127,25 @@ export class ScanPool {
   private release(w: ScanWorker | null): void {
     const next = this.waiters.shift();
     if (next) next(w ?? this.spawn());
-    else if (w) this.idle.push(w);
+    else if (w) {
+      this.idle.push(w);
+      this.retireIdleSoon();
+    }
+  }
+
+  /**
+   * Workers left idle for a moment are ended: the analysis that follows the scans then runs without
+   * their heaps (tens of MB each on big layers). A later scan starts a new one.
+   */
+  private retireIdleSoon(): void {
+    clearTimeout(this.retire);
+    this.retire = setTimeout(() => {
+      const idle = this.idle;
+      this.idle = [];
+      this.all = this.all.filter((w) => !idle.includes(w));
+      for (const w of idle) void w.worker.terminate();
+    }, 100);
+    this.retire.unref();
   }
 
   private spawn(): ScanWorker {

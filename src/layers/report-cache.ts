@@ -1,0 +1,50 @@
+/**
+ * Whole inspect reports, keyed by everything that determines them: the layers (diffIDs and the blobs
+ * as stored), the config, the platform and the analysis settings. A second `inspect` of an unchanged
+ * image reads no layer at all; an image that only shares some layers still reuses their records
+ * (layer-cache.ts). A hit trusts the digests it is keyed by, as the layer cache does.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Image } from './image.js';
+import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
+import { formatPlatform } from './platform.js';
+import { SCHEMA_VERSION, type InspectReport } from './report.js';
+
+export class ReportCache {
+  private readonly files: KeyedFiles;
+  constructor(opts: CacheOptions) {
+    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}`), opts.maxBytes);
+  }
+
+  /** Images read from a stream have been read already: nothing to save, and no stable key. */
+  static applies(image: Image): boolean {
+    return image.layers.every((l) => !l.scanned);
+  }
+
+  private key(image: Image, settings: unknown): string {
+    const what = {
+      config: image.configDigest,
+      platform: formatPlatform(image.platform),
+      layers: image.layers.map((l) => [l.diffId, l.digest ?? null, l.mediaType ?? null, l.blobSize ?? null]),
+      settings,
+    };
+    return `${createHash('sha256').update(JSON.stringify(what)).digest('hex')}.json`;
+  }
+
+  async get(image: Image, settings: unknown): Promise<InspectReport | undefined> {
+    const buf = await this.files.get(this.key(image, settings));
+    if (!buf) return undefined;
+    try {
+      const r = JSON.parse(buf.toString('utf8')) as InspectReport;
+      // what names this image, rather than the one the report was made for
+      return { ...r, image: { ...r.image, ref: image.ref, source: image.source, tags: image.tags, manifestDigest: image.manifestDigest ?? null } };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(image: Image, settings: unknown, report: InspectReport): Promise<void> {
+    await this.files.put(this.key(image, settings), Buffer.from(JSON.stringify(report)));
+  }
+}
