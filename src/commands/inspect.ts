@@ -3,7 +3,7 @@ import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js'
 import { ReportCache } from '../layers/report-cache.js';
 import { join } from 'node:path';
 import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
-import { humanBytes, instruction, table, truncate } from '../format.js';
+import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
 import { StrataError } from '../layers/errors.js';
@@ -137,12 +137,12 @@ export function renderBloat(r: InspectReport, width: number): string[] {
   const w = Math.max(width - 15, 40);
   for (const [i, f] of r.findings.entries()) {
     const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(f.bytes).padStart(7)}  ${f.category}: `;
-    const title = wrap(f.title, Math.max(width - head.length, 40));
+    const title = wrapWords(f.title, Math.max(width - head.length, 40));
     lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
     const label = (name: string, text: string[]) => text.map((l, n) => `      ${(n === 0 ? name : '').padEnd(11)}${l}`);
     lines.push(...label('stored by', [truncate(`layer ${f.layer}${f.instruction ? `: ${f.instruction}` : ''}`, w)]));
     if (f.removedBy !== null) lines.push(...label('hidden by', [truncate(`layer ${f.removedBy}${f.removedByInstruction ? `: ${f.removedByInstruction}` : ''}`, w)]));
-    lines.push(...label('fix', wrap(f.remedy, w)));
+    lines.push(...label('fix', wrapWords(f.remedy, w)));
   }
   lines.push('', `Verdict: ${verdictLine(r)}`);
   return lines;
@@ -158,17 +158,4 @@ function verdictLine(r: InspectReport): string {
   const first = r.findings[0];
   const fix = first ? `; start with layer ${first.layer} (${first.category}, ${humanBytes(first.bytes)})` : '';
   return `${label}: ${humanBytes(reclaim)} (${pct(s.reclaimableShare)} of the stored bytes) could go: ${humanBytes(s.wastedBytes)} wasted, ${humanBytes(s.bloatBytes)} bloat${fix}.`;
-}
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(line);
-  return out;
 }

@@ -14,6 +14,7 @@ import { instruction } from '../format.js';
 import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './bloat-rules.js';
 import type { BloatConfig } from './config.js';
 import { GlobSet } from './glob.js';
+import { Ints } from './growable.js';
 import type { ImageModel } from './read-image.js';
 import { HASH_BYTES, sameHash } from './records.js';
 import type { Union } from './union.js';
@@ -414,10 +415,10 @@ function sameMeta(u: Union, a: number, b: number): boolean {
 class ContentGroups {
   /** Group ids (-1: free). */
   private slots = new Int32Array(1024).fill(-1);
-  private readonly head = new Growable();
-  private readonly tail = new Growable();
+  private readonly head = new Ints();
+  private readonly tail = new Ints();
   /** Per group: its hash, to skip other groups without reading their rows. */
-  private readonly key = new Growable();
+  private readonly key = new Ints();
   /** Per inode: the next inode of its group, or -1. */
   private readonly next: Int32Array;
 
@@ -479,16 +480,3 @@ class ContentGroups {
   }
 }
 
-class Growable {
-  a = new Int32Array(1024);
-  n = 0;
-  push(v: number): number {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n] = v;
-    return this.n++;
-  }
-}

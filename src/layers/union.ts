@@ -9,6 +9,7 @@
  */
 import { StrataError } from './errors.js';
 import { parentOf } from './paths.js';
+import { Bytes, Ints } from './growable.js';
 import { Flag, Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
 
 export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
@@ -21,40 +22,6 @@ export const End = { live: 0, replaced: 1, whiteout: 2, opaque: 3, parentReplace
 
 const LIVE = 0x7fffffff;
 const IMPLICIT = -1;
-
-class Ints {
-  a: Int32Array;
-  n = 0;
-  constructor(cap = 1024) {
-    this.a = new Int32Array(cap);
-  }
-  push(v: number): number {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n] = v;
-    return this.n++;
-  }
-}
-
-class Bytes {
-  a: Uint8Array;
-  n = 0;
-  constructor(cap = 1024) {
-    this.a = new Uint8Array(cap);
-  }
-  push(v: number): number {
-    if (this.n === this.a.length) {
-      const b = new Uint8Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n] = v;
-    return this.n++;
-  }
-}
 
 export class Union {
   readonly layers: LayerRecords[] = [];

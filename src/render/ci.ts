@@ -1,5 +1,5 @@
 /** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON. */
-import { humanBytes, truncate } from '../format.js';
+import { humanBytes, truncate, wrapWords } from '../format.js';
 import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../layers/gate.js';
 import type { Limit } from '../layers/gate-rules.js';
 
@@ -64,30 +64,17 @@ export function renderCiText(r: CiReport, width = 100): string {
     const w = Math.max(width - 17, 40);
     for (const [i, o] of r.offenders.entries()) {
       const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(o.bytes).padStart(7)}  `;
-      const title = wrap(`${o.category}: ${o.title}`, Math.max(width - head.length, 40));
+      const title = wrapWords(`${o.category}: ${o.title}`, Math.max(width - head.length, 40));
       lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
       // Whole text for what people act on (files, fix); instructions can be long scripts: cut.
       const row = (label: string, text: string[]) => text.forEach((t, n) => lines.push(`      ${(n ? '' : label).padEnd(11)}${t}`));
-      row('files', wrap(fileList(o), w));
+      row('files', wrapWords(fileList(o), w));
       if (o.layer !== null) row('stored by', [truncate(layerText(o.layer, o.instruction), w)]);
       if (o.removedBy !== null) row('hidden by', [truncate(layerText(o.removedBy, o.removedByInstruction), w)]);
-      row('fix', wrap(o.remedy ?? '', w));
+      row('fix', wrapWords(o.remedy ?? '', w));
     }
   }
   return `${lines.join('\n')}\n`;
-}
-
-function wrap(text: string, width: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > width) {
-      out.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(line);
-  return out;
 }
 
 const ICON: Record<Status, string> = { pass: '✅ PASS', warn: '⚠️ WARN', fail: '❌ FAIL', error: '⛔ ERROR' };
