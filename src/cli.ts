@@ -1,5 +1,4 @@
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { StrataError } from './layers/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
@@ -53,4 +52,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export { hideBin };

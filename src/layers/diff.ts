@@ -35,7 +35,6 @@ export interface DiffOptions {
 }
 
 export type FileChange = 'added' | 'removed' | 'modified' | 'metadata' | 'type' | 'retarget';
-export const fileChanges: readonly FileChange[] = ['added', 'removed', 'modified', 'metadata', 'type', 'retarget'];
 export type MetadataField = 'mode' | 'uid' | 'gid' | 'xattrs' | 'links';
 
 export interface FileState {

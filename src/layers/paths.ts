@@ -19,11 +19,6 @@ export function normalizeEntryPath(raw: string): string {
   return out.join('/');
 }
 
-/** Hardlink targets are names in the same archive; symlink targets are kept verbatim. */
-export function normalizeLinkTarget(raw: string): string {
-  return normalizeEntryPath(raw);
-}
-
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);

@@ -10,7 +10,7 @@
 import { StrataError } from './errors.js';
 import { parentOf } from './paths.js';
 import { Bytes, Ints } from './growable.js';
-import { Flag, Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
+import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
 
 export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
 export type ChangeCode = (typeof Change)[keyof typeof Change];
@@ -369,4 +369,4 @@ export class Union {
 }
 
 
-export { LIVE, IMPLICIT, Flag };
+export { LIVE, IMPLICIT };
