@@ -8,7 +8,6 @@
  * per deletion of live nodes). See docs/union.md for the rules and their sources.
  */
 import { StrataError } from './errors.js';
-import { parentOf } from './paths.js';
 import { Bytes, Ints } from './growable.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
 
@@ -41,6 +40,8 @@ export class Union {
   private readonly live = new Ints();
   /** AUFS bookkeeping at the root (`.wh..wh.plnk` …) and everything below it: kept, never shown. */
   private readonly hidden = new Bytes();
+  private lastParent = '';
+  private lastParentId = 0;
 
   // versions
   private readonly vNode = new Ints();
@@ -242,7 +243,7 @@ export class Union {
   private ensureNode(path: string): number {
     const hit = this.byPath.get(path);
     if (hit !== undefined) return hit;
-    const p = this.ensureNode(parentOf(path));
+    const p = this.parentNode(path);
     const id = this.nodePath.length;
     this.nodePath.push(path);
     this.byPath.set(path, id);
@@ -257,6 +258,21 @@ export class Union {
     if (last < 0) this.firstChild.a[p] = id;
     else this.nextSibling.a[last] = id;
     this.lastChild.a[p] = id;
+    return id;
+  }
+
+  /**
+   * The node of a new path's parent. Tar entries come directory by directory, so the last parent
+   * usually is it again: checking that spares slicing and hashing the parent's path per entry.
+   */
+  private parentNode(path: string): number {
+    const cut = path.lastIndexOf('/');
+    const last = this.lastParent;
+    if (cut === last.length && path.startsWith(last) && cut > 0) return this.lastParentId;
+    const parent = cut < 0 ? '' : path.slice(0, cut);
+    const id = this.ensureNode(parent);
+    this.lastParent = parent;
+    this.lastParentId = id;
     return id;
   }
 
