@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { runStrata } from './helpers/cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,20 +36,7 @@ function sizeAt(m: ImageModel, path: string, layer = m.layers.length - 1): numbe
 const stored = (m: ImageModel, layer = m.layers.length - 1) => m.layers.slice(0, layer + 1).reduce((s, l) => s + l.size, 0);
 const nonZero = (r: DiffReport) => r.bloat.categories.filter((c) => c.a || c.b).map((c) => [c.category, c.kind, c.a, c.b, c.delta]);
 
-function strata(args: string[], cwd = root): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'strata.js'), ...args], { cwd, env: { ...process.env, STRATA_DEBUG: '' } });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
+const strata = (args: string[], cwd = root) => runStrata(args, { cwd });
 
 // The recipe (testdata/README.md): layer 1 writes /tmp/build/obj.o (250000 B, temp), /var/cache/pkg/index.db
 // (400000 B, cache) and /var/log/app/build.log; /app holds index.js (18 B) and bundle.js (405264 B).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { runStrata } from './helpers/cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,25 +34,7 @@ function model(ref: string, platform?: string): Promise<ImageModel> {
 const top = (m: ImageModel, layer = m.layers.length - 1): DiffSide => ({ model: m, layer });
 const changes = (r: DiffReport) => r.files.map((f) => `${f.change} ${f.path}${f.metadata ? ` [${f.metadata.join(',')}]` : ''}`);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-function strata(args: string[], cwd = root): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'strata.js'), ...args], { cwd, env: { ...process.env, STRATA_DEBUG: '' } });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
+const strata = (args: string[], cwd = root) => runStrata(args, { cwd });
 
 async function synthetic(a: ImageSpec, b: ImageSpec, ignore?: string[]): Promise<DiffReport> {
   const ma = await readImage(await openImage(writeImage(a)));

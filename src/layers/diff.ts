@@ -11,7 +11,7 @@ import { diffArrays } from 'diff';
 import { formatPlatform } from './platform.js';
 import { hashHex, Kind, sameHash, sameXattrs, type KindCode } from './records.js';
 import { IMPLICIT, type Union } from './union.js';
-import { entryOf, type EntryType } from './views.js';
+import { entryOf, type FileEntry } from './views.js';
 import { ignoreMatcher } from './glob.js';
 import { layerHistory, type ImageModel } from './read-image.js';
 import type { HistoryEntry } from './image.js';
@@ -37,19 +37,12 @@ export interface DiffOptions {
 export type FileChange = 'added' | 'removed' | 'modified' | 'metadata' | 'type' | 'retarget';
 export type MetadataField = 'mode' | 'uid' | 'gid' | 'xattrs' | 'links';
 
-export interface FileState {
-  type: EntryType;
-  size: number;
-  mode: string;
-  uid: number;
-  gid: number;
-  linkTarget?: string;
+/** One side of a changed path: the view's entry (as `ls --json` prints it) plus what diffing needs. */
+export interface FileState extends Omit<FileEntry, 'path' | 'sparse'> {
   /** Regular files: XXH3-128 of the content (from the layer records), hex. */
   contentHash?: string;
   /** Regular files: how many paths of the view share its content as hardlinks (1: none). */
   links?: number;
-  /** The layer of its image that last set it. */
-  layer: number;
 }
 
 export interface FileDiff {

@@ -1,6 +1,7 @@
 /** Run the real CLI (`node bin/strata.js`) as a child process, with a timeout so a hang fails. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -12,12 +13,22 @@ export interface RunResult {
   timedOut: boolean;
 }
 
+export interface RunOptions {
+  stdin?: Buffer;
+  timeoutMs?: number;
+  pipeFrom?: string;
+  /** Working directory (default: the repository), e.g. one holding a .strata.yml. */
+  cwd?: string;
+}
+
+const bin = join(repoRoot, 'bin', 'strata.js');
+
 /** At most this many CLI runs at once per test file: the timeout measures a run, not a queue. */
 const MAX_RUNNING = 4;
 let running = 0;
 const queue: (() => void)[] = [];
 
-export async function runStrata(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string } = {}): Promise<RunResult> {
+export async function runStrata(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   if (running >= MAX_RUNNING) await new Promise<void>((r) => queue.push(r));
   else running++;
   try {
@@ -29,14 +40,14 @@ export async function runStrata(args: string[], opts: { stdin?: Buffer; timeoutM
   }
 }
 
-function runOnce(args: string[], opts: { stdin?: Buffer; timeoutMs?: number; pipeFrom?: string }): Promise<RunResult> {
+function runOnce(args: string[], opts: RunOptions): Promise<RunResult> {
   // pipeFrom: the image is `<(cat FILE)` appended by bash (a /dev/fd pipe path, as a user would pass)
   const [cmd, argv] = opts.pipeFrom === undefined
-    ? [process.execPath, ['bin/strata.js', ...args]]
-    : ['bash', ['-c', 'node=$0 f=$1; shift; exec "$node" bin/strata.js "$@" <(cat "$f")', process.execPath, opts.pipeFrom, ...args]];
+    ? [process.execPath, [bin, ...args]]
+    : ['bash', ['-c', 'node=$0 bin=$1 f=$2; shift 2; exec "$node" "$bin" "$@" <(cat "$f")', process.execPath, bin, opts.pipeFrom, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
-      cwd: repoRoot,
+      cwd: opts.cwd ?? repoRoot,
       // no stack traces; no layer cache, so every run reads the bytes it is given
       env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
