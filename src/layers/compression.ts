@@ -2,6 +2,8 @@ import { createGunzip } from 'node:zlib';
 import { Readable, Transform } from 'node:stream';
 import { StrataError } from './errors.js';
 import { createRequire } from 'node:module';
+import { gzipDecoder, zstdDecoder } from './sync-decoders.js';
+
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -31,7 +33,9 @@ export function decompressor(kind: Exclude<Compression, 'none'>): Transform {
 /**
  * A blob's uncompressed bytes (a layer opened as a tar stream): the compression is sniffed from the
  * first bytes, then the matching decompressor runs. `onBlob` sees every blob chunk as it passes (to
- * hash or count it). Corrupt compressed data ends the stream with a StrataError.
+ * hash or count it). Corrupt compressed data ends the stream with a StrataError. Decompressed chunks
+ * may view a reused buffer: each is valid until the next one is read, so a consumer that keeps bytes
+ * copies them.
  */
 export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer> }> {
   const it = blob[Symbol.asyncIterator]();
@@ -62,19 +66,35 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
   }
   if (compression === 'none') return { compression, chunks: raw() };
   async function* inflated(kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
-    const src = Readable.from(raw(), { objectMode: false });
-    const d = decompressor(kind);
-    src.on('error', (e) => d.destroy(e));
-    src.pipe(d);
+    const d = kind === 'gzip' ? gzipDecoder() : zstdDecoder();
+    if (!d) return yield* streamed(raw(), kind);
     try {
-      for await (const c of d) yield c as Buffer;
+      for await (const c of raw()) {
+        d.write(c);
+        for (let out = d.read(); out; out = d.read()) yield out;
+      }
+      d.end();
+      for (let out = d.read(); out; out = d.read()) yield out;
     } catch (e) {
       throw corrupt(e, kind);
-    } finally {
-      src.destroy();
     }
   }
   return { compression, chunks: inflated(compression) };
+}
+
+/** The stream fallback for a Node whose zlib handle cannot be driven synchronously. */
+async function* streamed(raw: AsyncGenerator<Buffer>, kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
+  const src = Readable.from(raw, { objectMode: false });
+  const d = decompressor(kind);
+  src.on('error', (e) => d.destroy(e));
+  src.pipe(d);
+  try {
+    for await (const c of d) yield c as Buffer;
+  } catch (e) {
+    throw corrupt(e, kind);
+  } finally {
+    src.destroy();
+  }
 }
 
 function corrupt(e: unknown, kind: Compression): unknown {

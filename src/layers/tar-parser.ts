@@ -79,6 +79,7 @@ export class TarParser {
     return n;
   }
 
+  /** Keeps no reference to `chunk` once it returns (callers may reuse the buffer). */
   push(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
@@ -97,7 +98,7 @@ export class TarParser {
         const n = Math.min(this.remaining, chunk.length - off);
         const part = chunk.subarray(off, off + n);
         if (this.state === 'data') this.sink.data(part);
-        else this.metaBuf.push(part);
+        else this.metaBuf.push(Buffer.from(part));
         this.remaining -= n;
         off += n;
         this.pos += n;
@@ -111,7 +112,7 @@ export class TarParser {
         off += BLOCK;
       } else {
         const n = Math.min(BLOCK - this.pendingLen, chunk.length - off);
-        this.pending.push(chunk.subarray(off, off + n));
+        this.pending.push(Buffer.from(chunk.subarray(off, off + n)));
         this.pendingLen += n;
         off += n;
         if (this.pendingLen < BLOCK) return;
