@@ -78,6 +78,7 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
     return p;
   });
   for (const p of scans) p.catch(() => undefined); // rejections are handled in order below
+  void Promise.allSettled(scans).then(() => pool.retireIdle());
 
   const history = layerHistory(image.config.history, total);
   const union = new Union();

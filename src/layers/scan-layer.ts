@@ -21,7 +21,7 @@ export interface LayerScan {
  */
 export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean } = {}): Promise<LayerScan> {
   // The worker pool hashes the blob on the main thread, which is otherwise idle while workers scan.
-  const blobHash = opts.hashBlob === false ? null : createHash('sha256');
+  let blobHash = opts.hashBlob === false ? null : createHash('sha256');
   const diffHash = createHash('sha256');
   let blobSize = 0;
   let tarSize = 0;
@@ -32,17 +32,19 @@ export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: 
     blobHash?.update(c);
     blobSize += c.length;
   });
+  if (compression === 'none') blobHash = null; // the blob is the tar: its digest is the diffID
   for await (const chunk of chunks) {
     diffHash.update(chunk);
     tarSize += chunk.length;
     parser.push(chunk);
   }
   parser.end();
+  const diffId = `sha256:${diffHash.digest('hex')}`;
   return {
     records: sink.finish(tarSize),
-    blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : '',
+    blobDigest: compression === 'none' ? diffId : blobHash ? `sha256:${blobHash.digest('hex')}` : '',
     blobSize,
-    diffId: `sha256:${diffHash.digest('hex')}`,
+    diffId,
     compression,
   };
 }

@@ -5,7 +5,8 @@
  * a bounded number of bytes in flight, so memory does not grow with layer size.
  */
 import { Worker } from 'node:worker_threads';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
+import { sniffCompression } from './compression.js';
 import { availableParallelism } from 'node:os';
 import { StrataError } from './errors.js';
 import type { LayerScan } from './scan-layer.js';
@@ -61,10 +62,13 @@ class ScanWorker {
     const result = new Promise<LayerScan>((resolve, reject) => (this.settle = { resolve, reject }));
     result.catch(() => undefined); // observed below
     this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
-    const blobHash = createHash('sha256');
+    // A plain tar blob is its own diffID, which the worker computes: hashing it here too would
+    // double the cost (a short first chunk is hashed anyway rather than sniffed).
+    let blobHash: Hash | null | undefined;
     for await (const chunk of blob) {
       if (this.failed) break;
-      blobHash.update(chunk);
+      blobHash ??= chunk.length >= 4 && sniffCompression(chunk) === 'none' ? null : createHash('sha256');
+      blobHash?.update(chunk);
       const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
       const data = owns ? chunk : new Uint8Array(chunk);
       this.inFlight += data.byteLength;
@@ -74,7 +78,7 @@ class ScanWorker {
     if (!this.failed) this.worker.postMessage({ type: 'end', id } satisfies ToWorker);
     try {
       const scan = await result;
-      return { ...scan, blobDigest: `sha256:${blobHash.digest('hex')}` };
+      return { ...scan, blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : scan.diffId };
     } finally {
       this.settle = null;
     }
@@ -139,13 +143,20 @@ export class ScanPool {
    */
   private retireIdleSoon(): void {
     clearTimeout(this.retire);
-    this.retire = setTimeout(() => {
-      const idle = this.idle;
-      this.idle = [];
-      this.all = this.all.filter((w) => !idle.includes(w));
-      for (const w of idle) void w.worker.terminate();
-    }, 100);
+    this.retire = setTimeout(() => this.retireIdle(), 100);
     this.retire.unref();
+  }
+
+  /**
+   * End the idle workers now. readImage calls this once its last scan is in: the analysis that
+   * follows is synchronous, so a timer would fire only after it, with the workers' heaps still held.
+   */
+  retireIdle(): void {
+    clearTimeout(this.retire);
+    const idle = this.idle;
+    this.idle = [];
+    this.all = this.all.filter((w) => !idle.includes(w));
+    for (const w of idle) void w.worker.terminate();
   }
 
   private spawn(): ScanWorker {
