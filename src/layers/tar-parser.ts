@@ -181,8 +181,8 @@ export class TarParser {
       this.startData(size, 'meta');
       return;
     }
-    const ustar = block.toString('latin1', 257, 263);
-    const posix = ustar === 'ustar\0';
+    // magic "ustar\0" (POSIX) as opposed to GNU's "ustar  \0": only POSIX has the name prefix field
+    const posix = block[257] === 0x75 && block[258] === 0x73 && block[259] === 0x74 && block[260] === 0x61 && block[261] === 0x72 && block[262] === 0;
     let name = this.longName ?? (posix && block[345] !== 0 ? `${str(block, 345, 155)}/${str(block, 0, 100)}` : str(block, 0, 100));
     let linkname = this.longLink ?? str(block, 157, 100);
     const pax = this.pax;
@@ -282,7 +282,7 @@ export class TarParser {
 }
 
 function isZero(b: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
+  for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false; // a header's name makes this stop at once
   return true;
 }
 
@@ -307,16 +307,20 @@ function fieldSum(b: Buffer): number {
  * files this is hot: when the block is 4-byte aligned, add two 16-bit lanes per 32-bit word
  * (128 words x 255 x 2 fits a lane) instead of 512 byte loads.
  */
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
 function byteSum(b: Buffer): number {
   if ((b.byteOffset & 3) !== 0) {
     let s = 0;
     for (let i = 0; i < BLOCK; i++) s += b[i];
     return s;
   }
-  const w = new Uint32Array(b.buffer, b.byteOffset, BLOCK / 4);
+  // one word view per buffer: headers mostly come from the decoder's one reused buffer
+  if (words.buffer !== b.buffer) words = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
+  const w = words;
   let even = 0;
   let odd = 0;
-  for (let i = 0; i < w.length; i++) {
+  for (let i = b.byteOffset >>> 2, end = i + BLOCK / 4; i < end; i++) {
     const x = w[i];
     even += x & 0x00ff00ff;
     odd += (x >>> 8) & 0x00ff00ff;
