@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
+import { verifyFloor } from './floor.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
 const runCli = fileURLToPath(new URL('./run-cli.js', import.meta.url));
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
       await inflateOnly(g.gzipBlobs); // warm the page cache
       const base = await inflateOnly(g.gzipBlobs);
       row('node:zlib inflate only (baseline)', base, base);
+      row('floor: inflate + sha256 of every layer, a thread per core', await verifyFloor(g.gzipBlobs, true), base, '(verification alone, no parsing)');
       const cold = strata(['inspect', g.ociDir], noCache);
       row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
       const cached = { STRATA_CACHE_DIR: cacheDir };
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       const plainRead = readOnce(g.dockerArchive);
       const plain = strata(['inspect', g.dockerArchive], noCache);
       console.log(`  uncompressed docker-archive, vs reading the file once (${seconds(plainRead)}):`);
+      row('floor: sha256 of every layer, a thread per core', await verifyFloor(g.plainLayers, false), plainRead, '(verification alone)');
       row('strata inspect (docker-archive, plain)', plain.ms, plainRead, '(goal <= 1.5x)');
       if (has('umoci')) {
         const dest = mkdtempSync(join(tmpdir(), 'strata-bench-umoci-'));

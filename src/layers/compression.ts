@@ -53,15 +53,23 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
   }
   const compression = sniffCompression(Buffer.concat(head));
   async function* raw(): AsyncGenerator<Buffer> {
-    for (const c of head) {
-      onBlob?.(c);
-      yield c;
-    }
-    while (!done) {
-      const n = await it.next();
-      if (n.done) return;
-      onBlob?.(n.value);
-      yield n.value;
+    try {
+      for (const c of head) {
+        onBlob?.(c);
+        yield c;
+      }
+      while (!done) {
+        const n = await it.next();
+        if (n.done) {
+          done = true;
+          return;
+        }
+        onBlob?.(n.value);
+        yield n.value;
+      }
+    } finally {
+      // Left early (corrupt data found mid-blob): close the source, e.g. a download being cached.
+      if (!done) await it.return?.();
     }
   }
   if (compression === 'none') return { compression, chunks: raw() };
