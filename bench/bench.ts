@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type Spec } from './synthetic-image.js';
-import { hashFiles, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
+import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
       const plainRead = readOnce(g.dockerArchive);
       const plain = strata(['inspect', g.dockerArchive], noCache);
       console.log(`  uncompressed docker-archive, vs reading the file once (${seconds(plainRead)}):`);
+      for (const l of g.plainLayers) readOnce(l); // the floor reads the same layers as separate files
       row('floor: sha256 of every layer, a thread per core', await verifyFloor(g.plainLayers, false), plainRead, '(verification alone)');
       row('strata inspect (docker-archive, plain)', plain.ms, plainRead, '(goal <= 1.5x)');
       if (has('umoci')) {
@@ -114,6 +115,7 @@ async function main(): Promise<void> {
       console.log('libraries: one gzip layer of the large image, then 80,000 file-sized hashes');
       const node = await inflateNodeZlib(blob);
       row('node:zlib createGunzip stream', node, node);
+      row('node:zlib handle driven synchronously (scans)', inflateNodeSync(blob), node);
       row('zlib-sync Inflate push loop (synchronous)', inflateZlibSync(blob), node);
       const sizes = Array.from({ length: 80_000 }, (_, i) => (i * 7919) % 6600);
       const h = await hashFiles(sizes);

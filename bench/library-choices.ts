@@ -1,6 +1,7 @@
 /**
  * The measurements behind docs/performance.md's library choices, re-runnable:
- * inflate with node:zlib (stream, threadpool) vs zlib-sync (synchronous, as a worker would call it),
+ * inflate with node:zlib (stream, threadpool), node:zlib's handle driven synchronously (as scans do)
+ * and zlib-sync (synchronous),
  * and content hashing with sha256 vs XXH3-128 over the files of one layer.
  */
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { createXXHash128 } from 'hash-wasm';
+import { gzipDecoder } from '../src/layers/sync-decoders.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +37,21 @@ export async function inflateNodeZlib(blob: string): Promise<number> {
 }
 
 /** zlib-sync exposes each push's output only as `result`; gzip needs windowBits 16+15. */
+/** node:zlib's own inflater driven synchronously into one reused buffer, as layer scans use it. */
+export function inflateNodeSync(blob: string): number {
+  const chunks = chunksOf(blob);
+  const t0 = performance.now();
+  const d = gzipDecoder();
+  if (!d) throw new Error('this Node has no synchronous zlib handle');
+  for (const chunk of chunks) {
+    d.write(chunk);
+    while (d.read());
+  }
+  d.end();
+  while (d.read());
+  return performance.now() - t0;
+}
+
 export function inflateZlibSync(blob: string): number {
   const z = require('zlib-sync') as ZlibSync;
   const chunks = chunksOf(blob);

@@ -14,11 +14,15 @@ const naive = (lists: string[][]) => {
 
 const LISTS: string[][] = [
   ['/app/*.map', '**/x\ny/**'], // name-dependent path glob; a `/**` glob with a line break in its directory
+  ['a.map', '*.lo', '*.tar.gz', 'c?re'], // looked up (a name, `*.EXT`) before built-ins that look up the same keys; matched
   ...BUILTIN_RULES.map((r) => r.paths),
   ['/**'],
 ];
 
-const SEGMENTS = ['var', 'log', 'cache', 'tmp', '.git', 'app', 'a.map', 'core', 'x.log', 'x\ny', 'n\u2028', 'apt', 'lists', 'node_modules', '.cache', 'CMakeFiles'];
+const SEGMENTS = [
+  'var', 'log', 'cache', 'tmp', '.git', 'app', 'a.map', 'core', 'x.log', 'x\ny', 'n\u2028', 'apt', 'lists', 'node_modules', '.cache', 'CMakeFiles',
+  '.log', 'a.b.log', 'x.LOG', 'core.1', 'hs_err_pid7.log', 'CMakeCache.txt', 'x.tar.gz', 'x.lo', 'lo', '.swp', 'x.o',
+];
 
 function paths(): string[] {
   const out: string[] = [];
