@@ -278,6 +278,10 @@ export class Union {
 
   /** Entries whose parent directories are missing (or are not directories) get implicit ones. */
   private ensureParents(node: number, L: number, onClose: (v: number) => void, change: Uint8Array): void {
+    const p0 = this.parent.a[node];
+    if (p0 === 0) return;
+    const v0 = this.live.a[p0];
+    if (v0 >= 0 && this.kindOf(v0) === Kind.dir) return; // the usual case: no chain to collect
     const chain: number[] = [];
     for (let p = this.parent.a[node]; p > 0; p = this.parent.a[p]) {
       const v = this.live.a[p];
