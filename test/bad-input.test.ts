@@ -367,6 +367,21 @@ test('layers over 4 MiB (scanned in worker threads): truncated, corrupt and mism
   t.is(await fails(t, diff.dir), `${layerAt(0, l.digest)}: diff_id (sha256 of the uncompressed layer) mismatch: expected ${wrong}, got ${l.diffId}`);
 });
 
+test('a plain-tar layer over 4 MiB: its blob digest is its diffID, whole (worker threads)', async (t) => {
+  // gzip magic at every 64 KiB of the blob: a chunk of it must not be taken for a compressed blob
+  const data = noise(5 * 1024 * 1024, 12);
+  for (let off = 65536 - 512; off < data.length; off += 65536) data.set([0x1f, 0x8b], off);
+  const big = tar([file('big', data), file('after', 'a')]);
+  const good = layout(t, { layers: [{ tar: big, compression: 'none' }] });
+  t.is((await runStrata(['inspect', good.dir])).code, 0);
+  // one byte of file data changed: still a valid tar, so only the digests can tell
+  const l = good.built.images[0].layers[0];
+  const tampered = Buffer.from(big);
+  tampered[4096] ^= 1;
+  const bad = layout(t, { layers: [{ tar: big, compression: 'none' }] }, (b) => b.files.set(blobPath(l.digest), tampered));
+  t.is(await fails(t, bad.dir), `${layerAt(0, l.digest)}: blob digest mismatch: expected ${l.digest}, got ${sha256(tampered)}`);
+});
+
 test('a nested index blob that is missing; an index holding only an attestation', async (t) => {
   const nested = ociLayoutFiles({ images: [{ layers: [okLayer()] }], multiPlatform: { nested: true } });
   nested.files.delete(blobPath(nested.indexDigest!));

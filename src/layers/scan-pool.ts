@@ -64,10 +64,12 @@ class ScanWorker {
     this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
     // A plain tar blob is its own diffID, which the worker computes: hashing it here too would
     // double the cost (a short first chunk is hashed anyway rather than sniffed).
-    let blobHash: Hash | null | undefined;
+    let blobHash: Hash | null = null;
+    let first = true;
     for await (const chunk of blob) {
       if (this.failed) break;
-      blobHash ??= chunk.length >= 4 && sniffCompression(chunk) === 'none' ? null : createHash('sha256');
+      if (first && !(chunk.length >= 4 && sniffCompression(chunk) === 'none')) blobHash = createHash('sha256');
+      first = false;
       blobHash?.update(chunk);
       const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
       const data = owns ? chunk : new Uint8Array(chunk);
