@@ -8,7 +8,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { gzipDecoder } from '../src/layers/sync-decoders.js';
+import { gzipDecoder, outputs } from '../src/layers/sync-decoders.js';
 
 interface Job {
   files: string[];
@@ -37,17 +37,9 @@ async function job({ files, inflate }: Job): Promise<void> {
     const h = createHash('sha256');
     const d = inflate ? gzipDecoder()! : null;
     for await (const c of createReadStream(f, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      if (!d) {
-        h.update(c);
-        continue;
-      }
-      d.write(c);
-      for (let out = d.read(); out; out = d.read()) h.update(out);
+      for (const out of d ? outputs(d, c) : [c]) h.update(out);
     }
-    if (d) {
-      d.end();
-      for (let out = d.read(); out; out = d.read()) h.update(out);
-    }
+    if (d) for (const out of outputs(d, null)) h.update(out);
     h.digest();
   }
 }

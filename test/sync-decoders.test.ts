@@ -6,7 +6,7 @@ import test from 'ava';
 import { createRequire } from 'node:module';
 import { gzipSync, createGunzip } from 'node:zlib';
 import { Readable, type Transform } from 'node:stream';
-import { gzipDecoder, zstdDecoder, type SyncDecoder } from '../src/layers/sync-decoders.js';
+import { gzipDecoder, outputs, zstdDecoder, type SyncDecoder } from '../src/layers/sync-decoders.js';
 
 const require = createRequire(import.meta.url);
 const zstd = require('zstd-napi') as { compress(b: Buffer): Buffer; DecompressStream: new () => Transform };
@@ -36,12 +36,9 @@ function splitAt(b: Buffer, seed: number): Buffer[] {
 
 function viaSync(d: SyncDecoder, parts: Buffer[]): Buffer {
   const out: Buffer[] = [];
-  for (const p of parts) {
-    d.write(p);
-    for (let o = d.read(); o; o = d.read()) out.push(Buffer.from(o)); // copied: the buffer is reused
+  for (const p of [...parts, null]) {
+    for (const o of outputs(d, p)) out.push(Buffer.from(o)); // copied: the buffer is reused
   }
-  d.end();
-  for (let o = d.read(); o; o = d.read()) out.push(Buffer.from(o));
   return Buffer.concat(out);
 }
 

@@ -2,8 +2,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable, Transform } from 'node:stream';
 import { StrataError } from './errors.js';
 import { createRequire } from 'node:module';
-import { gzipDecoder, zstdDecoder } from './sync-decoders.js';
-
+import { gzipDecoder, outputs, zstdDecoder } from './sync-decoders.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -77,12 +76,8 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
     const d = kind === 'gzip' ? gzipDecoder() : zstdDecoder();
     if (!d) return yield* streamed(raw(), kind);
     try {
-      for await (const c of raw()) {
-        d.write(c);
-        for (let out = d.read(); out; out = d.read()) yield out;
-      }
-      d.end();
-      for (let out = d.read(); out; out = d.read()) yield out;
+      for await (const c of raw()) yield* outputs(d, c);
+      yield* outputs(d, null);
     } catch (e) {
       throw corrupt(e, kind);
     }

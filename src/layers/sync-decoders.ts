@@ -21,6 +21,13 @@ export interface SyncDecoder {
   read(): Buffer | null;
 }
 
+/** Write a chunk (null: end the input) and take every piece of output it gives, each valid until the next. */
+export function* outputs(d: SyncDecoder, chunk: Buffer | null): Generator<Buffer> {
+  if (chunk) d.write(chunk);
+  else d.end();
+  for (let out = d.read(); out; out = d.read()) yield out;
+}
+
 const OUT_BYTES = 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
 
