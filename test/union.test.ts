@@ -5,6 +5,7 @@
 import test from 'ava';
 import { End, LIVE } from '../src/layers/union.js';
 import { imageSizes, layerChanges } from '../src/layers/views.js';
+import { analyzeWaste } from '../src/layers/waste.js';
 import { inspectReport } from '../src/layers/report.js';
 import { diffImages } from '../src/layers/diff.js';
 import { buildLayer, tempDir, writeOciLayout, type LayerSpec } from './helpers/image-builder.js';
@@ -319,6 +320,22 @@ test('a hardlink keeps the content it was linked to when its target is later rep
   t.like(viewAt(m).get('/lib/b.so'), { type: 'hardlink', size: 11, layer: 0 });
   t.like(viewAt(m).get('/lib/a.so'), { type: 'file', size: 2, layer: 1 });
   t.is(imageSizes(m).final, 13);
+});
+
+test('a hardlink to a path written again later in its layer keeps the first copy, as GNU tar and umoci extract it', async (t) => {
+  const m = await modelOf([
+    [file('a', 'version one'), hardlink('b', 'a'), hardlink('c', 'b'), file('a', 'v2'), hardlink('d', 'a')],
+    [whiteout('b')],
+    [whiteout('c')],
+  ]);
+  t.like(viewAt(m, 0).get('/b'), { type: 'hardlink', size: 11, linkTarget: '/a' });
+  t.like(viewAt(m, 0).get('/c'), { type: 'hardlink', size: 11 });
+  t.like(viewAt(m, 0).get('/a'), { type: 'file', size: 2 });
+  t.like(viewAt(m, 0).get('/d'), { type: 'hardlink', size: 2 });
+  t.deepEqual(changesOf(m, 0), { '/a': 'added', '/b': 'added', '/c': 'added', '/d': 'added' });
+  t.is(imageSizes(m).final, 2); // a and d share the second copy
+  // the first copy is waste only once no hardlink to it is left (c, removed by layer 2)
+  t.deepEqual(analyzeWaste(m).items.map((i) => [i.path, i.bytes, i.layer, i.removedBy]), [['a', 11, 0, 2]]);
 });
 
 test('the same path twice in one layer: the later entry wins and is reported once', async (t) => {

@@ -11,10 +11,17 @@ import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
 import { formatPlatform } from './platform.js';
 import { SCHEMA_VERSION, type InspectReport } from './report.js';
 
+/**
+ * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
+ * cached by an earlier strata are then misses rather than stale answers.
+ * 2: a hardlink to a path written again in its layer keeps the first copy's content.
+ */
+const ANALYSIS_REVISION = 2;
+
 export class ReportCache {
   private readonly files: KeyedFiles;
   constructor(opts: CacheOptions) {
-    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}`), opts.maxBytes);
+    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}.${ANALYSIS_REVISION}`), opts.maxBytes);
   }
 
   /** Images read from a stream have been read already: nothing to save, and no stable key. */

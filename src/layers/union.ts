@@ -28,6 +28,11 @@ export class Union {
   readonly rowChange: Uint8Array[] = [];
   /** Per layer: versions visible before the layer and deleted by it (not set again in it). */
   readonly removed: Int32Array[] = [];
+  /**
+   * Per layer: rows written again later in the same layer whose first copy a hardlink keeps. They
+   * are marked superseded, yet their content is a live inode, not waste.
+   */
+  readonly linkedCopies: Set<number>[] = [];
 
   // nodes
   readonly nodePath: string[] = [''];
@@ -78,6 +83,8 @@ export class Union {
     this.rowChange.push(change);
     const before = new Map<number, number>(); // node -> version visible after L-1, for nodes this layer touched
     const deleted: number[] = [];
+    const linked = new Set<number>(); // versions of this layer that a hardlink of this layer shares
+    this.linkedCopies.push(new Set());
     const onClose = (v: number) => {
       const node = this.vNode.a[v];
       if (this.vLayer.a[v] < L && !before.has(node)) before.set(node, v);
@@ -108,8 +115,16 @@ export class Union {
         // the same path twice in one layer: the later entry wins, like extraction
         if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
         if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
-        this.vRow.a[old] = i;
-        v = old;
+        if (linked.has(old)) {
+          // Extraction unlinks the path and writes a new file: a hardlink made to the first copy
+          // keeps its content, so that copy stays a version (visible after no layer) owning it.
+          this.close(old, L, End.replaced);
+          this.linkedCopies[L].add(this.vRow.a[old]);
+          v = this.openVersion(node, L, i);
+        } else {
+          this.vRow.a[old] = i;
+          v = old;
+        }
       } else {
         if (old >= 0) {
           if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
@@ -119,8 +134,11 @@ export class Union {
         v = this.openVersion(node, L, i);
       }
       if (k === Kind.file) this.vInode.a[v] = v;
-      else if (k === Kind.hardlink) this.vInode.a[v] = this.linkInode(r, i);
-      else this.vInode.a[v] = -1;
+      else if (k === Kind.hardlink) {
+        const ino = this.linkInode(r, i);
+        this.vInode.a[v] = ino;
+        if (ino >= 0 && this.vLayer.a[ino] === L) linked.add(ino);
+      } else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
     }

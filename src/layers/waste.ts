@@ -95,7 +95,7 @@ export function analyzeWaste(model: ImageModel): WasteAnalysis {
   for (const [L, r] of u.layers.entries()) {
     const change = u.rowChange[L];
     for (let i = 0; i < r.count; i++) {
-      if (change[i] === Change.superseded && r.kind[i] === Kind.file && r.size[i] > 0) {
+      if (change[i] === Change.superseded && r.kind[i] === Kind.file && r.size[i] > 0 && !u.linkedCopies[L].has(i)) {
         items.push({ path: r.path[i], bytes: r.size[i], layer: L, removedBy: L, reason: 'superseded' });
       }
     }

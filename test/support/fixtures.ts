@@ -1,5 +1,6 @@
 /** Shared by the real-image tests: where the fixtures are, loading them once, views with content hashes. */
 import { execFile } from 'node:child_process';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openImage } from '../../src/layers/sources/resolve.js';
@@ -10,7 +11,8 @@ import { entryOf, type FileEntry } from '../../src/layers/views.js';
 
 const root = new URL('../../../', import.meta.url);
 
-export const fixture = (name: string): string => fileURLToPath(new URL(`testdata/${name}`, root));
+/** A fixture in testdata/ by name; an absolute path (an image a test generated) as it is. */
+export const fixture = (name: string): string => (isAbsolute(name) ? name : fileURLToPath(new URL(`testdata/${name}`, root)));
 export const strataBin = fileURLToPath(new URL('bin/strata.js', root));
 
 const models = new Map<string, Promise<ImageModel>>();
@@ -29,6 +31,8 @@ export function loadFixture(name: string, platform?: string): Promise<ImageModel
 export interface HashedEntry extends FileEntry {
   /** XXH3-128 of the content, for regular files and hardlinks (their inode's). */
   hash?: string;
+  /** The union's content owner: entries sharing it are one inode on disk. */
+  inode?: number;
 }
 
 /** The union view after layer k with each file's content hash: equal views must have equal bytes. */
@@ -38,7 +42,10 @@ export function hashedView(model: ImageModel, k = model.layers.length - 1): Hash
   for (const { version } of u.walk(k)) {
     const e: HashedEntry = entryOf(u, version);
     const ino = u.inodeOf(version);
-    if (ino >= 0) e.hash = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
+    if (ino >= 0) {
+      e.hash = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
+      e.inode = ino;
+    }
     out.push(e);
   }
   return out;
