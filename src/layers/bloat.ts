@@ -119,6 +119,8 @@ class Context {
   private readonly ignore: GlobSet;
   /** Per directory: IGNORED, or the index of the first rule its `/**` globs match (-1: none). */
   private readonly byDir = new Map<string, number>();
+  /** The same per directory node, for the walk over the final view (UNSEEN: not matched yet). */
+  private readonly byDirNode: Int32Array;
 
   constructor(
     readonly model: ImageModel,
@@ -127,6 +129,7 @@ class Context {
     this.rules = activeRules(config);
     this.matcher = new GlobSet(this.rules.map((r) => r.paths));
     this.ignore = new GlobSet([config.ignore]);
+    this.byDirNode = new Int32Array(model.union.nodeCount).fill(UNSEEN);
   }
 
   /** The first rule matching a root-relative path, unless the path is ignored. */
@@ -140,10 +143,31 @@ class Context {
    * `/**` are matched once per directory (GlobSet.firstInDir): most rules are of that kind.
    */
   private ruleIndex(path: string, dir: string): number {
-    if (!GlobSet.sameForDir(path)) return this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
     let d = this.byDir.get(dir);
-    if (d === undefined) this.byDir.set(dir, (d = this.ignore.firstInDir(dir) >= 0 ? IGNORED : this.matcher.firstInDir(dir)));
-    if (d === IGNORED || this.ignore.firstInFile(path, -1) >= 0) return IGNORED;
+    if (d === undefined) this.byDir.set(dir, (d = this.dirIndex(dir)));
+    return this.fileIndex(path, d);
+  }
+
+  /** ruleIndex of a union node, its directory's `/**` match cached by the parent's node id. */
+  private ruleIndexOf(node: number): number {
+    const u = this.model.union;
+    const parent = u.parentOf(node);
+    let d = this.byDirNode[parent];
+    if (d === UNSEEN) d = this.byDirNode[parent] = this.dirIndex(u.nodePath[parent]);
+    return this.fileIndex(u.nodePath[node], d);
+  }
+
+  /** What the `/**` globs give every file of `dir`: IGNORED, a rule index or -1, or PER_FILE. */
+  private dirIndex(dir: string): number {
+    if (!GlobSet.sameForDir(dir)) return PER_FILE;
+    return this.ignore.firstInDir(dir) >= 0 ? IGNORED : this.matcher.firstInDir(dir);
+  }
+
+  private fileIndex(path: string, d: number): number {
+    if (d === PER_FILE || !GlobSet.sameForDir(path.slice(path.lastIndexOf('/') + 1))) {
+      return this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
+    }
+    if (d === IGNORED || (!this.ignore.empty && this.ignore.firstInFile(path, -1) >= 0)) return IGNORED;
     return this.matcher.firstInFile(path, d);
   }
 
@@ -189,8 +213,7 @@ class Context {
       nodeOf[ino] = node + 1;
       const bytes = u.sizeOf(ino);
       if (bytes === 0) continue;
-      const path = u.nodePath[node];
-      const r = this.ruleIndex(path, u.nodePath[u.parentOf(node)]);
+      const r = this.ruleIndexOf(node);
       if (r === IGNORED) continue;
       const layer = u.layerOf(ino);
       const rule = this.rules[r];
@@ -198,7 +221,7 @@ class Context {
         const key = `${rule.id}\0${layer}`;
         let g = byRule.get(key);
         if (!g) byRule.set(key, (g = { rule, layer, items: [] }));
-        g.items.push({ path: `/${path}`, bytes, layer, rule: rule.id });
+        g.items.push({ path: `/${u.nodePath[node]}`, bytes, layer, rule: rule.id });
       } else {
         byContent.add(ino);
       }
@@ -398,6 +421,10 @@ function pathList(paths: string[]): string {
 
 /** ruleIndex of an ignored path. */
 const IGNORED = -2;
+/** dirIndex of a directory whose path has a line break: every file is matched whole. */
+const PER_FILE = -3;
+/** byDirNode of a directory not matched yet. */
+const UNSEEN = -4;
 
 /** Same mode, owner and mtime (inodes are file rows). mtimes compare as their strings do: NaN equals NaN. */
 function sameMeta(u: Union, a: number, b: number): boolean {

@@ -58,10 +58,16 @@ export class GlobSet {
   private readonly exactName = new Map<string, number>();
   private readonly extName = new Map<string, number>();
   private readonly byName: RegExp | null;
+  /** The first characters byName can match, when every one of its globs starts with a literal one. */
+  private readonly nameStarts: Set<number> | null;
   private readonly byDir: RegExp | null;
   private readonly byPath: RegExp | null;
 
+  /** No globs at all: first() is -1 for every path. */
+  readonly empty: boolean;
+
   constructor(lists: string[][]) {
+    this.empty = lists.every((globs) => globs.length === 0);
     // Most base-name rules are a literal name or `*.EXT`. One regex of them all costs a scan of the
     // name per `[^/]*\.EXT` alternative, for every file; two map lookups give the same answer.
     lists.forEach((globs, i) => {
@@ -82,6 +88,10 @@ export class GlobSet {
     };
     for (const globs of lists) globs.forEach(globSource); // invalid globs throw, whichever group they are in
     this.byName = group('name');
+    // The names left for the regex (`core.[0-9]*`, `hs_err_pid*.log`) start with a literal: a name
+    // starting otherwise is not tried at all.
+    const rest = lists.flat().filter((g) => targetOf(g) === 'name' && !lookupOf(g));
+    this.nameStarts = rest.every((g) => !/^[*?[\]{}\\]/.test(g)) ? new Set(rest.map((g) => g.charCodeAt(0))) : null;
     this.byDir = group('dir');
     this.byPath = group('path');
   }
@@ -101,8 +111,11 @@ export class GlobSet {
     const name = path.slice(path.lastIndexOf('/') + 1);
     const dot = name.lastIndexOf('.');
     let a = lowest(this.exactName.get(name) ?? -1, dot < 0 ? -1 : (this.extName.get(name.slice(dot + 1)) ?? -1));
-    if (this.byName) a = lowest(a, index(this.byName.exec(name)));
-    const b = index(this.byPath?.exec(full));
+    // test() first: nearly every file matches nothing, and exec() builds an array of every group
+    if (this.byName && (!this.nameStarts || this.nameStarts.has(name.charCodeAt(0))) && this.byName.test(name)) {
+      a = lowest(a, index(this.byName.exec(name)));
+    }
+    const b = this.byPath?.test(full) ? index(this.byPath.exec(full)) : -1;
     return lowest(lowest(a, b), inDir);
   }
 
