@@ -72,11 +72,46 @@ function same(t: import('ava').ExecutionContext, got: ImageModel, want: ImageMod
   t.deepEqual([...listView(got)], [...listView(want)]);
 }
 
-// Started before any test is declared: ava wants every declaration in the first tick.
-const engine = await startDockerd();
+interface Podman {
+  /** CONTAINERS_STORAGE_CONF: podman's own storage (vfs) under a temporary directory. */
+  storageConf: string;
+  socket: string;
+  proc: ChildProcess;
+  dir: string;
+}
 
-test('podman: without an API socket, `podman image save` on a pipe', async (t) => {
-  // A stand-in podman (none is installed here) that saves like the real one: the archive on stdout.
+/** A real podman with the fixture loaded, and `podman system service` answering on a private socket. */
+async function startPodman(): Promise<Podman | string> {
+  try {
+    await run('sh', ['-c', 'command -v podman']);
+  } catch {
+    return 'podman is not installed (Debian package podman)';
+  }
+  const dir = tempDir('podman');
+  const storageConf = join(dir, 'storage.conf');
+  writeFileSync(storageConf, `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`);
+  const e = { ...process.env, CONTAINERS_STORAGE_CONF: storageConf };
+  try {
+    await run('podman', ['load', '-q', '-i', FIXTURE], { env: e });
+  } catch (err) {
+    return `podman load failed: ${(err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? err}`;
+  }
+  const socket = join(dir, 'podman.sock');
+  const proc = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: e, stdio: 'ignore' });
+  process.on('exit', () => proc.kill('SIGTERM'));
+  for (let i = 0; i < 300 && proc.exitCode === null; i++) {
+    if (existsSync(socket)) return { storageConf, socket, proc, dir };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stopProcess(proc);
+  return 'podman system service did not open its socket within 30 s';
+}
+
+// Started before any test is declared: ava wants every declaration in the first tick.
+const [engine, podman] = await Promise.all([startDockerd(), startPodman()]);
+
+test('podman: without an API socket, `podman image save` on a pipe (a stand-in podman: the exact command)', async (t) => {
+  // A stand-in that saves like the real one (the archive on stdout) and checks the arguments.
   const bin = tempDir('bin');
   writeFileSync(join(bin, 'podman'), `#!/bin/sh
 [ "$1 $2 $3 $4" = "image save --format docker-archive" ] || { echo "unexpected: $*" >&2; exit 64; }
@@ -150,5 +185,43 @@ if (typeof engine === 'string') {
     const { model } = await read('podman:tiny-app:dockerfile', env({ CONTAINER_HOST: dockerHost, DOCKER_HOST: 'unix:///nonexistent.sock' }));
     t.is(model.image.source, 'podman');
     same(t, model, await readImage(await openImage(FIXTURE)));
+  });
+}
+
+if (typeof podman === 'string') {
+  if (process.env.CI) test('podman must run on CI', (t) => t.fail(podman));
+  else {
+    console.warn(`podman tests skipped: ${podman}`);
+    test.skip(`podman tests (${podman})`, () => undefined);
+  }
+} else {
+  const storage = { CONTAINERS_STORAGE_CONF: podman.storageConf };
+  test.after.always(async () => {
+    await stopProcess(podman.proc);
+    rmSync(podman.dir, { recursive: true, force: true });
+  });
+
+  test('podman (real): `podman image save` on a pipe when no API socket answers', async (t) => {
+    // No CONTAINER_HOST: the podman command honours it too, and would dial the socket strata found silent.
+    const e = env(storage);
+    delete e.CONTAINER_HOST;
+    const { model, notes } = await read('podman:tiny-app:dockerfile', e);
+    t.is(model.image.source, 'podman');
+    t.deepEqual(model.image.tags, ['localhost/tiny-app:dockerfile']);
+    t.deepEqual(notes, ['reading tiny-app:dockerfile from podman']);
+    same(t, model, await readImage(await openImage(FIXTURE)));
+    await t.throwsAsync(read('podman:absent', e), { message: 'podman image save absent: Error: absent: image not known' });
+  });
+
+  test('podman (real): the API of `podman system service` (CONTAINER_HOST)', async (t) => {
+    const e = env({ ...storage, CONTAINER_HOST: `unix://${podman.socket}`, DOCKER_HOST: 'unix:///nonexistent.sock' });
+    const { model } = await read('podman:localhost/tiny-app:dockerfile', e);
+    t.is(model.image.source, 'podman');
+    same(t, model, await readImage(await openImage(FIXTURE)));
+    await t.throwsAsync(read('podman:absent', e), { message: `podman engine at unix://${podman.socket}: no image absent` });
+    // a bare reference: docker does not answer, podman holds it
+    const bare = await read('tiny-app:dockerfile', e);
+    t.is(bare.model.image.source, 'podman');
+    t.deepEqual(bare.notes, [`reading tiny-app:dockerfile from the podman engine at unix://${podman.socket} (docker://tiny-app:dockerfile pulls from the registry instead)`]);
   });
 }

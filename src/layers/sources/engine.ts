@@ -115,7 +115,9 @@ export async function openPodmanImage(name: string, refText: string, opts: Engin
   const env = opts.env ?? process.env;
   for (const ep of podmanEndpoints(env)) {
     const has = await engineHas(ep, name, opts.probeTimeoutMs);
-    if (has !== undefined) return openEngineImage(ep, name, refText, opts);
+    // podman's export of an absent image is a 500 naming docker.io/library/NAME: say it plainly
+    if (has === false) throw new StrataError(`podman engine at ${ep.url}: no image ${name}`);
+    if (has) return openEngineImage(ep, name, refText, opts);
   }
   return podmanSave(name, refText, opts, env);
 }
