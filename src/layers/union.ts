@@ -9,6 +9,7 @@
  */
 import { StrataError } from './errors.js';
 import { Bytes, Ints } from './growable.js';
+import { hashPath, PathTable } from './path-table.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from './records.js';
 
 export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
@@ -35,8 +36,9 @@ export class Union {
   readonly linkedCopies: Set<number>[] = [];
 
   // nodes
-  readonly nodePath: string[] = [''];
-  private readonly byPath = new Map<string, number>([['', 0]]);
+  private readonly byPath = new PathTable();
+  /** Node id -> root-relative path ('' for the root). */
+  readonly nodePath: string[] = this.byPath.paths;
   private readonly parent = new Ints();
   private readonly firstChild = new Ints();
   private readonly nextSibling = new Ints();
@@ -59,6 +61,7 @@ export class Union {
   private readonly vEnd = new Bytes();
 
   constructor() {
+    this.byPath.insert('');
     this.parent.push(-1);
     this.firstChild.push(-1);
     this.nextSibling.push(-1);
@@ -94,8 +97,8 @@ export class Union {
       const k = r.kind[i];
       if (k !== Kind.whiteout && k !== Kind.opaque) continue;
       change[i] = Change.marker;
-      const node = this.byPath.get(r.path[i]);
-      if (node === undefined) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
+      const node = this.byPath.find(r.path[i]);
+      if (node < 0) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
       if (k === Kind.whiteout) {
         if (this.live.a[node] >= 0) this.closeSubtree(node, L, End.whiteout, true, onClose, deleted);
       } else if (node === 0 || this.live.a[node] >= 0) {
@@ -161,7 +164,8 @@ export class Union {
   }
 
   nodeOf(path: string): number | undefined {
-    return this.byPath.get(path);
+    const id = this.byPath.find(path);
+    return id < 0 ? undefined : id;
   }
 
   children(node: number): number[] {
@@ -259,12 +263,11 @@ export class Union {
   // ---- building ------------------------------------------------------------------------------
 
   private ensureNode(path: string): number {
-    const hit = this.byPath.get(path);
-    if (hit !== undefined) return hit;
+    const h = hashPath(path);
+    const hit = this.byPath.find(path, h);
+    if (hit >= 0) return hit;
     const p = this.parentNode(path);
-    const id = this.nodePath.length;
-    this.nodePath.push(path);
-    this.byPath.set(path, id);
+    const id = this.byPath.insert(path, h);
     this.parent.push(p);
     this.firstChild.push(-1);
     this.nextSibling.push(-1);
@@ -358,8 +361,8 @@ export class Union {
 
   private linkInode(r: LayerRecords, i: number): number {
     const target = r.link[i]!;
-    const tn = this.byPath.get(target);
-    const tv = tn === undefined ? -1 : this.live.a[tn];
+    const tn = this.byPath.find(target);
+    const tv = tn < 0 ? -1 : this.live.a[tn];
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
     // Docker links any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (-1).
