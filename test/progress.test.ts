@@ -1,5 +1,9 @@
 import test from 'ava';
 import { ProgressBars } from '../src/commands/progress.js';
+import { comparing } from '../src/commands/diff.js';
+import { diffImages } from '../src/layers/diff.js';
+import { modelOf } from './helpers/model.js';
+import { dir, file } from './helpers/tar-writer.js';
 
 test('progress bars: a line per layer being fetched, a total over all layers, erased at the end', (t) => {
   let out = '';
@@ -30,4 +34,21 @@ test('progress bars: a line per layer being fetched, a total over all layers, er
   out = '';
   bars.finish();
   t.is(out, '\x1b[2A\x1b[J');
+});
+
+test('diff: a line on a terminal while the images are compared, erased after; nothing elsewhere', async (t) => {
+  const a = await modelOf([[dir('etc'), file('etc/a', 'one')]]);
+  const b = await modelOf([[dir('etc'), file('etc/a', 'two'), file('etc/b', 'new')]]);
+  const sides = [{ model: a, layer: 0 }, { model: b, layer: 0 }] as const;
+  const sink = (isTTY: boolean) => {
+    const s = { isTTY, text: '', write: (x: string) => ((s.text += x), true) };
+    return s;
+  };
+  const tty = sink(true);
+  const report = comparing(sides[0], sides[1], {}, tty as unknown as NodeJS.WriteStream);
+  t.is(tty.text, 'strata: comparing 2 paths with 3…\r\x1b[K');
+  t.deepEqual(report, diffImages(sides[0], sides[1], {}));
+  const pipe = sink(false);
+  comparing(sides[0], sides[1], {}, pipe as unknown as NodeJS.WriteStream);
+  t.is(pipe.text, '');
 });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { loadModel, Loading } from './common.js';
 import { StrataError } from '../layers/errors.js';
-import { diffImages, type DiffReport, type DiffSide } from '../layers/diff.js';
+import { diffImages, type DiffOptions, type DiffReport, type DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact } from './full-screen.js';
 import { contentDiffs } from '../layers/diff-content.js';
@@ -61,7 +61,7 @@ export const diffCommand: CommandModule<object, Args> = {
     const [a, b] = await loadSides(args);
     const config = loadConfig({ file: args.config });
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
-    if (args.tui) return browse(a, b, diffImages(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
+    if (args.tui) return browse(a, b, comparing(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -69,7 +69,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const text = contents.map(renderContent).join('');
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
-      const report = diffImages(a, b, { ignore, bloat: config.bloat });
+      const report = comparing(a, b, { ignore, bloat: config.bloat });
       if (args.content) {
         const limit = args['content-limit'];
         const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
@@ -81,6 +81,21 @@ export const diffCommand: CommandModule<object, Args> = {
     if (args['exit-code'] && different) process.exitCode = 1;
   },
 };
+
+/**
+ * diffImages, saying so on a terminal while it runs: it is synchronous, and takes seconds on images
+ * of hundreds of thousands of files, after the loading bars are gone. The line is erased after.
+ */
+export function comparing(a: DiffSide, b: DiffSide, opts: DiffOptions, out: NodeJS.WriteStream = process.stderr): DiffReport {
+  if (!out.isTTY) return diffImages(a, b, opts);
+  const n = (s: DiffSide) => s.model.union.nodeCount - 1;
+  out.write(`strata: comparing ${n(a).toLocaleString('en-US')} paths with ${n(b).toLocaleString('en-US')}…`);
+  try {
+    return diffImages(a, b, opts);
+  } finally {
+    out.write('\r\x1b[K');
+  }
+}
 
 /** The diff view (src/tui/diff-app.tsx) on the alternate screen. */
 async function browse(a: DiffSide, b: DiffSide, report: DiffReport, keymap: Keymap, keysFromTty: boolean): Promise<void> {
