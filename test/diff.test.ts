@@ -8,7 +8,7 @@ import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/layers/read-image.js';
 import { comparePaths, diffImages, normalizeInstruction, type DiffReport, type DiffSide, type FileDiff } from '../src/layers/diff.js';
 import { contentDiffs } from '../src/layers/diff-content.js';
-import { readFiles } from '../src/layers/extract.js';
+import { readRows } from '../src/layers/extract.js';
 import { ignoreMatcher } from '../src/layers/glob.js';
 import { parsePlatform } from '../src/layers/platform.js';
 import { parseSideRef } from '../src/commands/diff.js';
@@ -442,7 +442,7 @@ test('synthetic: config diff covers env, entrypoint, cmd, user, workdir, labels,
 
 // ---- content, ignore, output --------------------------------------------------------------------
 
-test('readFiles streams only the wanted files; the last copy of a path wins', async (t) => {
+test('readRows streams only the wanted rows: each copy of a path stored twice is its own row', async (t) => {
   const dir = writeImage({
     layers: [
       {
@@ -458,12 +458,27 @@ test('readFiles streams only the wanted files; the last copy of a path wins', as
     ],
   });
   const image = await openImage(dir);
-  const got = await readFiles(image, 0, ['a', 'e', 'l', 'missing']);
-  t.deepEqual([...got.keys()].sort(), ['a', 'e']);
-  t.is(got.get('a')!.toString(), 'second');
-  t.is(got.get('e')!.length, 0);
-  t.is((await readFiles(image, 1, ['c'])).get('c')!.toString(), 'plain layer');
-  await t.throwsAsync(readFiles(image, 2, ['c']), { message: /layers 0\.\.1/ });
+  const records = (await readImage(image)).layers[0].records;
+  const rows = (p: string) => records.path.flatMap((x, i) => (x === p ? [i] : []));
+  const [a1, a2] = rows('a');
+  const got = await readRows(image, 0, [a1, a2, ...rows('e'), ...rows('l'), 99]);
+  t.deepEqual([...got.keys()].sort(), [a1, a2, ...rows('e')].sort());
+  t.is(got.get(a1)!.toString(), 'first');
+  t.is(got.get(a2)!.toString(), 'second');
+  t.is(got.get(rows('e')[0])!.length, 0);
+  t.is((await readRows(image, 1, [0])).get(0)!.toString(), 'plain layer');
+  await t.throwsAsync(readRows(image, 2, [0]), { message: /layers 0\.\.1/ });
+});
+
+test('a hardlink to a path written again in its layer: --file shows the first copy it kept', async (t) => {
+  const a = writeImage({
+    layers: [{ entries: [{ path: 'a', content: 'version one\n' }, { path: 'b', type: 'hardlink', link: 'a' }, { path: 'a', content: 'v2\n' }] }],
+  });
+  const b = writeImage({ layers: [{ entries: [{ path: 'a', content: 'v2\n' }, { path: 'b', content: 'version two\n' }] }] });
+  const ma = await readImage(await openImage(a)), mb = await readImage(await openImage(b));
+  const [fb, fa] = await contentDiffs(top(ma), top(mb), ['/b', '/a'], 100);
+  t.is(fb.patch, '--- a/b\n+++ b/b\n@@ -1,1 +1,1 @@\n-version one\n+version two\n');
+  t.true(fa.identical);
 });
 
 test('--content: inline diffs for modified text files under the limit, hashes for binary ones', async (t) => {

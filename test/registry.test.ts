@@ -291,7 +291,7 @@ test('HTTPS: a certificate nobody trusts is refused; --insecure accepts it', asy
   t.teardown(() => tls.stop());
   // Loopback may fall back to plain HTTP, which this port does not speak either: both failures are named.
   await t.throwsAsync(pull(`${tls.host}/tiny:overlay`, { attempts: 1 }), {
-    message: /^127\.0\.0\.1:\d+: HTTPS: self[- ]signed certificate; HTTP: .*/,
+    message: /^127\.0\.0\.1:\d+: HTTPS: self-signed certificate \(--insecure skips the check; NODE_EXTRA_CA_CERTS=FILE trusts a CA\); HTTP: .*/,
   });
   const { model } = await pull(`${tls.host}/tiny:overlay`, { insecure: true });
   same(t, model, await local(OVERLAY));

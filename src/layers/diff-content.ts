@@ -1,12 +1,12 @@
 /**
  * Content diffs of chosen files between the two views of a diff: unified diffs (the `diff` package)
  * for text, size and hash for binary files. Each file is read by streaming the one layer that holds
- * its version (readFiles); each layer is read at most once per side, and only wanted files are kept.
+ * its version (readRows); each layer is read at most once per side, and only wanted files are kept.
  */
 import { createHash } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { StrataError } from './errors.js';
-import { readFiles } from './extract.js';
+import { readRows } from './extract.js';
 import { hashHex, Kind, kindName } from './records.js';
 import type { DiffSide } from './diff.js';
 
@@ -36,7 +36,8 @@ export interface ContentDiff {
 interface Wanted {
   path: string;
   /** Per side: the layer and stored path of the version holding the content, if a regular file. */
-  src: ({ layer: number; stored: string } | null)[];
+  /** Where each side's content is stored: its layer and record row. */
+  src: ({ layer: number; row: number } | null)[];
   info: (ContentSide | null)[];
 }
 
@@ -62,7 +63,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
         w.info.push({ type, size: 0 });
         continue;
       }
-      w.src.push({ layer: u.layerOf(ino), stored: u.nodePath[u.nodeOfVersion(ino)] });
+      w.src.push({ layer: u.layerOf(ino), row: u.rowOf(ino) });
       w.info.push({ type, size: u.sizeOf(v), contentHash: hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino)) });
     }
     if (!w.info[0] && !w.info[1]) throw new StrataError(`${path}: in neither image`);
@@ -70,7 +71,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
   });
 
   // Read what is needed: regular files under the limit whose two sides may differ.
-  const reads = sides.map(() => new Map<number, Set<string>>());
+  const reads = sides.map(() => new Map<number, Set<number>>());
   const needs = (w: Wanted) => {
     const [x, y] = w.info;
     if (!w.src.some(Boolean) || w.info.some((i) => i && i.type !== 'file')) return false;
@@ -80,14 +81,14 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
   for (const w of wanted.filter(needs)) {
     w.src.forEach((s, i) => {
       if (!s) return;
-      const set = reads[i].get(s.layer) ?? new Set<string>();
-      reads[i].set(s.layer, set.add(s.stored));
+      const set = reads[i].get(s.layer) ?? new Set<number>();
+      reads[i].set(s.layer, set.add(s.row));
     });
   }
   const got = await Promise.all(
     sides.map(async (side, i) => {
-      const byLayer = new Map<number, Map<string, Buffer>>();
-      for (const [layer, set] of reads[i]) byLayer.set(layer, await readFiles(side.model.image, layer, set));
+      const byLayer = new Map<number, Map<number, Buffer>>();
+      for (const [layer, set] of reads[i]) byLayer.set(layer, await readRows(side.model.image, layer, set));
       return byLayer;
     }),
   );
@@ -99,7 +100,7 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
     if (w.info.some((i) => i && i.type !== 'file')) return { ...base, kind: 'not-a-file' };
     if (identical) return { ...base, kind: 'identical' };
     if (w.info.some((i) => i && i.size > limit)) return { ...base, kind: 'too-large' };
-    const bufs = w.src.map((s, i) => (s ? got[i].get(s.layer)?.get(s.stored) ?? null : null));
+    const bufs = w.src.map((s, i) => (s ? got[i].get(s.layer)?.get(s.row) ?? null : null));
     bufs.forEach((buf, i) => {
       if (buf && w.info[i]) w.info[i]!.sha256 = createHash('sha256').update(buf).digest('hex');
     });

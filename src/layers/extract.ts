@@ -9,33 +9,34 @@ import { TarParser, type TarHeader, type TarSink } from './tar-parser.js';
 import type { Image } from './image.js';
 
 /**
- * Content of regular files `paths` (root-relative, as in the union: `etc/passwd`) as stored in layer
- * `layerIndex`. A path stored twice in the layer yields its last copy, as extraction would. Paths the
- * layer does not hold as regular files are absent from the result.
+ * Content of the regular files at record rows `rows` of layer `layerIndex` (LayerRecords numbering:
+ * one row per tar entry, the root entry excepted, as LayerRecordsSink counts them). Rows, not paths:
+ * a path stored twice in a layer has two contents, and a hardlink made between the two keeps the
+ * first (docs/union.md). Rows that are not regular files are absent from the result.
  */
-export async function readFiles(image: Image, layerIndex: number, paths: Iterable<string>): Promise<Map<string, Buffer>> {
+export async function readRows(image: Image, layerIndex: number, rows: Iterable<number>): Promise<Map<number, Buffer>> {
   const layer = image.layers[layerIndex];
   if (!layer) throw new StrataError(`layer ${layerIndex}: the image has layers 0..${image.layers.length - 1}`);
-  const wanted = new Set(paths);
-  const found = new Map<string, Buffer>();
+  const wanted = new Set(rows);
+  const found = new Map<number, Buffer>();
   if (wanted.size === 0) return found;
-  let current: string | null = null;
+  let row = -1;
+  let current = -1;
   let chunks: Buffer[] = [];
   const flush = () => {
-    if (current !== null) found.set(current, Buffer.concat(chunks));
-    current = null;
+    if (current >= 0) found.set(current, Buffer.concat(chunks));
+    current = -1;
     chunks = [];
   };
   const sink: TarSink = {
     entry(h: TarHeader) {
       flush();
-      const path = normalizeEntryPath(h.name);
-      if (!wanted.has(path)) return;
-      if (h.type === 'file') current = path;
-      else found.delete(path); // replaced by a non-file later in the same layer
+      if (normalizeEntryPath(h.name) === '') return; // the root: no row
+      row++;
+      if (h.type === 'file' && wanted.has(row)) current = row;
     },
     data(chunk: Buffer) {
-      if (current !== null) chunks.push(Buffer.from(chunk)); // copy: the chunk may view a reused buffer
+      if (current >= 0) chunks.push(Buffer.from(chunk)); // copy: the chunk may view a reused buffer
     },
     end: flush,
   };

@@ -124,6 +124,8 @@ export function retryAfterMs(v: string | string[] | undefined): number | undefin
   return Number.isNaN(t) ? undefined : Math.max(0, t - Date.now());
 }
 
+const UNTRUSTED = '--insecure skips the check; NODE_EXTRA_CA_CERTS=FILE trusts a CA';
+
 function describeNetError(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ECONNREFUSED':
@@ -135,6 +137,16 @@ function describeNetError(e: NodeJS.ErrnoException): string {
     case 'EPROTO':
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
       return `TLS handshake failed (${e.message.split('\n')[0]})`;
+    // In strata's words: Node's own messages change between versions (24 appends a hint about a flag).
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return `self-signed certificate (${UNTRUSTED})`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return `certificate of an unknown authority (${UNTRUSTED})`;
+    case 'CERT_HAS_EXPIRED':
+      return 'certificate expired';
     default:
       return e.message.split('\n')[0];
   }
