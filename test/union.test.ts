@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { End, LIVE } from '../src/layers/union.js';
-import { imageSizes, layerChanges } from '../src/layers/views.js';
+import { changeCounts, imageSizes, layerChanges } from '../src/layers/views.js';
 import { analyzeWaste } from '../src/layers/waste.js';
 import { inspectReport } from '../src/layers/report.js';
 import { diffImages } from '../src/layers/diff.js';
@@ -67,7 +67,8 @@ test('.wh.a and a/new in one layer: the old a is gone, a/new survives', async (t
   ]);
   t.deepEqual(pathsAt(m, 1), ['/a', '/a/new']);
   t.is(viewAt(m).get('/a')?.type, 'dir');
-  t.deepEqual(changesOf(m, 1), { '/a/keep?': 'removed', '/a/new': 'added', '/a/old': 'removed' });
+  // a is whited out and made again, implicitly, by a/new: the same 0755 root directory
+  t.deepEqual(changesOf(m, 1), { '/a': 'unchanged', '/a/keep?': 'removed', '/a/new': 'added', '/a/old': 'removed' });
 });
 
 test('a directory replaced by a file loses its children; a file replaced by a directory', async (t) => {
@@ -121,7 +122,7 @@ test('AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs, .wh..wh.orph) is hidden, har
   ]]);
   t.deepEqual(pathsAt(m), ['/usr', '/usr/lib', '/usr/lib/x.so']);
   t.is(viewAt(m).get('/usr/lib/x.so')?.size, 14);
-  t.deepEqual(changesOf(m, 0), { '/usr/lib/x.so': 'added' });
+  t.deepEqual(changesOf(m, 0), { '/usr': 'added', '/usr/lib': 'added', '/usr/lib/x.so': 'added' });
   t.is(imageSizes(m).final, 14);
 });
 
@@ -236,7 +237,7 @@ test('per-layer change classification', async (t) => {
   t.deepEqual(inspectReport(m).layers[1].changes, { added: 1, modified: 5, metadata: 6, removed: 1, unchanged: 5 });
   // every entry of layer 0 is new
   t.true([...layerChanges(m, 0)].every((e) => e.change === 'added'));
-  t.is([...layerChanges(m, 0)].length, base.length); // the implicit /dev has no entry of its own
+  t.is([...layerChanges(m, 0)].length, base.length + 1); // and /dev, made implicitly: no entry of its own
 });
 
 test('ls --layer N shows the view at intermediate layers (CLI)', async (t) => {
@@ -336,6 +337,21 @@ test('a hardlink to a path written again later in its layer keeps the first copy
   t.is(imageSizes(m).final, 2); // a and d share the second copy
   // the first copy is waste only once no hardlink to it is left (c, removed by layer 2)
   t.deepEqual(analyzeWaste(m).items.map((i) => [i.path, i.bytes, i.layer, i.removedBy]), [['a', 11, 0, 2]]);
+});
+
+test('directories a layer creates without entries of their own are among its changes and counts', async (t) => {
+  const m = await modelOf([
+    [file('f', 'a file'), dir('d'), file('d/old', 'o')],
+    [file('p/q/r/deep', 'no parent entries'), file('f/inside', 'f is now a directory'), whiteout('d'), file('d/new', 'n')],
+  ]);
+  t.deepEqual(changesOf(m, 0), { '/d': 'added', '/d/old': 'added', '/f': 'added' });
+  // d: removed by its whiteout, made again (implicitly, the same 0755 root directory): unchanged
+  t.deepEqual(changesOf(m, 1), {
+    '/d': 'unchanged', '/d/new': 'added', '/d/old': 'removed', '/f': 'modified', '/f/inside': 'added',
+    '/p': 'added', '/p/q': 'added', '/p/q/r': 'added', '/p/q/r/deep': 'added',
+  });
+  t.deepEqual(changeCounts(m.union, 1), { added: 6, modified: 1, metadata: 0, removed: 1, unchanged: 1 });
+  t.deepEqual(inspectReport(m).layers[1].changes, changeCounts(m.union, 1));
 });
 
 test('the same path twice in one layer: the later entry wins and is reported once', async (t) => {

@@ -15,8 +15,9 @@ import { SCHEMA_VERSION, type InspectReport } from './report.js';
  * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
  * cached by an earlier strata are then misses rather than stale answers.
  * 2: a hardlink to a path written again in its layer keeps the first copy's content.
+ * 3: directories a layer creates without entries of their own count among its changes.
  */
-const ANALYSIS_REVISION = 2;
+const ANALYSIS_REVISION = 3;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

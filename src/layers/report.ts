@@ -130,7 +130,7 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
       createdBy: l.history?.created_by ?? null,
       created: l.history?.created ?? null,
       comment: l.history?.comment ?? null,
-      changes: changeCounts(model, l.index),
+      changes: changeCounts(model.union, l.index),
     })),
     summary: {
       layerCount: model.layers.length,

@@ -163,6 +163,30 @@ export class Union {
     return -1;
   }
 
+  /**
+   * The versions layers from..to created, as a range [start, end): versions are numbered in layer
+   * order, so they are one run, found by binary search without touching paths.
+   */
+  versionsOfLayers(from: number, to: number): [number, number] {
+    return [this.firstVersionOf(from), this.firstVersionOf(to + 1)];
+  }
+
+  private firstVersionOf(k: number): number {
+    let lo = 0;
+    let hi = this.vNode.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.vLayer.a[mid] < k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** AUFS bookkeeping (`.wh..wh.plnk` …) and everything below it: kept, never shown. */
+  isHidden(node: number): boolean {
+    return this.hidden.a[node] === 1;
+  }
+
   nodeOf(path: string): number | undefined {
     const id = this.byPath.find(path);
     return id < 0 ? undefined : id;

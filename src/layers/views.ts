@@ -1,6 +1,6 @@
 /** Plain-data views of the model for renderers: file entries, per-layer changes, sizes. */
 import { Flag, Kind, kindName } from './records.js';
-import { Change, changeName, type ChangeName, type Union } from './union.js';
+import { Change, changeName, IMPLICIT, type ChangeName, type Union } from './union.js';
 import type { ImageModel } from './read-image.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
@@ -58,6 +58,7 @@ export function* layerChanges(model: ImageModel, L: number): Generator<ChangeEnt
     if (c > Change.removed) continue;
     out.push({ ...entryOf(u, v), change: changeName[c] });
   }
+  for (const [v, c] of implicitChanges(u, L)) out.push({ ...entryOf(u, v), change: changeName[c] });
   for (const v of u.removed[L]) out.push({ ...entryOf(u, v), change: 'removed' });
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   yield* out;
@@ -74,16 +75,33 @@ function* versionsOfLayer(u: Union, L: number): Generator<number> {
   }
 }
 
-/** The same counts as layerChanges, straight from the union's change codes (no entry objects). */
-export function changeCounts(model: ImageModel, L: number): ChangeCounts {
+/**
+ * Directories layer L created without an entry of their own (a tar listing `a/b/c` and not `a/b`):
+ * compared, as every entry is, with what the path was after layer L-1.
+ */
+function* implicitChanges(u: Union, L: number): Generator<[number, 0 | 1 | 2 | 3 | 4]> {
+  const [start, end] = u.versionsOfLayers(L, L);
+  for (let v = start; v < end; v++) {
+    const node = u.nodeOfVersion(v);
+    if (u.rowOf(v) !== IMPLICIT || u.isHidden(node)) continue;
+    const c = u.classify(v, L > 0 ? u.versionAt(node, L - 1) : -1);
+    if (c <= Change.removed) yield [v, c as 0 | 1 | 2 | 3 | 4];
+  }
+}
+
+/**
+ * The same counts as layerChanges, straight from the union's change codes (no entry object per
+ * row): selecting a 400k-entry layer in the explorer stays instant.
+ */
+export function changeCounts(u: Union, L: number): ChangeCounts {
   const c = emptyCounts();
-  const u = model.union;
   const r = u.layers[L];
   const rows = u.rowChange[L];
   for (let i = 0; i < r.count; i++) {
     const code = rows[i];
     if (code <= Change.removed && !(r.flags[i] & Flag.aufs)) c[changeName[code]]++;
   }
+  for (const [, code] of implicitChanges(u, L)) c[changeName[code]]++;
   c.removed = u.removed[L].length;
   return c;
 }

@@ -5,8 +5,7 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
-import { imageSizes } from '../layers/views.js';
-import { layerCounts } from './layer-counts.js';
+import { changeCounts, imageSizes } from '../layers/views.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { wasteSummary, type Finding } from './waste.js';
@@ -122,7 +121,7 @@ export function ExplorerApp(props: ExplorerProps) {
     dispatch({ type: 'key', name, page });
   };
 
-  const counts = useMemo(() => (model.layers.length ? layerCounts(model.union, state.layer) : null), [model, state.layer]);
+  const counts = useMemo(() => (model.layers.length ? changeCounts(model.union, state.layer) : null), [model, state.layer]);
 
   if (state.help) {
     return (

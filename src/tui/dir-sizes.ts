@@ -5,7 +5,6 @@
  */
 import { Kind } from '../layers/records.js';
 import type { Union } from '../layers/union.js';
-import { versionsOfLayers } from './layer-versions.js';
 
 export class DirSizes {
   private readonly sizes = new Map<number, Map<number, number>>();
@@ -44,7 +43,7 @@ export class DirSizes {
     const mark = (n: number) => {
       for (; n > 0 && !set!.has(n); n = u.parentOf(n)) set!.add(n);
     };
-    const [start, end] = versionsOfLayers(u, k, k);
+    const [start, end] = u.versionsOfLayers(k, k);
     for (let v = start; v < end; v++) mark(u.nodeOfVersion(v));
     for (const v of u.removed[k]) mark(u.nodeOfVersion(v));
     this.touchedBy.set(k, set);

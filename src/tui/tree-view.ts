@@ -8,7 +8,6 @@
 import { Kind } from '../layers/records.js';
 import { changeName, type ChangeName, type Union } from '../layers/union.js';
 import type { DirSizes } from './dir-sizes.js';
-import { versionsOfLayers } from './layer-versions.js';
 import { PreorderTree } from './preorder-tree.js';
 
 export type Status = ChangeName;
@@ -154,7 +153,7 @@ export class TreeView extends PreorderTree {
     if (matches) {
       for (const n of matches) consider(n);
     } else if (hide.has('unchanged')) {
-      const [start, end] = versionsOfLayers(u, this.spec.from, this.spec.layer);
+      const [start, end] = u.versionsOfLayers(this.spec.from, this.spec.layer);
       for (let v = start; v < end; v++) consider(u.nodeOfVersion(v));
       for (let L = this.spec.from; L <= this.spec.layer; L++) for (const v of u.removed[L]) consider(u.nodeOfVersion(v));
     } else {
