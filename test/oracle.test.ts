@@ -30,6 +30,8 @@ interface DiskEntry {
   uid: number;
   gid: number;
   ino: number;
+  /** Device number of a char or block device (major and minor). */
+  rdev: number;
   link?: string;
   /** XXH3-128 of a regular file's bytes, as strata records it */
   hash?: string;
@@ -52,6 +54,7 @@ async function walkDisk(root: string): Promise<Disk> {
         uid: st.uid,
         gid: st.gid,
         ino: st.ino,
+        rdev: st.rdev,
         link: type === 'symlink' ? await readlink(abs) : undefined,
         hash: type === 'file' ? await xxhash128(await readFile(abs)) : undefined,
       });
@@ -110,7 +113,7 @@ function diskChanges(before: Disk, after: Disk): string[] {
   for (const [p, a] of after) {
     const b = before.get(p);
     if (!b) out.push(`added ${p}`);
-    else if (a.type !== b.type || a.size !== b.size || a.hash !== b.hash || a.link !== b.link) out.push(`modified ${p}`);
+    else if (a.type !== b.type || a.size !== b.size || a.hash !== b.hash || a.link !== b.link || a.rdev !== b.rdev) out.push(`modified ${p}`);
     else if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) out.push(`metadata ${p}`);
   }
   for (const p of before.keys()) if (!after.has(p)) out.push(`removed ${p}`);
@@ -162,12 +165,18 @@ const generated: Case[] = [
         dir('a'), file('a/x', 'x'), dir('a/sub'), file('a/sub/y', 'y'), file('f1', 'f1'), dir('d1'), file('d1/k', 'k'),
         symlink('s1', 'd1', { mode: 0o777 }), file('m', 'meta', { mode: 0o644 }), dir('o'), file('o/keep', 'keep'), file('o/drop', 'drop'),
         dir('o/inner'), file('o/inner/z', 'z'), file('t', 'to be retyped'), file('p/q/r/deep', 'no parent entries'),
+        { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 }, { name: 'run/pipe', type: 'fifo', mode: 0o600 },
+        file('bin/su', 'setuid', { mode: 0o4755 }), dir('scratch', { mode: 0o1777 }), dir('v'), file('v/w', 'w'),
       ],
       [
         whiteout('a/sub'), file('a/sub/new', 'new'), file('d1', 'now a file'), dir('f1'), file('f1/child', 'c'),
         file('m', 'meta', { mode: 0o600 }), file('o/fresh', 'fresh'), opaque('o'), symlink('t', 'f1', { mode: 0o777 }), hardlink('d1link', 'd1'),
       ],
-      [whiteout('s1'), file('a/x', 'x', { mtime: 12345 }), dir('a', { mode: 0o700 }), whiteout('p'), file('f1/child', 'c', { uid: 7, gid: 8 })],
+      [
+        whiteout('s1'), file('a/x', 'x', { mtime: 12345 }), dir('a', { mode: 0o700 }), whiteout('p'), file('f1/child', 'c', { uid: 7, gid: 8 }),
+        symlink('v', 'a', { mode: 0o777 }), { name: 'dev/null', type: 'char', devmajor: 1, devminor: 5, mode: 0o666 }, file('run/pipe', 'now a file'),
+        file('m', 'meta', { mode: 0o600 }), whiteout('m'), opaque('o'), file('o/keep', 'kept by a second opaque layer'),
+      ],
     ],
   },
 ];
