@@ -100,7 +100,17 @@ export async function openEngineImage(ep: Endpoint, name: string, refText: strin
     const msg = engineMessage(await readAll(res));
     throw new StrataError(`${label}: ${res.statusCode === 404 ? `no image ${name}` : `cannot export ${name}`}: ${msg || `HTTP ${res.statusCode}`}`);
   }
-  const tree = await readStreamTree(res, `${ep.kind}:${name}`);
+  // Content of a large layer (diff --file) comes from a second export, read up to that layer.
+  const again = async function* (): AsyncGenerator<Buffer> {
+    const r = await engineGet(ep, `/images/get?names=${encodeURIComponent(name)}`, opts.probeTimeoutMs ?? 60_000);
+    try {
+      if (r.statusCode !== 200) throw new StrataError(`${label}: cannot export ${name} again: HTTP ${r.statusCode}`);
+      yield* r as AsyncIterable<Buffer>;
+    } finally {
+      r.destroy();
+    }
+  };
+  const tree = await readStreamTree(res, `${ep.kind}:${name}`, again);
   return readDockerArchive(tree, refText, ep.kind === 'docker' ? 'docker-daemon' : 'podman', { platform: opts.platform });
 }
 
@@ -135,7 +145,7 @@ async function podmanSave(name: string, refText: string, opts: EngineOptions, en
   exited.catch(() => undefined); // awaited below; keep an early spawn failure from counting as unhandled
   let tree;
   try {
-    tree = await readStreamTree(p.stdout, `podman:${name}`);
+    tree = await readStreamTree(p.stdout, `podman:${name}`, () => saveAgain(name, env));
   } catch (e) {
     const code = await exited;
     if (code !== 0) throw new StrataError(`podman image save ${name}: ${err.trim().split('\n').pop() || `exit ${code}`}`);
@@ -144,4 +154,14 @@ async function podmanSave(name: string, refText: string, opts: EngineOptions, en
   const code = await exited;
   if (code !== 0) throw new StrataError(`podman image save ${name}: ${err.trim().split('\n').pop() || `exit ${code}`}`);
   return readDockerArchive(tree, refText, 'podman', { platform: opts.platform });
+}
+
+/** `podman image save` once more, for the content of a large layer; the child ends with the read. */
+async function* saveAgain(name: string, env: NodeJS.ProcessEnv): AsyncGenerator<Buffer> {
+  const p = spawn('podman', ['image', 'save', '--format', 'docker-archive', name], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    yield* p.stdout as AsyncIterable<Buffer>;
+  } finally {
+    p.kill();
+  }
 }

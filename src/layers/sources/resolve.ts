@@ -81,8 +81,9 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
   }
   const head = readHead(path);
   if (sniffCompression(head) !== 'none') {
-    // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream.
-    const tree = await readStreamTree(createReadStream(path), path);
+    // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream (and again
+    // up to a large layer whose content is wanted).
+    const tree = await readStreamTree(createReadStream(path), path, () => createReadStream(path));
     return fromTree(tree, ref, tag, sel, kind);
   }
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') {

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { extract } from 'tar-stream';
+import { extract, type Extract } from 'tar-stream';
 import { StrataError } from '../errors.js';
 import { decompressor, sniffCompression } from '../compression.js';
 import { normalizeEntryPath, parentOf } from '../paths.js';
@@ -17,11 +17,17 @@ import { resolveRelative } from '../file-tree.js';
 /** Members up to this size are kept in memory (configs, manifests, small layers). */
 const KEEP_BYTES = 1024 * 1024;
 
+/** A source that can be read again from the start (a file, another export from an engine). */
+export type Reopen = () => AsyncIterable<Buffer>;
+
 export class StreamTree implements ScannedTree {
   readonly small = new Map<string, Buffer>();
   readonly scans = new Map<string, LayerScan | Error>();
   readonly links = new Map<string, string>();
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly reopen?: Reopen,
+  ) {}
 
   private resolve(path: string): string {
     let p = path;
@@ -42,12 +48,22 @@ export class StreamTree implements ScannedTree {
     if (!b) throw new StrataError(`${this.name}: ${path} is not a small file`);
     return b;
   }
+  /**
+   * A member's bytes: kept ones from memory; a large one (a layer scanned as it passed) by reading
+   * the source again up to it, where the source can be (file contents for `diff --file`).
+   */
   open(path: string): AsyncIterable<Buffer> {
-    const b = this.small.get(this.resolve(path));
-    if (!b) throw new StrataError(`${this.name}: ${path} was already consumed from the stream`);
-    return (async function* () {
-      yield b;
-    })();
+    const p = this.resolve(path);
+    const b = this.small.get(p);
+    if (b) {
+      return (async function* () {
+        yield b;
+      })();
+    }
+    if (!this.reopen || !this.scans.has(p)) {
+      throw new StrataError(`${this.name}: ${path} passed once and was not kept (a stream cannot be read again: save the image to a file for file contents)`);
+    }
+    return memberAgain(this.reopen, p, this.name);
   }
   scanned(path: string): LayerScan | undefined {
     const s = this.scans.get(this.resolve(path));
@@ -56,22 +72,54 @@ export class StreamTree implements ScannedTree {
   }
 }
 
-export async function readStreamTree(input: AsyncIterable<Buffer>, name: string): Promise<StreamTree> {
-  const tree = new StreamTree(name);
+/** The outer archive through tar-stream, gunzipped first when it is compressed. */
+async function outerArchive(input: AsyncIterable<Buffer>, name: string): Promise<{ source: Readable; ex: Extract; piped: Promise<void> }> {
   const it = input[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw new StrataError(`${name}: empty input, expected an image archive`);
   async function* all() {
-    yield first.value;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
+    try {
+      yield first.value;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    } finally {
+      await it.return?.(); // closes the source (a socket, a child's pipe) when the archive is left early
     }
   }
   const kind = sniffCompression(first.value);
   const source = Readable.from(all(), { objectMode: false });
   const ex = extract();
+  const piped = kind === 'none' ? pipeline(source, ex) : pipeline(source, decompressor(kind), ex);
+  return { source, ex, piped };
+}
+
+/** One member of a source read again from the start; the source is closed once it has passed. */
+async function* memberAgain(reopen: Reopen, path: string, name: string): AsyncGenerator<Buffer> {
+  const { source, ex, piped } = await outerArchive(reopen(), name);
+  piped.catch(() => undefined); // destroyed below once the member is read; a real failure shows in the loop
+  try {
+    for await (const entry of ex) {
+      if (normalizeEntryPath(entry.header.name) === path && (entry.header.type === 'file' || entry.header.type === 'contiguous-file')) {
+        yield* entry as AsyncIterable<Buffer>;
+        return;
+      }
+      entry.resume();
+    }
+  } catch (e) {
+    throw e instanceof StrataError ? e : new StrataError(`${name}: not a readable tar archive on a second read (${(e as Error).message})`);
+  } finally {
+    source.destroy();
+    ex.destroy();
+  }
+  throw new StrataError(`${name}: ${path} is missing on a second read (the source changed?)`);
+}
+
+export async function readStreamTree(input: AsyncIterable<Buffer>, name: string, reopen?: Reopen): Promise<StreamTree> {
+  const tree = new StreamTree(name, reopen);
+  const { ex, piped } = await outerArchive(input, name);
   const consume = (async () => {
     for await (const entry of ex) {
       const h = entry.header;
@@ -109,8 +157,7 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string)
     }
   })();
   try {
-    if (kind === 'none') await Promise.all([pipeline(source, ex), consume]);
-    else await Promise.all([pipeline(source, decompressor(kind), ex), consume]);
+    await Promise.all([piped, consume]);
   } catch (e) {
     if (e instanceof StrataError) throw e;
     throw new StrataError(`${name}: not a readable tar archive (${(e as Error).message})`);
