@@ -3,9 +3,9 @@
  * image as an uncompressed docker-archive. Content is text-like so it compresses like real files.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGzip } from 'node:zlib';
+import { createGzip, gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 
 export interface Spec {
@@ -168,4 +168,50 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
   };
   writeFileSync(meta, JSON.stringify(g));
   return g;
+}
+
+/**
+ * Another image on the same base: an OCI layout beside `g`'s whose blobs are hard links to its
+ * layers, plus one small new layer on top (an application rebuilt over an unchanged base).
+ * Generated once; returns the layout's path.
+ */
+export function appOnSameBase(g: Generated): string {
+  const dir = join(g.ociDir, '..', 'oci-app');
+  if (existsSync(join(dir, 'index.json'))) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (bytes: Buffer): { digest: string; size: number } => {
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(join(blobs, hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const read = (digest: string) => JSON.parse(readFileSync(join(g.ociDir, 'blobs', 'sha256', digest.slice(7)), 'utf8'));
+  const index = JSON.parse(readFileSync(join(g.ociDir, 'index.json'), 'utf8'));
+  const manifest = read(index.manifests[0].digest);
+  const config = read(manifest.config.digest);
+  for (const l of manifest.layers) linkSync(join(g.ociDir, 'blobs', 'sha256', l.digest.slice(7)), join(blobs, l.digest.slice(7)));
+  // the new layer: 200 small files of an application
+  const parts: Buffer[] = [header('srv/', 0, '5')];
+  for (let i = 0; i < 200; i++) {
+    const body = Buffer.from(`module ${i}\n`.repeat(20));
+    parts.push(header(`srv/app-${i}.js`, body.length, '0'), body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  parts.push(Buffer.alloc(1024));
+  const tar = Buffer.concat(parts);
+  const layer = put(gzipSync(tar));
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const cfg = put(Buffer.from(JSON.stringify({
+    ...config,
+    rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, diffId] },
+    history: [...config.history, { created_by: 'COPY srv/ /srv/ # buildkit' }],
+  })));
+  const man = put(Buffer.from(JSON.stringify({
+    ...manifest,
+    config: { ...manifest.config, ...cfg },
+    layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+  })));
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, ...man, annotations: { 'org.opencontainers.image.ref.name': 'app' } }] }));
+  return dir;
 }
