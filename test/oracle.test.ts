@@ -167,6 +167,8 @@ const generated: Case[] = [
         dir('o/inner'), file('o/inner/z', 'z'), file('t', 'to be retyped'), file('p/q/r/deep', 'no parent entries'),
         { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 }, { name: 'run/pipe', type: 'fifo', mode: 0o600 },
         file('bin/su', 'setuid', { mode: 0o4755 }), dir('scratch', { mode: 0o1777 }), dir('v'), file('v/w', 'w'),
+        file('names/with space', 's'), file('names/ünïcödé', 'u'), file('names/line\nbreak', 'n'),
+        file('names/long', 'a name over 100 bytes, in a PAX record', { pax: { path: `names/${'long-'.repeat(30)}end` } }),
       ],
       [
         whiteout('a/sub'), file('a/sub/new', 'new'), file('d1', 'now a file'), dir('f1'), file('f1/child', 'c'),
@@ -177,6 +179,8 @@ const generated: Case[] = [
         symlink('v', 'a', { mode: 0o777 }), { name: 'dev/null', type: 'char', devmajor: 1, devminor: 5, mode: 0o666 }, file('run/pipe', 'now a file'),
         file('m', 'meta', { mode: 0o600 }), whiteout('m'), opaque('o'), file('o/keep', 'kept by a second opaque layer'),
       ],
+      // an opaque marker at the root: nothing of the lower layers is left
+      [{ name: '.wh..wh..opq', type: 'file', mode: 0 }, dir('fresh'), file('fresh/start', 'over')],
     ],
   },
 ];
