@@ -183,6 +183,15 @@ const generated: Case[] = [
       [{ name: '.wh..wh..opq', type: 'file', mode: 0 }, dir('fresh'), file('fresh/start', 'over')],
     ],
   },
+  {
+    file: 'hardlinks-across-layers.oci.tar',
+    layers: [
+      [file('a', 'A', { mode: 0o644 }), file('x', 'X', { mode: 0o644 })],
+      [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 })],
+      [file('a', 'A2', { mode: 0o644 })],
+      [file('a', 'A2', { mode: 0o755 }), file('x', 'X', { mode: 0o640 })],
+    ],
+  },
 ];
 let generatedDir: string | undefined;
 

@@ -273,7 +273,8 @@ function compare(a: View, va: number, b: View, vb: number): FileDiff | null {
   return d;
 }
 
-function sameXattrsAcross(ua: Union, va: number, ub: Union, vb: number): boolean {
+function sameXattrsAcross(ua: Union, v: number, ub: Union, w: number): boolean {
+  const va = ua.metaOf(v), vb = ub.metaOf(w); // a hardlink's xattrs are its inode's
   const ra = ua.rowOf(va), rb = ub.rowOf(vb);
   const la = ua.layers[ua.layerOf(va)], lb = ub.layers[ub.layerOf(vb)];
   const xa = ra === IMPLICIT ? undefined : la.xattrs[ra];

@@ -16,8 +16,9 @@ import { SCHEMA_VERSION, type InspectReport } from './report.js';
  * cached by an earlier strata are then misses rather than stale answers.
  * 2: a hardlink to a path written again in its layer keeps the first copy's content.
  * 3: directories a layer creates without entries of their own count among its changes.
+ * 4: a hardlink to a file has its inode's mode, owner and xattrs.
  */
-const ANALYSIS_REVISION = 3;
+const ANALYSIS_REVISION = 4;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

@@ -267,17 +267,28 @@ export class Union {
     if (ino < 0) return 0;
     return this.layers[this.vLayer.a[ino]].size[this.vRow.a[ino]];
   }
+  /**
+   * The version whose mode, owner and xattrs `v` has: a hardlink to a file has its inode's, as on
+   * disk (its own tar header may say otherwise; umoci and tar give the link the inode's).
+   */
+  metaOf(v: number): number {
+    const ino = this.vInode.a[v];
+    return ino >= 0 ? ino : v;
+  }
   modeOf(v: number): number {
-    const row = this.vRow.a[v];
-    return row === IMPLICIT ? 0o755 : this.layers[this.vLayer.a[v]].mode[row];
+    const m = this.metaOf(v);
+    const row = this.vRow.a[m];
+    return row === IMPLICIT ? 0o755 : this.layers[this.vLayer.a[m]].mode[row];
   }
   uidOf(v: number): number {
-    const row = this.vRow.a[v];
-    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[v]].uid[row];
+    const m = this.metaOf(v);
+    const row = this.vRow.a[m];
+    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[m]].uid[row];
   }
   gidOf(v: number): number {
-    const row = this.vRow.a[v];
-    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[v]].gid[row];
+    const m = this.metaOf(v);
+    const row = this.vRow.a[m];
+    return row === IMPLICIT ? 0 : this.layers[this.vLayer.a[m]].gid[row];
   }
   linkOf(v: number): string | undefined {
     const row = this.vRow.a[v];
@@ -409,10 +420,11 @@ export class Union {
       if (a[0] !== b[0] || a[1] !== b[1]) return Change.modified;
     }
     if (this.modeOf(v) !== this.modeOf(prev) || this.uidOf(v) !== this.uidOf(prev) || this.gidOf(v) !== this.gidOf(prev)) return Change.metadata;
-    const rv = this.vRow.a[v], rp = this.vRow.a[prev];
-    const xa = rv === IMPLICIT ? undefined : this.layers[this.vLayer.a[v]].xattrs[rv];
-    const xb = rp === IMPLICIT ? undefined : this.layers[this.vLayer.a[prev]].xattrs[rp];
-    if ((xa || xb) && !(xa && xb && sameXattrs(this.layers[this.vLayer.a[v]], rv, this.layers[this.vLayer.a[prev]], rp))) return Change.metadata;
+    const mv = this.metaOf(v), mp = this.metaOf(prev);
+    const rv = this.vRow.a[mv], rp = this.vRow.a[mp];
+    const xa = rv === IMPLICIT ? undefined : this.layers[this.vLayer.a[mv]].xattrs[rv];
+    const xb = rp === IMPLICIT ? undefined : this.layers[this.vLayer.a[mp]].xattrs[rp];
+    if ((xa || xb) && !(xa && xb && sameXattrs(this.layers[this.vLayer.a[mv]], rv, this.layers[this.vLayer.a[mp]], rp))) return Change.metadata;
     return Change.unchanged;
   }
 
