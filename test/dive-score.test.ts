@@ -123,6 +123,25 @@ function randomLayers(rand: () => number): Row[][] {
   );
 }
 
+test('rows strata applies through a symlinked directory are scored at their own paths, as dive does', (t) => {
+  const withLink = (path: string, target: string): LayerRecords => {
+    const b = new RecordsBuilder();
+    b.add('usr', D, 0, 0o755, 0, 0, 0);
+    b.add('usr/lib', D, 0, 0o755, 0, 0, 0);
+    b.add('usr/lib/x', F, 100, 0o644, 0, 0, 0);
+    b.records.link[b.add(path, Kind.symlink, 0, 0o777, 0, 0, 0)] = target;
+    return b.finish(100, 0);
+  };
+  const u = new Union();
+  u.addLayer(withLink('lib', 'usr/lib'));
+  u.addLayer(records([['lib/x', F, 100], ['lib/y', F, 30]])); // the union: usr/lib/x replaced, usr/lib/y added
+  t.deepEqual([...u.redirected[1]], [0, 1]);
+  t.is(u.nodePath[u.rowNode[1][0]], 'usr/lib/x');
+  // dive keeps lib/x and lib/y under the symlink: nothing of layer 0 looks overwritten to it
+  t.is(diveEfficiency(u), referenceDiveEfficiency(u.layers));
+  t.is(diveEfficiency(u), 1);
+});
+
 test('random layers: the same score as the direct transcription of dive', (t) => {
   let nontrivial = 0;
   for (let seed = 1; seed <= SEEDS; seed++) {

@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,12 +107,24 @@ async function startPodman(): Promise<Podman | string> {
   const socket = join(dir, 'podman.sock');
   const proc = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: e, stdio: 'ignore' });
   process.on('exit', () => proc.kill('SIGTERM'));
+  // Ready once it answers an image lookup: its first requests are slow, and strata gives an
+  // engine 3 s to answer before it falls back to `podman image save`.
   for (let i = 0; i < 300 && proc.exitCode === null; i++) {
-    if (existsSync(socket)) return { storageConf, socket, proc, dir };
+    if (existsSync(socket) && (await answers(socket, '/images/localhost/tiny-app:dockerfile/json'))) return { storageConf, socket, proc, dir };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stopProcess(proc);
-  return 'podman system service did not open its socket within 30 s';
+  return 'podman system service did not answer within 30 s';
+}
+
+function answers(socketPath: string, path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath, path, headers: { Host: 'engine' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
 }
 
 // Started before any test is declared: ava wants every declaration in the first tick.

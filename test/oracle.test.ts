@@ -192,6 +192,13 @@ const generated: Case[] = [
       [file('a', 'A2', { mode: 0o755 }), file('x', 'X', { mode: 0o640 })],
     ],
   },
+  {
+    file: 'through-symlinks.oci.tar',
+    layers: [
+      [dir('run'), file('run/base', 'b'), dir('var'), symlink('var/run', '../run', { mode: 0o777 }), dir('usr/lib'), symlink('lib', 'usr/lib', { mode: 0o777 })],
+      [dir('var/run/ko'), file('var/run/ko/data', 'ko'), file('lib/x.so', 'x')],
+    ],
+  },
 ];
 let generatedDir: string | undefined;
 

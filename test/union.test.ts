@@ -354,6 +354,23 @@ test('directories a layer creates without entries of their own are among its cha
   t.deepEqual(inspectReport(m).layers[1].changes, changeCounts(m.union, 1));
 });
 
+test('paths through a symlinked directory land where it points, as umoci, containerd and Docker write them', async (t) => {
+  const m = await modelOf([
+    [dir('usr/lib'), file('usr/lib/old.so', 'old'), symlink('lib', 'usr/lib'), dir('run'), dir('var'), symlink('var/run', '../../../run')],
+    [file('lib/new.so', 'new'), whiteout('lib/old.so'), hardlink('lib/again.so', 'lib/new.so'), dir('var/run/app'), file('var/run/app/pid', '1')],
+  ]);
+  t.deepEqual(pathsAt(m), ['/lib', '/run', '/run/app', '/run/app/pid', '/usr', '/usr/lib', '/usr/lib/again.so', '/usr/lib/new.so', '/var', '/var/run']);
+  t.like(viewAt(m).get('/lib'), { type: 'symlink', layer: 0 });
+  t.like(viewAt(m).get('/usr/lib/again.so'), { type: 'hardlink', size: 3, layer: 1 });
+  t.deepEqual(changesOf(m, 1), {
+    '/run/app': 'added', '/run/app/pid': 'added', '/usr/lib/again.so': 'added', '/usr/lib/new.so': 'added', '/usr/lib/old.so': 'removed',
+  });
+  t.deepEqual([...m.union.redirected[1]].length, 5);
+  await t.throwsAsync(modelOf([[symlink('a', 'b'), symlink('b', 'a')], [file('a/x', 'x')]]), {
+    message: /^layer 1 \(.*\): \/a\/x: too many levels of symbolic links in its parent directories$/,
+  });
+});
+
 test('the same path twice in one layer: the later entry wins and is reported once', async (t) => {
   const m = await modelOf([
     [file('keep', 'k'), file('dup', 'lower')],

@@ -68,10 +68,11 @@ class DiveScore {
   constructor(private readonly u: Union) {
     this.ids = new DiveNodes(u);
     this.rowNode = u.layers.map((r) => new Int32Array(r.count).fill(UNSET));
-    // Most rows are a version's: its node, without looking the path up (dive cuts `.wh..wh..` paths).
+    // Most rows are a version's: its node, without looking the path up (dive cuts `.wh..wh..` paths,
+    // and does not follow symlinks: a row strata applied through one is dive's at its own path).
     for (let v = 0; v < u.versionCount; v++) {
       const L = u.layerOf(v), row = u.rowOf(v);
-      if (row >= 0 && !u.layers[L].path[row].includes(OPAQUE)) this.rowNode[L][row] = u.nodeOfVersion(v);
+      if (row >= 0 && !u.layers[L].path[row].includes(OPAQUE) && !u.redirected[L].has(row)) this.rowNode[L][row] = u.nodeOfVersion(v);
     }
     for (const [L, r] of u.layers.entries()) {
       const rows = this.rowNode[L];
@@ -280,7 +281,7 @@ class DiveNodes {
       const i = path.lastIndexOf('/');
       path = `${path.slice(0, i + 1)}${WH}${path.slice(i + 1)}`;
     } else if (kind !== Kind.opaque && !path.includes(OPAQUE)) {
-      return this.u.nodeOf(path)!;
+      return this.ensure(path); // the union's node, or dive's own for a path strata applied elsewhere
     }
     if (path.includes(OPAQUE)) {
       const parts = path.split('/');

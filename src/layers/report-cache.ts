@@ -17,8 +17,9 @@ import { SCHEMA_VERSION, type InspectReport } from './report.js';
  * 2: a hardlink to a path written again in its layer keeps the first copy's content.
  * 3: directories a layer creates without entries of their own count among its changes.
  * 4: a hardlink to a file has its inode's mode, owner and xattrs.
+ * 5: a path through a symlinked directory is applied where the link points.
  */
-const ANALYSIS_REVISION = 4;
+const ANALYSIS_REVISION = 5;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

@@ -21,6 +21,19 @@ export type ChangeName = (typeof changeName)[number];
 export const End = { live: 0, replaced: 1, whiteout: 2, opaque: 3, parentReplaced: 4 } as const;
 
 const LIVE = 0x7fffffff;
+/** Symlinks followed for one path before giving up, as Linux's MAXSYMLINKS. */
+const MAX_SYMLINKS = 40;
+
+/** A symlink's target, seen from directory `dir`, as a root-relative path kept inside the root. */
+function resolveLink(dir: string, target: string): string {
+  const out = target.startsWith('/') || dir === '' ? [] : dir.split('/');
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
+}
 const IMPLICIT = -1;
 
 export class Union {
@@ -34,6 +47,13 @@ export class Union {
    * are marked superseded, yet their content is a live inode, not waste.
    */
   readonly linkedCopies: Set<number>[] = [];
+  /** Per layer, per record row: the node the row was applied to (-1: a marker of a missing path). */
+  readonly rowNode: Int32Array[] = [];
+  /**
+   * Per layer: rows whose path goes through a symlink to a directory (`lib/x` with `lib -> usr/lib`),
+   * applied where the link points, as extraction does; their node's path is not their own.
+   */
+  readonly redirected: Set<number>[] = [];
 
   // nodes
   private readonly byPath = new PathTable();
@@ -49,6 +69,8 @@ export class Union {
   private readonly hidden = new Bytes();
   private lastParent = '';
   private lastParentId = 0;
+  /** The parent node parentIsDir last found to be a live directory (-1: none). */
+  private checkedParent = -1;
 
   // versions
   private readonly vNode = new Ints();
@@ -88,6 +110,9 @@ export class Union {
     const deleted: number[] = [];
     const linked = new Set<number>(); // versions of this layer that a hardlink of this layer shares
     this.linkedCopies.push(new Set());
+    this.redirected.push(new Set());
+    const rowNode = new Int32Array(r.count).fill(-1);
+    this.rowNode.push(rowNode);
     const onClose = (v: number) => {
       const node = this.vNode.a[v];
       if (this.vLayer.a[v] < L && !before.has(node)) before.set(node, v);
@@ -97,7 +122,8 @@ export class Union {
       const k = r.kind[i];
       if (k !== Kind.whiteout && k !== Kind.opaque) continue;
       change[i] = Change.marker;
-      const node = this.byPath.find(r.path[i]);
+      const node = this.byPath.find(this.applied(r, i, L));
+      rowNode[i] = node;
       if (node < 0) continue; // whiting out what does not exist (e.g. /.dockerenv) is harmless
       if (k === Kind.whiteout) {
         if (this.live.a[node] >= 0) this.closeSubtree(node, L, End.whiteout, true, onClose, deleted);
@@ -110,7 +136,9 @@ export class Union {
     for (let i = 0; i < r.count; i++) {
       const k = r.kind[i] as KindCode;
       if (k === Kind.whiteout || k === Kind.opaque) continue;
-      const node = this.ensureNode(r.path[i]);
+      const path = this.applied(r, i, L);
+      const node = this.ensureNode(path, path === r.path[i] ? this.checkedParent : -1);
+      rowNode[i] = node;
       this.ensureParents(node, L, onClose, change);
       const old = this.live.a[node];
       let v: number;
@@ -297,11 +325,12 @@ export class Union {
 
   // ---- building ------------------------------------------------------------------------------
 
-  private ensureNode(path: string): number {
+  /** The node of `path`, made (with its parents) if new; `parent`: its parent's node when known. */
+  private ensureNode(path: string, parent = -1): number {
     const h = hashPath(path);
     const hit = this.byPath.find(path, h);
     if (hit >= 0) return hit;
-    const p = this.parentNode(path);
+    const p = parent >= 0 ? parent : this.parentNode(path);
     const id = this.byPath.insert(path, h);
     this.parent.push(p);
     this.firstChild.push(-1);
@@ -356,6 +385,74 @@ export class Union {
     }
   }
 
+  /** The path row i of layer L applies to: its own, or where a symlinked parent directory leads. */
+  private applied(r: LayerRecords, i: number, L: number): string {
+    const path = r.path[i];
+    if (this.parentIsDir(path)) return path; // the usual case: one comparison, no walk
+    this.checkedParent = -1;
+    const p = this.throughSymlinks(path);
+    if (p !== path) this.redirected[L].add(i);
+    return p;
+  }
+
+  /**
+   * Is the parent directory of `path` live and a directory? Then no ancestor is a symlink. Leaves
+   * the parent's node in checkedParent when it is one, for ensureNode.
+   */
+  private parentIsDir(path: string): boolean {
+    this.checkedParent = -1;
+    const cut = path.lastIndexOf('/');
+    if (cut < 0) {
+      this.checkedParent = 0;
+      return true;
+    }
+    const last = this.lastParent;
+    let node: number;
+    if (cut === last.length && path.startsWith(last)) node = this.lastParentId;
+    else {
+      const parent = path.slice(0, cut);
+      node = this.byPath.find(parent);
+      if (node < 0) return false;
+      this.lastParent = parent;
+      this.lastParentId = node;
+    }
+    const v = this.live.a[node];
+    if (v < 0 || this.kindOf(v) !== Kind.dir) return false;
+    this.checkedParent = node;
+    return true;
+  }
+
+  /**
+   * `path` with its parent directories resolved through live symlinks, as umoci, containerd and
+   * Docker apply a layer (`lib/x` with `lib -> usr/lib` is written to `usr/lib/x`), never above
+   * the root. The last component is not followed. Returns `path` itself when no symlink is met.
+   */
+  private throughSymlinks(path: string): string {
+    let p = path;
+    for (let hops = 0; ; ) {
+      let cut = p.indexOf('/');
+      let followed = false;
+      while (cut >= 0 && !followed) {
+        const node = this.byPath.find(p.slice(0, cut));
+        const v = node < 0 ? -1 : this.live.a[node];
+        if (v < 0) return p; // a missing directory: nothing below it can be a symlink yet
+        const k = this.kindOf(v);
+        if (k === Kind.symlink && this.linkOf(v)) {
+          if (++hops > MAX_SYMLINKS) throw new StrataError(`/${path}: too many levels of symbolic links in its parent directories`);
+          const dir = p.slice(0, Math.max(p.lastIndexOf('/', cut - 1), 0));
+          const to = resolveLink(dir, this.linkOf(v)!);
+          p = to === '' ? p.slice(cut + 1) : `${to}${p.slice(cut)}`;
+          followed = true;
+        } else if (k !== Kind.dir) {
+          return p; // a file: the entry replaces it (ensureParents)
+        } else {
+          cut = p.indexOf('/', cut + 1);
+        }
+      }
+      if (!followed) return p;
+    }
+  }
+
   private openVersion(node: number, L: number, row: number): number {
     const v = this.vNode.push(node);
     this.vLayer.push(L);
@@ -396,7 +493,7 @@ export class Union {
 
   private linkInode(r: LayerRecords, i: number): number {
     const target = r.link[i]!;
-    const tn = this.byPath.find(target);
+    const tn = this.byPath.find(this.parentIsDir(target) ? target : this.throughSymlinks(target));
     const tv = tn < 0 ? -1 : this.live.a[tn];
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);

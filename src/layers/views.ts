@@ -69,8 +69,7 @@ function* versionsOfLayer(u: Union, L: number): Generator<number> {
   for (let i = 0; i < r.count; i++) {
     const k = r.kind[i];
     if (k === Kind.whiteout || k === Kind.opaque || r.flags[i] & Flag.aufs) continue;
-    const node = u.nodeOf(r.path[i])!;
-    const v = u.versionAt(node, L); // a row superseded by a later entry of the same path is not it
+    const v = u.versionAt(u.rowNode[L][i], L); // a row superseded by a later entry of the same path is not it
     if (v >= 0 && u.layerOf(v) === L && u.rowOf(v) === i) yield v;
   }
 }

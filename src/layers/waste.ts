@@ -96,7 +96,7 @@ export function analyzeWaste(model: ImageModel): WasteAnalysis {
     const change = u.rowChange[L];
     for (let i = 0; i < r.count; i++) {
       if (change[i] === Change.superseded && r.kind[i] === Kind.file && r.size[i] > 0 && !u.linkedCopies[L].has(i)) {
-        items.push({ path: r.path[i], bytes: r.size[i], layer: L, removedBy: L, reason: 'superseded' });
+        items.push({ path: u.nodePath[u.rowNode[L][i]], bytes: r.size[i], layer: L, removedBy: L, reason: 'superseded' });
       }
     }
   }
