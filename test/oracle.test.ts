@@ -196,7 +196,9 @@ const generated: Case[] = [
     file: 'through-symlinks.oci.tar',
     layers: [
       [dir('run'), file('run/base', 'b'), dir('var'), symlink('var/run', '../run', { mode: 0o777 }), dir('usr/lib'), symlink('lib', 'usr/lib', { mode: 0o777 })],
-      [dir('var/run/ko'), file('var/run/ko/data', 'ko'), file('lib/x.so', 'x')],
+      [dir('var/run/ko'), file('var/run/ko/data', 'ko'), file('lib/x.so', 'x'), file('usr/lib/y.so', 'y')],
+      // an opaque marker inside the symlinked directory clears where it points; then a directory replaces a symlink
+      [opaque('lib'), file('lib/z.so', 'z'), dir('var/run'), file('var/run/own', 'o')],
     ],
   },
 ];

@@ -366,6 +366,13 @@ test('paths through a symlinked directory land where it points, as umoci, contai
     '/run/app': 'added', '/run/app/pid': 'added', '/usr/lib/again.so': 'added', '/usr/lib/new.so': 'added', '/usr/lib/old.so': 'removed',
   });
   t.deepEqual([...m.union.redirected[1]].length, 5);
+  // an opaque marker inside the symlinked directory clears where it points
+  const o = await modelOf([
+    [dir('usr/lib'), file('usr/lib/old.so', 'old'), symlink('lib', 'usr/lib')],
+    [opaque('lib'), file('lib/z.so', 'z')],
+  ]);
+  t.deepEqual(pathsAt(o), ['/lib', '/usr', '/usr/lib', '/usr/lib/z.so']);
+  t.deepEqual(changesOf(o, 1), { '/usr/lib/old.so': 'removed', '/usr/lib/z.so': 'added' });
   await t.throwsAsync(modelOf([[symlink('a', 'b'), symlink('b', 'a')], [file('a/x', 'x')]]), {
     message: /^layer 1 \(.*\): \/a\/x: too many levels of symbolic links in its parent directories$/,
   });

@@ -388,6 +388,13 @@ export class Union {
   /** The path row i of layer L applies to: its own, or where a symlinked parent directory leads. */
   private applied(r: LayerRecords, i: number, L: number): string {
     const path = r.path[i];
+    if (r.kind[i] === Kind.opaque && path !== '') {
+      // the marker is inside its directory, so the directory itself is followed too (rare: no fast path)
+      const inside = this.throughSymlinks(`${path}/.wh..wh..opq`);
+      const p = inside.slice(0, Math.max(inside.lastIndexOf('/'), 0));
+      if (p !== path) this.redirected[L].add(i);
+      return p;
+    }
     if (this.parentIsDir(path)) return path; // the usual case: one comparison, no walk
     this.checkedParent = -1;
     const p = this.throughSymlinks(path);
