@@ -169,6 +169,7 @@ const generated: Case[] = [
         file('bin/su', 'setuid', { mode: 0o4755 }), dir('scratch', { mode: 0o1777 }), dir('v'), file('v/w', 'w'),
         file('names/with space', 's'), file('names/ünïcödé', 'u'), file('names/line\nbreak', 'n'),
         file('names/long', 'a name over 100 bytes, in a PAX record', { pax: { path: `names/${'long-'.repeat(30)}end` } }),
+        file('./names/dot-slash', 'a ./ prefix'),
       ],
       [
         whiteout('a/sub'), file('a/sub/new', 'new'), file('d1', 'now a file'), dir('f1'), file('f1/child', 'c'),
@@ -178,6 +179,7 @@ const generated: Case[] = [
         whiteout('s1'), file('a/x', 'x', { mtime: 12345 }), dir('a', { mode: 0o700 }), whiteout('p'), file('f1/child', 'c', { uid: 7, gid: 8 }),
         symlink('v', 'a', { mode: 0o777 }), { name: 'dev/null', type: 'char', devmajor: 1, devminor: 5, mode: 0o666 }, file('run/pipe', 'now a file'),
         file('m', 'meta', { mode: 0o600 }), whiteout('m'), opaque('o'), file('o/keep', 'kept by a second opaque layer'),
+        whiteout('scratch'), file('scratch', 'a file where a sticky directory was'),
       ],
       // an opaque marker at the root: nothing of the lower layers is left
       [{ name: '.wh..wh..opq', type: 'file', mode: 0 }, dir('fresh'), file('fresh/start', 'over')],
