@@ -16,6 +16,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { layerChanges, type ChangeEntry, type FileEntry } from '../src/layers/views.js';
 import type { ImageModel } from '../src/layers/read-image.js';
+import { diffImages } from '../src/layers/diff.js';
 import { writeOciArchive } from './helpers/image-builder.js';
 import { dir, file, hardlink, opaque, symlink, whiteout, type Entry } from './helpers/tar-writer.js';
 import { fixture, hashedView, loadFixture, strata, type HashedEntry } from './support/fixtures.js';
@@ -326,6 +327,27 @@ function registerOracle(): void {
       prevView = new Map(view.map((e) => [e.path, e]));
     }
     return model;
+  }
+
+  // Image against image: strata diff's file list against the difference of two unpacked trees.
+  const pairs: [string, string][] = [
+    ['tiny-commit.docker.tar', 'tiny-dockerfile.docker.tar'],
+    ['tiny-overlay.oci.tar', 'tiny-dockerfile.docker.tar'],
+    ['tiny-dockerfile.docker.tar', 'tiny-overlay-zstd.oci-layout.tar'],
+  ];
+  for (const [fa, fb] of pairs) {
+    test(`oracle: strata diff ${fa} ${fb} lists what differs between umoci's two unpacked trees`, async (t) => {
+      const byFile = (f: string) => cases.find((c) => c.file === f)!;
+      const [ma, mb, da, db] = await Promise.all([loadFixture(fa), loadFixture(fb), unpackTag(byFile(fa), 't'), unpackTag(byFile(fb), 't')]);
+      const report = diffImages({ model: ma, layer: ma.layers.length - 1 }, { model: mb, layer: mb.layers.length - 1 });
+      // what a tree on disk can show: a type or target change is a modification; hardlink counts and xattrs are not read
+      const seen = report.files.flatMap((f) => {
+        if (f.change !== 'metadata') return [`${f.change === 'added' || f.change === 'removed' ? f.change : 'modified'} ${f.path}`];
+        return f.metadata!.some((m) => m === 'mode' || m === 'uid' || m === 'gid') ? [`metadata ${f.path}`] : [];
+      });
+      t.true(seen.length >= 5, `${seen.length} differences`);
+      t.deepEqual(seen.sort(), diskChanges(da.disk, db.disk));
+    });
   }
 
   const overlay = cases.find((c) => c.file === 'tiny-overlay.oci.tar')!;
