@@ -21,6 +21,7 @@ export type ChangeName = (typeof changeName)[number];
 export const End = { live: 0, replaced: 1, whiteout: 2, opaque: 3, parentReplaced: 4 } as const;
 
 const LIVE = 0x7fffffff;
+const IMPLICIT = -1;
 /** Symlinks followed for one path before giving up, as Linux's MAXSYMLINKS. */
 const MAX_SYMLINKS = 40;
 
@@ -34,7 +35,6 @@ function resolveLink(dir: string, target: string): string {
   }
   return out.join('/');
 }
-const IMPLICIT = -1;
 
 export class Union {
   readonly layers: LayerRecords[] = [];
