@@ -190,9 +190,10 @@ const generated: Case[] = [
     file: 'hardlinks-across-layers.oci.tar',
     layers: [
       [file('a', 'A', { mode: 0o644 }), file('x', 'X', { mode: 0o644 })],
-      [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 })],
+      // y links to x, which the same layer whites out: extraction in tar order links first
+      [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 }), whiteout('x')],
       [file('a', 'A2', { mode: 0o644 })],
-      [file('a', 'A2', { mode: 0o755 }), file('x', 'X', { mode: 0o640 })],
+      [file('a', 'A2', { mode: 0o755 }), file('x', 'X again', { mode: 0o640 })],
     ],
   },
   {

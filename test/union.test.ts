@@ -307,6 +307,14 @@ test('hardlinks to a symlink, a fifo and a device (docker writes these for any n
   t.deepEqual(diffImages(top(m), top(other)).files.map((f) => [f.path, f.change]), [['/dev/null', 'removed'], ['/dev/null2', 'retarget'], ['/dev/zero', 'added']]);
 });
 
+test('a hardlink to a path its own layer whites out links to the lower file, as extraction in tar order does', async (t) => {
+  const m = await modelOf([[file('x', 'lower')], [hardlink('y', 'x'), whiteout('x')]]);
+  t.deepEqual(pathsAt(m), ['/y']);
+  t.like(viewAt(m).get('/y'), { type: 'hardlink', size: 5, linkTarget: '/x' });
+  t.deepEqual(changesOf(m, 1), { '/x': 'removed', '/y': 'added' });
+  t.deepEqual(analyzeWaste(m).items, []); // the lower file lives on as y
+});
+
 test('a hardlink to a directory is an error naming the layer', async (t) => {
   await t.throwsAsync(modelOf([[dir('d'), hardlink('e', 'd')]]), {
     message: /^layer 0 \(blobs\/sha256\/[0-9a-f]{24}…\): hardlink \/e points to \/d, which is a directory$/,

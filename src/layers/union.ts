@@ -166,7 +166,7 @@ export class Union {
       }
       if (k === Kind.file) this.vInode.a[v] = v;
       else if (k === Kind.hardlink) {
-        const ino = this.linkInode(r, i);
+        const ino = this.linkInode(r, i, before);
         this.vInode.a[v] = ino;
         if (ino >= 0 && this.vLayer.a[ino] === L) linked.add(ino);
       } else this.vInode.a[v] = -1;
@@ -498,10 +498,15 @@ export class Union {
     }
   }
 
-  private linkInode(r: LayerRecords, i: number): number {
+  /**
+   * The inode a hardlink shares. A target this layer's own whiteouts removed from the lower layers
+   * still counts: extraction in tar order (umoci, Docker) links before it deletes when the tar lists
+   * the link first, and nothing is lost by allowing it in any order.
+   */
+  private linkInode(r: LayerRecords, i: number, before: Map<number, number>): number {
     const target = r.link[i]!;
     const tn = this.byPath.find(this.parentIsDir(target) ? target : this.throughSymlinks(target));
-    const tv = tn < 0 ? -1 : this.live.a[tn];
+    const tv = tn < 0 ? -1 : this.live.a[tn] >= 0 ? this.live.a[tn] : (before.get(tn) ?? -1);
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
     // Docker links any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (-1).
