@@ -194,6 +194,9 @@ const generated: Case[] = [
       [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 }), whiteout('x')],
       [file('a', 'A2', { mode: 0o644 })],
       [file('a', 'A2', { mode: 0o755 }), file('x', 'X again', { mode: 0o640 })],
+      // a file replaced by a hardlink to another; a directory replaced by a hardlink
+      [hardlink('a', 'y'), dir('d'), file('d/in', 'i')],
+      [whiteout('y'), whiteout('d'), hardlink('d', 'b')],
     ],
   },
   {
