@@ -3,7 +3,7 @@
  * stdin streaming, compressed `docker save` files, and platform selection.
  */
 import test from 'ava';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { readImage } from '../src/layers/read-image.js';
@@ -66,8 +66,15 @@ test('prefixes force a kind, and a wrong kind is an error naming the path', asyn
   t.is((await listing(`oci:${d}/layout`)).image.source, 'oci');
   t.is((await listing(`oci-archive:${d}/archive.tar`)).image.source, 'oci-archive');
   t.is((await listing(`docker-archive:${d}/save.tar`)).image.source, 'docker-archive');
-  await t.throwsAsync(openImage(`oci-archive:${d}/save.tar`), { message: `${d}/save.tar: not an OCI archive (no index.json)` });
-  await t.throwsAsync(openImage(`docker-archive:${d}/archive.tar`), { message: `${d}/archive.tar: not an image archive (no manifest.json or index.json)` });
+  await t.throwsAsync(openImage(`oci-archive:${d}/save.tar`), {
+    message: `${d}/save.tar: not an OCI archive (no index.json): a docker save (manifest.json); use docker-archive: or no prefix`,
+  });
+  await t.throwsAsync(openImage(`docker-archive:${d}/archive.tar`), {
+    message: `${d}/archive.tar: not a docker save (no manifest.json): an OCI archive (index.json); use oci-archive: or no prefix`,
+  });
+  // the same read as a stream (gzip-compressed)
+  writeFileSync(`${d}/archive.tar.gz`, gzipSync(readFileSync(`${d}/archive.tar`)));
+  await t.throwsAsync(openImage(`docker-archive:${d}/archive.tar.gz`), { message: /^.*archive\.tar\.gz: not a docker save \(no manifest\.json\): an OCI archive/ });
   await t.throwsAsync(openImage(`oci:${d}/archive.tar`), { message: `${d}/archive.tar: oci: expects a directory (use oci-archive: for a tar)` });
   await t.throwsAsync(openImage(`docker-archive:${d}/layout`), { message: `${d}/layout: is a directory, docker-archive: expects a file` });
 });

@@ -109,10 +109,13 @@ async function fromTree(tree: FileTree, ref: string, tag: string | undefined, se
   const hasIndex = tree.has('index.json');
   const detect = kind === undefined || kind === 'docker-archive-stdin'; // no prefix: decided by content
   if (kind === 'oci-archive' || (!hasManifest && hasIndex && detect)) {
-    if (!hasIndex) throw new StrataError(`${tree.name}: not an OCI archive (no index.json)`);
+    if (!hasIndex) {
+      throw new StrataError(`${tree.name}: not an OCI archive (no index.json)${hasManifest ? ': a docker save (manifest.json); use docker-archive: or no prefix' : ''}`);
+    }
     return readOciLayout(tree, ref, 'oci-archive', { ...sel, tag });
   }
   if (!hasManifest) {
+    if (hasIndex) throw new StrataError(`${tree.name}: not a docker save (no manifest.json): an OCI archive (index.json); use oci-archive: or no prefix`);
     throw new StrataError(`${tree.name}: not an image archive (no manifest.json or index.json)`);
   }
   const source: SourceKind = kind === 'docker-archive-stdin' ? kind : 'docker-archive';
