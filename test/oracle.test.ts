@@ -79,7 +79,7 @@ function compare(listing: HashedEntry[], disk: Disk): string[] {
       out.push(`missing on disk: ${e.path}`);
       continue;
     }
-    const want = e.type === 'hardlink' ? 'file' : e.type;
+    const want = e.type === 'hardlink' ? (e.inodeType ?? 'file') : e.type;
     if (d.type !== want) out.push(`${e.path}: type strata=${e.type} disk=${d.type}`);
     if (want === 'file' && d.size !== e.size) out.push(`${e.path}: size strata=${e.size} disk=${d.size}`);
     if (e.hash !== undefined && d.hash !== e.hash) out.push(`${e.path}: content differs`);
@@ -190,8 +190,8 @@ const generated: Case[] = [
     file: 'hardlinks-across-layers.oci.tar',
     layers: [
       [file('a', 'A', { mode: 0o644 }), file('x', 'X', { mode: 0o644 })],
-      // y links to x, which the same layer whites out: extraction in tar order links first
-      [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 }), whiteout('x')],
+      // y links to x, which the same layer whites out: extraction in tar order links first; hs links to a symlink
+      [hardlink('b', 'a'), hardlink('y', 'x', { mode: 0o600, uid: 5 }), whiteout('x'), symlink('s', 'b', { mode: 0o777 }), hardlink('hs', 's'), hardlink('hs2', 'hs')],
       [file('a', 'A2', { mode: 0o644 })],
       [file('a', 'A2', { mode: 0o755 }), file('x', 'X again', { mode: 0o640 })],
       // a file replaced by a hardlink to another; a directory replaced by a hardlink

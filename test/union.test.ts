@@ -4,6 +4,7 @@
  */
 import test from 'ava';
 import { End, LIVE } from '../src/layers/union.js';
+import { Kind } from '../src/layers/records.js';
 import { changeCounts, imageSizes, layerChanges } from '../src/layers/views.js';
 import { analyzeWaste } from '../src/layers/waste.js';
 import { inspectReport } from '../src/layers/report.js';
@@ -294,8 +295,15 @@ test('hardlinks to a symlink, a fifo and a device (docker writes these for any n
   const m = await modelOf([layer, layer]);
   const v = viewAt(m, 0);
   t.like(v.get('/usr/bin/view'), { type: 'hardlink', size: 0, linkTarget: '/usr/bin/vi', layer: 0 });
-  t.like(v.get('/run/ctl2'), { type: 'hardlink', size: 0, linkTarget: '/run/ctl' });
+  t.like(v.get('/run/ctl2'), { type: 'hardlink', size: 0, linkTarget: '/run/ctl', mode: '0600' });
   t.like(v.get('/dev/null2'), { type: 'hardlink', size: 0, linkTarget: '/dev/null' });
+  // on disk each is what it links to: its kind, mode and device numbers (a link to a link too)
+  const u = m.union;
+  const at = (p: string) => u.versionAt(u.nodeOf(p)!, 0);
+  t.deepEqual(['usr/bin/view', 'run/ctl2', 'dev/null2'].map((p) => u.inodeKindOf(at(p))), [Kind.symlink, Kind.fifo, Kind.char]);
+  t.deepEqual(u.devOf(at('dev/null2')), [1, 3]);
+  const chain = await modelOf([[...layer, hardlink('run/ctl3', 'run/ctl2')]]);
+  t.is(chain.union.inodeKindOf(chain.union.versionAt(chain.union.nodeOf('run/ctl3')!, 0)), Kind.fifo);
   t.is(imageSizes(m).final, 0);
   t.deepEqual(changesOf(m, 1), {
     '/dev/null': 'unchanged', '/dev/null2': 'unchanged', '/run/ctl': 'unchanged', '/run/ctl2': 'unchanged', '/usr/bin/vi': 'unchanged', '/usr/bin/view': 'unchanged',

@@ -18,8 +18,9 @@ import { SCHEMA_VERSION, type InspectReport } from './report.js';
  * 3: directories a layer creates without entries of their own count among its changes.
  * 4: a hardlink to a file has its inode's mode, owner and xattrs.
  * 5: a path through a symlinked directory is applied where the link points.
+ * 6: a hardlink to a symlink, fifo or device has its target's mode, owner and device numbers.
  */
-const ANALYSIS_REVISION = 5;
+const ANALYSIS_REVISION = 6;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

@@ -80,6 +80,12 @@ export class Union {
   private readonly vPrev = new Ints();
   /** Version that owns the content (itself for files, the link target's owner for hardlinks), or -1. */
   private readonly vInode = new Ints();
+  /**
+   * Hardlinks: the version linked to, never itself a hardlink (-1 for other versions). Docker links
+   * any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (vInode
+   * -1) but is that symlink, fifo or device on disk.
+   */
+  private readonly vLinkTo = new Ints();
   private readonly vEnd = new Bytes();
 
   constructor() {
@@ -166,8 +172,11 @@ export class Union {
       }
       if (k === Kind.file) this.vInode.a[v] = v;
       else if (k === Kind.hardlink) {
-        const ino = this.linkInode(r, i, before);
+        const to = this.linkTarget(r, i, before);
+        const ino = this.vInode.a[to];
         this.vInode.a[v] = ino;
+        // a link to a link is a link to the same inode: keep the one that is not a link
+        this.vLinkTo.a[v] = this.kindOf(to) === Kind.hardlink ? this.vLinkTo.a[to] : to;
         if (ino >= 0 && this.vLayer.a[ino] === L) linked.add(ino);
       } else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
@@ -296,12 +305,20 @@ export class Union {
     return this.layers[this.vLayer.a[ino]].size[this.vRow.a[ino]];
   }
   /**
-   * The version whose mode, owner and xattrs `v` has: a hardlink to a file has its inode's, as on
-   * disk (its own tar header may say otherwise; umoci and tar give the link the inode's).
+   * The version whose mode, owner, xattrs and device numbers `v` has: a hardlink has those of what
+   * it links to (the file's inode, or the symlink, fifo or device), as on disk; its own tar header
+   * may say otherwise, and umoci and tar give the link the inode's.
    */
   metaOf(v: number): number {
     const ino = this.vInode.a[v];
-    return ino >= 0 ? ino : v;
+    if (ino >= 0) return ino;
+    const to = this.vLinkTo.a[v];
+    return to >= 0 ? to : v;
+  }
+
+  /** What a version is on disk: a hardlink is the kind of what it links to (a file, a symlink…). */
+  inodeKindOf(v: number): KindCode {
+    return this.kindOf(this.metaOf(v));
   }
   modeOf(v: number): number {
     const m = this.metaOf(v);
@@ -467,6 +484,7 @@ export class Union {
     this.vTo.push(LIVE);
     this.vPrev.push(this.lastVersion.a[node]);
     this.vInode.push(-1);
+    this.vLinkTo.push(-1);
     this.vEnd.push(End.live);
     this.lastVersion.a[node] = v;
     this.live.a[node] = v;
@@ -499,18 +517,17 @@ export class Union {
   }
 
   /**
-   * The inode a hardlink shares. A target this layer's own whiteouts removed from the lower layers
+   * The version a hardlink links to. A target this layer's own whiteouts removed from the lower layers
    * still counts: extraction in tar order (umoci, Docker) links before it deletes when the tar lists
    * the link first, and nothing is lost by allowing it in any order.
    */
-  private linkInode(r: LayerRecords, i: number, before: Map<number, number>): number {
+  private linkTarget(r: LayerRecords, i: number, before: Map<number, number>): number {
     const target = r.link[i]!;
     const tn = this.byPath.find(this.parentIsDir(target) ? target : this.throughSymlinks(target));
     const tv = tn < 0 ? -1 : this.live.a[tn] >= 0 ? this.live.a[tn] : (before.get(tn) ?? -1);
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
-    // Docker links any non-directory with nlink > 1: a link to a symlink, fifo or device has no content (-1).
-    return this.vInode.a[tv];
+    return tv;
   }
 
   /** Compare a version with an earlier one of the same node (before a layer, or a range of layers): see docs/union.md. */
@@ -544,8 +561,9 @@ export class Union {
   }
 
   devOf(v: number): [number, number] {
-    const row = this.vRow.a[v];
-    return row === IMPLICIT ? [0, 0] : this.layers[this.vLayer.a[v]].dev[row] ?? [0, 0];
+    const m = this.metaOf(v); // a hardlink to a device is that device
+    const row = this.vRow.a[m];
+    return row === IMPLICIT ? [0, 0] : this.layers[this.vLayer.a[m]].dev[row] ?? [0, 0];
   }
 
   flagsOf(v: number): number {

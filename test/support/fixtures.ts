@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { openImage } from '../../src/layers/sources/resolve.js';
 import { readImage, type ImageModel } from '../../src/layers/read-image.js';
 import { parsePlatform } from '../../src/layers/platform.js';
-import { hashHex } from '../../src/layers/records.js';
+import { hashHex, kindName } from '../../src/layers/records.js';
 import { entryOf, type FileEntry } from '../../src/layers/views.js';
 
 const root = new URL('../../../', import.meta.url);
@@ -33,6 +33,8 @@ export interface HashedEntry extends FileEntry {
   hash?: string;
   /** The union's content owner: entries sharing it are one inode on disk. */
   inode?: number;
+  /** Hardlinks: what the linked inode is on disk (`file`, `symlink`, `fifo`…). */
+  inodeType?: string;
 }
 
 /** The union view after layer k with each file's content hash: equal views must have equal bytes. */
@@ -41,6 +43,7 @@ export function hashedView(model: ImageModel, k = model.layers.length - 1): Hash
   const out: HashedEntry[] = [];
   for (const { version } of u.walk(k)) {
     const e: HashedEntry = entryOf(u, version);
+    if (e.type === 'hardlink') e.inodeType = kindName[u.inodeKindOf(version)];
     const ino = u.inodeOf(version);
     if (ino >= 0) {
       e.hash = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
