@@ -64,7 +64,9 @@ function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 async function read(ref: string, e: NodeJS.ProcessEnv): Promise<{ model: ImageModel; notes: string[] }> {
   const notes: string[] = [];
-  const image = await openImage(ref, { remote: { env: e, cacheDir: tempDir('cache'), backoffMs: 20, onNote: (m) => notes.push(m) } });
+  // a generous probe: under the whole suite's load an engine can take seconds to answer, and
+  // strata would then fall back to another way (podman image save), which these tests tell apart
+  const image = await openImage(ref, { remote: { env: e, cacheDir: tempDir('cache'), backoffMs: 20, probeTimeoutMs: 30_000, onNote: (m) => notes.push(m) } });
   return { model: await readImage(image), notes };
 }
 
