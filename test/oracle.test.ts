@@ -195,7 +195,9 @@ const generated: Case[] = [
       [file('a', 'A2', { mode: 0o644 })],
       [file('a', 'A2', { mode: 0o755 }), file('x', 'X again', { mode: 0o640 })],
       // a file replaced by a hardlink to another; a directory replaced by a hardlink
-      [hardlink('a', 'y'), dir('d'), file('d/in', 'i')],
+      [hardlink('a', 'y'), dir('d'), file('d/in', 'i'), dir('o'), file('o/f', 'in o')],
+      // g links to o/f, which the same layer's opaque marker on o then clears from below
+      [hardlink('g', 'o/f'), opaque('o'), file('o/new', 'n')],
       [whiteout('y'), whiteout('d'), hardlink('d', 'b')],
     ],
   },
@@ -203,7 +205,12 @@ const generated: Case[] = [
     file: 'through-symlinks.oci.tar',
     layers: [
       [dir('run'), file('run/base', 'b'), dir('var'), symlink('var/run', '../run', { mode: 0o777 }), dir('usr/lib'), symlink('lib', 'usr/lib', { mode: 0o777 })],
-      [dir('var/run/ko'), file('var/run/ko/data', 'ko'), file('lib/x.so', 'x'), file('usr/lib/y.so', 'y')],
+      [
+        dir('var/run/ko'), file('var/run/ko/data', 'ko'), file('lib/x.so', 'x'), file('usr/lib/y.so', 'y'),
+        // a chain of links, and a relative target that would climb above the root
+        symlink('l1', 'l2', { mode: 0o777 }), symlink('l2', '/usr/lib', { mode: 0o777 }), file('l1/chained.so', 'c'),
+        dir('deep/er'), symlink('deep/er/up', '../../../../usr', { mode: 0o777 }), file('deep/er/up/lib/clamped.so', 'u'),
+      ],
       // an opaque marker inside the symlinked directory clears where it points; then a directory replaces a symlink
       [opaque('lib'), file('lib/z.so', 'z'), dir('var/run'), file('var/run/own', 'o')],
     ],
