@@ -87,9 +87,8 @@ export async function engineHas(ep: Endpoint, name: string, timeoutMs = 3000): P
   return res.statusCode === 200;
 }
 
-/** Stream `name` out of the engine at `ep` and read it as a `docker save` archive. */
-export async function openEngineImage(ep: Endpoint, name: string, refText: string, opts: EngineOptions): Promise<Image> {
-  const label = `${ep.kind} engine at ${ep.url}`;
+/** `GET /images/get` of `name`: its `docker save` stream, or a one-line error naming the engine. */
+async function exportImage(ep: Endpoint, name: string, opts: EngineOptions): Promise<IncomingMessage> {
   let res: IncomingMessage;
   try {
     res = await engineGet(ep, `/images/get?names=${encodeURIComponent(name)}`, opts.probeTimeoutMs ?? 60_000);
@@ -98,13 +97,18 @@ export async function openEngineImage(ep: Endpoint, name: string, refText: strin
   }
   if (res.statusCode !== 200) {
     const msg = engineMessage(await readAll(res));
-    throw new StrataError(`${label}: ${res.statusCode === 404 ? `no image ${name}` : `cannot export ${name}`}: ${msg || `HTTP ${res.statusCode}`}`);
+    throw new StrataError(`${ep.kind} engine at ${ep.url}: ${res.statusCode === 404 ? `no image ${name}` : `cannot export ${name}`}: ${msg || `HTTP ${res.statusCode}`}`);
   }
+  return res;
+}
+
+/** Stream `name` out of the engine at `ep` and read it as a `docker save` archive. */
+export async function openEngineImage(ep: Endpoint, name: string, refText: string, opts: EngineOptions): Promise<Image> {
+  const res = await exportImage(ep, name, opts);
   // Content of a large layer (diff --file) comes from a second export, read up to that layer.
   const again = async function* (): AsyncGenerator<Buffer> {
-    const r = await engineGet(ep, `/images/get?names=${encodeURIComponent(name)}`, opts.probeTimeoutMs ?? 60_000);
+    const r = await exportImage(ep, name, opts);
     try {
-      if (r.statusCode !== 200) throw new StrataError(`${label}: cannot export ${name} again: HTTP ${r.statusCode}`);
       yield* r as AsyncIterable<Buffer>;
     } finally {
       r.destroy();
@@ -133,7 +137,7 @@ export async function openPodmanImage(name: string, refText: string, opts: Engin
 }
 
 async function podmanSave(name: string, refText: string, opts: EngineOptions, env: NodeJS.ProcessEnv): Promise<Image> {
-  const p = spawn('podman', ['image', 'save', '--format', 'docker-archive', name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('podman', saveArgs(name), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -158,10 +162,14 @@ async function podmanSave(name: string, refText: string, opts: EngineOptions, en
 
 /** `podman image save` once more, for the content of a large layer; the child ends with the read. */
 async function* saveAgain(name: string, env: NodeJS.ProcessEnv): AsyncGenerator<Buffer> {
-  const p = spawn('podman', ['image', 'save', '--format', 'docker-archive', name], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const p = spawn('podman', saveArgs(name), { env, stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     yield* p.stdout as AsyncIterable<Buffer>;
   } finally {
     p.kill();
   }
+}
+
+function saveArgs(name: string): string[] {
+  return ['image', 'save', '--format', 'docker-archive', name];
 }

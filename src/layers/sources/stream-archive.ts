@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { extract, type Extract } from 'tar-stream';
+import { extract, type Extract, type Header } from 'tar-stream';
 import { StrataError } from '../errors.js';
 import { decompressor, sniffCompression } from '../compression.js';
 import { normalizeEntryPath, parentOf } from '../paths.js';
@@ -96,13 +96,15 @@ async function outerArchive(input: AsyncIterable<Buffer>, name: string): Promise
   return { source, ex, piped };
 }
 
+const isRegular = (h: Header) => h.type === 'file' || h.type === 'contiguous-file';
+
 /** One member of a source read again from the start; the source is closed once it has passed. */
 async function* memberAgain(reopen: Reopen, path: string, name: string): AsyncGenerator<Buffer> {
   const { source, ex, piped } = await outerArchive(reopen(), name);
   piped.catch(() => undefined); // destroyed below once the member is read; a real failure shows in the loop
   try {
     for await (const entry of ex) {
-      if (normalizeEntryPath(entry.header.name) === path && (entry.header.type === 'file' || entry.header.type === 'contiguous-file')) {
+      if (isRegular(entry.header) && normalizeEntryPath(entry.header.name) === path) {
         yield* entry as AsyncIterable<Buffer>;
         return;
       }
@@ -139,7 +141,7 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string,
         }
         tree.links.set(path, target);
         entry.resume();
-      } else if (h.type !== 'file' && h.type !== 'contiguous-file') {
+      } else if (!isRegular(h)) {
         entry.resume();
       } else if ((h.size ?? 0) <= KEEP_BYTES) {
         const parts: Buffer[] = [];
