@@ -369,13 +369,19 @@ export class Union {
    */
   private parentNode(path: string): number {
     const cut = path.lastIndexOf('/');
-    const last = this.lastParent;
-    if (cut === last.length && path.startsWith(last) && cut > 0) return this.lastParentId;
+    const hit = this.lastParentOf(path, cut);
+    if (hit >= 0) return hit;
     const parent = cut < 0 ? '' : path.slice(0, cut);
     const id = this.ensureNode(parent);
     this.lastParent = parent;
     this.lastParentId = id;
     return id;
+  }
+
+  /** The node of the parent (`path` up to `cut`) when it is the one looked up last, else -1. */
+  private lastParentOf(path: string, cut: number): number {
+    const last = this.lastParent;
+    return cut > 0 && cut === last.length && path.startsWith(last) ? this.lastParentId : -1;
   }
 
   /** Entries whose parent directories are missing (or are not directories) get implicit ones. */
@@ -430,10 +436,8 @@ export class Union {
       this.checkedParent = 0;
       return true;
     }
-    const last = this.lastParent;
-    let node: number;
-    if (cut === last.length && path.startsWith(last)) node = this.lastParentId;
-    else {
+    let node = this.lastParentOf(path, cut);
+    if (node < 0) {
       const parent = path.slice(0, cut);
       node = this.byPath.find(parent);
       if (node < 0) return false;
