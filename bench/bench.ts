@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       row('strata inspect, second run (report cache)', second.ms, base, `= ${((second.ms / first.ms) * 100).toFixed(0)}% of first (goal <= 10%)`);
       row('  the same, from per-layer records only', layersOnly.ms, base, `= ${((layersOnly.ms / first.ms) * 100).toFixed(0)}% of first (an image sharing every layer)`);
       // The usual case of a shared base: an application layer rebuilt over it.
-      const app = appOnSameBase(g);
+      const app = await appOnSameBase(g);
       const appFirst = strata(['inspect', app], noCache);
       const appBase = strata(['inspect', app], cached);
       row('another image: the same base + one small layer', appFirst.ms, base, '(no cache)');

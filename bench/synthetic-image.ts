@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGzip } from 'node:zlib';
+import { writeLayer } from './tui-image.js';
 import { once } from 'node:events';
 
 export interface Spec {
@@ -175,7 +176,7 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
  * layers, plus one small new layer on top (an application rebuilt over an unchanged base).
  * Generated once; returns the layout's path.
  */
-export function appOnSameBase(g: Generated): string {
+export async function appOnSameBase(g: Generated): Promise<string> {
   const dir = join(g.ociDir, '..', 'oci-app');
   if (existsSync(join(dir, 'index.json'))) return dir;
   rmSync(dir, { recursive: true, force: true });
@@ -192,24 +193,17 @@ export function appOnSameBase(g: Generated): string {
   const config = read(manifest.config.digest);
   for (const l of manifest.layers) linkSync(join(g.ociDir, 'blobs', 'sha256', l.digest.slice(7)), join(blobs, l.digest.slice(7)));
   // the new layer: 200 small files of an application
-  const parts: Buffer[] = [header('srv/', 0, '5')];
-  for (let i = 0; i < 200; i++) {
-    const body = Buffer.from(`module ${i}\n`.repeat(20));
-    parts.push(header(`srv/app-${i}.js`, body.length, '0'), body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  const tar = Buffer.concat(parts);
-  const layer = put(gzipSync(tar));
-  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const files = Array.from({ length: 200 }, (_, i) => ({ path: `srv/app-${i}.js`, type: 'file' as const, size: 200 + i }));
+  const layer = await writeLayer(blobs, [{ path: 'srv', type: 'dir' }, ...files]);
   const cfg = put(Buffer.from(JSON.stringify({
     ...config,
-    rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, diffId] },
+    rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, layer.diffId] },
     history: [...config.history, { created_by: 'COPY srv/ /srv/ # buildkit' }],
   })));
   const man = put(Buffer.from(JSON.stringify({
     ...manifest,
     config: { ...manifest.config, ...cfg },
-    layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+    layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
   })));
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, ...man, annotations: { 'org.opencontainers.image.ref.name': 'app' } }] }));
