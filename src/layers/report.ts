@@ -89,7 +89,7 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
   const { image } = model;
   const c = image.config.config ?? {};
   const sizes = imageSizes(model);
-  const waste = analyzeWaste(model);
+  const waste = analyzeWaste(model, sizes);
   const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
   let findings = bloat.findings;
   if (opts.categories?.length) findings = findings.filter((f) => opts.categories!.includes(f.category));

@@ -10,7 +10,7 @@
  */
 import { Change, End, LIVE, type Union } from './union.js';
 import { Kind, type KindCode } from './records.js';
-import { imageSizes } from './views.js';
+import { imageSizes, type Sizes } from './views.js';
 import type { ImageModel } from './read-image.js';
 import { diveEfficiency } from './dive-score.js';
 import { WASTE_CATEGORIES } from './bloat-rules.js';
@@ -66,7 +66,8 @@ export interface WasteAnalysis {
   diveEfficiency: number;
 }
 
-export function analyzeWaste(model: ImageModel): WasteAnalysis {
+/** `sizes`: the image's, when the caller has them already (a walk over the final view). */
+export function analyzeWaste(model: ImageModel, sizes: Sizes = imageSizes(model)): WasteAnalysis {
   const u = model.union;
   const items: WastedItem[] = [];
   const markers = new Markers(u);
@@ -107,7 +108,6 @@ export function analyzeWaste(model: ImageModel): WasteAnalysis {
     wastedBytes += it.bytes;
     byCategory[wasteCategoryOf[it.reason]] += it.bytes;
   }
-  const sizes = imageSizes(model);
   return {
     items,
     wastedBytes,
