@@ -69,8 +69,6 @@ export class Union {
   private readonly hidden = new Bytes();
   private lastParent = '';
   private lastParentId = 0;
-  /** The parent node parentIsDir last found to be a live directory (-1: none). */
-  private checkedParent = -1;
 
   // versions
   private readonly vNode = new Ints();
@@ -142,8 +140,8 @@ export class Union {
     for (let i = 0; i < r.count; i++) {
       const k = r.kind[i] as KindCode;
       if (k === Kind.whiteout || k === Kind.opaque) continue;
-      const path = this.applied(r, i, L);
-      const node = this.ensureNode(path, path === r.path[i] ? this.checkedParent : -1);
+      const parent = this.liveDirParent(r.path[i]);
+      const node = this.ensureNode(parent >= 0 ? r.path[i] : this.redirect(r, i, L), parent);
       rowNode[i] = node;
       this.ensureParents(node, L, onClose, change);
       const old = this.live.a[node];
@@ -408,7 +406,7 @@ export class Union {
     }
   }
 
-  /** The path row i of layer L applies to: its own, or where a symlinked parent directory leads. */
+  /** The path marker row i of layer L applies to: its own, or where a symlinked directory leads. */
   private applied(r: LayerRecords, i: number, L: number): string {
     const path = r.path[i];
     if (r.kind[i] === Kind.opaque && path !== '') {
@@ -418,36 +416,33 @@ export class Union {
       if (p !== path) this.redirected[L].add(i);
       return p;
     }
-    if (this.parentIsDir(path)) return path; // the usual case: one comparison, no walk
-    this.checkedParent = -1;
-    const p = this.throughSymlinks(path);
-    if (p !== path) this.redirected[L].add(i);
+    return this.liveDirParent(path) >= 0 ? path : this.redirect(r, i, L);
+  }
+
+  /** Row i's path followed through symlinked parent directories; noted when it leads elsewhere. */
+  private redirect(r: LayerRecords, i: number, L: number): string {
+    const p = this.throughSymlinks(r.path[i]);
+    if (p !== r.path[i]) this.redirected[L].add(i);
     return p;
   }
 
   /**
-   * Is the parent directory of `path` live and a directory? Then no ancestor is a symlink. Leaves
-   * the parent's node in checkedParent when it is one, for ensureNode.
+   * The node of the parent directory of `path` when it is live and a directory (the root: 0), else
+   * -1. Then no ancestor is a symlink: the usual case, one comparison and no walk.
    */
-  private parentIsDir(path: string): boolean {
-    this.checkedParent = -1;
+  private liveDirParent(path: string): number {
     const cut = path.lastIndexOf('/');
-    if (cut < 0) {
-      this.checkedParent = 0;
-      return true;
-    }
+    if (cut < 0) return 0;
     let node = this.lastParentOf(path, cut);
     if (node < 0) {
       const parent = path.slice(0, cut);
       node = this.byPath.find(parent);
-      if (node < 0) return false;
+      if (node < 0) return -1;
       this.lastParent = parent;
       this.lastParentId = node;
     }
     const v = this.live.a[node];
-    if (v < 0 || this.kindOf(v) !== Kind.dir) return false;
-    this.checkedParent = node;
-    return true;
+    return v >= 0 && this.kindOf(v) === Kind.dir ? node : -1;
   }
 
   /**
@@ -527,7 +522,7 @@ export class Union {
    */
   private linkTarget(r: LayerRecords, i: number, before: Map<number, number>): number {
     const target = r.link[i]!;
-    const tn = this.byPath.find(this.parentIsDir(target) ? target : this.throughSymlinks(target));
+    const tn = this.byPath.find(this.liveDirParent(target) >= 0 ? target : this.throughSymlinks(target));
     const tv = tn < 0 ? -1 : this.live.a[tn] >= 0 ? this.live.a[tn] : (before.get(tn) ?? -1);
     if (tv < 0) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which does not exist at that point`);
     if (this.kindOf(tv) === Kind.dir) throw new StrataError(`hardlink /${r.path[i]} points to /${target}, which is a directory`);
