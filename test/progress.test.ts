@@ -45,10 +45,10 @@ test('diff: a line on a terminal while the images are compared, erased after; no
     return s;
   };
   const tty = sink(true);
-  const report = comparing(sides[0], sides[1], {}, tty as unknown as NodeJS.WriteStream);
+  const report = await comparing(sides[0], sides[1], {}, tty as unknown as NodeJS.WriteStream);
   t.is(tty.text, 'strata: comparing 2 paths with 3…\r\x1b[K');
   t.deepEqual(report, diffImages(sides[0], sides[1], {}));
   const pipe = sink(false);
-  comparing(sides[0], sides[1], {}, pipe as unknown as NodeJS.WriteStream);
+  await comparing(sides[0], sides[1], {}, pipe as unknown as NodeJS.WriteStream);
   t.is(pipe.text, '');
 });

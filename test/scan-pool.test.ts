@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { ScanPool } from '../src/layers/scan-pool.js';
 import { scanLayer } from '../src/layers/scan-layer.js';
 import { StrataError } from '../src/layers/errors.js';
+import { DirTree, TarTree } from '../src/layers/file-tree.js';
 
 function tarOf(files: [string, Buffer][]): Buffer {
   const parts: Buffer[] = [];
@@ -61,6 +62,33 @@ test('a worker error is a StrataError and the pool keeps working', async (t) => 
     t.regex(err!.message, /corrupt gzip/);
     const ok = await pool.scan(chunked(good, 7));
     t.deepEqual(ok.records.path, ['a']);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker reads a blob from its range of a local file: a docker save member, an OCI blob, a missing file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
+  const pool = new ScanPool(1);
+  try {
+    const layer = tarOf(Array.from({ length: 40 }, (_, i) => [`f${i}`, Buffer.alloc(i * 1000 + 3, i)] as [string, Buffer]));
+    for (const blob of [gzipSync(layer), layer]) {
+      const local = await scanLayer(chunked(blob, 1 << 20));
+      // a member of an archive: the range starts after other members and ends before more
+      const archive = join(dir, 'save.tar');
+      writeFileSync(archive, tarOf([['a/other', Buffer.alloc(700, 1)], ['b/layer.tar', blob], ['c/after', Buffer.alloc(900, 2)]]));
+      const range = (await TarTree.index(archive)).locate('b/layer.tar')!;
+      t.true(range.offset > 512);
+      t.deepEqual(await pool.scan(range), local);
+      const tree = new DirTree(dir);
+      writeFileSync(join(dir, 'blob'), blob);
+      await tree.prefetch(['blob']);
+      t.deepEqual(await pool.scan(tree.locate('blob')!), local);
+    }
+    const err = await t.throwsAsync(pool.scan({ file: join(dir, 'gone'), offset: 0, size: 10 }));
+    t.true(err instanceof StrataError);
+    t.regex(err!.message, /ENOENT.*gone/);
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });

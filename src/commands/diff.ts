@@ -2,13 +2,11 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { loadModel, Loading } from './common.js';
 import { StrataError } from '../layers/errors.js';
-import { diffImages, type DiffOptions, type DiffReport, type DiffSide } from '../layers/diff.js';
+import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact } from './full-screen.js';
-import { contentDiffs } from '../layers/diff-content.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { loadConfig } from '../layers/config.js';
-import { renderContent, renderDiffMarkdown, renderDiffText } from '../render/diff.js';
 
 interface Args {
   a: string;
@@ -61,7 +59,9 @@ export const diffCommand: CommandModule<object, Args> = {
     const [a, b] = await loadSides(args);
     const config = loadConfig({ file: args.config });
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
-    if (args.tui) return browse(a, b, comparing(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
+    if (args.tui) return browse(a, b, await comparing(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
+    // loaded here, not with the CLI: jsdiff and the diff model serve this command only
+    const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../layers/diff-content.js'), import('../render/diff.js')]);
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -69,7 +69,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const text = contents.map(renderContent).join('');
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
-      const report = comparing(a, b, { ignore, bloat: config.bloat });
+      const report = await comparing(a, b, { ignore, bloat: config.bloat });
       if (args.content) {
         const limit = args['content-limit'];
         const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
@@ -86,7 +86,8 @@ export const diffCommand: CommandModule<object, Args> = {
  * diffImages, saying so on a terminal while it runs: it is synchronous, and takes seconds on images
  * of hundreds of thousands of files, after the loading bars are gone. The line is erased after.
  */
-export function comparing(a: DiffSide, b: DiffSide, opts: DiffOptions, out: NodeJS.WriteStream = process.stderr): DiffReport {
+export async function comparing(a: DiffSide, b: DiffSide, opts: DiffOptions, out: NodeJS.WriteStream = process.stderr): Promise<DiffReport> {
+  const { diffImages } = await import('../layers/diff.js');
   if (!out.isTTY) return diffImages(a, b, opts);
   const n = (s: DiffSide) => s.model.union.nodeCount - 1;
   out.write(`strata: comparing ${n(a).toLocaleString('en-US')} paths with ${n(b).toLocaleString('en-US')}…`);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, YAMLError } from 'yaml';
+import { yaml } from './yaml.js';
 import { StrataError } from './errors.js';
 import { compileGlob, GlobError } from './glob.js';
 import { BUILTIN_RULES, RESERVED_CATEGORIES, RULE_CATEGORIES } from './bloat-rules.js';
@@ -66,9 +66,9 @@ export function loadConfig(opts: { file?: string; cwd?: string } = {}): StrataCo
 export function parseConfig(text: string, source: string): StrataConfig {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (e) {
-    if (e instanceof YAMLError) throw new StrataError(`${source}: ${e.message.split('\n')[0]}`);
+    if (e instanceof yaml().YAMLError) throw new StrataError(`${source}: ${e.message.split('\n')[0]}`);
     throw e;
   }
   const fail = (key: string, msg: string): never => {

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { yaml } from './yaml.js';
 import { StrataError } from './errors.js';
 
 export const DIVE_CI_FILE = '.dive-ci';
@@ -49,7 +49,7 @@ export function parseDiveCi(text: string, source: string): DiveRule[] {
   };
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (e) {
     return fail('(top level)', `not valid YAML (${(e as Error).message.split('\n')[0]})`);
   }

@@ -13,6 +13,13 @@ import { TarParser, type TarHeader } from './tar-parser.js';
 
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
+/** Where a file's bytes lie on disk: a scan worker reads them itself (docs/performance.md). */
+export interface FileRange {
+  file: string;
+  offset: number;
+  size: number;
+}
+
 export interface FileTree {
   /** What the tree is, for messages: the archive or directory path. */
   readonly name: string;
@@ -20,6 +27,8 @@ export interface FileTree {
   size(path: string): number | undefined;
   read(path: string): Promise<Buffer>;
   open(path: string): AsyncIterable<Buffer>;
+  /** The file's bytes as a range of a local file, where the tree is one (not a stream). */
+  locate?(path: string): FileRange | undefined;
 }
 
 /** Read and parse a JSON document; a sha256 `digest` (content-addressed files) is verified first. */
@@ -68,6 +77,11 @@ export class DirTree implements FileTree {
 
   open(path: string): AsyncIterable<Buffer> {
     return createReadStream(join(this.name, path), { highWaterMark: 1024 * 1024 });
+  }
+
+  locate(path: string): FileRange | undefined {
+    const size = this.sizes.get(path);
+    return size === undefined ? undefined : { file: join(this.name, path), offset: 0, size };
   }
 }
 
@@ -177,6 +191,11 @@ export class TarTree implements FileTree {
     if (!m) throw new StrataError(`${this.name}: missing ${path}`);
     if (m.size === 0) return (async function* () {})();
     return createReadStream(this.name, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1024 * 1024 });
+  }
+
+  locate(path: string): FileRange | undefined {
+    const m = this.resolve(path);
+    return m && { file: this.name, offset: m.offset, size: m.size };
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { LayerScan } from './scan-layer.js';
 import type { Platform } from './platform.js';
+import type { FileRange } from './file-tree.js';
 
 export interface HistoryEntry {
   created?: string;
@@ -47,6 +48,8 @@ export interface Layer {
   where: string;
   /** The blob's bytes as stored (compressed or not; the reader sniffs). */
   open(): AsyncIterable<Buffer>;
+  /** The same bytes as a range of a local file, when they are one: a scan worker reads them itself. */
+  file?: FileRange;
   /** Set by sources that had to read the bytes before the layer order was known (stdin). */
   scanned?: LayerScan;
 }

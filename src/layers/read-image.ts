@@ -118,7 +118,7 @@ async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefin
   const hit = await cache?.get(layer.diffId);
   if (hit) return asStored(layer, hit, await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
-  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.open()));
+  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open()));
   await cache?.put(layer.diffId, scan);
   return scan;
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createXXHash128 } from 'hash-wasm';
 import { uncompressed, type Compression } from './compression.js';
 import { TarParser } from './tar-parser.js';
 import { LayerRecordsSink } from './layer-records-sink.js';
@@ -20,11 +19,13 @@ export interface LayerScan {
  * Streams the blob; holds at most one chunk of content at a time.
  */
 export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean } = {}): Promise<LayerScan> {
-  // The worker pool hashes the blob on the main thread, which is otherwise idle while workers scan.
+  // Blobs posted to a worker in chunks are hashed by the pool on the main thread as they pass.
   let blobHash = opts.hashBlob === false ? null : createHash('sha256');
   const diffHash = createHash('sha256');
   let blobSize = 0;
   let tarSize = 0;
+  // loaded on the first scan: an image read from the layer cache needs no hashing
+  const { createXXHash128 } = await import('hash-wasm');
   const sink = new LayerRecordsSink(await createXXHash128());
   const parser = new TarParser(sink);
 

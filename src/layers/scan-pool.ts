@@ -1,8 +1,10 @@
 /**
  * Layers are scanned in worker threads: inflating, hashing and tar parsing are CPU-bound, and a
- * worker per core keeps them busy while the main thread reads blobs and builds the union. Blob bytes
- * are posted to the worker in chunks (transferred, not copied, when the chunk owns its memory) with
- * a bounded number of bytes in flight, so memory does not grow with layer size.
+ * worker per core keeps them busy while the main thread builds the union. A blob that is a range of
+ * a local file is read by the worker itself: the main thread, busy with the union, would otherwise
+ * keep the worker waiting for its next layer's bytes. Other blobs are posted in chunks (transferred,
+ * not copied, when the chunk owns its memory) with a bounded number of bytes in flight, so memory
+ * does not grow with layer size.
  */
 import { Worker } from 'node:worker_threads';
 import { createHash, type Hash } from 'node:crypto';
@@ -10,9 +12,11 @@ import { sniffCompression } from './compression.js';
 import { availableParallelism } from 'node:os';
 import { StrataError } from './errors.js';
 import type { LayerScan } from './scan-layer.js';
+import type { FileRange } from './file-tree.js';
 
 export type ToWorker =
   | { type: 'start'; id: number }
+  | { type: 'file'; id: number; range: FileRange }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number };
 
@@ -56,11 +60,15 @@ class ScanWorker {
     a?.();
   }
 
-  async run(id: number, blob: AsyncIterable<Buffer>): Promise<LayerScan> {
+  async run(id: number, blob: AsyncIterable<Buffer> | FileRange): Promise<LayerScan> {
     this.failed = null;
     this.inFlight = 0;
     const result = new Promise<LayerScan>((resolve, reject) => (this.settle = { resolve, reject }));
     result.catch(() => undefined); // observed below
+    if (!(Symbol.asyncIterator in blob)) {
+      this.worker.postMessage({ type: 'file', id, range: blob } satisfies ToWorker);
+      return this.settled(result);
+    }
     this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
     // A plain tar blob is its own diffID, which the worker computes: hashing it here too would
     // double the cost (a short first chunk is hashed anyway rather than sniffed).
@@ -78,9 +86,13 @@ class ScanWorker {
       while (this.inFlight > MAX_IN_FLIGHT && !this.failed) await new Promise<void>((r) => (this.onAck = r));
     }
     if (!this.failed) this.worker.postMessage({ type: 'end', id } satisfies ToWorker);
+    const scan = await this.settled(result);
+    return { ...scan, blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : scan.diffId };
+  }
+
+  private async settled(result: Promise<LayerScan>): Promise<LayerScan> {
     try {
-      const scan = await result;
-      return { ...scan, blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : scan.diffId };
+      return await result;
     } finally {
       this.settle = null;
     }
@@ -96,7 +108,8 @@ export class ScanPool {
 
   constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
-  async scan(blob: AsyncIterable<Buffer>): Promise<LayerScan> {
+  /** Scan a blob: its bytes, or the range of a local file that holds them (read by the worker). */
+  async scan(blob: AsyncIterable<Buffer> | FileRange): Promise<LayerScan> {
     const w = await this.acquire();
     try {
       return await w.run(this.nextId++, blob);

@@ -1,7 +1,9 @@
-/** Worker thread body: scans one layer at a time from chunks posted by the main thread. */
+/** Worker thread body: scans one layer at a time, from a local file or from chunks posted to it. */
 import { parentPort } from 'node:worker_threads';
-import { scanLayer } from './scan-layer.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { scanLayer, type LayerScan } from './scan-layer.js';
 import { StrataError } from './errors.js';
+import type { FileRange } from './file-tree.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
 
 const port = parentPort!;
@@ -23,24 +25,52 @@ async function* chunks(id: number): AsyncGenerator<Buffer> {
   }
 }
 
+const CHUNK = 1024 * 1024;
+
+/** The range read in order; a file that ends early yields fewer bytes (the size check names it). */
+async function* fileChunks(r: FileRange): AsyncGenerator<Buffer> {
+  const fd = openSync(r.file, 'r');
+  try {
+    for (let pos = 0; pos < r.size; ) {
+      const buf = Buffer.allocUnsafeSlow(Math.min(CHUNK, r.size - pos));
+      const n = readSync(fd, buf, 0, buf.length, r.offset + pos);
+      if (n === 0) return;
+      pos += n;
+      yield n < buf.length ? buf.subarray(0, n) : buf;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function reply(id: number, scanning: Promise<LayerScan>): void {
+  scanning.then(
+    (scan) => {
+      const r = scan.records;
+      const transfer = [r.kind, r.flags, r.size, r.mode, r.uid, r.gid, r.mtime, r.hash].map((a) => a.buffer as ArrayBuffer);
+      port.postMessage({ type: 'done', id, scan } satisfies FromWorker, transfer);
+    },
+    (e: unknown) => {
+      const err = e as NodeJS.ErrnoException;
+      // a file that cannot be read is bad input, as it is when the main thread reads it
+      const known = err instanceof StrataError || typeof err.code === 'string';
+      port.postMessage({ type: 'error', id, message: err.message, known } satisfies FromWorker);
+      current = -1;
+    },
+  );
+}
+
 port.on('message', (m: ToWorker) => {
+  if (m.type === 'file') {
+    current = -1;
+    reply(m.id, scanLayer(fileChunks(m.range)));
+    return;
+  }
   if (m.type === 'start') {
     current = m.id;
     queue = [];
     ended = false;
-    const id = m.id;
-    scanLayer(chunks(id), { hashBlob: false }).then(
-      (scan) => {
-        const r = scan.records;
-        const transfer = [r.kind, r.flags, r.size, r.mode, r.uid, r.gid, r.mtime, r.hash].map((a) => a.buffer as ArrayBuffer);
-        port.postMessage({ type: 'done', id, scan } satisfies FromWorker, transfer);
-      },
-      (e: unknown) => {
-        const err = e as Error;
-        port.postMessage({ type: 'error', id, message: err.message, known: err instanceof StrataError } satisfies FromWorker);
-        current = -1;
-      },
-    );
+    reply(m.id, scanLayer(chunks(m.id), { hashBlob: false }));
     return;
   }
   if (m.id !== current) return; // chunks of a scan that already failed

@@ -7,8 +7,7 @@
 import { BlobCache, defaultCacheDir } from '../cache.js';
 import type { Image } from '../image.js';
 import type { Platform } from '../platform.js';
-import { dockerEndpoint, engineHas, openEngineImage, openPodmanImage, podmanEndpoints } from './engine.js';
-import { openRegistryImage, type RegistryOptions } from './registry/open.js';
+import type { RegistryOptions } from './registry/open.js';
 import { formatReference, parseReference, tryParseReference } from './registry/reference.js';
 
 export type { BlobProgress } from './registry/open.js';
@@ -45,6 +44,11 @@ export function remoteTarget(ref: string): RemoteTarget | undefined {
 }
 
 export async function openRemote(target: RemoteTarget, refText: string, platform: Platform | undefined, opts: RemoteOptions = {}): Promise<Image> {
+  // loaded here, not with the CLI: a command on a file needs neither HTTP clients nor tar-stream
+  const [{ dockerEndpoint, engineHas, openEngineImage, openPodmanImage, podmanEndpoints }, { openRegistryImage }] = await Promise.all([
+    import('./engine.js'),
+    import('./registry/open.js'),
+  ]);
   const env = opts.env ?? process.env;
   const note = opts.onNote ?? (() => undefined);
   const engineOpts = { platform, env, probeTimeoutMs: opts.probeTimeoutMs };

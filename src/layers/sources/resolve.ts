@@ -12,7 +12,6 @@ import type { Platform } from '../platform.js';
 import { sniffCompression } from '../compression.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './oci-layout.js';
-import { readStreamTree } from './stream-archive.js';
 import { openRemote, remoteTarget, type RemoteOptions } from './remote.js';
 
 export interface OpenOptions {
@@ -46,6 +45,11 @@ export function parseRef(ref: string): ParsedRef {
     if (ref.startsWith(`${p}:`)) return { kind: p, ...splitPathTag(ref.slice(p.length + 1)) };
   }
   return splitPathTag(ref);
+}
+
+/** Archives read as a stream (stdin, gzip'd saves) need tar-stream: loaded only for them. */
+async function readStreamTree(...args: Parameters<typeof import('./stream-archive.js').readStreamTree>) {
+  return (await import('./stream-archive.js')).readStreamTree(...args);
 }
 
 export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Image> {

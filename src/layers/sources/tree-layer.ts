@@ -36,6 +36,7 @@ export function treeLayer(
     blobSize: desc.blobSize ?? tree.size(path),
     where,
     open: () => tree.open(path),
+    file: scanned ? undefined : tree.locate?.(path),
     scanned,
   };
 }
