@@ -72,7 +72,11 @@ test('a worker reads a blob from its range of a local file: a docker save member
   const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
   const pool = new ScanPool(1);
   try {
-    const layer = tarOf(Array.from({ length: 40 }, (_, i) => [`f${i}`, Buffer.alloc(i * 1000 + 3, i)] as [string, Buffer]));
+    // 2.7 MB of varied bytes: files span the worker's 1 MiB reads, which reuse one buffer
+    let x = 7;
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24));
+    const layer = tarOf(Array.from({ length: 60 }, (_, i) => [`f${i}`, bytes(i * 1511 + 3)] as [string, Buffer]));
+    t.true(layer.length > 2.5 * 1024 * 1024);
     for (const blob of [gzipSync(layer), layer]) {
       const local = await scanLayer(chunked(blob, 1 << 20));
       // a member of an archive: the range starts after other members and ends before more

@@ -47,7 +47,8 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
       done = true;
       break;
     }
-    head.push(n.value);
+    // kept while more is read: a chunk too short to sniff is copied, as its source may reuse it
+    head.push(n.value.length < 4 ? Buffer.from(n.value) : n.value);
     len += n.value.length;
   }
   const compression = sniffCompression(Buffer.concat(head));
@@ -87,7 +88,10 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
 
 /** The stream fallback for a Node whose zlib handle cannot be driven synchronously. */
 async function* streamed(raw: AsyncGenerator<Buffer>, kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
-  const src = Readable.from(raw, { objectMode: false });
+  // the stream holds chunks after asking for more, and a source may reuse its buffer: copy them
+  const src = Readable.from((async function* () {
+    for await (const c of raw) yield Buffer.from(c);
+  })(), { objectMode: false });
   const d = decompressor(kind);
   src.on('error', (e) => d.destroy(e));
   src.pipe(d);

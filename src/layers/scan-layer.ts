@@ -16,7 +16,8 @@ export interface LayerScan {
 
 /**
  * Read one layer blob: sniff, decompress, hash both streams, parse the tar into records.
- * Streams the blob; holds at most one chunk of content at a time.
+ * Streams the blob; holds at most one chunk of content at a time. Each chunk of `blob` is used up
+ * before the next is asked for, so a source may read every chunk into the same buffer.
  */
 export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean } = {}): Promise<LayerScan> {
   // Blobs posted to a worker in chunks are hashed by the pool on the main thread as they pass.
