@@ -345,7 +345,7 @@ test('synthetic: mtime alone is no change, and the same files in other layers ar
   t.deepEqual(r.history.map((h) => h.op), ['same', 'added']);
 });
 
-test('synthetic: merge follows walk order where string order differs (a/b, a.b, a-b)', async (t) => {
+test('synthetic: changes come in walk order where string order differs (a/b, a.b, a-b)', async (t) => {
   // '-' and '.' sort before '/': a plain string merge would pair these wrongly
   const names: Entry[] = [
     { path: 'a', type: 'dir' },
@@ -359,6 +359,10 @@ test('synthetic: merge follows walk order where string order differs (a/b, a.b, 
   t.true(comparePaths('a', 'a/b') < 0 && comparePaths('a-b', 'a0') < 0);
   const r = await synthetic({ layers: [{ entries: names }] }, { layers: [{ entries: [...names, { path: 'a/z', content: 'new' }, { path: 'a.b/a', content: 'n' }] }] });
   t.deepEqual(changes(r), ['added /a/z', 'added /a.b/a']);
+  // removed, added and modified interleaved: the changes come in walk order, not string order
+  const edited = names.filter((e) => e.path !== 'a/b').map((e) => (e.path === 'a-b' ? { ...e, content: 'two' } : e));
+  const r2 = await synthetic({ layers: [{ entries: names }] }, { layers: [{ entries: [...edited, { path: 'a/z', content: 'new' }] }] });
+  t.deepEqual(changes(r2), ['removed /a/b', 'added /a/z', 'modified /a-b']);
 });
 
 test('synthetic: whiteouts and hardlinks in layers, compared on the union view', async (t) => {

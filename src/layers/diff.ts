@@ -1,7 +1,8 @@
 /**
  * The difference between two union views (two images, or two layers of one), as plain data.
  *
- * Files: both views are walked in path order and merged, so the cost is linear in their entries.
+ * Files: each view's entries are looked up by path in the other's path table, so the cost is linear
+ * in their entries; only the changed ones are sorted (in the order of a walk: comparePaths).
  * Entries are compared on what an extracted filesystem holds: type, content (size + the records'
  * XXH3-128 content hash), link target, device numbers, mode, owner, xattrs, hardlink count. mtime is never
  * compared (every rebuild changes it). Which path of a hardlinked set is the tar "file" and which the
@@ -174,48 +175,49 @@ export function comparePaths(x: string, y: string): number {
   return x.length - y.length;
 }
 
-/** A side with its hardlink counts: inode version -> paths of the view that share it. */
+/** A side with its hardlink counts (per inode version: paths of the view that share it), entries and size. */
 interface View extends DiffSide {
-  links: Map<number, number>;
+  links: Int32Array;
   entries: number;
+  /** Regular-file bytes, each inode once. */
+  size: number;
 }
 
 function viewOf(side: DiffSide): View {
   const u = side.model.union;
-  const links = new Map<number, number>();
+  const links = new Int32Array(u.versionCount);
   let entries = 0;
-  for (const { version } of u.walk(side.layer)) {
+  let size = 0;
+  for (const version of u.visibleAt(side.layer)) {
     entries++;
     const ino = u.inodeOf(version);
-    if (ino >= 0) links.set(ino, (links.get(ino) ?? 0) + 1);
+    if (ino >= 0 && links[ino]++ === 0) size += u.sizeOf(ino);
   }
-  return { ...side, links, entries };
+  return { ...side, links, entries, size };
 }
 
+/**
+ * A's entries looked up in B's path table, then B's entries A has not. A sorted walk of both views
+ * merged in path order did the same at about four times the cost: it sorts every directory of both.
+ */
 function diffFiles(a: View, b: View, ignored: (path: string) => boolean): FileDiff[] {
   const ua = a.model.union, ub = b.model.union;
-  const ia = ua.walk(a.layer), ib = ub.walk(b.layer);
-  let na = ia.next(), nb = ib.next();
+  const inA = new Uint8Array(ub.nodeCount); // B's nodes also in A's view
   const out: FileDiff[] = [];
-  while (!na.done || !nb.done) {
-    const pa = na.done ? null : ua.nodePath[na.value.node];
-    const pb = nb.done ? null : ub.nodePath[nb.value.node];
-    const c = pa === null ? 1 : pb === null ? -1 : comparePaths(pa, pb);
-    let d: FileDiff | null;
-    if (c < 0) {
-      d = ignored(`/${pa}`) ? null : oneSided('removed', a, na.value!.version);
-      na = ia.next();
-    } else if (c > 0) {
-      d = ignored(`/${pb}`) ? null : oneSided('added', b, nb.value!.version);
-      nb = ib.next();
-    } else {
-      d = ignored(`/${pa}`) ? null : compare(a, na.value!.version, b, nb.value!.version);
-      na = ia.next();
-      nb = ib.next();
-    }
+  for (const va of ua.visibleAt(a.layer)) {
+    const path = ua.nodePath[ua.nodeOfVersion(va)];
+    const nb = ub.nodeOf(path);
+    const vb = nb === undefined ? -1 : ub.versionAt(nb, b.layer);
+    if (vb >= 0) inA[nb!] = 1;
+    if (ignored(`/${path}`)) continue;
+    const d = vb >= 0 ? compare(a, va, b, vb) : oneSided('removed', a, va);
     if (d) out.push(d);
   }
-  return out;
+  for (const vb of ub.visibleAt(b.layer)) {
+    const nb = ub.nodeOfVersion(vb);
+    if (!inA[nb] && !ignored(`/${ub.nodePath[nb]}`)) out.push(oneSided('added', b, vb));
+  }
+  return out.sort((x, y) => comparePaths(x.path, y.path));
 }
 
 function oneSided(change: 'added' | 'removed', view: View, v: number): FileDiff {
@@ -231,7 +233,7 @@ function stateOf(view: View, v: number): { path: string; state: FileState } {
   const ino = u.inodeOf(v);
   if (ino >= 0) {
     state.contentHash = hashHex(u.layers[u.layerOf(ino)], u.rowOf(ino));
-    state.links = view.links.get(ino) ?? 1;
+    state.links = view.links[ino] || 1;
   }
   return { path, state };
 }
@@ -263,7 +265,7 @@ function compare(a: View, va: number, b: View, vb: number): FileDiff | null {
     if (ua.uidOf(va) !== ub.uidOf(vb)) metadata.push('uid');
     if (ua.gidOf(va) !== ub.gidOf(vb)) metadata.push('gid');
     if (!sameXattrsAcross(ua, va, ub, vb)) metadata.push('xattrs');
-    if (ka === Kind.file && a.links.get(ua.inodeOf(va)) !== b.links.get(ub.inodeOf(vb))) metadata.push('links');
+    if (ka === Kind.file && a.links[ua.inodeOf(va)] !== b.links[ub.inodeOf(vb)]) metadata.push('links');
   }
   if (change === null && metadata.length === 0) return null;
   const { path, state: sa } = stateOf(a, va);
@@ -404,9 +406,7 @@ function diffHistory(a: HistoryEntry[], b: HistoryEntry[]): HistoryLine[] {
 // ---- sizes -------------------------------------------------------------------------------------
 
 function sideSummary(view: View): SideSummary {
-  const { model, layer, entries } = view;
-  let size = 0;
-  for (const ino of view.links.keys()) size += model.union.sizeOf(ino);
+  const { model, layer, entries, size } = view;
   const layers = model.layers.slice(0, layer + 1);
   return {
     ref: model.image.ref,
