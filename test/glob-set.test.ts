@@ -66,6 +66,9 @@ test('firstInDir + firstInFile give first() for every name without line breaks, 
   t.is(new GlobSet([['/var/log/**']]).first('var/log/a\nb'), -1);
   t.is(new GlobSet([['/var/log/**']]).firstInDir('var/log'), 0);
   t.false(GlobSet.sameForDir('var/log/a\nb'));
+  // from where the base name starts: a line break before it is not looked at
+  t.true(GlobSet.sameForDir('x\ny/name', 4));
+  for (const br of ['\n', '\r', '\u2028', '\u2029']) t.false(GlobSet.sameForDir(`x/na${br}me`, 2));
 });
 
 test('an invalid glob throws whichever group it would be in', (t) => {

@@ -164,7 +164,7 @@ class Context {
   }
 
   private fileIndex(path: string, d: number): number {
-    if (d === PER_FILE || !GlobSet.sameForDir(path.slice(path.lastIndexOf('/') + 1))) {
+    if (d === PER_FILE || !GlobSet.sameForDir(path, path.lastIndexOf('/') + 1)) {
       return this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
     }
     if (d === IGNORED || (!this.ignore.empty && this.ignore.firstInFile(path, -1) >= 0)) return IGNORED;

@@ -57,6 +57,12 @@ export class GlobSet {
   /** Base-name globs that are plain names (`core`) or `*.EXT`: looked up, not matched (below). */
   private readonly exactName = new Map<string, number>();
   private readonly extName = new Map<string, number>();
+  /**
+   * lookupKey of every name and extension in the maps. Most file names share neither first
+   * character and length with any of them: they are answered without slicing a string or hashing it.
+   */
+  private readonly exactKeys = new Set<number>();
+  private readonly extKeys = new Set<number>();
   private readonly byName: RegExp | null;
   /** The first characters byName can match, when every one of its globs starts with a literal one. */
   private readonly nameStarts: Set<number> | null;
@@ -75,6 +81,7 @@ export class GlobSet {
         const l = targetOf(g) === 'name' ? lookupOf(g) : null;
         const m = l?.ext ? this.extName : this.exactName;
         if (l && !m.has(l.key)) m.set(l.key, i);
+        if (l) (l.ext ? this.extKeys : this.exactKeys).add(lookupKey(l.key, 0, l.key.length));
       }
     });
     const group = (target: 'name' | 'dir' | 'path') => {
@@ -108,24 +115,37 @@ export class GlobSet {
 
   /** first(path), given the index of its directory's `/**` globs (firstInDir or matched). */
   firstInFile(path: string, inDir: number, full = this.byPath ? `/${path}` : ''): number {
-    const name = path.slice(path.lastIndexOf('/') + 1);
-    const dot = name.lastIndexOf('.');
-    let a = lowest(this.exactName.get(name) ?? -1, dot < 0 ? -1 : (this.extName.get(name.slice(dot + 1)) ?? -1));
+    const start = path.lastIndexOf('/') + 1; // the base name's
+    const dot = path.lastIndexOf('.');
+    let a = -1;
+    if (this.exactKeys.has(lookupKey(path, start, path.length))) a = this.exactName.get(path.slice(start)) ?? -1;
+    if (dot >= start && this.extKeys.has(lookupKey(path, dot + 1, path.length))) a = lowest(a, this.extName.get(path.slice(dot + 1)) ?? -1);
     // test() first: nearly every file matches nothing, and exec() builds an array of every group
-    if (this.byName && (!this.nameStarts || this.nameStarts.has(name.charCodeAt(0))) && this.byName.test(name)) {
-      a = lowest(a, index(this.byName.exec(name)));
+    if (this.byName && (!this.nameStarts || this.nameStarts.has(path.charCodeAt(start)))) {
+      const name = path.slice(start);
+      if (this.byName.test(name)) a = lowest(a, index(this.byName.exec(name)));
     }
     const b = this.byPath?.test(full) ? index(this.byPath.exec(full)) : -1;
     return lowest(lowest(a, b), inDir);
   }
 
-  /** Can first(path) be computed from firstInDir of its directory? (No line break in the path.) */
-  static sameForDir(path: string): boolean {
-    return !LINE_BREAK.test(path);
+  /**
+   * Can first(path) be computed from firstInDir of its directory? (No line break in the path, from
+   * `from` on: a caller that checked the directory passes where the base name starts.)
+   */
+  static sameForDir(path: string, from = 0): boolean {
+    for (let i = from; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) return false; // what `.` does not match
+    }
+    return true;
   }
 }
 
-const LINE_BREAK = /[\n\r\u2028\u2029]/;
+/** s.slice(from, to) by its first character and length (capped): a prefilter for the lookups. */
+function lookupKey(s: string, from: number, to: number): number {
+  return from === to ? -1 : s.charCodeAt(from) * 4096 + Math.min(to - from, 4095);
+}
 
 /** A base-name glob answered by a map lookup: `*.EXT` (EXT literal, without a dot) or a literal name. */
 function lookupOf(g: string): { ext: boolean; key: string } | null {
