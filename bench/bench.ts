@@ -91,6 +91,9 @@ async function main(): Promise<void> {
       const appBase = strata(['inspect', app], cached);
       row('another image: the same base + one small layer', appFirst.ms, base, '(no cache)');
       row('  the same, its base layers cached', appBase.ms, base, `= ${((appBase.ms / appFirst.ms) * 100).toFixed(0)}% of its first run`);
+      // The two side by side: 5 distinct layers, each read once; both views and both analyses.
+      row('strata diff of the two images', strata(['diff', g.ociDir, app], noCache).ms, base, '(no cache)');
+      row('  the same, every layer cached', strata(['diff', g.ociDir, app], cached).ms, base);
       readOnce(g.dockerArchive); // into the page cache, as the blobs above are
       const plainRead = readOnce(g.dockerArchive);
       const plain = strata(['inspect', g.dockerArchive], noCache);
