@@ -56,8 +56,8 @@ function reply(id: number, scanning: Promise<LayerScan>): void {
     },
     (e: unknown) => {
       const err = e as NodeJS.ErrnoException;
-      // a file that cannot be read is bad input, as it is when the main thread reads it
-      const known = err instanceof StrataError || typeof err.code === 'string';
+      // a file that cannot be read (a system call's error) is bad input, as on the main thread
+      const known = err instanceof StrataError || typeof err.syscall === 'string';
       port.postMessage({ type: 'error', id, message: err.message, known } satisfies FromWorker);
       current = -1;
     },
