@@ -21,6 +21,7 @@ const only = process.argv.slice(2);
 
 const specs: Record<string, Spec> = {
   large: { name: 'large', layers: 4, filesPerLayer: 80_000, meanSize: 3300 },
+  realistic: { name: 'realistic', layers: 4, filesPerLayer: 80_000, meanSize: 3300, content: 'binary' },
   headers: { name: 'headers', layers: 4, filesPerLayer: 75_000, meanSize: 64 },
   million: { name: 'million', layers: 4, filesPerLayer: 250_000, meanSize: 16 },
 };
@@ -117,6 +118,17 @@ async function main(): Promise<void> {
           rmSync(dest, { recursive: true, force: true });
         }
       }
+    }
+    if (!only.length || only.includes('realistic')) {
+      // `large`'s shape with content that compresses and inflates like real files (bench/synthetic-image.ts)
+      const g = await generate(root, specs.realistic);
+      console.log(`realistic: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${(g.uncompressedBytes / g.gzipBytes).toFixed(1)}x compressed`);
+      await inflateOnly(g.gzipBlobs);
+      const base = await inflateOnly(g.gzipBlobs);
+      row('node:zlib inflate only (baseline)', base, base);
+      row('floor: inflate + sha256 of every layer, a thread per core', await verifyFloor(g.gzipBlobs, true), base, '(verification alone, no parsing)');
+      const cold = strata(['inspect', g.ociDir], noCache);
+      row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
     }
     if (!only.length || only.includes('libraries')) {
       const g = await generate(root, specs.large);

@@ -1,6 +1,9 @@
 /**
  * Generates large synthetic images for the benchmark: an OCI layout with gzip layers, and the same
- * image as an uncompressed docker-archive. Content is text-like so it compresses like real files.
+ * image as an uncompressed docker-archive. Two kinds of content: `text`, slices of a text corpus of
+ * 30 words (it compresses 19x and inflates fast), and `binary`, slices of a corpus of short random
+ * tokens, which compresses (2.3x) and inflates (300-350 MB/s of output) like this machine's /usr
+ * (2.1x, 330-340 MB/s, measured side by side on 100 MB of it).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ export interface Spec {
   filesPerLayer: number;
   /** Mean file size; sizes vary from 0 to 2x. */
   meanSize: number;
+  content?: 'text' | 'binary';
 }
 
 const words = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua function return const export import class static void int char include define struct'.split(' ');
@@ -30,6 +34,21 @@ function corpus(bytes: number, seed: number): Buffer {
     n += w.length;
   }
   return Buffer.from(parts.join('')).subarray(0, bytes);
+}
+
+/** 2,048 random tokens of 2-9 bytes, drawn with a skew (a few frequent, many rare): short matches and literals. */
+function binaryCorpus(bytes: number, seed: number): Buffer {
+  let y = seed | 1;
+  const rnd = () => {
+    y ^= y << 13;
+    y ^= y >>> 17;
+    y ^= y << 5;
+    return y >>> 0;
+  };
+  const tokens = Array.from({ length: 2048 }, () => Buffer.from(Array.from({ length: 2 + (rnd() % 8) }, rnd)));
+  const out = Buffer.alloc(bytes);
+  for (let n = 0; n < bytes; ) n += tokens[Math.floor(((rnd() % 65536) / 65536) ** 2 * tokens.length)].copy(out, n);
+  return out;
 }
 
 function header(name: string, size: number, type: '0' | '5'): Buffer {
@@ -91,6 +110,7 @@ export interface Generated {
   gzipBlobs: string[];
   plainLayers: string[];
   files: number;
+  gzipBytes: number;
   uncompressedBytes: number;
 }
 
@@ -104,7 +124,7 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
   const plainDir = join(dir, 'plain');
   mkdirSync(join(oci, 'blobs', 'sha256'), { recursive: true });
   mkdirSync(plainDir, { recursive: true });
-  const text = corpus(4 << 20, 7);
+  const text = spec.content === 'binary' ? binaryCorpus(4 << 20, 7) : corpus(4 << 20, 7);
   const layers: { digest: string; diffId: string; size: number; plain: string }[] = [];
   let uncompressed = 0;
   for (let l = 0; l < spec.layers; l++) {
@@ -165,6 +185,7 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
     gzipBlobs: layers.map((l) => join(oci, 'blobs', 'sha256', l.digest.slice(7))),
     plainLayers: layers.map((l) => l.plain),
     files: spec.layers * spec.filesPerLayer,
+    gzipBytes: layers.reduce((s, l) => s + l.size, 0),
     uncompressedBytes: uncompressed,
   };
   writeFileSync(meta, JSON.stringify(g));
