@@ -14,7 +14,6 @@ import { instruction } from '../format.js';
 import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './bloat-rules.js';
 import type { BloatConfig } from './config.js';
 import { GlobSet } from './glob.js';
-import { Ints } from './growable.js';
 import type { ImageModel } from './read-image.js';
 import { HASH_BYTES, sameHash } from './records.js';
 import type { Union } from './union.js';
@@ -202,7 +201,9 @@ class Context {
     const u = this.model.union;
     const top = this.model.layers.length - 1;
     const byRule = new Map<string, { rule: BloatRule; layer: number; items: FindingItem[] }>();
-    const byContent = new ContentGroups(u);
+    // Inodes no rule claims, for the duplicate groups: collected first so the table is sized once.
+    const unclaimed = new Int32Array(u.versionCount);
+    let unclaimedCount = 0;
     // Per inode: 1 + the node it was first seen at (0: not seen yet); a path per inode, each once.
     const nodeOf = new Int32Array(u.versionCount);
     // Unordered (walk() sorts every directory): items are put in path order per finding below.
@@ -223,9 +224,10 @@ class Context {
         if (!g) byRule.set(key, (g = { rule, layer, items: [] }));
         g.items.push({ path: `/${u.nodePath[node]}`, bytes, layer, rule: rule.id });
       } else {
-        byContent.add(ino);
+        unclaimed[unclaimedCount++] = ino;
       }
     }
+    const byContent = new ContentGroups(u, unclaimed.subarray(0, unclaimedCount));
     const pathOf = (ino: number) => u.nodePath[nodeOf[ino] - 1];
     const out: Finding[] = [];
     for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items.sort(byPath)));
@@ -436,38 +438,50 @@ function sameMeta(u: Union, a: number, b: number): boolean {
 
 /**
  * Inodes grouped by identical content (size and hash), groups in the order they first appeared:
- * an open-addressing table over the 16-byte hashes, and the groups as linked lists of inode ids.
- * No string, object or array per file.
+ * an open-addressing table sized once for all the inodes, each slot a (hash, group) pair so that a
+ * probe reads one place, and the groups as linked lists of inode ids. No string, object or array
+ * per file.
  */
 class ContentGroups {
-  /** Group ids (-1: free). */
-  private slots = new Int32Array(1024).fill(-1);
-  private readonly head = new Ints();
-  private readonly tail = new Ints();
-  /** Per group: its hash, to skip other groups without reading their rows. */
-  private readonly key = new Ints();
+  /** Per slot: the group's hash, then group id + 1 (0: free). */
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private count = 0;
+  /** Per group: its first and last inode. */
+  private readonly head: Int32Array;
+  private readonly tail: Int32Array;
   /** Per inode: the next inode of its group, or -1. */
   private readonly next: Int32Array;
 
-  constructor(private readonly u: Union) {
+  constructor(
+    private readonly u: Union,
+    inodes: Int32Array,
+  ) {
+    let size = 1024;
+    while (size < 2 * inodes.length) size *= 2;
+    this.slots = new Int32Array(2 * size);
+    this.mask = size - 1;
+    this.head = new Int32Array(inodes.length);
+    this.tail = new Int32Array(inodes.length);
     this.next = new Int32Array(u.versionCount).fill(-1);
+    for (const ino of inodes) this.add(ino);
   }
 
-  add(ino: number): void {
-    if (2 * (this.head.n + 1) > this.slots.length) this.grow();
-    const mask = this.slots.length - 1;
+  private add(ino: number): void {
+    const slots = this.slots;
     const h = this.hash(ino);
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const g = this.slots[i];
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const g = slots[2 * i + 1] - 1;
       if (g < 0) {
-        this.slots[i] = this.head.push(ino);
-        this.tail.push(ino);
-        this.key.push(h);
+        slots[2 * i] = h;
+        slots[2 * i + 1] = this.count + 1;
+        this.head[this.count] = this.tail[this.count] = ino;
+        this.count++;
         return;
       }
-      if (this.key.a[g] === h && this.same(this.head.a[g], ino)) {
-        this.next[this.tail.a[g]] = ino;
-        this.tail.a[g] = ino;
+      if (slots[2 * i] === h && this.same(this.head[g], ino)) {
+        this.next[this.tail[g]] = ino;
+        this.tail[g] = ino;
         return;
       }
     }
@@ -475,8 +489,8 @@ class ContentGroups {
 
   /** Groups of two or more inodes. */
   *groups(): Generator<number[]> {
-    for (let g = 0; g < this.head.n; g++) {
-      const first = this.head.a[g];
+    for (let g = 0; g < this.count; g++) {
+      const first = this.head[g];
       if (this.next[first] < 0) continue;
       const out: number[] = [];
       for (let v = first; v >= 0; v = this.next[v]) out.push(v);
@@ -495,15 +509,4 @@ class ContentGroups {
     const u = this.u;
     return u.sizeOf(a) === u.sizeOf(b) && sameHash(u.layers[u.layerOf(a)], u.rowOf(a), u.layers[u.layerOf(b)], u.rowOf(b));
   }
-
-  private grow(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-    const mask = this.slots.length - 1;
-    for (let g = 0; g < this.head.n; g++) {
-      let i = this.key.a[g] & mask;
-      while (this.slots[i] >= 0) i = (i + 1) & mask;
-      this.slots[i] = g;
-    }
-  }
 }
-
