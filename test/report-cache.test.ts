@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,9 +30,21 @@ test('a second inspect of the same image comes from the report cache, named as t
     t.is(again.image.ref, copy);
     t.deepEqual({ ...again, image: { ...again.image, ref: image } }, first);
     t.is(reports().length, 1);
-    // other settings are another report
+    // --top and --category narrow the cached report that has every finding: no new analysis
+    t.true(first.findings.length > 1);
     const top1 = JSON.parse(await inspect(dir, image, '--top', '1'));
-    t.is(top1.findings.length, 1);
+    t.deepEqual(top1, { ...first, findings: first.findings.slice(0, 1) });
+    const category = first.findings[first.findings.length - 1].category;
+    const some = JSON.parse(await inspect(dir, image, '--category', category));
+    t.deepEqual(some.findings, first.findings.filter((f: { category: string }) => f.category === category));
+    t.is(some.summary.findingCount, first.summary.findingCount);
+    t.is(reports().length, 1);
+    // other bloat settings are another report
+    const rule = first.findings.find((f: { kind: string }) => f.kind === 'bloat').rule;
+    const config = join(dir, 'strata.yml');
+    writeFileSync(config, `bloat:\n  disable: [${rule}]\n`);
+    const other = JSON.parse(await inspect(dir, image, '--config', config));
+    t.is(other.findings.length, first.findings.length - 1);
     t.is(reports().length, 2);
     // the same layers stored another way (zstd) are another report, made from the cached layer records
     const zstd = JSON.parse(await inspect(dir, join(root, 'testdata', 'tiny-overlay-zstd.oci-layout.tar')));

@@ -2,7 +2,8 @@ import type { CommandModule } from 'yargs';
 import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js';
 import { ReportCache } from '../layers/report-cache.js';
 import { join } from 'node:path';
-import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
+import { inspectReport, narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
+import type { Image } from '../layers/image.js';
 import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
@@ -53,11 +54,21 @@ async function report(args: Args, settings: ReportOptions, loading: Loading): Pr
   const cache = opened.cacheRoot !== null && ReportCache.applies(opened.image)
     ? new ReportCache({ dir: join(opened.cacheRoot, 'reports'), maxBytes: opened.cacheMaxBytes })
     : undefined;
-  const hit = await cache?.get(opened.image, settings);
+  const hit = await cache?.get(opened.image, settings) ?? (await narrowedFromFull(cache, opened.image, settings));
   if (hit) return hit;
   const r = inspectReport(await opened.read(), settings);
   await cache?.put(opened.image, settings, r);
   return r;
+}
+
+/**
+ * A report with every finding (what `--json` caches) answers any --top and --category of the same
+ * image and bloat settings: `inspect --json` then `inspect` analyses once.
+ */
+async function narrowedFromFull(cache: ReportCache | undefined, image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
+  if (!cache || (settings.top === undefined && !settings.categories?.length)) return undefined;
+  const full = await cache.get(image, { bloat: settings.bloat });
+  return full && { ...full, findings: narrowFindings(full.findings, settings) };
 }
 
 export function renderInspect(r: InspectReport, width: number): string {

@@ -85,15 +85,21 @@ export interface ReportOptions {
   categories?: string[];
 }
 
+/** What --category and --top keep of the findings (largest first). */
+export function narrowFindings(findings: Finding[], opts: Pick<ReportOptions, 'top' | 'categories'>): Finding[] {
+  let out = findings;
+  if (opts.categories?.length) out = out.filter((f) => opts.categories!.includes(f.category));
+  if (opts.top !== undefined) out = out.slice(0, opts.top);
+  return out;
+}
+
 export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
   const { image } = model;
   const c = image.config.config ?? {};
   const sizes = imageSizes(model);
   const waste = analyzeWaste(model, sizes);
   const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
-  let findings = bloat.findings;
-  if (opts.categories?.length) findings = findings.filter((f) => opts.categories!.includes(f.category));
-  if (opts.top !== undefined) findings = findings.slice(0, opts.top);
+  const findings = narrowFindings(bloat.findings, opts);
   return {
     schemaVersion: SCHEMA_VERSION,
     image: {
