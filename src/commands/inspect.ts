@@ -67,7 +67,7 @@ async function report(args: Args, settings: ReportOptions, loading: Loading): Pr
  */
 async function narrowedFromFull(cache: ReportCache | undefined, image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
   if (!cache || (settings.top === undefined && !settings.categories?.length)) return undefined;
-  const full = await cache.get(image, { bloat: settings.bloat });
+  const full = await cache.get(image, { ...settings, top: undefined, categories: undefined }); // the key a --json run saved under
   return full && { ...full, findings: narrowFindings(full.findings, settings) };
 }
 
