@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appOnSameBase, generate, type Spec } from './synthetic-image.js';
+import { appOnSameBase, generate, type Generated, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
 
@@ -37,10 +37,15 @@ function timeCmd(cmd: string, args: string[]): number {
   return performance.now() - t0;
 }
 
-function strata(args: string[], env: Record<string, string> = {}): { ms: number; maxRssMB: number } {
+interface CliRun {
+  ms: number;
+  maxRssMB: number;
+}
+
+function strata(args: string[], env: Record<string, string> = {}): CliRun {
   const r = spawnSync(process.execPath, [runCli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const line = r.stderr.toString().trim().split('\n').pop()!;
-  const res = JSON.parse(line) as { ms: number; maxRssMB: number; code: number };
+  const res = JSON.parse(line) as CliRun & { code: number };
   if (res.code !== 0) throw new Error(`strata ${args.join(' ')} exited ${res.code}: ${r.stderr}`);
   return res;
 }
@@ -53,16 +58,26 @@ async function inflateOnly(blobs: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Runs a and b alternately `runs` times (the machine's speed drifts) and gives each one's median. */
-async function alternate<A, B>(runs: number, a: () => Promise<A> | A, b: () => Promise<B> | B, ms: (x: A | B) => number): Promise<[A, B]> {
-  const as: A[] = [];
-  const bs: B[] = [];
+/** Runs the baseline and strata alternately `runs` times (the machine's speed drifts): each one's median. */
+async function alternate(runs: number, baseline: () => Promise<number> | number, run: () => CliRun): Promise<[number, CliRun]> {
+  const bs: number[] = [];
+  const rs: CliRun[] = [];
   for (let i = 0; i < runs; i++) {
-    as.push(await a());
-    bs.push(await b());
+    bs.push(await baseline());
+    rs.push(run());
   }
-  const median = <T>(xs: T[]) => [...xs].sort((x, y) => ms(x as A | B) - ms(y as A | B))[xs.length >> 1];
-  return [median(as), median(bs)];
+  return [bs.sort((x, y) => x - y)[runs >> 1], rs.sort((x, y) => x.ms - y.ms)[runs >> 1]];
+}
+
+/** The gzip goal's rows: inflating alone, the verification floor, and `strata inspect` without a cache. */
+async function gzipRows(g: Generated, noCache: Record<string, string>): Promise<number> {
+  await inflateOnly(g.gzipBlobs); // warm the page cache
+  const [base, cold] = await alternate(RUNS, () => inflateOnly(g.gzipBlobs), () => strata(['inspect', g.ociDir], noCache));
+  console.log(`  (medians of ${RUNS} alternating runs of the baseline and strata inspect)`);
+  row('node:zlib inflate only (baseline)', base, base);
+  row('floor: inflate + sha256 of every layer, a thread per core', await verifyFloor(g.gzipBlobs, true), base, '(verification alone, no parsing)');
+  row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
+  return base;
 }
 
 const RUNS = Number(process.env.STRATA_BENCH_RUNS ?? 3);
@@ -86,12 +101,7 @@ async function main(): Promise<void> {
     if (!only.length || only.includes('large')) {
       const g = await generate(root, specs.large);
       console.log(`large: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${g.gzipBlobs.length} gzip layers`);
-      await inflateOnly(g.gzipBlobs); // warm the page cache
-      const [base, cold] = await alternate(RUNS, () => inflateOnly(g.gzipBlobs), () => strata(['inspect', g.ociDir], noCache), (x) => (typeof x === 'number' ? x : x.ms));
-      console.log(`  (medians of ${RUNS} alternating runs of the baseline and strata inspect)`);
-      row('node:zlib inflate only (baseline)', base, base);
-      row('floor: inflate + sha256 of every layer, a thread per core', await verifyFloor(g.gzipBlobs, true), base, '(verification alone, no parsing)');
-      row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
+      const base = await gzipRows(g, noCache);
       const cached = { STRATA_CACHE_DIR: cacheDir };
       const first = strata(['inspect', g.ociDir], cached);
       const second = strata(['inspect', g.ociDir], cached);
@@ -110,7 +120,7 @@ async function main(): Promise<void> {
       row('strata diff of the two images', strata(['diff', g.ociDir, app], noCache).ms, base, '(no cache)');
       row('  the same, every layer cached', strata(['diff', g.ociDir, app], cached).ms, base);
       readOnce(g.dockerArchive); // into the page cache, as the blobs above are
-      const [plainRead, plain] = await alternate(RUNS, () => readOnce(g.dockerArchive), () => strata(['inspect', g.dockerArchive], noCache), (x) => (typeof x === 'number' ? x : x.ms));
+      const [plainRead, plain] = await alternate(RUNS, () => readOnce(g.dockerArchive), () => strata(['inspect', g.dockerArchive], noCache));
       console.log(`  uncompressed docker-archive, vs reading the file once (${seconds(plainRead)}; medians of ${RUNS} alternating runs):`);
       for (const l of g.plainLayers) readOnce(l); // the floor reads the same layers as separate files
       row('floor: sha256 of every layer, a thread per core', await verifyFloor(g.plainLayers, false), plainRead, '(verification alone)');
@@ -136,12 +146,7 @@ async function main(): Promise<void> {
       // `large`'s shape with content that compresses and inflates like real files (bench/synthetic-image.ts)
       const g = await generate(root, specs.realistic);
       console.log(`realistic: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${(g.uncompressedBytes / g.gzipBytes).toFixed(1)}x compressed`);
-      await inflateOnly(g.gzipBlobs);
-      const [base, cold] = await alternate(RUNS, () => inflateOnly(g.gzipBlobs), () => strata(['inspect', g.ociDir], noCache), (x) => (typeof x === 'number' ? x : x.ms));
-      console.log(`  (medians of ${RUNS} alternating runs of the baseline and strata inspect)`);
-      row('node:zlib inflate only (baseline)', base, base);
-      row('floor: inflate + sha256 of every layer, a thread per core', await verifyFloor(g.gzipBlobs, true), base, '(verification alone, no parsing)');
-      row('strata inspect (OCI, gzip)', cold.ms, base, `peak RSS ${cold.maxRssMB.toFixed(0)} MB  (goal <= 1.3x)`);
+      await gzipRows(g, noCache);
     }
     if (!only.length || only.includes('libraries')) {
       const g = await generate(root, specs.large);
