@@ -39,14 +39,15 @@ async function settled(drawn: () => boolean, limit = 2000): Promise<void> {
 }
 
 /** ink's own render on fake streams (as ink-testing-library does), for its waitUntilExit. */
-function renderExiting(tree: Parameters<typeof inkRender>[0]): { instance: Instance; write: (s: string) => void; frame: () => string } {
+function renderExiting(tree: Parameters<typeof inkRender>[0]): { instance: Instance; write: (s: string) => void; frame: () => string; rawModes: boolean[] } {
   const frames: string[] = [];
+  const rawModes: boolean[] = [];
   const stdout = Object.assign(new EventEmitter(), { columns: 100, write: (f: string) => frames.push(f) > 0 });
   let data: string | null = null;
   const stdin = Object.assign(new EventEmitter(), {
     isTTY: true,
     setEncoding() {},
-    setRawMode() {},
+    setRawMode: (on: boolean) => rawModes.push(on),
     resume() {},
     pause() {},
     ref() {},
@@ -63,7 +64,7 @@ function renderExiting(tree: Parameters<typeof inkRender>[0]): { instance: Insta
     stdin.emit('data', d);
   };
   const instance = inkRender(tree, { stdout: stdout as never, stderr: stdout as never, stdin: stdin as never, debug: true, exitOnCtrlC: false, patchConsole: false });
-  return { instance, write, frame: () => plain(frames[frames.length - 1] ?? '') };
+  return { instance, write, frame: () => plain(frames[frames.length - 1] ?? ''), rawModes };
 }
 
 async function open(file: string, opts: { keymap?: Keymap; findings?: Finding[]; width?: number; height?: number } = {}) {
@@ -308,6 +309,19 @@ test.serial('loading shows progress, then the explorer; a failure shows the mess
   t.regex(bad.frame(), /press any key to quit/);
   bad.write('x');
   await t.throwsAsync(bad.instance.waitUntilExit(), { instanceOf: StrataError, message: 'testdata/nope.tar: no such file' });
+});
+
+test.serial('the terminal stays raw from the loading screen to the explorer: Ctrl+C is a key throughout, never SIGINT', async (t) => {
+  let release: () => void = () => {};
+  const model = await load('tiny-overlay.oci.tar');
+  const app = renderExiting(createElement(Root, { keymap: buildKeymap(), width: 80, height: 23, load: () => new Promise<ImageModel>((res) => { release = () => res(model); }) }));
+  await settled(() => /reading layers/.test(app.frame()));
+  release();
+  await settled(() => /Layers \(8\)/.test(app.frame()));
+  t.deepEqual(app.rawModes, [true], 'raw mode was switched off between the two screens');
+  app.write('\x03');
+  await app.instance.waitUntilExit();
+  t.deepEqual(app.rawModes, [true, false]);
 });
 
 test.serial('keymap: .strata.yml keys override defaults; bad entries name the file', (t) => {

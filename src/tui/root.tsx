@@ -1,6 +1,6 @@
 /** Loading (with progress), then the explorer; a failure is shown as a message until a key is pressed. */
 import { Component, useEffect, useState, type ReactNode } from 'react';
-import { Box, Text, useApp, useInput } from 'ink';
+import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import type { ImageModel } from '../layers/read-image.js';
 import { StrataError } from '../layers/errors.js';
 import type { Keymap } from './keymap.js';
@@ -15,6 +15,7 @@ export type Analysis = (model: ImageModel) => Pick<ExplorerProps, 'findings' | '
 
 export function Root({ load, keymap, analyze, width, height }: { load: Loader; keymap: Keymap; analyze?: Analysis; width?: number; height?: number }) {
   const [phase, setPhase] = useState<Phase>({ name: 'loading', done: 0, total: 0 });
+  useRawModeForLife();
   useEffect(() => {
     let live = true;
     load((done, total) => live && setPhase({ name: 'loading', done, total })).then(
@@ -32,6 +33,19 @@ export function Root({ load, keymap, analyze, width, height }: { load: Loader; k
       <ExplorerApp model={phase.model} keymap={keymap} width={width} height={height} {...phase.analysis} />
     </Guard>
   );
+}
+
+/**
+ * The terminal stays raw from the first screen until exit. Each screen's useInput alone would switch it
+ * back to cooked between the loading screen and the explorer, and a Ctrl+C typed in that moment becomes
+ * SIGINT: strata killed with the alternate screen still on, instead of quitting.
+ */
+function useRawModeForLife() {
+  const { setRawMode } = useStdin();
+  useEffect(() => {
+    setRawMode(true);
+    return () => setRawMode(false);
+  }, [setRawMode]);
 }
 
 function Loading({ done, total }: { done: number; total: number }) {
