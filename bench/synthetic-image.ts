@@ -192,13 +192,16 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
   return g;
 }
 
+/** A config or manifest as parsed, edited field by field. */
+type Json = Record<string, any>;
+
 /**
- * Another image on the same base: an OCI layout beside `g`'s whose blobs are hard links to its
- * layers, plus one small new layer on top (an application rebuilt over an unchanged base).
- * Generated once; returns the layout's path.
+ * Another image made from `g`'s: an OCI layout beside it whose blobs are hard links to its layers,
+ * with the config and layers `derive` gives (it may write new layer blobs into `blobs`). Generated
+ * once; returns the layout's path.
  */
-export async function appOnSameBase(g: Generated): Promise<string> {
-  const dir = join(g.ociDir, '..', 'oci-app');
+async function derivedLayout(g: Generated, name: string, derive: (config: Json, manifest: Json, blobs: string) => Promise<{ config: Json; layers: Json[] }>): Promise<string> {
+  const dir = join(g.ociDir, '..', name);
   if (existsSync(join(dir, 'index.json'))) return dir;
   rmSync(dir, { recursive: true, force: true });
   const blobs = join(dir, 'blobs', 'sha256');
@@ -211,22 +214,35 @@ export async function appOnSameBase(g: Generated): Promise<string> {
   const read = (digest: string) => JSON.parse(readFileSync(join(g.ociDir, 'blobs', 'sha256', digest.slice(7)), 'utf8'));
   const index = JSON.parse(readFileSync(join(g.ociDir, 'index.json'), 'utf8'));
   const manifest = read(index.manifests[0].digest);
-  const config = read(manifest.config.digest);
   for (const l of manifest.layers) linkSync(join(g.ociDir, 'blobs', 'sha256', l.digest.slice(7)), join(blobs, l.digest.slice(7)));
-  // the new layer: 200 small files of an application
-  const files = Array.from({ length: 200 }, (_, i) => ({ path: `srv/app-${i}.js`, type: 'file' as const, size: 200 + i }));
-  const layer = await writeLayer(blobs, [{ path: 'srv', type: 'dir' }, ...files]);
-  const cfg = put(Buffer.from(JSON.stringify({
-    ...config,
-    rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, layer.diffId] },
-    history: [...config.history, { created_by: 'COPY srv/ /srv/ # buildkit' }],
-  })));
-  const man = put(Buffer.from(JSON.stringify({
-    ...manifest,
-    config: { ...manifest.config, ...cfg },
-    layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
-  })));
+  const { config, layers } = await derive(read(manifest.config.digest), manifest, blobs);
+  const man = put(Buffer.from(JSON.stringify({ ...manifest, config: { ...manifest.config, ...put(Buffer.from(JSON.stringify(config))) }, layers })));
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, ...man, annotations: { 'org.opencontainers.image.ref.name': 'app' } }] }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, ...man, annotations: { 'org.opencontainers.image.ref.name': name } }] }));
   return dir;
+}
+
+/** Another image on the same base: `g`'s layers plus one small new layer (an application rebuilt over an unchanged base). */
+export function appOnSameBase(g: Generated): Promise<string> {
+  return derivedLayout(g, 'oci-app', async (config, manifest, blobs) => {
+    // the new layer: 200 small files of an application
+    const files = Array.from({ length: 200 }, (_, i) => ({ path: `srv/app-${i}.js`, type: 'file' as const, size: 200 + i }));
+    const layer = await writeLayer(blobs, [{ path: 'srv', type: 'dir' }, ...files]);
+    return {
+      config: { ...config, rootfs: { type: 'layers', diff_ids: [...config.rootfs.diff_ids, layer.diffId] }, history: [...config.history, { created_by: 'COPY srv/ /srv/ # buildkit' }] },
+      layers: [...manifest.layers, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+    };
+  });
+}
+
+/** `g`'s image rebuilt with only a new label: another config (and manifest) over the same layers. */
+export function relabelled(g: Generated): Promise<string> {
+  return derivedLayout(g, 'oci-label', async (config, manifest) => ({
+    config: {
+      ...config,
+      config: { ...config.config, Labels: { ...config.config?.Labels, 'org.opencontainers.image.revision': 'bench' } },
+      history: [...config.history, { created_by: 'LABEL org.opencontainers.image.revision=bench # buildkit', empty_layer: true }],
+    },
+    layers: manifest.layers,
+  }));
 }

@@ -1,6 +1,7 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,10 +9,30 @@ import { promisify } from 'node:util';
 const root = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 
-async function inspect(cacheDir: string, ...args: string[]): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env, STRATA_CACHE_DIR: cacheDir };
-  delete env.STRATA_NO_CACHE;
+async function inspect(cacheDir: string | null, ...args: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, STRATA_CACHE_DIR: cacheDir ?? '/nonexistent', STRATA_NO_CACHE: '1' };
+  if (cacheDir !== null) delete env.STRATA_NO_CACHE;
   return (await run(process.execPath, [join(root, 'bin', 'strata.js'), 'inspect', '--json', ...args], { env })).stdout;
+}
+
+const reportsIn = (dir: string) => readdirSync(join(dir, 'reports'), { recursive: true }).filter((f) => String(f).endsWith('.json'));
+
+/** Rewrites the config of a one-image OCI layout (a new config, manifest and index over the same layers). */
+function editConfig(layout: string, edit: (config: { config: { Labels?: Record<string, string> }; history: { created_by?: string; empty_layer?: boolean }[] }) => void): void {
+  const blob = (d: string) => join(layout, 'blobs', 'sha256', d.slice('sha256:'.length));
+  const put = (json: unknown) => {
+    const bytes = Buffer.from(JSON.stringify(json));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    writeFileSync(blob(digest), bytes);
+    return { digest, size: bytes.length };
+  };
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  const config = JSON.parse(readFileSync(blob(manifest.config.digest), 'utf8'));
+  edit(config);
+  Object.assign(manifest.config, put(config));
+  Object.assign(index.manifests[0], put(manifest));
+  writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
 }
 
 test('a second inspect of the same image comes from the report cache, named as this time', async (t) => {
@@ -19,7 +40,7 @@ test('a second inspect of the same image comes from the report cache, named as t
   try {
     const image = join(root, 'testdata', 'tiny-overlay.oci.tar');
     const first = JSON.parse(await inspect(dir, image));
-    const reports = () => readdirSync(join(dir, 'reports'), { recursive: true }).filter((f) => String(f).endsWith('.json'));
+    const reports = () => reportsIn(dir);
     t.is(reports().length, 1);
     t.is(readdirSync(join(dir, 'layers'), { recursive: true }).filter((f) => String(f).endsWith('.bin')).length, 8);
     t.deepEqual(JSON.parse(await inspect(dir, image)), first);
@@ -46,13 +67,52 @@ test('a second inspect of the same image comes from the report cache, named as t
     const other = JSON.parse(await inspect(dir, image, '--config', config));
     t.is(other.findings.length, first.findings.length - 1);
     t.is(reports().length, 2);
-    // the same layers stored another way (zstd) are another report, made from the cached layer records
-    const zstd = JSON.parse(await inspect(dir, join(root, 'testdata', 'tiny-overlay-zstd.oci-layout.tar')));
+    // the same layers stored another way (zstd, another source): the same report, told with this image's blobs
+    const zstdImage = join(root, 'testdata', 'tiny-overlay-zstd.oci-layout.tar');
+    const zstd = JSON.parse(await inspect(dir, zstdImage));
+    t.is(reports().length, 2);
     t.is(zstd.layers[0].compression, 'zstd');
-    t.is(zstd.summary.finalSize, first.summary.finalSize);
-    t.is(zstd.summary.wastedBytes, first.summary.wastedBytes);
     t.not(zstd.summary.compressedSize, first.summary.compressedSize);
-    t.is(reports().length, 3);
+    t.deepEqual(zstd, JSON.parse(await inspect(null, zstdImage)));
+    const skopeoImage = join(root, 'testdata', 'tiny-overlay.skopeo-docker.tar');
+    t.deepEqual(JSON.parse(await inspect(dir, skopeoImage)), JSON.parse(await inspect(null, skopeoImage)));
+    t.is(reports().length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an image with the same layers under another config is the cached report told as its own; another instruction is another report', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-reports-'));
+  try {
+    const layout = join(dir, 'layout');
+    mkdirSync(layout);
+    execFileSync('tar', ['-xf', join(root, 'testdata', 'tiny-overlay.oci.tar'), '-C', layout]);
+    const first = JSON.parse(await inspect(dir, layout));
+    t.is(reportsIn(dir).length, 1);
+
+    // a rebuild that only adds a label: a new config digest, the same layers and instructions
+    editConfig(layout, (c) => {
+      c.config.Labels = { ...c.config.Labels, 'org.opencontainers.image.revision': 'abc123' };
+      c.history.push({ created_by: '/bin/sh -c #(nop) LABEL org.opencontainers.image.revision=abc123', empty_layer: true });
+    });
+    const relabelled = JSON.parse(await inspect(dir, layout));
+    t.is(reportsIn(dir).length, 1);
+    t.not(relabelled.image.configDigest, first.image.configDigest);
+    t.is(relabelled.image.config.labels['org.opencontainers.image.revision'], 'abc123');
+    t.is(relabelled.image.historyEntries, first.image.historyEntries + 1);
+    t.deepEqual(relabelled.findings, first.findings);
+    t.deepEqual(relabelled, JSON.parse(await inspect(null, layout)));
+
+    // another instruction for a layer changes what its findings say: not the cached report
+    editConfig(layout, (c) => {
+      c.history.find((h) => h.created_by?.includes('COPY'))!.created_by = 'COPY app/ /app/';
+    });
+    const rebuilt = JSON.parse(await inspect(dir, layout));
+    t.is(reportsIn(dir).length, 2);
+    t.deepEqual(rebuilt, JSON.parse(await inspect(null, layout)));
+    t.true(rebuilt.findings.some((f: { instruction: string | null }) => f.instruction === 'COPY app/ /app/'));
+    t.false(first.findings.some((f: { instruction: string | null }) => f.instruction === 'COPY app/ /app/'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

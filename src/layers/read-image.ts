@@ -26,6 +26,12 @@ export interface LayerInfo {
   records: LayerRecords;
 }
 
+/**
+ * How an image stores a layer: the blob and its history entry. Everything else strata reports of a
+ * layer follows from its content and its instruction, whatever image holds it.
+ */
+export type StoredLayer = Pick<LayerInfo, 'digest' | 'mediaType' | 'compression' | 'compressedSize' | 'blobSize' | 'history'>;
+
 export interface ImageModel {
   image: Image;
   layers: LayerInfo[];
@@ -111,6 +117,25 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
     });
   }
   return { image, layers, union };
+}
+
+/**
+ * How `image` stores its layers, told without reading them (the first bytes of each blob aside), as
+ * a scan would tell it; `tarSizes` from a report of the same layers. Undefined when only reading a
+ * blob would: a compressed blob whose digest or size the source does not declare.
+ */
+export async function storedLayers(image: Image, tarSizes: number[]): Promise<StoredLayer[] | undefined> {
+  const history = layerHistory(image.config.history, image.layers.length);
+  const compressions = await Promise.all(image.layers.map(sniffBlob));
+  const out: StoredLayer[] = [];
+  for (const l of image.layers) {
+    const compression = compressions[l.index];
+    const plain = compression === 'none';
+    if (!plain && (l.digest === undefined || l.blobSize === undefined)) return undefined;
+    const blobSize = l.blobSize ?? tarSizes[l.index];
+    out.push({ digest: l.digest ?? l.diffId, mediaType: l.mediaType, compression, compressedSize: plain ? null : blobSize, blobSize, history: history[l.index] });
+  }
+  return out;
 }
 
 async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined): Promise<LayerScan> {

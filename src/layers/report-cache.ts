@@ -1,15 +1,18 @@
 /**
- * Whole inspect reports, keyed by everything that determines them: the layers (diffIDs and the blobs
- * as stored), the config, the platform and the analysis settings. A second `inspect` of an unchanged
- * image reads no layer at all; an image that only shares some layers still reuses their records
- * (layer-cache.ts). A hit trusts the digests it is keyed by, as the layer cache does.
+ * Whole inspect reports, keyed by what their analysis depends on: the layers' content (diffIDs), each
+ * layer's instruction (history created_by and comment) and the analysis settings. So a second
+ * `inspect` of an unchanged image reads no layer, and neither does one of an image with the same
+ * layers under another config (a rebuild that only changed a label, CMD or ENV), compression or
+ * source: the hit is told as this image's (its name, config and blobs: report.ts `restamp`). An
+ * image that only shares some layers still reuses their records (layer-cache.ts). A hit trusts the
+ * diffIDs it is keyed by, as the layer cache does.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Image } from './image.js';
 import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
-import { formatPlatform } from './platform.js';
-import { SCHEMA_VERSION, type InspectReport } from './report.js';
+import { layerHistory, storedLayers } from './read-image.js';
+import { restamp, SCHEMA_VERSION, type InspectReport } from './report.js';
 
 /**
  * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
@@ -34,10 +37,9 @@ export class ReportCache {
   }
 
   private key(image: Image, settings: unknown): string {
+    const history = layerHistory(image.config.history, image.layers.length);
     const what = {
-      config: image.configDigest,
-      platform: formatPlatform(image.platform),
-      layers: image.layers.map((l) => [l.diffId, l.digest ?? null, l.mediaType ?? null, l.blobSize ?? null]),
+      layers: image.layers.map((l, i) => [l.diffId, history[i]?.created_by ?? null, history[i]?.comment ?? null]),
       settings,
     };
     return `${createHash('sha256').update(JSON.stringify(what)).digest('hex')}.json`;
@@ -46,13 +48,14 @@ export class ReportCache {
   async get(image: Image, settings: unknown): Promise<InspectReport | undefined> {
     const buf = await this.files.get(this.key(image, settings));
     if (!buf) return undefined;
+    let r: InspectReport;
     try {
-      const r = JSON.parse(buf.toString('utf8')) as InspectReport;
-      // what names this image, rather than the one the report was made for
-      return { ...r, image: { ...r.image, ref: image.ref, source: image.source, tags: image.tags, manifestDigest: image.manifestDigest ?? null } };
+      r = JSON.parse(buf.toString('utf8')) as InspectReport;
     } catch {
       return undefined;
     }
+    const stored = await storedLayers(image, r.layers.map((l) => l.tarSize));
+    return stored && restamp(r, image, stored);
   }
 
   async put(image: Image, settings: unknown, report: InspectReport): Promise<void> {

@@ -1,7 +1,8 @@
 /** The inspect report as plain data: the JSON schema (docs/json.md) and the text renderer's input. */
 import { formatPlatform } from './platform.js';
-import type { ImageModel } from './read-image.js';
-import { changeCounts, imageSizes, type ChangeCounts } from './views.js';
+import type { Image } from './image.js';
+import type { ImageModel, StoredLayer } from './read-image.js';
+import { blobSizes, changeCounts, imageSizes, type ChangeCounts } from './views.js';
 import { analyzeWaste, type WasteCategory } from './waste.js';
 import { analyzeBloat, type Finding, type Verdict } from './bloat.js';
 import { defaultConfig, type BloatConfig } from './config.js';
@@ -94,54 +95,19 @@ export function narrowFindings(findings: Finding[], opts: Pick<ReportOptions, 't
 }
 
 export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
-  const { image } = model;
-  const c = image.config.config ?? {};
   const sizes = imageSizes(model);
   const waste = analyzeWaste(model, sizes);
   const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
   const findings = narrowFindings(bloat.findings, opts);
   return {
     schemaVersion: SCHEMA_VERSION,
-    image: {
-      ref: image.ref,
-      source: image.source,
-      tags: image.tags,
-      platform: formatPlatform(image.platform),
-      manifestDigest: image.manifestDigest ?? null,
-      configDigest: image.configDigest,
-      created: image.config.created ?? null,
-      config: {
-        user: c.User || null,
-        workdir: c.WorkingDir || null,
-        entrypoint: c.Entrypoint ?? null,
-        cmd: c.Cmd ?? null,
-        env: c.Env ?? [],
-        labels: c.Labels ?? {},
-        exposedPorts: Object.keys(c.ExposedPorts ?? {}),
-        volumes: Object.keys(c.Volumes ?? {}),
-      },
-      historyEntries: image.config.history?.length ?? 0,
-    },
-    layers: model.layers.map((l) => ({
-      index: l.index,
-      digest: l.digest,
-      diffId: l.diffId,
-      mediaType: l.mediaType ?? null,
-      compression: l.compression,
-      compressedSize: l.compressedSize,
-      blobSize: l.blobSize,
-      size: l.size,
-      tarSize: l.tarSize,
-      entries: l.records.count,
-      createdBy: l.history?.created_by ?? null,
-      created: l.history?.created ?? null,
-      comment: l.history?.comment ?? null,
-      changes: changeCounts(model.union, l.index),
-    })),
+    image: imageSection(model.image),
+    layers: model.layers.map((l) =>
+      layerRow({ index: l.index, diffId: l.diffId, size: l.size, tarSize: l.tarSize, entries: l.records.count, changes: changeCounts(model.union, l.index) }, l),
+    ),
     summary: {
       layerCount: model.layers.length,
-      compressedSize: sizes.compressed,
-      blobSize: sizes.stored,
+      ...storedSizes(model.layers),
       uncompressedSize: sizes.uncompressed,
       tarSize: sizes.tar,
       finalSize: sizes.final,
@@ -158,4 +124,65 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
     },
     findings,
   };
+}
+
+/**
+ * A report made for other images with the same layers and instructions (another config, another
+ * compression or source), told as this image's: its name, config and blobs.
+ */
+export function restamp(r: InspectReport, image: Image, stored: StoredLayer[]): InspectReport {
+  return {
+    ...r,
+    image: imageSection(image),
+    layers: r.layers.map((l, i) => layerRow(l, stored[i])),
+    summary: { ...r.summary, ...storedSizes(stored) },
+  };
+}
+
+function imageSection(image: Image): InspectReport['image'] {
+  const c = image.config.config ?? {};
+  return {
+    ref: image.ref,
+    source: image.source,
+    tags: image.tags,
+    platform: formatPlatform(image.platform),
+    manifestDigest: image.manifestDigest ?? null,
+    configDigest: image.configDigest,
+    created: image.config.created ?? null,
+    config: {
+      user: c.User || null,
+      workdir: c.WorkingDir || null,
+      entrypoint: c.Entrypoint ?? null,
+      cmd: c.Cmd ?? null,
+      env: c.Env ?? [],
+      labels: c.Labels ?? {},
+      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+      volumes: Object.keys(c.Volumes ?? {}),
+    },
+    historyEntries: image.config.history?.length ?? 0,
+  };
+}
+
+function layerRow(l: Pick<LayerReport, 'index' | 'diffId' | 'size' | 'tarSize' | 'entries' | 'changes'>, s: StoredLayer): LayerReport {
+  return {
+    index: l.index,
+    digest: s.digest,
+    diffId: l.diffId,
+    mediaType: s.mediaType ?? null,
+    compression: s.compression,
+    compressedSize: s.compressedSize,
+    blobSize: s.blobSize,
+    size: l.size,
+    tarSize: l.tarSize,
+    entries: l.entries,
+    createdBy: s.history?.created_by ?? null,
+    created: s.history?.created ?? null,
+    comment: s.history?.comment ?? null,
+    changes: l.changes,
+  };
+}
+
+function storedSizes(layers: StoredLayer[]): Pick<InspectReport['summary'], 'compressedSize' | 'blobSize'> {
+  const { compressed, stored } = blobSizes(layers);
+  return { compressedSize: compressed, blobSize: stored };
 }

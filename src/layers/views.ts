@@ -1,7 +1,7 @@
 /** Plain-data views of the model for renderers: file entries, per-layer changes, sizes. */
 import { Flag, Kind, kindName } from './records.js';
 import { Change, changeName, IMPLICIT, type ChangeName, type Union } from './union.js';
-import type { ImageModel } from './read-image.js';
+import type { ImageModel, LayerInfo } from './read-image.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -120,6 +120,15 @@ export interface Sizes {
   finalEntries: number;
 }
 
+/** The blobs as stored: their compressed sum (null when some layer is plain tar) and their sum. */
+export function blobSizes(layers: Pick<LayerInfo, 'compressedSize' | 'blobSize'>[]): Pick<Sizes, 'compressed' | 'stored'> {
+  const anyPlain = layers.some((l) => l.compressedSize === null);
+  return {
+    compressed: anyPlain ? null : layers.reduce((s, l) => s + (l.compressedSize ?? 0), 0),
+    stored: layers.reduce((s, l) => s + l.blobSize, 0),
+  };
+}
+
 export function imageSizes(model: ImageModel): Sizes {
   const u = model.union;
   const top = model.layers.length - 1;
@@ -134,10 +143,8 @@ export function imageSizes(model: ImageModel): Sizes {
       final += u.sizeOf(ino);
     }
   }
-  const anyPlain = model.layers.some((l) => l.compressedSize === null);
   return {
-    compressed: anyPlain ? null : model.layers.reduce((s, l) => s + (l.compressedSize ?? 0), 0),
-    stored: model.layers.reduce((s, l) => s + l.blobSize, 0),
+    ...blobSizes(model.layers),
     uncompressed: model.layers.reduce((s, l) => s + l.size, 0),
     tar: model.layers.reduce((s, l) => s + l.tarSize, 0),
     final,
