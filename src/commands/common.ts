@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { openImage } from '../layers/sources/resolve.js';
 import type { Image } from '../layers/image.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
+import { UnionPrefixes } from '../layers/union-prefixes.js';
 import { ScanPool } from '../layers/scan-pool.js';
 import type { LayerScan } from '../layers/scan-layer.js';
 import { parsePlatform } from '../layers/platform.js';
@@ -51,12 +52,14 @@ function cacheChoice(args: ImageArgs): CacheChoice {
 
 /** Open and read an image, with progress on stderr when it is a terminal. */
 /**
- * One worker pool and one scan memo for all the images of a command (`inspect A B C`, `diff A B`):
- * a layer the images share is read once.
+ * One worker pool, one scan memo and one set of union prefixes for all the images of a command
+ * (`inspect A B C`, `diff A B`): a layer the images share is read once, and the leading layers they
+ * share are merged once.
  */
 export class Loading {
   readonly pool = new ScanPool();
   readonly memo = new Map<string, Promise<LayerScan>>();
+  readonly prefixes = new UnionPrefixes();
 
   static async with<T>(f: (l: Loading) => Promise<T>): Promise<T> {
     const l = new Loading();
@@ -108,6 +111,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       concurrency: pulled ? 3 : undefined,
       pool: opts.loading?.pool,
       memo: opts.loading?.memo,
+      prefixes: opts.loading?.prefixes,
       cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
       onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
     }).finally(() => bars?.finish());

@@ -14,6 +14,12 @@ export class Ints {
     this.a[this.n] = v;
     return this.n++;
   }
+  copy(): Ints {
+    const c = new Ints(0);
+    c.a = this.a.slice();
+    c.n = this.n;
+    return c;
+  }
 }
 
 export class Bytes {
@@ -30,5 +36,11 @@ export class Bytes {
     }
     this.a[this.n] = v;
     return this.n++;
+  }
+  copy(): Bytes {
+    const c = new Bytes(0);
+    c.a = this.a.slice();
+    c.n = this.n;
+    return c;
   }
 }

@@ -11,6 +11,14 @@ export class PathTable {
   private readonly hashes = new Ints();
   private slots = new Int32Array(1024).fill(-1);
 
+  /** `from`: an independent copy of that table. */
+  constructor(from?: PathTable) {
+    if (!from) return;
+    this.paths = from.paths.slice();
+    this.hashes = from.hashes.copy();
+    this.slots = from.slots.slice();
+  }
+
   /** The id of `path`, or -1. */
   find(path: string, h = hashPath(path)): number {
     const mask = this.slots.length - 1;

@@ -5,6 +5,7 @@ import { scanLayer, type LayerScan } from './scan-layer.js';
 import { ScanPool } from './scan-pool.js';
 import type { LayerCache } from './layer-cache.js';
 import { Union } from './union.js';
+import { UnionPrefixes } from './union-prefixes.js';
 import type { LayerRecords } from './records.js';
 import { sniffCompression, type Compression } from './compression.js';
 
@@ -49,6 +50,8 @@ export interface ReadOptions {
   concurrency?: number;
   /** Scans by blob, shared by the images of one command so that a common layer is read once. */
   memo?: Map<string, Promise<LayerScan>>;
+  /** Unions by leading layers, shared by the images of one command so that a common base is merged once. */
+  prefixes?: UnionPrefixes;
 }
 
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
@@ -87,36 +90,59 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
   void Promise.allSettled(scans).then(() => pool.retireIdle());
 
   const history = layerHistory(image.config.history, total);
-  const union = new Union();
-  const layers: LayerInfo[] = [];
-  // The union is built in layer order while later layers are still being scanned.
-  for (const l of image.layers) {
-    let s: LayerScan;
-    try {
-      s = verified(l, await scans[l.index]); // again: the scan may have been made for another position or image
-    } catch (e) {
-      throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(l.where, e) : e;
+  const builder = (opts.prefixes ?? new UnionPrefixes()).begin(image.layers.map((l) => l.diffId));
+  let ok = false;
+  try {
+    // Layers another image of the command has merged already come as a copy of its union.
+    const start = await builder.start;
+    const union = start?.union ?? new Union();
+    const from = start?.layers ?? 0;
+    const layers: LayerInfo[] = [];
+    // The union is built in layer order while later layers are still being scanned.
+    for (const l of image.layers) {
+      const s = await verifiedScan(l, scans[l.index]);
+      if (l.index >= from) addLayer(union, l, s.records);
+      if (l.index + 1 >= from) builder.reached(l.index + 1, union);
+      layers.push(layerInfo(l, s, history[l.index]));
     }
-    try {
-      union.addLayer(s.records);
-    } catch (e) {
-      throw e instanceof StrataError ? within(l.where, e) : e;
-    }
-    layers.push({
-      index: l.index,
-      diffId: l.diffId,
-      digest: l.digest ?? s.blobDigest,
-      mediaType: l.mediaType,
-      compression: s.compression,
-      blobSize: s.blobSize,
-      compressedSize: s.compression === 'none' ? null : s.blobSize,
-      tarSize: s.records.tarSize,
-      size: s.records.fileBytes,
-      history: history[l.index],
-      records: s.records,
-    });
+    ok = true;
+    return { image, layers, union };
+  } finally {
+    builder.end(ok);
   }
-  return { image, layers, union };
+}
+
+/** A layer's scan, checked against this image's descriptor: it may have been made for another position or image. */
+async function verifiedScan(l: Layer, scan: Promise<LayerScan>): Promise<LayerScan> {
+  try {
+    return verified(l, await scan);
+  } catch (e) {
+    throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(l.where, e) : e;
+  }
+}
+
+function addLayer(union: Union, l: Layer, records: LayerRecords): void {
+  try {
+    union.addLayer(records);
+  } catch (e) {
+    throw e instanceof StrataError ? within(l.where, e) : e;
+  }
+}
+
+function layerInfo(l: Layer, s: LayerScan, history: HistoryEntry | undefined): LayerInfo {
+  return {
+    index: l.index,
+    diffId: l.diffId,
+    digest: l.digest ?? s.blobDigest,
+    mediaType: l.mediaType,
+    compression: s.compression,
+    blobSize: s.blobSize,
+    compressedSize: s.compression === 'none' ? null : s.blobSize,
+    tarSize: s.records.tarSize,
+    size: s.records.fileBytes,
+    history,
+    records: s.records,
+  };
 }
 
 /**

@@ -86,7 +86,40 @@ export class Union {
   private readonly vLinkTo = new Ints();
   private readonly vEnd = new Bytes();
 
-  constructor() {
+  /**
+   * `from`: an independent copy of that union, for another image that begins with the same layers
+   * (union-prefixes.ts). What a layer added (its records, changes, removals) is shared: it never
+   * changes once the layer is added; what later layers change (nodes, versions) is copied.
+   */
+  constructor(from?: Union) {
+    if (from) {
+      this.layers = from.layers.slice();
+      this.rowChange = from.rowChange.slice();
+      this.removed = from.removed.slice();
+      this.linkedCopies = from.linkedCopies.slice();
+      this.rowNode = from.rowNode.slice();
+      this.redirected = from.redirected.slice();
+      this.byPath = new PathTable(from.byPath);
+      this.nodePath = this.byPath.paths;
+      this.parent = from.parent.copy();
+      this.firstChild = from.firstChild.copy();
+      this.nextSibling = from.nextSibling.copy();
+      this.lastChild = from.lastChild.copy();
+      this.lastVersion = from.lastVersion.copy();
+      this.live = from.live.copy();
+      this.hidden = from.hidden.copy();
+      this.lastParent = from.lastParent;
+      this.lastParentId = from.lastParentId;
+      this.vNode = from.vNode.copy();
+      this.vLayer = from.vLayer.copy();
+      this.vRow = from.vRow.copy();
+      this.vTo = from.vTo.copy();
+      this.vPrev = from.vPrev.copy();
+      this.vInode = from.vInode.copy();
+      this.vLinkTo = from.vLinkTo.copy();
+      this.vEnd = from.vEnd.copy();
+      return;
+    }
     this.byPath.insert('');
     this.parent.push(-1);
     this.firstChild.push(-1);
