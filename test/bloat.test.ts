@@ -108,6 +108,7 @@ test('the report carries the totals; --top and --category narrow the findings on
 const examples: [string, string][] = [
   ['app/core', 'core-dumps'],
   ['tmp/core.4711', 'core-dumps'],
+  ['tmp/core.4194304', 'core-dumps'],
   ['srv/vgcore.12', 'core-dumps'],
   ['opt/app/hs_err_pid42.log', 'core-dumps'],
   ['root/.bash_history', 'shell-history'],
@@ -146,7 +147,7 @@ const examples: [string, string][] = [
   ['src/CMakeCache.txt', 'build-leftovers'],
   ['app/node_modules/.cache/babel/x', 'build-leftovers'],
 ];
-const innocent = ['usr/bin/core-utils', 'usr/lib/libcore.so', 'etc/logrotate.conf', 'usr/share/doc/git/README', 'usr/lib/python3/pip/_internal/cache.py', 'etc/catalog'];
+const innocent = ['usr/share/man/man5/core.5.gz', 'usr/share/man/man1/vgcore.1.gz', 'usr/lib/core.12345678', 'usr/bin/core-utils', 'usr/lib/libcore.so', 'etc/logrotate.conf', 'usr/share/doc/git/README', 'usr/lib/python3/pip/_internal/cache.py', 'etc/catalog'];
 
 test('every built-in rule matches its paths, first match wins, and ordinary files match none', async (t) => {
   const paths = [...examples.map(([p]) => p), ...innocent];

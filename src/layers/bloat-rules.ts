@@ -26,11 +26,14 @@ export const RESERVED_CATEGORIES: readonly string[] = [...WASTE_CATEGORIES, ...I
 
 const sameRun = 'in the same RUN that creates them';
 
+/** `NAME.PID`, digits only (`core.5.gz` is a man page, not a dump); Linux PIDs have at most 7 digits. */
+const withPid = (name: string) => Array.from({ length: 7 }, (_, i) => `${name}.${'[0-9]'.repeat(i + 1)}`);
+
 export const BUILTIN_RULES: readonly BloatRule[] = [
   {
     id: 'core-dumps',
     category: 'core-dump',
-    paths: ['core', 'core.[0-9]*', 'vgcore.[0-9]*', 'hs_err_pid*.log'],
+    paths: ['core', ...withPid('core'), ...withPid('vgcore'), 'hs_err_pid*.log'],
     remedy: 'A process crashed during the build and left a core dump: delete it and fix the crash; add "core*" to .dockerignore if it came from the build context.',
     dockerignore: '**/core*',
   },
