@@ -4,14 +4,14 @@
  * Images are generated once under $STRATA_BENCH_DIR (default /tmp/strata-bench) and reused.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appOnSameBase, relabelled, generate, type Generated, type Spec } from './synthetic-image.js';
+import { appOnSameBase, firstLayerAlone, relabelled, generate, type Generated, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
 
@@ -149,6 +149,19 @@ async function main(): Promise<void> {
       const g = await generate(root, specs.realistic);
       console.log(`realistic: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${(g.uncompressedBytes / g.gzipBytes).toFixed(1)}x compressed`);
       await gzipRows(g, noCache);
+    }
+    if (!only.length || only.includes('one-layer')) {
+      // One layer is all the work (a base image, a squashed one): it is parsed on one worker while another verifies it.
+      const g = await generate(root, specs.large);
+      console.log(`one-layer: the first layer of large alone (${(statSync(g.plainLayers[0]).size / 1e6).toFixed(0)} MB of tar), medians of ${RUNS} alternating runs`);
+      const gzImage = await firstLayerAlone(g, false);
+      const [gzBase, gz] = await alternate(RUNS, () => inflateOnly(g.gzipBlobs.slice(0, 1)), () => strata(['inspect', gzImage], noCache));
+      row('node:zlib inflate only (baseline)', gzBase, gzBase);
+      row('strata inspect (gzip)', gz.ms, gzBase);
+      const plainImage = await firstLayerAlone(g, true);
+      const [readBase, plain] = await alternate(RUNS, () => readOnce(g.plainLayers[0]), () => strata(['inspect', plainImage], noCache));
+      row('reading the tar once (baseline)', readBase, readBase);
+      row('strata inspect (plain tar)', plain.ms, readBase);
     }
     if (!only.length || only.includes('libraries')) {
       const g = await generate(root, specs.large);

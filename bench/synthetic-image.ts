@@ -6,7 +6,7 @@
  * (2.1x, 330-340 MB/s, measured side by side on 100 MB of it).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { writeLayer } from './tui-image.js';
@@ -245,4 +245,21 @@ export function relabelled(g: Generated): Promise<string> {
     },
     layers: manifest.layers,
   }));
+}
+
+/**
+ * An image of `g`'s first layer alone, stored gzip as in `g` or as plain tar: the shape of a base
+ * image or a squashed one, where one layer is all the work.
+ */
+export function firstLayerAlone(g: Generated, plain: boolean): Promise<string> {
+  return derivedLayout(g, plain ? 'one-layer-plain' : 'one-layer', async (config, manifest, blobs) => {
+    const diffId: string = config.rootfs.diff_ids[0];
+    if (plain) linkSync(g.plainLayers[0], join(blobs, diffId.slice(7)));
+    return {
+      config: { ...config, rootfs: { type: 'layers', diff_ids: [diffId] }, history: config.history.slice(0, 1) },
+      layers: plain
+        ? [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: statSync(g.plainLayers[0]).size }]
+        : manifest.layers.slice(0, 1),
+    };
+  });
 }

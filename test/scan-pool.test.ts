@@ -7,6 +7,11 @@ import { ScanPool } from '../src/layers/scan-pool.js';
 import { scanLayer } from '../src/layers/scan-layer.js';
 import { StrataError } from '../src/layers/errors.js';
 import { DirTree, TarTree } from '../src/layers/file-tree.js';
+import { layersToSplit, readImage } from '../src/layers/read-image.js';
+import { openImage } from '../src/layers/sources/resolve.js';
+import { inspectReport } from '../src/layers/report.js';
+import { noise, tempDir, writeOciLayout } from './helpers/image-builder.js';
+import { file } from './helpers/tar-writer.js';
 
 function tarOf(files: [string, Buffer][]): Buffer {
   const parts: Buffer[] = [];
@@ -96,5 +101,75 @@ test('a worker reads a blob from its range of a local file: a docker save member
   } finally {
     await pool.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a layer scanned split (parsed on one worker, its digests on another) is the unsplit scan, errors included', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
+  const pool = new ScanPool(2);
+  const range = (name: string, bytes: Buffer) => {
+    writeFileSync(join(dir, name), bytes);
+    return { file: join(dir, name), offset: 0, size: bytes.length };
+  };
+  try {
+    let x = 3;
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24));
+    const layer = tarOf(Array.from({ length: 40 }, (_, i) => [`d/f${i}`, bytes(i * 2311 + 5)] as [string, Buffer]));
+    for (const [name, blob] of [['gzip', gzipSync(layer)], ['plain', layer]] as const) {
+      const r = range(name, blob);
+      const whole = await pool.scan(r);
+      t.true(whole.diffId.startsWith('sha256:') && whole.blobDigest.startsWith('sha256:'));
+      t.deepEqual(await pool.scan(r, { split: true }), whole, name);
+    }
+    // the same error as unsplit: a truncated tar (the parser's), corrupt gzip (both fail alike)
+    for (const [name, blob] of [['cut', layer.subarray(0, 30_000)], ['corrupt', Buffer.concat([gzipSync(layer).subarray(0, 5000), Buffer.alloc(3000, 0xaa)])]] as const) {
+      const r = range(name, blob);
+      const unsplit = await t.throwsAsync(pool.scan(r));
+      const split = await t.throwsAsync(pool.scan(r, { split: true }));
+      t.true(split instanceof StrataError);
+      t.is(split!.message, unsplit!.message, name);
+    }
+    // the pool is whole after the failures
+    t.deepEqual((await pool.scan(range('again', layer), { split: true })).records.path.length, 40);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('which layers are scanned split: one big enough and bigger than twice all the others, with two workers or more', (t) => {
+  const MB = 1024 * 1024;
+  t.deepEqual(layersToSplit([100 * MB], 2), [true]);
+  t.deepEqual(layersToSplit([100 * MB, 30 * MB, 20 * MB], 2), [true, false, false]);
+  t.deepEqual(layersToSplit([100 * MB, 30 * MB, 21 * MB], 2), [false, false, false]);
+  t.deepEqual(layersToSplit([100 * MB], 1), [false]);
+  t.deepEqual(layersToSplit([31 * MB], 2), [false]);
+  t.deepEqual(layersToSplit([31 * MB], 2, 1), [true]);
+  t.deepEqual(layersToSplit([undefined, 100 * MB], 2), [false, true]);
+});
+
+test('readImage scans an image’s one big layer split: the same model, and the same digest errors', async (t) => {
+  const { dir, cleanup } = tempDir();
+  const pool = new ScanPool(2);
+  try {
+    // over 4 MiB, so that a worker scans it; a small second layer beside it
+    const big = [file('big', noise(5 * 1024 * 1024, 21)), file('small', 'x')];
+    for (const compression of ['gzip', 'none', 'zstd'] as const) {
+      const at = join(dir, compression);
+      writeOciLayout(at, { images: [{ layers: [{ entries: big, compression }, { entries: [file('top', 'y')] }] }] });
+      const split = await readImage(await openImage(at), { pool, splitMinBytes: 1 });
+      const whole = await readImage(await openImage(at), { pool, splitMinBytes: Infinity });
+      t.deepEqual(inspectReport(split), inspectReport(whole), compression);
+      t.deepEqual(split.layers[0].records, whole.layers[0].records);
+    }
+    const wrong = `sha256:${'3'.repeat(64)}`;
+    const at = join(dir, 'wrong');
+    writeOciLayout(at, { images: [{ layers: [{ entries: big }], config: { rootfs: { type: 'layers', diff_ids: [wrong] } } }] });
+    const message = async (splitMinBytes: number) => (await t.throwsAsync(readImage(await openImage(at), { pool, splitMinBytes })))!.message;
+    t.regex(await message(1), /diff_id \(sha256 of the uncompressed layer\) mismatch: expected sha256:3{64}, got sha256:/);
+    t.is(await message(1), await message(Infinity));
+  } finally {
+    await pool.close();
+    cleanup();
   }
 });

@@ -52,10 +52,27 @@ export interface ReadOptions {
   memo?: Map<string, Promise<LayerScan>>;
   /** Unions by leading layers, shared by the images of one command so that a common base is merged once. */
   prefixes?: UnionPrefixes;
+  /** Smallest blob worth a split scan (layersToSplit); default SPLIT_MIN_BYTES. */
+  splitMinBytes?: number;
 }
 
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
 const IN_PROCESS_BYTES = 4 * 1024 * 1024;
+
+/** Below this a split scan saves less than starting a second worker and inflating twice costs. */
+export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Which layers to scan split (ScanPool.scan): parsed on one worker while another verifies the
+ * digests. Pays for a layer bigger than all the others together many times over: without a split,
+ * one worker scans it alone while the others have finished. With two workers the split layer costs
+ * max(parse, digests + the other layers); parsing (with per-file hashing) costs about twice
+ * the sha256, so the others must stay under half of it. Blob sizes stand in for the work.
+ */
+export function layersToSplit(sizes: (number | undefined)[], workers: number, minBytes = SPLIT_MIN_BYTES): boolean[] {
+  const total = sizes.reduce<number>((s, n) => s + (n ?? 0), 0);
+  return sizes.map((n) => workers >= 2 && n !== undefined && n >= minBytes && total - n <= n / 2);
+}
 
 export async function readImage(image: Image, opts: ReadOptions = {}): Promise<ImageModel> {
   const pool = opts.pool ?? new ScanPool();
@@ -72,11 +89,12 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
   // Identical blobs at several positions (or in several images sharing a memo) are read once.
   const byBlob = opts.memo ?? new Map<string, Promise<LayerScan>>();
   const slots = new Semaphore(opts.concurrency ?? pool.size + 1);
+  const split = layersToSplit(image.layers.map((l) => (l.file ? l.blobSize : undefined)), pool.size, opts.splitMinBytes);
   const scans = image.layers.map((layer) => {
     const key = layer.digest ?? layer.diffId;
     let p = byBlob.get(key);
     if (!p) {
-      p = slots.run(() => scanOne(layer, pool, opts.cache)).then((s) => {
+      p = slots.run(() => scanOne(layer, pool, opts.cache, split[layer.index])).then((s) => {
         opts.onProgress?.(++done, total);
         return s;
       });
@@ -164,12 +182,12 @@ export async function storedLayers(image: Image, tarSizes: number[]): Promise<St
   return out;
 }
 
-async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined): Promise<LayerScan> {
+async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined, split: boolean): Promise<LayerScan> {
   if (layer.scanned) return verified(layer, layer.scanned);
   const hit = await cache?.get(layer.diffId);
   if (hit) return asStored(layer, hit, await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
-  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open()));
+  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open(), { split }));
   await cache?.put(layer.diffId, scan);
   return scan;
 }

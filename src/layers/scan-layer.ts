@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { uncompressed, type Compression } from './compression.js';
 import { TarParser } from './tar-parser.js';
 import { LayerRecordsSink } from './layer-records-sink.js';
@@ -19,10 +19,11 @@ export interface LayerScan {
  * Streams the blob; holds at most one chunk of content at a time. Each chunk of `blob` is used up
  * before the next is asked for, so a source may read every chunk into the same buffer.
  */
-export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean } = {}): Promise<LayerScan> {
-  // Blobs posted to a worker in chunks are hashed by the pool on the main thread as they pass.
-  let blobHash = opts.hashBlob === false ? null : createHash('sha256');
-  const diffHash = createHash('sha256');
+export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean } = {}): Promise<LayerScan> {
+  // Blobs posted to a worker in chunks are hashed by the pool on the main thread as they pass;
+  // `digests: false`: another thread computes both (digestLayer), this scan leaves them empty.
+  let blobHash = opts.hashBlob === false || opts.digests === false ? null : createHash('sha256');
+  const diffHash = opts.digests === false ? null : createHash('sha256');
   let blobSize = 0;
   let tarSize = 0;
   // loaded on the first scan: an image read from the layer cache needs no hashing
@@ -36,12 +37,12 @@ export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: 
   });
   if (compression === 'none') blobHash = null; // the blob is the tar: its digest is the diffID
   for await (const chunk of chunks) {
-    diffHash.update(chunk);
+    diffHash?.update(chunk);
     tarSize += chunk.length;
     parser.push(chunk);
   }
   parser.end();
-  const diffId = `sha256:${diffHash.digest('hex')}`;
+  const diffId = diffHash ? `sha256:${diffHash.digest('hex')}` : '';
   return {
     records: sink.finish(tarSize),
     blobDigest: compression === 'none' ? diffId : blobHash ? `sha256:${blobHash.digest('hex')}` : '',
@@ -49,4 +50,25 @@ export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: 
     diffId,
     compression,
   };
+}
+
+/** What a layer's digests are: scanLayer's `blobDigest` and `diffId`, with no parsing. */
+export type LayerDigests = Pick<LayerScan, 'blobDigest' | 'diffId' | 'blobSize'>;
+
+/**
+ * A blob's digests alone: sha256 of the blob as stored and of its uncompressed stream. Run on a
+ * second thread beside a scan with `digests: false`, it halves the time of an image's one big layer.
+ */
+export async function digestLayer(blob: AsyncIterable<Buffer>): Promise<LayerDigests> {
+  let blobHash: Hash | null = createHash('sha256');
+  const diffHash = createHash('sha256');
+  let blobSize = 0;
+  const { compression, chunks } = await uncompressed(blob, (c) => {
+    blobHash?.update(c);
+    blobSize += c.length;
+  });
+  if (compression === 'none') blobHash = null;
+  for await (const chunk of chunks) diffHash.update(chunk);
+  const diffId = `sha256:${diffHash.digest('hex')}`;
+  return { blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : diffId, diffId, blobSize };
 }

@@ -11,18 +11,20 @@ import { createHash, type Hash } from 'node:crypto';
 import { sniffCompression } from './compression.js';
 import { availableParallelism } from 'node:os';
 import { StrataError } from './errors.js';
-import type { LayerScan } from './scan-layer.js';
+import type { LayerDigests, LayerScan } from './scan-layer.js';
 import type { FileRange } from './file-tree.js';
 
 export type ToWorker =
   | { type: 'start'; id: number }
-  | { type: 'file'; id: number; range: FileRange }
+  | { type: 'file'; id: number; range: FileRange; digests: boolean }
+  | { type: 'digest'; id: number; range: FileRange }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number };
 
 export type FromWorker =
   | { type: 'ack'; id: number; bytes: number }
   | { type: 'done'; id: number; scan: LayerScan }
+  | { type: 'digests'; id: number; digests: LayerDigests }
   | { type: 'error'; id: number; message: string; known: boolean };
 
 const MAX_IN_FLIGHT = 16 * 1024 * 1024;
@@ -33,7 +35,7 @@ class ScanWorker {
   readonly worker = new Worker(new URL('./scan-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   private inFlight = 0;
   private onAck: (() => void) | null = null;
-  private settle: { resolve: (s: LayerScan) => void; reject: (e: Error) => void } | null = null;
+  private settle: { resolve: (s: LayerScan | LayerDigests) => void; reject: (e: Error) => void } | null = null;
   private failed: Error | null = null;
 
   constructor() {
@@ -45,6 +47,8 @@ class ScanWorker {
         a?.();
       } else if (m.type === 'done') {
         this.settle?.resolve(m.scan);
+      } else if (m.type === 'digests') {
+        this.settle?.resolve(m.digests);
       } else {
         this.fail(m.known ? new StrataError(m.message) : new Error(m.message));
       }
@@ -60,13 +64,11 @@ class ScanWorker {
     a?.();
   }
 
-  async run(id: number, blob: AsyncIterable<Buffer> | FileRange): Promise<LayerScan> {
-    this.failed = null;
-    this.inFlight = 0;
-    const result = new Promise<LayerScan>((resolve, reject) => (this.settle = { resolve, reject }));
-    result.catch(() => undefined); // observed below
+  /** `digests: false`: a file range scanned without its digests, which a `digest` task computes. */
+  async run(id: number, blob: AsyncIterable<Buffer> | FileRange, digests = true): Promise<LayerScan> {
+    const result = this.expect<LayerScan>();
     if (!(Symbol.asyncIterator in blob)) {
-      this.worker.postMessage({ type: 'file', id, range: blob } satisfies ToWorker);
+      this.worker.postMessage({ type: 'file', id, range: blob, digests } satisfies ToWorker);
       return this.settled(result);
     }
     this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
@@ -90,7 +92,22 @@ class ScanWorker {
     return { ...scan, blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : scan.diffId };
   }
 
-  private async settled(result: Promise<LayerScan>): Promise<LayerScan> {
+  /** The digests of a file range alone (scan-layer.ts digestLayer). */
+  digest(id: number, range: FileRange): Promise<LayerDigests> {
+    const result = this.expect<LayerDigests>();
+    this.worker.postMessage({ type: 'digest', id, range } satisfies ToWorker);
+    return this.settled(result);
+  }
+
+  private expect<T extends LayerScan | LayerDigests>(): Promise<T> {
+    this.failed = null;
+    this.inFlight = 0;
+    const result = new Promise<T>((resolve, reject) => (this.settle = { resolve: resolve as (v: LayerScan | LayerDigests) => void, reject }));
+    result.catch(() => undefined); // observed by settled()
+    return result;
+  }
+
+  private async settled<T>(result: Promise<T>): Promise<T> {
     try {
       return await result;
     } finally {
@@ -108,11 +125,24 @@ export class ScanPool {
 
   constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
-  /** Scan a blob: its bytes, or the range of a local file that holds them (read by the worker). */
-  async scan(blob: AsyncIterable<Buffer> | FileRange): Promise<LayerScan> {
+  /**
+   * Scan a blob: its bytes, or the range of a local file that holds them (read by the worker).
+   * `split`: a file range is parsed on one worker while another computes its digests (reading the
+   * range again): for an image's one big layer, which would otherwise keep one worker busy while the
+   * others wait. The parser's error wins over the digests' when both fail, as without a split.
+   */
+  async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean } = {}): Promise<LayerScan> {
+    if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob));
+    const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, false)), this.task((w, id) => w.digest(id, blob))]);
+    if (scan.status === 'rejected') throw scan.reason;
+    if (digests.status === 'rejected') throw digests.reason;
+    return { ...scan.value, ...digests.value };
+  }
+
+  private async task<T>(work: (w: ScanWorker, id: number) => Promise<T>): Promise<T> {
     const w = await this.acquire();
     try {
-      return await w.run(this.nextId++, blob);
+      return await work(w, this.nextId++);
     } catch (e) {
       // a worker that failed mid-scan may hold a half-read layer: replace it
       this.all = this.all.filter((x) => x !== w);

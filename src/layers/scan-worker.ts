@@ -1,7 +1,7 @@
 /** Worker thread body: scans one layer at a time, from a local file or from chunks posted to it. */
 import { parentPort } from 'node:worker_threads';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { scanLayer, type LayerScan } from './scan-layer.js';
+import { digestLayer, scanLayer, type LayerDigests, type LayerScan } from './scan-layer.js';
 import { StrataError } from './errors.js';
 import type { FileRange } from './file-tree.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
@@ -47,12 +47,16 @@ async function* fileChunks(r: FileRange): AsyncGenerator<Buffer> {
   }
 }
 
-function reply(id: number, scanning: Promise<LayerScan>): void {
-  scanning.then(
-    (scan) => {
-      const r = scan.records;
+function reply(id: number, work: Promise<LayerScan | LayerDigests>): void {
+  work.then(
+    (result) => {
+      if (!('records' in result)) {
+        port.postMessage({ type: 'digests', id, digests: result } satisfies FromWorker);
+        return;
+      }
+      const r = result.records;
       const transfer = [r.kind, r.flags, r.size, r.mode, r.uid, r.gid, r.mtime, r.hash].map((a) => a.buffer as ArrayBuffer);
-      port.postMessage({ type: 'done', id, scan } satisfies FromWorker, transfer);
+      port.postMessage({ type: 'done', id, scan: result } satisfies FromWorker, transfer);
     },
     (e: unknown) => {
       const err = e as NodeJS.ErrnoException;
@@ -67,7 +71,12 @@ function reply(id: number, scanning: Promise<LayerScan>): void {
 port.on('message', (m: ToWorker) => {
   if (m.type === 'file') {
     current = -1;
-    reply(m.id, scanLayer(fileChunks(m.range)));
+    reply(m.id, scanLayer(fileChunks(m.range), { digests: m.digests }));
+    return;
+  }
+  if (m.type === 'digest') {
+    current = -1;
+    reply(m.id, digestLayer(fileChunks(m.range)));
     return;
   }
   if (m.type === 'start') {
