@@ -143,11 +143,17 @@ const examples: [string, string][] = [
   ['var/log/dpkg.log', 'logs'],
   ['app/server.log', 'logs'],
   ['src/main.o', 'build-leftovers'],
+  ['usr/local/lib/node_modules/x/build/Release/obj.target/x/src/x.o', 'build-leftovers'],
+  ['usr/src/python/Python/crt1.obj', 'build-leftovers'],
   ['build/CMakeFiles/x.dir/y', 'build-leftovers'],
   ['src/CMakeCache.txt', 'build-leftovers'],
   ['app/node_modules/.cache/babel/x', 'build-leftovers'],
 ];
-const innocent = ['usr/share/man/man5/core.5.gz', 'usr/share/man/man1/vgcore.1.gz', 'usr/lib/core.12345678', 'usr/bin/core-utils', 'usr/lib/libcore.so', 'etc/logrotate.conf', 'usr/share/doc/git/README', 'usr/lib/python3/pip/_internal/cache.py', 'etc/catalog'];
+const innocent = [
+  'usr/lib/gcc/x86_64-linux-gnu/12/crtbegin.o', 'usr/lib/x86_64-linux-gnu/crt1.o', 'usr/lib/Scrt1.o',
+  'usr/lib/python3.11/config-3.11-x86_64-linux-gnu/python.o', 'usr/local/lib/python3.12/config-3.12-x86_64-linux-gnu/python.o',
+  'opt/sdk/python/lib/python3.12/config-3.12-x86_64-linux-gnu/python.o',
+  'usr/share/man/man5/core.5.gz', 'usr/share/man/man1/vgcore.1.gz', 'usr/lib/core.12345678', 'usr/bin/core-utils', 'usr/lib/libcore.so', 'etc/logrotate.conf', 'usr/share/doc/git/README', 'usr/lib/python3/pip/_internal/cache.py', 'etc/catalog'];
 
 test('every built-in rule matches its paths, first match wins, and ordinary files match none', async (t) => {
   const paths = [...examples.map(([p]) => p), ...innocent];

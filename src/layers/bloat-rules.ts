@@ -9,6 +9,8 @@ export interface BloatRule {
   category: string;
   /** Globs (src/layers/glob.ts). */
   paths: string[];
+  /** Globs of paths `paths` match that are not leftovers (what packages install): no rule matches them. */
+  except?: string[];
   /** The fix, in build terms. */
   remedy: string;
   /** A .dockerignore entry to suggest when the files came in with COPY/ADD. */
@@ -146,6 +148,8 @@ export const BUILTIN_RULES: readonly BloatRule[] = [
     id: 'build-leftovers',
     category: 'build',
     paths: ['*.o', '*.obj', '*.lo', '**/CMakeFiles/**', 'CMakeCache.txt', '**/node_modules/.cache/**', '*.tsbuildinfo'],
+    // objects a toolchain installs: GCC's own, the C library's start files, CPython's python.o (its -dev package, official images)
+    except: ['/usr/lib/gcc/**', '/usr/libexec/gcc/**', '/usr/lib/gcc-cross/**', '{crt1,Scrt1,Mcrt1,gcrt1,grcrt1,rcrt1,crti,crtn}.o', '**/python[23]*/config*/**'],
     remedy: 'Intermediate build outputs: build in a separate stage and COPY only the result (multi-stage build), or delete them in the same RUN as the build.',
     dockerignore: '**/*.o',
   },

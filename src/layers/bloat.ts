@@ -116,6 +116,8 @@ class Context {
   readonly rules: BloatRule[];
   private readonly matcher: GlobSet;
   private readonly ignore: GlobSet;
+  /** Per rule: the paths it matches that it does not claim (BloatRule.except). */
+  private readonly excepts: (GlobSet | undefined)[];
   /** Per directory: IGNORED, or the index of the first rule its `/**` globs match (-1: none). */
   private readonly byDir = new Map<string, number>();
   /** The same per directory node, for the walk over the final view (UNSEEN: not matched yet). */
@@ -127,6 +129,7 @@ class Context {
   ) {
     this.rules = activeRules(config);
     this.matcher = new GlobSet(this.rules.map((r) => r.paths));
+    this.excepts = this.rules.map((r) => (r.except ? new GlobSet([r.except]) : undefined));
     this.ignore = new GlobSet([config.ignore]);
     this.byDirNode = new Int32Array(model.union.nodeCount).fill(UNSEEN);
   }
@@ -163,11 +166,15 @@ class Context {
   }
 
   private fileIndex(path: string, d: number): number {
+    let r: number;
     if (d === PER_FILE || !GlobSet.sameForDir(path, path.lastIndexOf('/') + 1)) {
-      return this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
+      r = this.ignore.first(path) >= 0 ? IGNORED : this.matcher.first(path);
+    } else {
+      if (d === IGNORED || (!this.ignore.empty && this.ignore.firstInFile(path, -1) >= 0)) return IGNORED;
+      r = this.matcher.firstInFile(path, d);
     }
-    if (d === IGNORED || (!this.ignore.empty && this.ignore.firstInFile(path, -1) >= 0)) return IGNORED;
-    return this.matcher.firstInFile(path, d);
+    // rare (an object file, say): the exceptions are tried only for a rule that has some
+    return r >= 0 && this.excepts[r]?.first(path) === 0 ? -1 : r;
   }
 
   createdBy(L: number): string | undefined {
