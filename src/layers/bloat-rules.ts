@@ -129,6 +129,8 @@ export const BUILTIN_RULES: readonly BloatRule[] = [
     id: 'var-cache',
     category: 'cache',
     paths: ['/var/cache/**'],
+    // debconf's database, not a cache: Debian's own images keep it, and package scripts need it
+    except: ['/var/cache/debconf/{config,templates,passwords}.dat'],
     remedy: 'Clear the cache in the same RUN that fills it (… && rm -rf /var/cache/NAME/*).',
   },
   {
