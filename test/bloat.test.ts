@@ -154,7 +154,7 @@ const innocent = [
   'usr/lib/gcc/x86_64-linux-gnu/12/crtbegin.o', 'usr/lib/x86_64-linux-gnu/crt1.o', 'usr/lib/Scrt1.o',
   'usr/lib/python3.11/config-3.11-x86_64-linux-gnu/python.o', 'usr/local/lib/python3.12/config-3.12-x86_64-linux-gnu/python.o',
   'opt/sdk/python/lib/python3.12/config-3.12-x86_64-linux-gnu/python.o',
-  'var/cache/debconf/config.dat', 'var/cache/debconf/templates.dat',
+  'var/cache/debconf/config.dat', 'var/cache/debconf/templates.dat', 'usr/share/doc/python3.11/pybench.log',
   'usr/share/man/man5/core.5.gz', 'usr/share/man/man1/vgcore.1.gz', 'usr/lib/core.12345678', 'usr/bin/core-utils', 'usr/lib/libcore.so', 'etc/logrotate.conf', 'usr/share/doc/git/README', 'usr/lib/python3/pip/_internal/cache.py', 'etc/catalog'];
 
 test('every built-in rule matches its paths, first match wins, and ordinary files match none', async (t) => {

@@ -143,6 +143,8 @@ export const BUILTIN_RULES: readonly BloatRule[] = [
     id: 'logs',
     category: 'log',
     paths: ['/var/log/**', '*.log'],
+    // documentation a package installs (test summaries, benchmark results), not a log of the build
+    except: ['/usr/share/doc/**'],
     remedy: `Delete build logs ${sameRun} (or send the output to /dev/null); add "*.log" to .dockerignore if they came from the build context.`,
     dockerignore: '**/*.log',
   },

@@ -23,7 +23,7 @@ import { restamp, SCHEMA_VERSION, type InspectReport } from './report.js';
  * 5: a path through a symlinked directory is applied where the link points.
  * 6: a hardlink to a symlink, fifo or device has its target's mode, owner and device numbers.
  * 7: the built-in rules: core dumps are `core.PID` with digits only; objects a toolchain installs are
- *    not build leftovers, nor debconf's database a cache. (Built-in rules are not in the key: a change to them raises this.)
+ *    not build leftovers, nor debconf's database a cache, nor a package's documentation a log. (Built-in rules are not in the key: a change to them raises this.)
  */
 const ANALYSIS_REVISION = 7;
 
