@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       row('strata inspect, second run (report cache)', second.ms, base, `= ${((second.ms / first.ms) * 100).toFixed(0)}% of first (goal <= 10%)`);
       row('  the same, from per-layer records only', layersOnly.ms, base, `= ${((layersOnly.ms / first.ms) * 100).toFixed(0)}% of first (no report cached)`);
       const label = strata(['inspect', await relabelled(g)], cached);
-      row('  a rebuild with only a new label (same layers)', label.ms, base, `= ${((label.ms / first.ms) * 100).toFixed(0)}% of first (the report of the same layers, goal <= 10%)`);
+      row('  a rebuild with only a new label', label.ms, base, `= ${((label.ms / first.ms) * 100).toFixed(0)}% of first (same layers, new config; goal <= 10%)`);
       // The usual case of a shared base: an application layer rebuilt over it.
       const app = await appOnSameBase(g);
       const appFirst = strata(['inspect', app], noCache);

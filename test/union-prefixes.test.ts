@@ -85,10 +85,13 @@ test('a later image starts from a copy of the earliest union that shares the mos
   t.is(start?.layers, 2);
   t.true(start!.union instanceof Union);
   t.not(start!.union, u2); // a copy, b's own to extend
-  // an image that begins after `a` finished takes a copy of its final union at once
-  a.reached(3, new Union());
+  // an image that begins after `a` finished takes a copy of its final union at once, while a's model holds it
+  const final = new Union();
+  a.reached(3, final);
   a.end(true);
-  t.is((await prefixes.begin(['l0', 'l1', 'l2', 'l3']).start)?.layers, 3);
+  const late = await prefixes.begin(['l0', 'l1', 'l2', 'l3']).start;
+  t.is(late?.layers, 3);
+  t.not(late?.union, final);
 });
 
 test('when the image that was to give a copy fails, the waiting one builds its own union', async (t) => {

@@ -63,11 +63,11 @@ const IN_PROCESS_BYTES = 4 * 1024 * 1024;
 export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
- * Which layers to scan split (ScanPool.scan): parsed on one worker while another verifies the
- * digests. Pays for a layer bigger than all the others together many times over: without a split,
- * one worker scans it alone while the others have finished. With two workers the split layer costs
- * max(parse, digests + the other layers); parsing (with per-file hashing) costs about twice
- * the sha256, so the others must stay under half of it. Blob sizes stand in for the work.
+ * Which layers to scan split (ScanPool.scan): parsed on one worker while another computes the
+ * digests. It pays for a layer that outweighs all the others together: without a split, one worker
+ * scans it alone while the others have finished. With two workers the split layer costs
+ * max(parse, digests + the other layers); parsing (with per-file hashing) costs about twice the
+ * sha256, so the others must stay under half of it. Blob sizes stand in for the work.
  */
 export function layersToSplit(sizes: (number | undefined)[], workers: number, minBytes = SPLIT_MIN_BYTES): boolean[] {
   const total = sizes.reduce<number>((s, n) => s + (n ?? 0), 0);

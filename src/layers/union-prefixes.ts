@@ -32,9 +32,11 @@ export class UnionPrefixes {
 
 /** One image's union as it grows: copies of it at the layer counts later images ask for. */
 export class Builder {
-  /** Layers in `union` so far. */
+  /** Layers in the union so far. */
   private added = 0;
+  /** The union while it is built; once done, only as long as its image's model holds it. */
   private union: Union | null = null;
+  private done: WeakRef<Union> | null = null;
   private ended = false;
   private failed = false;
   private readonly asked = new Map<number, ((u: Union | null) => void)[]>();
@@ -47,11 +49,13 @@ export class Builder {
 
   /** Whether it can give a copy after `layers` layers: not once it has added more, nor after it failed. */
   canReach(layers: number): boolean {
-    return !this.failed && (this.ended ? this.added === layers : this.added <= layers);
+    if (this.failed) return false;
+    return this.ended ? this.added === layers && this.done?.deref() !== undefined : this.added <= layers;
   }
 
   copyAt(layers: number): Promise<UnionStart | null> {
-    if (this.union && this.added === layers) return Promise.resolve({ union: new Union(this.union), layers });
+    const now = this.union ?? this.done?.deref();
+    if (now && this.added === layers) return Promise.resolve({ union: new Union(now), layers });
     return new Promise<Union | null>((resolve) => {
       const waiting = this.asked.get(layers);
       if (waiting) waiting.push(resolve);
@@ -71,13 +75,13 @@ export class Builder {
     }
   }
 
-  /** Done (its final union stays for copies), or failed: whoever still waits builds its own. */
+  /** Done, or failed: whoever still waits builds its own. */
   end(ok: boolean): void {
     this.ended = true;
-    if (!ok) {
-      this.failed = true;
-      this.union = null;
-    }
+    this.failed = !ok;
+    // a finished union is not kept alive for images that may never ask: the command holds its model while it needs it
+    this.done = ok && this.union ? new WeakRef(this.union) : null;
+    this.union = null;
     for (const waiting of this.asked.values()) for (const resolve of waiting) resolve(null);
     this.asked.clear();
   }
