@@ -89,6 +89,21 @@ test('filter keeps matches and their ancestors; glob and regex', async (t) => {
   t.throws(() => compileFilter('a('), { message: /^filter: / });
 });
 
+test('a filter without regex syntax is a substring of the /-prefixed path, matched on the path as it is', async (t) => {
+  const m = await load('tiny-overlay.oci.tar');
+  const asRegex = (p: string) => matchingNodes(m.union, (abs: string) => new RegExp(p).test(abs));
+  for (const p of ['/tmp', 'tmp/', '/etc/', 'conf', '/', 'bin/', '/usr/local/bin/app', 'nowhere']) {
+    const f = compileFilter(p);
+    t.truthy(f.relative, p);
+    t.deepEqual(matchingNodes(m.union, f), asRegex(p), p);
+  }
+  // with a top-level directory named like a deeper one: /x matches x/… at the root and …/x anywhere
+  const tops = matchingNodes(m.union, compileFilter('/bin'));
+  t.true([...tops].some((n) => m.union.nodePath[n] === 'bin'));
+  t.true([...tops].some((n) => m.union.nodePath[n] === 'usr/local/bin'));
+  t.is(compileFilter('a.b').relative, undefined); // `.` is regex syntax: any character
+});
+
 test('collapse: a collapsed directory hides its subtree; collapse-all shows only the top', async (t) => {
   const m = await load('tiny-overlay.oci.tar');
   const bin = m.union.nodeOf('bin')!;

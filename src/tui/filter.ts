@@ -9,13 +9,17 @@ import { StrataError } from '../layers/errors.js';
 
 export type PathTest = (absPath: string) => boolean;
 
-export function compileFilter(pattern: string): PathTest {
+/** A PathTest that can also take a root-relative path (`etc/passwd`) as it is, sparing the `/` + path string. */
+export type FilterTest = PathTest & { relative?: (relPath: string) => boolean };
+
+export function compileFilter(pattern: string): FilterTest {
   if (isGlob(pattern)) {
     const body = globToRegex(pattern);
     // like the bloat rules' globs: with a `/` anchored at the root, without one any base name
     const re = pattern.includes('/') ? new RegExp(`^${pattern.startsWith('/') ? '' : '/'}${body}(?:/.*)?$`) : new RegExp(`(?:^|/)${body}(?:/.*)?$`);
     return (p) => re.test(p);
   }
+  if (!/[.*+?^${}()|[\]\\]/.test(pattern)) return literal(pattern);
   let re: RegExp;
   try {
     re = new RegExp(pattern);
@@ -23,6 +27,17 @@ export function compileFilter(pattern: string): PathTest {
     throw new StrataError(`filter: ${(e as Error).message}`);
   }
   return (p) => re.test(p);
+}
+
+/**
+ * A pattern without regex syntax (`node_modules`, `/f7/`) is a substring: found in `/` + path where
+ * it is in the path, or where its leading `/` is the root's. Over 500k paths this spares building
+ * each `/`-prefixed string (docs/performance.md).
+ */
+function literal(pattern: string): FilterTest {
+  const rootAnchored = pattern.startsWith('/') ? pattern.slice(1) : null;
+  const relative = (rel: string) => rel.includes(pattern) || (rootAnchored !== null && rel.startsWith(rootAnchored));
+  return Object.assign((abs: string) => abs.includes(pattern), { relative });
 }
 
 export function isGlob(pattern: string): boolean {

@@ -9,6 +9,7 @@ import { Kind } from '../layers/records.js';
 import { changeName, type ChangeName, type Union } from '../layers/union.js';
 import type { DirSizes } from './dir-sizes.js';
 import { PreorderTree } from './preorder-tree.js';
+import type { FilterTest } from './filter.js';
 
 export type Status = ChangeName;
 
@@ -184,8 +185,13 @@ function cmp(a: string, b: string): number {
 }
 
 /** Nodes whose absolute path passes a test (computed once per filter, whatever the layer). */
-export function matchingNodes(u: Union, test: (absPath: string) => boolean): Int32Array {
+export function matchingNodes(u: Union, test: FilterTest): Int32Array {
   const out: number[] = [];
-  for (let n = 1; n < u.nodeCount; n++) if (test(`/${u.nodePath[n]}`)) out.push(n);
+  const rel = test.relative;
+  if (rel) {
+    for (let n = 1; n < u.nodeCount; n++) if (rel(u.nodePath[n])) out.push(n);
+  } else {
+    for (let n = 1; n < u.nodeCount; n++) if (test(`/${u.nodePath[n]}`)) out.push(n);
+  }
   return Int32Array.from(out);
 }
