@@ -164,19 +164,22 @@ function layerInfo(l: Layer, s: LayerScan, history: HistoryEntry | undefined): L
 }
 
 /**
- * How `image` stores its layers, told without reading them (the first bytes of each blob aside), as
- * a scan would tell it; `tarSizes` from a report of the same layers. Undefined when only reading a
- * blob would: a compressed blob whose digest or size the source does not declare.
+ * How `image` stores its layers, told without reading them, as a scan would tell it; `known`: the
+ * layers of a report made from the same layers elsewhere. A blob the report describes already (the
+ * same digest) is taken as it says; another one is sniffed (its first bytes). Undefined when only
+ * reading a blob would tell: a compressed blob whose digest or size the source does not declare.
  */
-export async function storedLayers(image: Image, tarSizes: number[]): Promise<StoredLayer[] | undefined> {
+export async function storedLayers(image: Image, known: { digest: string; compression: string; tarSize: number }[]): Promise<StoredLayer[] | undefined> {
   const history = layerHistory(image.config.history, image.layers.length);
-  const compressions = await Promise.all(image.layers.map(sniffBlob));
+  const compressions = await Promise.all(
+    image.layers.map((l) => (l.digest !== undefined && l.digest === known[l.index].digest ? (known[l.index].compression as Compression) : sniffBlob(l))),
+  );
   const out: StoredLayer[] = [];
   for (const l of image.layers) {
     const compression = compressions[l.index];
     const plain = compression === 'none';
     if (!plain && (l.digest === undefined || l.blobSize === undefined)) return undefined;
-    const blobSize = l.blobSize ?? tarSizes[l.index];
+    const blobSize = l.blobSize ?? known[l.index].tarSize;
     out.push({ digest: l.digest ?? l.diffId, mediaType: l.mediaType, compression, compressedSize: plain ? null : blobSize, blobSize, history: history[l.index] });
   }
   return out;

@@ -22,8 +22,9 @@ import { restamp, SCHEMA_VERSION, type InspectReport } from './report.js';
  * 4: a hardlink to a file has its inode's mode, owner and xattrs.
  * 5: a path through a symlinked directory is applied where the link points.
  * 6: a hardlink to a symlink, fifo or device has its target's mode, owner and device numbers.
- * 7: the built-in rules: core dumps are `core.PID` with digits only; objects a toolchain installs are
- *    not build leftovers, nor debconf's database a cache, nor a package's documentation a log. (Built-in rules are not in the key: a change to them raises this.)
+ * 7: the built-in rules (not in the key, so a change to them raises this): core dumps are
+ *    `core.PID` with digits only; objects a toolchain installs are not build leftovers, nor
+ *    debconf's database a cache, nor a package's documentation a log.
  */
 const ANALYSIS_REVISION = 7;
 
@@ -56,7 +57,7 @@ export class ReportCache {
     } catch {
       return undefined;
     }
-    const stored = await storedLayers(image, r.layers.map((l) => l.tarSize));
+    const stored = await storedLayers(image, r.layers);
     return stored && restamp(r, image, stored);
   }
 

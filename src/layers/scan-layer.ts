@@ -57,7 +57,7 @@ export type LayerDigests = Pick<LayerScan, 'blobDigest' | 'diffId' | 'blobSize'>
 
 /**
  * A blob's digests alone: sha256 of the blob as stored and of its uncompressed stream. Run on a
- * second thread beside a scan with `digests: false`, it halves the time of an image's one big layer.
+ * second thread beside a scan with `digests: false`, it shortens an image's one big layer.
  */
 export async function digestLayer(blob: AsyncIterable<Buffer>): Promise<LayerDigests> {
   let blobHash: Hash | null = createHash('sha256');
