@@ -1,13 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fixture, loadFixture, strataBin } from './support/fixtures.js';
 import { file, writeOciLayout } from './helpers/bloat-images.js';
 import { parseConfig } from '../src/layers/config.js';
-import { checkRules, ciReport, evaluateGate, type Baseline, type CiReport, type RuleResult } from '../src/layers/gate.js';
+import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline, type CiReport, type RuleResult } from '../src/layers/gate.js';
 import { mergeRules, parseRuleFlags, type GateRule } from '../src/layers/gate-rules.js';
 import { humanizeBytes, parseDiveCi } from '../src/layers/dive-ci.js';
 import { inspectReport } from '../src/layers/report.js';
@@ -556,4 +556,54 @@ test(".dive-ci on the overlay build: dive ignores the opaque whiteout, so the co
   ]);
   t.is(diveWasted, 1210625);
   t.is(report.summary.wastedBytes, 1460584); // strata: the hardlink copy-up of bundle.js is waste too
+});
+
+test('binary: a report of the same layers spares reading the image, unless a rule needs the image itself', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'strata-ci-cache-'));
+  writeFileSync(join(work, 'dive.yml'), 'rules:\n  lowestEfficiency: 0.5\n');
+  const env = { STRATA_CACHE_DIR: join(work, 'cache'), STRATA_NO_CACHE: '' }; // the tests run without a cache otherwise
+  const layout = join(work, 'layout');
+  mkdirSync(layout);
+  execFileSync('tar', ['-xf', fixture(OVERLAY), '-C', layout]);
+  const base = ['ci', layout, '--max-final-size', '10MB', '--forbid-categories', 'core-dump'];
+  const args = [...base, '--max-layer-size', '3MB'];
+  const first = await strata(args, work, env);
+  t.is(first.code, 0, first.stderr);
+  // the layer cache gone and a layer blob damaged (same size): only reading the image would notice
+  rmSync(join(work, 'cache', 'layers'), { recursive: true });
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  const blob = join(layout, 'blobs', 'sha256', manifest.layers[2].digest.slice(7));
+  const bytes = readFileSync(blob);
+  bytes[bytes.length >> 1] ^= 0xff;
+  writeFileSync(blob, bytes);
+  const again = await strata(args, work, env);
+  t.is(again.code, 0, again.stderr);
+  t.is(again.stdout, first.stdout);
+  // rules that read the image: forbidden paths, a layer over max-layer-size (its files listed), dive's rules
+  for (const more of [[...args, '--forbid-paths', '/tmp/**'], [...base, '--max-layer-size', '1MB'], [...args, '--dive-ci', join(work, 'dive.yml')]]) {
+    const r = await strata(more, work, env);
+    t.is(r.code, 2, `${more.join(' ')}: ${r.stdout}`);
+    t.regex(r.stderr, /^strata: .*layer 2 .*(digest mismatch|corrupt gzip)/, more.join(' '));
+  }
+  t.is((await strata(args, work, { ...env, STRATA_NO_CACHE: '1' })).code, 2);
+});
+
+test('which rules need the image beyond its report', async (t) => {
+  const model = await loadFixture(VFS);
+  const report = inspectReport(model);
+  const rules = (yaml: string) => mergeRules(parseConfig(`rules:\n${yaml.replace(/^/gm, '  ')}\n`, '.strata.yml').rules, {});
+  t.false(gateNeedsModel(rules('max-final-size: 10MB\nforbid-categories: [log]\nmax-wasted-bytes: 1MB'), [], report));
+  t.true(gateNeedsModel(rules('forbid-paths: ["/tmp/**"]'), [], report));
+  t.true(gateNeedsModel([], parseDiveCi('rules:\n  lowestEfficiency: 0.9\n', '.dive-ci'), report));
+  const biggest = Math.max(...report.layers.map((l) => l.size));
+  t.false(gateNeedsModel(rules(`max-layer-size: ${biggest}`), [], report));
+  t.true(gateNeedsModel(rules(`max-layer-size: ${biggest - 1}`), [], report));
+  t.true(gateNeedsModel(rules(`max-layer-size: {warn: ${biggest - 1}, fail: ${biggest * 2}}`), [], report));
+  // a layer over the limit lists its files, read from the model: the gate's answer needs it
+  const input = { report, model, bloat: parseConfig('', '.strata.yml').bloat, baseline: null };
+  const withModel = evaluateGate(input, rules(`max-layer-size: ${biggest - 1}`));
+  t.true(withModel.offenders[0].files.length > 0);
+  t.throws(() => evaluateGate({ ...input, model: null }, rules(`max-layer-size: ${biggest - 1}`)), { message: /needs the image model/ });
+  t.is(evaluateGate({ ...input, model: null }, rules(`max-layer-size: ${biggest}`)).verdict, 'pass');
 });

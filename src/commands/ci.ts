@@ -1,12 +1,13 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { imageOptions, loadModel, type ImageArgs } from './common.js';
+import { imageOptions, loadModel, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from '../layers/config.js';
 import { loadDiveCi } from '../layers/dive-ci.js';
 import { StrataError } from '../layers/errors.js';
-import { checkRules, ciReport, evaluateGate, type Baseline } from '../layers/gate.js';
+import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../layers/gate.js';
 import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../layers/gate-rules.js';
-import { inspectReport } from '../layers/report.js';
+import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
+import type { ImageModel } from '../layers/read-image.js';
 import { CI_FORMATS, renderCi, type CiFormat } from '../render/ci.js';
 
 type Args = ImageArgs & Partial<Record<RuleKey, string[]>> & {
@@ -50,8 +51,7 @@ export const ciCommand: CommandModule<object, Args> = {
     if (rules.length + diveRules.length === 0 && !args['save-baseline']) {
       throw new StrataError('no rules to check: add a rules: section to .strata.yml (or --config), give rule flags such as --max-final-size 100MB, or a .dive-ci');
     }
-    const model = await loadModel(args);
-    const report = inspectReport(model, { bloat: config.bloat });
+    const { report, model } = await gateInput(await openForArgs(args), { bloat: config.bloat }, (r) => gateNeedsModel(rules, diveRules, r));
     const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args);
     if (args['save-baseline']) writeFile(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
     if (rules.length + diveRules.length === 0) {
@@ -108,6 +108,21 @@ export function pairOutputs(formats: string[], files: string[]): Output[] {
   });
   if (out.filter((o) => o.file === '-').length > 1) throw new StrataError('--output -: stdout can take only one report');
   return out;
+}
+
+/**
+ * The image's report, from the report cache when its layers were analysed before with the same
+ * settings (`strata ci` again, `inspect --json`, a rebuild that changed only a label), and its model
+ * only when no such report exists or a rule needs the image itself.
+ */
+async function gateInput(opened: OpenedImage, settings: ReportOptions, needsModel: (r: InspectReport) => boolean): Promise<{ report: InspectReport; model: ImageModel | null }> {
+  const cached = await opened.reports?.find(opened.image, settings);
+  if (cached && !needsModel(cached)) return { report: cached, model: null };
+  const model = await opened.read();
+  if (cached) return { report: cached, model };
+  const report = inspectReport(model, settings);
+  await opened.reports?.put(opened.image, settings, report);
+  return { report, model };
 }
 
 function writeFile(path: string, text: string): void {

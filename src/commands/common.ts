@@ -3,6 +3,7 @@ import { openImage } from '../layers/sources/resolve.js';
 import type { Image } from '../layers/image.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
 import { UnionPrefixes } from '../layers/union-prefixes.js';
+import { ReportCache } from '../layers/report-cache.js';
 import { ScanPool } from '../layers/scan-pool.js';
 import type { LayerScan } from '../layers/scan-layer.js';
 import { parsePlatform } from '../layers/platform.js';
@@ -80,9 +81,8 @@ export interface LoadOptions {
 /** An image opened (manifest and config read) but whose layers are not read yet. */
 export interface OpenedImage {
   image: Image;
-  /** The cache root, or null with --no-cache. */
-  cacheRoot: string | null;
-  cacheMaxBytes: number;
+  /** Whole reports of this image's layers (none with --no-cache, nor for an image read from a stream). */
+  reports?: ReportCache;
   read(): Promise<ImageModel>;
 }
 
@@ -118,7 +118,8 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
     if (tty && !pulled) process.stderr.write('\r\x1b[K');
     return model;
   };
-  return { image, cacheRoot: cache.off ? null : cache.root, cacheMaxBytes: cache.maxBytes, read };
+  const reports = cache.off || !ReportCache.applies(image) ? undefined : new ReportCache({ dir: join(cache.root, 'reports'), maxBytes: cache.maxBytes });
+  return { image, reports, read };
 }
 
 export async function loadModel(args: ImageArgs, opts: LoadOptions = {}): Promise<ImageModel> {

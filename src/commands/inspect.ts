@@ -1,9 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js';
-import { ReportCache } from '../layers/report-cache.js';
-import { join } from 'node:path';
-import { inspectReport, narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
-import type { Image } from '../layers/image.js';
+import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
@@ -48,27 +45,14 @@ export const inspectCommand: CommandModule<object, Args> = {
   },
 };
 
-/** The report of one image, from the report cache when the same image was inspected the same way. */
+/** The report of one image, from the report cache when the same layers were inspected the same way. */
 async function report(args: Args, settings: ReportOptions, loading: Loading): Promise<InspectReport> {
   const opened = await openForArgs(args, { loading });
-  const cache = opened.cacheRoot !== null && ReportCache.applies(opened.image)
-    ? new ReportCache({ dir: join(opened.cacheRoot, 'reports'), maxBytes: opened.cacheMaxBytes })
-    : undefined;
-  const hit = await cache?.get(opened.image, settings) ?? (await narrowedFromFull(cache, opened.image, settings));
+  const hit = await opened.reports?.find(opened.image, settings);
   if (hit) return hit;
   const r = inspectReport(await opened.read(), settings);
-  await cache?.put(opened.image, settings, r);
+  await opened.reports?.put(opened.image, settings, r);
   return r;
-}
-
-/**
- * A report with every finding (what `--json` caches) answers any --top and --category of the same
- * image and bloat settings: `inspect --json` then `inspect` analyses once.
- */
-async function narrowedFromFull(cache: ReportCache | undefined, image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
-  if (!cache || (settings.top === undefined && !settings.categories?.length)) return undefined;
-  const full = await cache.get(image, { ...settings, top: undefined, categories: undefined }); // the key a --json run saved under
-  return full && { ...full, findings: narrowFindings(full.findings, settings) };
 }
 
 export function renderInspect(r: InspectReport, width: number): string {

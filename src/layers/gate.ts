@@ -63,7 +63,8 @@ export interface Baseline {
 
 export interface GateInput {
   report: InspectReport;
-  model: ImageModel;
+  /** Null when the report came from the cache and no rule needs the image itself (gateNeedsModel). */
+  model: ImageModel | null;
   bloat: BloatConfig;
   baseline?: Baseline | null;
 }
@@ -93,6 +94,16 @@ export function checkRules(rules: GateRule[], bloat: BloatConfig, hasBaseline: b
       throw new StrataError(`${r.origin}: growth rules need --baseline REF|report.json`);
     }
   }
+}
+
+/**
+ * Whether evaluating these rules reads the image model, not just its report: forbidden paths walk the
+ * final view, dive's rules redo dive's count, and a layer over a max-layer-size limit lists its files.
+ */
+export function gateNeedsModel(rules: GateRule[], diveRules: DiveRule[], report: InspectReport): boolean {
+  if (diveRules.length || rules.some((r) => r.key === 'forbid-paths')) return true;
+  const biggest = Math.max(0, ...report.layers.map((l) => l.size));
+  return rules.some((r) => r.key === 'max-layer-size' && [r.fail, r.warn].some((limit) => typeof limit === 'number' && biggest > limit));
 }
 
 export function evaluateGate(input: GateInput, rules: GateRule[], diveRules: DiveRule[] = [], top = 5): GateResult {
@@ -145,6 +156,11 @@ class Measures {
     private readonly top: number,
   ) {
     this.s = input.report.summary;
+  }
+
+  private get model(): ImageModel {
+    if (!this.input.model) throw new Error('the gate needs the image model here, and gateNeedsModel said otherwise');
+    return this.input.model;
   }
 
   strataRule(rule: GateRule): RuleResult {
@@ -213,11 +229,15 @@ class Measures {
   private layerSize(): Measure {
     const layers = [...this.input.report.layers].sort((a, b) => b.size - a.size || a.index - b.index);
     const biggest = layers[0];
+    const offenders = () => layers.slice(0, this.top).map((l) => this.layerOffender(l.index));
     return {
       unit: 'bytes',
       value: biggest ? biggest.size : 0,
       label: biggest ? `largest layer (layer ${biggest.index})` : 'largest layer',
-      offenders: layers.slice(0, this.top).map((l) => this.layerOffender(l.index)),
+      // read only when the rule does not pass: listing a layer's files needs the image model
+      get offenders() {
+        return offenders();
+      },
     };
   }
 
@@ -260,7 +280,7 @@ class Measures {
 
   /** Entries of the final view matching a glob, or beneath a directory that does, grouped by the layer that set them. */
   private forbiddenPaths(list: string[]) {
-    const { union: u, layers } = this.input.model;
+    const { union: u, layers } = this.model;
     const top = layers.length - 1;
     const matchOf = subtreeMatcher(new GlobSet(list.map((g) => [g])));
     const byLayer = new Map<number, { path: string; bytes: number }[]>();
@@ -308,7 +328,7 @@ class Measures {
   }
 
   private layerOffender(L: number): Offender {
-    const r = this.input.model.layers[L].records;
+    const r = this.model.layers[L].records;
     const files: { path: string; bytes: number }[] = [];
     for (let i = 0; i < r.count; i++) if (r.kind[i] === Kind.file && r.size[i] > 0) files.push({ path: `/${r.path[i]}`, bytes: r.size[i] });
     files.sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
@@ -329,8 +349,8 @@ class Measures {
 
   private diveNumbers() {
     if (!this.dive) {
-      const layers = this.input.model.layers;
-      const d = diveAnalysis(this.input.model.union);
+      const { layers, union } = this.model;
+      const d = diveAnalysis(union);
       // dive's "user" bytes: every layer but the first (its base image), sized by tar header sizes.
       this.dive = { ...d, userBytes: layers.slice(1).reduce((n, l) => n + l.size, 0) };
     }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Image } from './image.js';
 import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
 import { layerHistory, storedLayers } from './read-image.js';
-import { restamp, SCHEMA_VERSION, type InspectReport } from './report.js';
+import { narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type ReportOptions } from './report.js';
 
 /**
  * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
@@ -59,6 +59,17 @@ export class ReportCache {
     }
     const stored = await storedLayers(image, r.layers);
     return stored && restamp(r, image, stored);
+  }
+
+  /**
+   * The report for these settings, or one with every finding (what `inspect --json` and `strata ci`
+   * save) narrowed to their --top and --category: `inspect --json` then `inspect` analyses once.
+   */
+  async find(image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
+    const hit = await this.get(image, settings);
+    if (hit || (settings.top === undefined && !settings.categories?.length)) return hit;
+    const full = await this.get(image, { ...settings, top: undefined, categories: undefined }); // the key a full report is saved under
+    return full && { ...full, findings: narrowFindings(full.findings, settings) };
   }
 
   async put(image: Image, settings: unknown, report: InspectReport): Promise<void> {
