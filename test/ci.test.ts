@@ -587,6 +587,12 @@ test('binary: a report of the same layers spares reading the image, unless a rul
     t.regex(r.stderr, /^strata: .*layer 2 .*(digest mismatch|corrupt gzip)/, more.join(' '));
   }
   t.is((await strata(args, work, { ...env, STRATA_NO_CACHE: '1' })).code, 2);
+  // as a baseline only its sizes count: its cached report serves
+  const growth = ['ci', fixture(OVERLAY), '--baseline', layout, '--max-growth-bytes', '0'];
+  const vs = await strata(growth, work, env);
+  t.is(vs.code, 0, vs.stderr);
+  t.regex(vs.stdout, /PASS +max-growth-bytes +uncompressed growth \(.* against .*layout\) 0 B/);
+  t.is((await strata(growth, work, { ...env, STRATA_NO_CACHE: '1' })).code, 2);
 });
 
 test('which rules need the image beyond its report', async (t) => {

@@ -1,6 +1,6 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { imageOptions, loadModel, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
+import { imageOptions, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from '../layers/config.js';
 import { loadDiveCi } from '../layers/dive-ci.js';
 import { StrataError } from '../layers/errors.js';
@@ -52,7 +52,7 @@ export const ciCommand: CommandModule<object, Args> = {
       throw new StrataError('no rules to check: add a rules: section to .strata.yml (or --config), give rule flags such as --max-final-size 100MB, or a .dive-ci');
     }
     const { report, model } = await gateInput(await openForArgs(args), { bloat: config.bloat }, (r) => gateNeedsModel(rules, diveRules, r));
-    const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args);
+    const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args, { bloat: config.bloat });
     if (args['save-baseline']) writeFile(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
     if (rules.length + diveRules.length === 0) {
       process.stdout.write(`strata ci: no rules to check; baseline written to ${args['save-baseline']}\n`);
@@ -134,10 +134,12 @@ function writeFile(path: string, text: string): void {
 }
 
 /** A report file (`.json`: from --save-baseline, `strata inspect --json` or `strata ci --format json`), else an image. */
-async function loadBaseline(ref: string, args: ImageArgs): Promise<Baseline> {
+async function loadBaseline(ref: string, args: ImageArgs, settings: ReportOptions): Promise<Baseline> {
   if (!ref.toLowerCase().endsWith('.json')) {
     // --username/--password-stdin belong to the image (stdin is read once); the baseline uses stored logins.
-    const { summary } = inspectReport(await loadModel({ ...args, image: ref, username: undefined, passwordStdin: false }));
+    const opened = await openForArgs({ ...args, image: ref, username: undefined, passwordStdin: false });
+    // only its sizes count: a report from the cache (the previous release, gated before) will do
+    const { summary } = (await gateInput(opened, settings, () => false)).report;
     return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };
   }
   let doc: { schemaVersion?: unknown; summary?: Record<string, unknown> };
