@@ -117,3 +117,24 @@ test('an image with the same layers under another config is the cached report to
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a text inspect saves the whole report: --json, another --top and strata ci of the same layers analyse nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-reports-'));
+  try {
+    const image = join(root, 'testdata', 'tiny-dockerfile.docker.tar');
+    const env: NodeJS.ProcessEnv = { ...process.env, STRATA_CACHE_DIR: dir };
+    delete env.STRATA_NO_CACHE;
+    const text = (await run(process.execPath, [join(root, 'bin', 'strata.js'), 'inspect', image, '--top', '1'], { env })).stdout;
+    t.regex(text, /^Findings \(1 of \d+, largest first/m);
+    t.is(reportsIn(dir).length, 1);
+    // the layers' records gone: a report cache miss would now have to read every layer again
+    rmSync(join(dir, 'layers'), { recursive: true });
+    t.deepEqual(JSON.parse(await inspect(dir, image)), JSON.parse(await inspect(null, image)));
+    const ci = await run(process.execPath, [join(root, 'bin', 'strata.js'), 'ci', image, '--max-final-size', '10MB'], { env });
+    t.regex(ci.stdout, /^strata ci: PASS /);
+    t.is(reportsIn(dir).length, 1);
+    t.deepEqual(readdirSync(dir).sort(), ['reports']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

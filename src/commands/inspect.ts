@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js';
-import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
+import { inspectReport, narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
@@ -50,9 +50,10 @@ async function report(args: Args, settings: ReportOptions, loading: Loading): Pr
   const opened = await openForArgs(args, { loading });
   const hit = await opened.reports?.find(opened.image, settings);
   if (hit) return hit;
-  const r = inspectReport(await opened.read(), settings);
-  await opened.reports?.put(opened.image, settings, r);
-  return r;
+  // saved whole, so that another --top, --category or --json (or strata ci) of these layers analyses nothing
+  const full = inspectReport(await opened.read(), { bloat: settings.bloat });
+  await opened.reports?.put(opened.image, settings, full);
+  return { ...full, findings: narrowFindings(full.findings, settings) };
 }
 
 export function renderInspect(r: InspectReport, width: number): string {

@@ -39,16 +39,21 @@ export class ReportCache {
     return image.layers.every((l) => !l.scanned);
   }
 
-  private key(image: Image, settings: unknown): string {
+  /** Reports are saved whole (every finding), so only the analysis settings key them, not --top or --category. */
+  private key(image: Image, settings: ReportOptions): string {
     const history = layerHistory(image.config.history, image.layers.length);
     const what = {
       layers: image.layers.map((l, i) => [l.diffId, history[i]?.created_by ?? null, history[i]?.comment ?? null]),
-      settings,
+      settings: { bloat: settings.bloat },
     };
     return `${createHash('sha256').update(JSON.stringify(what)).digest('hex')}.json`;
   }
 
-  async get(image: Image, settings: unknown): Promise<InspectReport | undefined> {
+  /**
+   * The report of these layers under these settings, told as this image's and narrowed to their
+   * --top and --category: `inspect` then `inspect --json` (or `strata ci`) analyses once.
+   */
+  async find(image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
     const buf = await this.files.get(this.key(image, settings));
     if (!buf) return undefined;
     let r: InspectReport;
@@ -58,21 +63,11 @@ export class ReportCache {
       return undefined;
     }
     const stored = await storedLayers(image, r.layers);
-    return stored && restamp(r, image, stored);
+    return stored && { ...restamp(r, image, stored), findings: narrowFindings(r.findings, settings) };
   }
 
-  /**
-   * The report for these settings, or one with every finding (what `inspect --json` and `strata ci`
-   * save) narrowed to their --top and --category: `inspect --json` then `inspect` analyses once.
-   */
-  async find(image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
-    const hit = await this.get(image, settings);
-    if (hit || (settings.top === undefined && !settings.categories?.length)) return hit;
-    const full = await this.get(image, { ...settings, top: undefined, categories: undefined }); // the key a full report is saved under
-    return full && { ...full, findings: narrowFindings(full.findings, settings) };
-  }
-
-  async put(image: Image, settings: unknown, report: InspectReport): Promise<void> {
+  /** `report`: made with every finding (inspectReport without --top or --category). */
+  async put(image: Image, settings: ReportOptions, report: InspectReport): Promise<void> {
     await this.files.put(this.key(image, settings), Buffer.from(JSON.stringify(report)));
   }
 }
