@@ -1,6 +1,6 @@
 import test from 'ava';
 import { runStrata } from './helpers/cli.js';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openImage } from '../src/layers/sources/resolve.js';
@@ -163,4 +163,37 @@ test('CLI: text, --markdown and --json report the categories; bloat rules come f
   const bad = await strata(['diff', COMMIT, DOCKERFILE], cwd);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^strata: \.strata\.yml: bloat\.disable\[0\]: unknown rule or category "no-such-rule"/);
+});
+
+test("a side at its image's top takes its totals from the image's inspect report, as computed; other sides are analysed", async (t) => {
+  const [c, d] = await Promise.all([model(COMMIT), model(DOCKERFILE)]);
+  const plain = diffImages(top(c), top(d));
+  const withReports = diffImages({ ...top(c), report: inspectReport(c) }, { ...top(d), report: inspectReport(d) });
+  t.deepEqual(withReports, plain);
+  // the report's numbers are the ones used (a planted one shows), and only at the top
+  const planted = inspectReport(d);
+  planted.summary = { ...planted.summary, wastedBytes: 12345, bloat: { ...planted.summary.bloat, log: 777 } };
+  const used = diffImages(top(c), { ...top(d), report: planted });
+  t.is(used.bloat.wastedBytes.b, 12345);
+  t.is(used.bloat.categories.find((x) => x.category === 'log')!.b, 777);
+  const below = diffImages(top(c), { ...top(d, 3), report: planted });
+  t.deepEqual(below.bloat, diffImages(top(c), top(d, 3)).bloat);
+});
+
+test('CLI: diff after inspect of both images reads their reports from the cache, and so reports as without one', async (t) => {
+  const cache = tempDir();
+  const env = { STRATA_CACHE_DIR: cache, STRATA_NO_CACHE: '' };
+  const run = (args: string[]) => runStrata(args, { cwd: root, env });
+  const fresh = await strata(['diff', COMMIT, DOCKERFILE, '--json']);
+  t.is(fresh.code, 0, fresh.stderr);
+  for (const image of [COMMIT, DOCKERFILE]) t.is((await run(['inspect', image])).code, 0);
+  const cached = await run(['diff', COMMIT, DOCKERFILE, '--json']);
+  t.is(cached.stdout, fresh.stdout);
+  // a diff with no report cached makes and saves them: an inspect after it reads no layer
+  const cache2 = tempDir();
+  const env2 = { STRATA_CACHE_DIR: cache2, STRATA_NO_CACHE: '' };
+  t.is((await runStrata(['diff', COMMIT, DOCKERFILE], { cwd: root, env: env2 })).code, 0);
+  rmSync(join(cache2, 'layers'), { recursive: true });
+  t.is((await runStrata(['inspect', COMMIT, DOCKERFILE], { cwd: root, env: env2 })).code, 0);
+  t.deepEqual(readdirSync(cache2), ['reports']);
 });

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { loadModel, Loading } from './common.js';
+import { Loading, openForArgs, type OpenedImage } from './common.js';
 import { StrataError } from '../layers/errors.js';
 import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact } from './full-screen.js';
 import type { ImageModel } from '../layers/read-image.js';
-import { loadConfig } from '../layers/config.js';
+import { loadConfig, type BloatConfig } from '../layers/config.js';
+import { inspectReport, type InspectReport } from '../layers/report.js';
 
 interface Args {
   a: string;
@@ -56,10 +57,14 @@ export const diffCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
     if (args.tui && !process.stdout.isTTY) throw new StrataError('--tui needs a terminal: stdout is not one (without --tui, strata diff prints the report)');
-    const [a, b] = await loadSides(args);
     const config = loadConfig({ file: args.config });
+    const [a, b] = await loadSides(args);
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
-    if (args.tui) return browse(a, b, await comparing(a, b, { ignore, bloat: config.bloat }), keymapOf(config), [args.a, args.b].includes('-'));
+    const compare = async () => {
+      const [ra, rb] = await withReports([a, b], config.bloat);
+      return comparing(ra, rb, { ignore, bloat: config.bloat });
+    };
+    if (args.tui) return browse(a, b, await compare(), keymapOf(config), [args.a, args.b].includes('-'));
     // loaded here, not with the CLI: jsdiff and the diff model serve this command only
     const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../layers/diff-content.js'), import('../render/diff.js')]);
     let different: boolean;
@@ -69,7 +74,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const text = contents.map(renderContent).join('');
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
-      const report = await comparing(a, b, { ignore, bloat: config.bloat });
+      const report = await compare();
       if (args.content) {
         const limit = args['content-limit'];
         const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
@@ -122,7 +127,9 @@ export function parseSideRef(s: string): { ref: string; layer?: number } {
   return { ref: m[1], layer: Number(m[2]) };
 }
 
-async function loadSides(args: Args): Promise<[DiffSide, DiffSide]> {
+type LoadedSide = DiffSide & { opened: OpenedImage };
+
+async function loadSides(args: Args): Promise<[LoadedSide, LoadedSide]> {
   const sides: SideRef[] = [parseSideRef(args.a)];
   if (args.layers !== undefined) {
     const m = /^(-?\d+)\.\.(-?\d+)$/.exec(args.layers);
@@ -139,18 +146,45 @@ async function loadSides(args: Args): Promise<[DiffSide, DiffSide]> {
   sides[0].platform = args['platform-a'] ?? args.platform;
   sides[1].platform = args['platform-b'] ?? args.platform;
   // The same image on both sides is read once.
-  const models = new Map<string, Promise<ImageModel>>();
+  const images = new Map<string, Promise<{ opened: OpenedImage; model: ImageModel }>>();
   const out = await Loading.with((loading) => Promise.all(
     sides.map(async (s) => {
       const key = `${s.ref}\0${s.platform ?? ''}`;
-      let p = models.get(key);
-      if (!p) models.set(key, (p = loadModel({ ...args, image: s.ref, platform: s.platform }, { loading })));
-      const model = await p;
+      let p = images.get(key);
+      if (!p) images.set(key, (p = openForArgs({ ...args, image: s.ref, platform: s.platform }, { loading }).then(async (opened) => ({ opened, model: await opened.read() }))));
+      const { opened, model } = await p;
       const n = model.layers.length;
       const layer = s.layer === undefined ? n - 1 : s.layer < 0 ? s.layer + n : s.layer;
       if (!Number.isInteger(layer) || layer < 0 || layer >= n) throw new StrataError(`${s.ref}@${s.layer}: the image has layers 0..${n - 1}`);
-      return { model, layer };
+      return { model, layer, opened };
     }),
   ));
   return [out[0], out[1]];
+}
+
+/** Sides that are their image's top carry its report, for the comparison's waste and bloat totals. */
+function withReports(sides: LoadedSide[], bloat: BloatConfig): Promise<DiffSide[]> {
+  return Promise.all(sides.map(async ({ model, layer, opened }) => ({ model, layer, report: layer === model.layers.length - 1 ? await topReport(opened, model, bloat) : undefined })));
+}
+
+const reports = new WeakMap<ImageModel, Promise<InspectReport>>();
+
+/**
+ * The inspect report of a side that is its image's top: its waste and bloat totals are the side's.
+ * From the report cache when these layers were inspected before; else made now and saved, so that a
+ * later `inspect` or `diff` of the image analyses nothing.
+ */
+function topReport(opened: OpenedImage, model: ImageModel, bloat: BloatConfig): Promise<InspectReport> {
+  let p = reports.get(model);
+  if (!p) {
+    p = (async () => {
+      const hit = await opened.reports?.find(opened.image, { bloat });
+      if (hit) return hit;
+      const report = inspectReport(model, { bloat });
+      await opened.reports?.put(opened.image, { bloat }, report);
+      return report;
+    })();
+    reports.set(model, p);
+  }
+  return p;
 }

@@ -63,6 +63,11 @@ export function bloatDelta(a: DiffSide, b: DiffSide, config: BloatConfig): Bloat
 }
 
 function totals(side: DiffSide, config: BloatConfig): SideTotals {
+  if (side.report && side.layer === side.model.layers.length - 1) {
+    // the same analyses, made before (or read from the report cache) for the whole image
+    const s = side.report.summary;
+    return { bloat: s.bloat, waste: s.waste, wastedBytes: s.wastedBytes, bloatBytes: s.bloatBytes, efficiency: s.efficiency };
+  }
   const model = viewModel(side);
   const waste = analyzeWaste(model);
   const bloat = analyzeBloat(model, waste, config);

@@ -16,6 +16,7 @@ import { entryOf, type FileEntry } from './views.js';
 import { ignoreMatcher } from './glob.js';
 import { layerHistory, type ImageModel } from './read-image.js';
 import type { HistoryEntry } from './image.js';
+import type { InspectReport } from './report.js';
 import type { ContentDiff } from './diff-content.js';
 import { bloatDelta, type BloatDelta } from './diff-bloat.js';
 import { defaultConfig, type BloatConfig } from './config.js';
@@ -26,6 +27,8 @@ export const DIFF_SCHEMA_VERSION = 1;
 export interface DiffSide {
   model: ImageModel;
   layer: number;
+  /** The image's inspect report (made with the diff's bloat rules), when the side is the image's top: its totals are the side's. */
+  report?: InspectReport;
 }
 
 export interface DiffOptions {

@@ -19,6 +19,8 @@ export interface RunOptions {
   pipeFrom?: string;
   /** Working directory (default: the repository), e.g. one holding a .strata.yml. */
   cwd?: string;
+  /** Environment on top of the defaults (`STRATA_NO_CACHE: ''` with a `STRATA_CACHE_DIR` turns a cache on). */
+  env?: Record<string, string>;
 }
 
 const bin = join(repoRoot, 'bin', 'strata.js');
@@ -49,7 +51,7 @@ function runOnce(args: string[], opts: RunOptions): Promise<RunResult> {
     const child = spawn(cmd, argv, {
       cwd: opts.cwd ?? repoRoot,
       // no stack traces; no layer cache, so every run reads the bytes it is given
-      env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1' },
+      env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
