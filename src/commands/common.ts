@@ -4,6 +4,7 @@ import type { Image } from '../layers/image.js';
 import { readImage, type ImageModel } from '../layers/read-image.js';
 import { UnionPrefixes } from '../layers/union-prefixes.js';
 import { ReportCache } from '../layers/report-cache.js';
+import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { ScanPool } from '../layers/scan-pool.js';
 import type { LayerScan } from '../layers/scan-layer.js';
 import { parsePlatform } from '../layers/platform.js';
@@ -120,6 +121,19 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
   };
   const reports = cache.off || !ReportCache.applies(image) ? undefined : new ReportCache({ dir: join(cache.root, 'reports'), maxBytes: cache.maxBytes });
   return { image, reports, read };
+}
+
+/**
+ * The image's inspect report with every finding, for a command that reads the model anyway: from the
+ * report cache when these layers were analysed with these settings, else made now and saved there,
+ * so that a later `inspect`, `ci` or `diff` of the image analyses nothing.
+ */
+export async function wholeReport(opened: OpenedImage, model: ImageModel, settings: ReportOptions): Promise<InspectReport> {
+  const hit = await opened.reports?.find(opened.image, settings);
+  if (hit) return hit;
+  const report = inspectReport(model, { bloat: settings.bloat });
+  await opened.reports?.put(opened.image, settings, report);
+  return report;
 }
 
 export async function loadModel(args: ImageArgs, opts: LoadOptions = {}): Promise<ImageModel> {

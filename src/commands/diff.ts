@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { Loading, openForArgs, type OpenedImage } from './common.js';
+import { Loading, openForArgs, wholeReport, type OpenedImage } from './common.js';
 import { StrataError } from '../layers/errors.js';
 import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact } from './full-screen.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { loadConfig, type BloatConfig } from '../layers/config.js';
-import { inspectReport, type InspectReport } from '../layers/report.js';
+import type { InspectReport } from '../layers/report.js';
 
 interface Args {
   a: string;
@@ -169,22 +169,9 @@ function withReports(sides: LoadedSide[], bloat: BloatConfig): Promise<DiffSide[
 
 const reports = new WeakMap<ImageModel, Promise<InspectReport>>();
 
-/**
- * The inspect report of a side that is its image's top: its waste and bloat totals are the side's.
- * From the report cache when these layers were inspected before; else made now and saved, so that a
- * later `inspect` or `diff` of the image analyses nothing.
- */
+/** The inspect report of a side that is its image's top (once per image): its totals are the side's. */
 function topReport(opened: OpenedImage, model: ImageModel, bloat: BloatConfig): Promise<InspectReport> {
   let p = reports.get(model);
-  if (!p) {
-    p = (async () => {
-      const hit = await opened.reports?.find(opened.image, { bloat });
-      if (hit) return hit;
-      const report = inspectReport(model, { bloat });
-      await opened.reports?.put(opened.image, { bloat }, report);
-      return report;
-    })();
-    reports.set(model, p);
-  }
+  if (!p) reports.set(model, (p = wholeReport(opened, model, { bloat })));
   return p;
 }

@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, loadModel, type ImageArgs } from './common.js';
+import { imageOptions, openForArgs, wholeReport, type ImageArgs } from './common.js';
 import { loadConfig } from '../layers/config.js';
 import { keymapOf } from '../tui/keymap.js';
-import { wasteSummary } from '../tui/waste.js';
+import { wasteOfReport } from '../tui/waste.js';
+import type { InspectReport } from '../layers/report.js';
 import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
 import { fullScreen, importReact } from './full-screen.js';
@@ -30,11 +31,17 @@ async function explore(args: Args): Promise<void> {
   const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config);
-  const analyze = (model: Parameters<typeof wasteSummary>[0]) => wasteSummary(model, config.bloat);
+  const settings = { bloat: config.bloat };
+  // The image-details pane shows the inspect report's findings (from the report cache, or saved there).
+  let report: InspectReport | undefined;
+  const analyze = () => wasteOfReport(report!); // the explorer asks once the loader below has set it
   let reading = true;
   const load: Loader = async (onProgress) => {
     try {
-      return await loadModel(args, { onProgress });
+      const opened = await openForArgs(args, { onProgress });
+      const model = await opened.read();
+      report = await wholeReport(opened, model, settings);
+      return model;
     } finally {
       reading = false;
     }

@@ -4,7 +4,7 @@
  */
 import type { ImageModel } from '../layers/read-image.js';
 import type { BloatConfig } from '../layers/config.js';
-import { inspectReport } from '../layers/report.js';
+import { inspectReport, type InspectReport } from '../layers/report.js';
 
 export interface Finding {
   /** Absolute path: `/var/cache/pkg/index.db`. */
@@ -24,7 +24,11 @@ export interface WasteSummary {
 }
 
 export function wasteSummary(model: ImageModel, bloat?: BloatConfig): WasteSummary {
-  const r = inspectReport(model, { bloat });
+  return wasteOfReport(inspectReport(model, { bloat }));
+}
+
+/** The same, from an inspect report with every finding (the report cache's). */
+export function wasteOfReport(r: InspectReport): WasteSummary {
   const findings: Finding[] = [];
   for (const f of r.findings) {
     if (f.kind === 'pattern') continue; // commit-build: its files are findings of their own categories
