@@ -157,8 +157,18 @@ test('readImage scans an image’s one big layer split: the same model, and the 
     for (const compression of ['gzip', 'none', 'zstd'] as const) {
       const at = join(dir, compression);
       writeOciLayout(at, { images: [{ layers: [{ entries: big, compression }, { entries: [file('top', 'y')] }] }] });
-      const split = await readImage(await openImage(at), { pool, splitMinBytes: 1 });
-      const whole = await readImage(await openImage(at), { pool, splitMinBytes: Infinity });
+      // a fresh pool for each, to count the workers the scan takes (the small layer is scanned in-process)
+      const counted = async (splitMinBytes: number) => {
+        const own = new ScanPool(2);
+        try {
+          return { model: await readImage(await openImage(at), { pool: own, splitMinBytes }), workers: own.workersStarted };
+        } finally {
+          await own.close();
+        }
+      };
+      const { model: split, workers: two } = await counted(1);
+      const { model: whole, workers: one } = await counted(Infinity);
+      t.deepEqual([two, one], [2, 1], compression);
       t.deepEqual(inspectReport(split), inspectReport(whole), compression);
       t.deepEqual(split.layers[0].records, whole.layers[0].records);
     }

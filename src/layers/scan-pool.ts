@@ -122,6 +122,12 @@ export class ScanPool {
   private waiters: ((w: ScanWorker) => void)[] = [];
   private nextId = 0;
   private retire: NodeJS.Timeout | undefined;
+  private started = 0;
+
+  /** Workers started over the pool's life (one scan, one worker; a split scan, two). */
+  get workersStarted(): number {
+    return this.started;
+  }
 
   constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
@@ -165,11 +171,7 @@ export class ScanPool {
   private async acquire(): Promise<ScanWorker> {
     const w = this.idle.pop();
     if (w) return w;
-    if (this.all.length < this.size) {
-      const fresh = new ScanWorker();
-      this.all.push(fresh);
-      return fresh;
-    }
+    if (this.all.length < this.size) return this.spawn();
     return new Promise((r) => this.waiters.push(r));
   }
 
@@ -207,6 +209,7 @@ export class ScanPool {
   private spawn(): ScanWorker {
     const w = new ScanWorker();
     this.all.push(w);
+    this.started++;
     return w;
   }
 }
