@@ -20,36 +20,18 @@ export interface LayerScan {
  * before the next is asked for, so a source may read every chunk into the same buffer.
  */
 export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean } = {}): Promise<LayerScan> {
-  // Blobs posted to a worker in chunks are hashed by the pool on the main thread as they pass;
-  // `digests: false`: another thread computes both (digestLayer), this scan leaves them empty.
-  let blobHash = opts.hashBlob === false || opts.digests === false ? null : createHash('sha256');
-  const diffHash = opts.digests === false ? null : createHash('sha256');
-  let blobSize = 0;
-  let tarSize = 0;
   // loaded on the first scan: an image read from the layer cache needs no hashing
   const { createXXHash128 } = await import('hash-wasm');
   const sink = new LayerRecordsSink(await createXXHash128());
   const parser = new TarParser(sink);
-
-  const { compression, chunks } = await uncompressed(blob, (c) => {
-    blobHash?.update(c);
-    blobSize += c.length;
-  });
-  if (compression === 'none') blobHash = null; // the blob is the tar: its digest is the diffID
-  for await (const chunk of chunks) {
-    diffHash?.update(chunk);
-    tarSize += chunk.length;
+  const stream = await hashedStream(blob, opts);
+  for await (const chunk of stream.chunks) {
+    stream.tally(chunk);
     parser.push(chunk);
   }
   parser.end();
-  const diffId = diffHash ? `sha256:${diffHash.digest('hex')}` : '';
-  return {
-    records: sink.finish(tarSize),
-    blobDigest: compression === 'none' ? diffId : blobHash ? `sha256:${blobHash.digest('hex')}` : '',
-    blobSize,
-    diffId,
-    compression,
-  };
+  const { tarSize, ...digests } = stream.finish();
+  return { records: sink.finish(tarSize), ...digests };
 }
 
 /** What a layer's digests are: scanLayer's `blobDigest` and `diffId`, with no parsing. */
@@ -60,15 +42,38 @@ export type LayerDigests = Pick<LayerScan, 'blobDigest' | 'diffId' | 'blobSize'>
  * second thread beside a scan with `digests: false`, it shortens an image's one big layer.
  */
 export async function digestLayer(blob: AsyncIterable<Buffer>): Promise<LayerDigests> {
-  let blobHash: Hash | null = createHash('sha256');
-  const diffHash = createHash('sha256');
+  const stream = await hashedStream(blob, {});
+  for await (const chunk of stream.chunks) stream.tally(chunk);
+  const { blobDigest, diffId, blobSize } = stream.finish();
+  return { blobDigest, diffId, blobSize };
+}
+
+/**
+ * A blob's uncompressed chunks, with its digests taken as they pass (each chunk given to `tally`):
+ * sha256 of the blob as stored and of the tar. `hashBlob: false`: blobs posted to a worker in chunks
+ * are hashed by the pool on the main thread as they pass; `digests: false`: another thread computes
+ * both (digestLayer), and they are left empty.
+ */
+async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean }) {
+  let blobHash: Hash | null = opts.hashBlob === false || opts.digests === false ? null : createHash('sha256');
+  const diffHash = opts.digests === false ? null : createHash('sha256');
   let blobSize = 0;
+  let tarSize = 0;
   const { compression, chunks } = await uncompressed(blob, (c) => {
     blobHash?.update(c);
     blobSize += c.length;
   });
-  if (compression === 'none') blobHash = null;
-  for await (const chunk of chunks) diffHash.update(chunk);
-  const diffId = `sha256:${diffHash.digest('hex')}`;
-  return { blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : diffId, diffId, blobSize };
+  if (compression === 'none') blobHash = null; // the blob is the tar: its digest is the diffID
+  return {
+    chunks,
+    tally(chunk: Buffer): void {
+      diffHash?.update(chunk);
+      tarSize += chunk.length;
+    },
+    finish(): Omit<LayerScan, 'records'> & { tarSize: number } {
+      const diffId = diffHash ? `sha256:${diffHash.digest('hex')}` : '';
+      const blobDigest = compression === 'none' ? diffId : blobHash ? `sha256:${blobHash.digest('hex')}` : '';
+      return { blobDigest, blobSize, diffId, compression, tarSize };
+    },
+  };
 }
