@@ -1,12 +1,12 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { imageOptions, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
+import { imageOptions, newReport, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from '../layers/config.js';
 import { loadDiveCi } from '../layers/dive-ci.js';
 import { StrataError } from '../layers/errors.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../layers/gate.js';
 import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../layers/gate-rules.js';
-import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
+import type { InspectReport, ReportOptions } from '../layers/report.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { CI_FORMATS, renderCi, type CiFormat } from '../render/ci.js';
 
@@ -119,10 +119,7 @@ async function gateInput(opened: OpenedImage, settings: ReportOptions, needsMode
   const cached = await opened.reports?.find(opened.image, settings);
   if (cached && !needsModel(cached)) return { report: cached, model: null };
   const model = await opened.read();
-  if (cached) return { report: cached, model };
-  const report = inspectReport(model, settings);
-  await opened.reports?.put(opened.image, settings, report);
-  return { report, model };
+  return { report: cached ?? (await newReport(opened, model, settings)), model };
 }
 
 function writeFile(path: string, text: string): void {

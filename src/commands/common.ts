@@ -129,8 +129,11 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
  * so that a later `inspect`, `ci` or `diff` of the image analyses nothing.
  */
 export async function wholeReport(opened: OpenedImage, model: ImageModel, settings: ReportOptions): Promise<InspectReport> {
-  const hit = await opened.reports?.find(opened.image, settings);
-  if (hit) return hit;
+  return (await opened.reports?.find(opened.image, settings)) ?? newReport(opened, model, settings);
+}
+
+/** The image's inspect report with every finding, made from its model and saved in the report cache. */
+export async function newReport(opened: OpenedImage, model: ImageModel, settings: ReportOptions): Promise<InspectReport> {
   const report = inspectReport(model, { bloat: settings.bloat });
   await opened.reports?.put(opened.image, settings, report);
   return report;

@@ -162,16 +162,15 @@ async function loadSides(args: Args): Promise<[LoadedSide, LoadedSide]> {
   return [out[0], out[1]];
 }
 
-/** Sides that are their image's top carry its report, for the comparison's waste and bloat totals. */
+/** Sides that are their image's top carry its report (once per image), for the comparison's waste and bloat totals. */
 function withReports(sides: LoadedSide[], bloat: BloatConfig): Promise<DiffSide[]> {
-  return Promise.all(sides.map(async ({ model, layer, opened }) => ({ model, layer, report: layer === model.layers.length - 1 ? await topReport(opened, model, bloat) : undefined })));
-}
-
-const reports = new WeakMap<ImageModel, Promise<InspectReport>>();
-
-/** The inspect report of a side that is its image's top (once per image): its totals are the side's. */
-function topReport(opened: OpenedImage, model: ImageModel, bloat: BloatConfig): Promise<InspectReport> {
-  let p = reports.get(model);
-  if (!p) reports.set(model, (p = wholeReport(opened, model, { bloat })));
-  return p;
+  const reports = new Map<ImageModel, Promise<InspectReport>>();
+  return Promise.all(
+    sides.map(async ({ model, layer, opened }) => {
+      if (layer !== model.layers.length - 1) return { model, layer };
+      let report = reports.get(model);
+      if (!report) reports.set(model, (report = wholeReport(opened, model, { bloat })));
+      return { model, layer, report: await report };
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, openForArgs, Loading, type ImageArgs } from './common.js';
-import { inspectReport, narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
+import { imageOptions, newReport, openForArgs, Loading, type ImageArgs } from './common.js';
+import { narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
 import { knownCategories } from '../layers/bloat.js';
@@ -51,8 +51,7 @@ async function report(args: Args, settings: ReportOptions, loading: Loading): Pr
   const hit = await opened.reports?.find(opened.image, settings);
   if (hit) return hit;
   // saved whole, so that another --top, --category or --json (or strata ci) of these layers analyses nothing
-  const full = inspectReport(await opened.read(), { bloat: settings.bloat });
-  await opened.reports?.put(opened.image, settings, full);
+  const full = await newReport(opened, await opened.read(), settings);
   return { ...full, findings: narrowFindings(full.findings, settings) };
 }
 
