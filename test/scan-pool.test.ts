@@ -10,7 +10,7 @@ import { DirTree, TarTree } from '../src/layers/file-tree.js';
 import { layersToSplit, readImage } from '../src/layers/read-image.js';
 import { openImage } from '../src/layers/sources/resolve.js';
 import { inspectReport } from '../src/layers/report.js';
-import { noise, tempDir, writeOciLayout } from './helpers/image-builder.js';
+import { noise, writeOciLayout } from './helpers/image-builder.js';
 import { file } from './helpers/tar-writer.js';
 
 function tarOf(files: [string, Buffer][]): Buffer {
@@ -40,25 +40,32 @@ async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield Buffer.from(buf.subarray(i, i + size));
 }
 
+/** A pool of `size` workers and a scratch directory, both gone after `f`. */
+async function withPool<T>(size: number, f: (pool: ScanPool, dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
+  const pool = new ScanPool(size);
+  try {
+    return await f(pool, dir);
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 test('a worker scan equals an in-process scan, chunk boundaries anywhere', async (t) => {
   const files: [string, Buffer][] = Array.from({ length: 300 }, (_, i) => [`d/f${i}`, Buffer.alloc(i * 97, i)]);
   const blob = gzipSync(tarOf(files));
-  const pool = new ScanPool(2);
-  try {
+  await withPool(2, async (pool) => {
     const local = await scanLayer(chunked(blob, 1 << 20));
     for (const size of [1, 511, 4096, 1 << 20]) {
       const remote = await pool.scan(chunked(blob, size));
       t.deepEqual(remote, local, `chunk size ${size}`);
     }
-  } finally {
-    await pool.close();
-  }
+  });
 });
 
 test('a worker error is a StrataError and the pool keeps working', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
-  const pool = new ScanPool(1);
-  try {
+  await withPool(1, async (pool, dir) => {
     const good = gzipSync(tarOf([['a', Buffer.from('hello')]]));
     const bad = Buffer.concat([good.subarray(0, 20), Buffer.alloc(64, 0xaa)]);
     writeFileSync(join(dir, 'bad'), bad);
@@ -67,16 +74,11 @@ test('a worker error is a StrataError and the pool keeps working', async (t) => 
     t.regex(err!.message, /corrupt gzip/);
     const ok = await pool.scan(chunked(good, 7));
     t.deepEqual(ok.records.path, ['a']);
-  } finally {
-    await pool.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a worker reads a blob from its range of a local file: a docker save member, an OCI blob, a missing file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
-  const pool = new ScanPool(1);
-  try {
+  await withPool(1, async (pool, dir) => {
     // 2.7 MB of varied bytes: files span the worker's 1 MiB reads, which reuse one buffer
     let x = 7;
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24));
@@ -98,23 +100,16 @@ test('a worker reads a blob from its range of a local file: a docker save member
     const err = await t.throwsAsync(pool.scan({ file: join(dir, 'gone'), offset: 0, size: 10 }));
     t.true(err instanceof StrataError);
     t.regex(err!.message, /ENOENT.*gone/);
-  } finally {
-    await pool.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a layer scanned split (parsed on one worker, its digests on another) is the unsplit scan, errors included', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
-  const pool = new ScanPool(2);
-  const range = (name: string, bytes: Buffer) => {
-    writeFileSync(join(dir, name), bytes);
-    return { file: join(dir, name), offset: 0, size: bytes.length };
-  };
-  try {
-    let x = 3;
-    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24));
-    const layer = tarOf(Array.from({ length: 40 }, (_, i) => [`d/f${i}`, bytes(i * 2311 + 5)] as [string, Buffer]));
+  await withPool(2, async (pool, dir) => {
+    const range = (name: string, bytes: Buffer) => {
+      writeFileSync(join(dir, name), bytes);
+      return { file: join(dir, name), offset: 0, size: bytes.length };
+    };
+    const layer = tarOf(Array.from({ length: 40 }, (_, i) => [`d/f${i}`, noise(i * 2311 + 5, i)] as [string, Buffer]));
     for (const [name, blob] of [['gzip', gzipSync(layer)], ['plain', layer]] as const) {
       const r = range(name, blob);
       const whole = await pool.scan(r);
@@ -131,10 +126,7 @@ test('a layer scanned split (parsed on one worker, its digests on another) is th
     }
     // the pool is whole after the failures
     t.deepEqual((await pool.scan(range('again', layer), { split: true })).records.path.length, 40);
-  } finally {
-    await pool.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('which layers are scanned split: one big enough and bigger than twice all the others, with two workers or more', (t) => {
@@ -149,23 +141,15 @@ test('which layers are scanned split: one big enough and bigger than twice all t
 });
 
 test('readImage scans an image’s one big layer split: the same model, and the same digest errors', async (t) => {
-  const { dir, cleanup } = tempDir();
-  const pool = new ScanPool(2);
-  try {
+  await withPool(2, async (pool, dir) => {
     // over 4 MiB, so that a worker scans it; a small second layer beside it
     const big = [file('big', noise(5 * 1024 * 1024, 21)), file('small', 'x')];
     for (const compression of ['gzip', 'none', 'zstd'] as const) {
       const at = join(dir, compression);
       writeOciLayout(at, { images: [{ layers: [{ entries: big, compression }, { entries: [file('top', 'y')] }] }] });
       // a fresh pool for each, to count the workers the scan takes (the small layer is scanned in-process)
-      const counted = async (splitMinBytes: number) => {
-        const own = new ScanPool(2);
-        try {
-          return { model: await readImage(await openImage(at), { pool: own, splitMinBytes }), workers: own.workersStarted };
-        } finally {
-          await own.close();
-        }
-      };
+      const counted = (splitMinBytes: number) =>
+        withPool(2, async (own) => ({ model: await readImage(await openImage(at), { pool: own, splitMinBytes }), workers: own.workersStarted }));
       const { model: split, workers: two } = await counted(1);
       const { model: whole, workers: one } = await counted(Infinity);
       t.deepEqual([two, one], [2, 1], compression);
@@ -178,8 +162,5 @@ test('readImage scans an image’s one big layer split: the same model, and the 
     const message = async (splitMinBytes: number) => (await t.throwsAsync(readImage(await openImage(at), { pool, splitMinBytes })))!.message;
     t.regex(await message(1), /diff_id \(sha256 of the uncompressed layer\) mismatch: expected sha256:3{64}, got sha256:/);
     t.is(await message(1), await message(Infinity));
-  } finally {
-    await pool.close();
-    cleanup();
-  }
+  });
 });
