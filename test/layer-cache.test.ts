@@ -1,5 +1,7 @@
 import test from 'ava';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { makeDir } from '../src/layers/make-dir.js';
+import { runStrata } from './helpers/cli.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImage } from '../src/layers/sources/resolve.js';
@@ -51,6 +53,29 @@ test('damaged or stale cache entries are misses, and the size cap evicts the old
     const small = new LayerCache({ dir, maxBytes: 1 });
     await small.put(diffId, { records: model.layers[0].records, blobDigest: diffId, blobSize: 1, diffId, compression: 'none' });
     t.deepEqual(readdirSync(join(dir, `v${CACHE_SCHEMA}`)).filter((f) => f.endsWith('.bin')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cache directory that cannot be made is skipped, even under /proc where Node\'s recursive mkdir never returns', async (t) => {
+  const env = { STRATA_CACHE_DIR: '/proc/strata-no-such-dir/cache', STRATA_NO_CACHE: '' };
+  const [cached, plain] = await Promise.all([
+    runStrata(['inspect', fixture('tiny-overlay.oci.tar')], { env, timeoutMs: 30_000 }),
+    runStrata(['inspect', '--no-cache', fixture('tiny-overlay.oci.tar')]),
+  ]);
+  t.false(cached.timedOut);
+  t.is(cached.code, 0, cached.stderr);
+  t.is(cached.stdout, plain.stdout);
+});
+
+test('makeDir makes every missing component and fails, not loops, where a parent refuses', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-mkdir-'));
+  try {
+    await makeDir(join(dir, 'a', 'b', 'c'));
+    await makeDir(join(dir, 'a', 'b', 'c')); // existing: no error
+    t.true(statSync(join(dir, 'a', 'b', 'c')).isDirectory());
+    await t.throwsAsync(makeDir('/proc/strata-no-such-dir/x'), { code: 'ENOENT' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

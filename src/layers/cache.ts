@@ -5,7 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { makeDir } from './make-dir.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from './errors.js';
@@ -77,7 +78,7 @@ export class BlobCache {
     const tmp = join(tmpDir, `${digest.replace(':', '-')}.${process.pid}.${randomBytes(4).toString('hex')}`);
     let fh: Awaited<ReturnType<typeof open>> | undefined;
     try {
-      await mkdir(tmpDir, { recursive: true });
+      await makeDir(tmpDir);
       fh = await open(tmp, 'w');
     } catch {
       fh = undefined;
@@ -101,7 +102,7 @@ export class BlobCache {
         await fh.close();
         fh = undefined;
         if (`${digest.split(':')[0]}:${hash.digest('hex')}` === digest) {
-          await mkdir(join(final, '..'), { recursive: true });
+          await makeDir(join(final, '..'));
           await rename(tmp, final);
           committed = true;
           await this.evict();

@@ -5,7 +5,8 @@
  * reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
  * record format bumps it and old entries are simply not found (and age out under the size cap).
  */
-import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { makeDir } from './make-dir.js';
 import { join } from 'node:path';
 import { HASH_BYTES, type LayerRecords } from './records.js';
 import type { LayerScan } from './scan-layer.js';
@@ -58,7 +59,7 @@ export class KeyedFiles {
 
   async put(key: string, data: Buffer): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await makeDir(this.dir);
       const tmp = `${this.file(key)}.${process.pid}.tmp`;
       await writeFile(tmp, data);
       await rename(tmp, this.file(key));
