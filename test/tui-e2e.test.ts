@@ -99,6 +99,23 @@ test('diff --tui at 80x24: the removed /tmp/build/obj.o in the tree, the summary
   t.is(readFileSync(rc, 'utf8').trim(), '0');
 });
 
+test('explore, and diff --tui on a terminal, with stdin not one: one line, exit 2, before any image is read', (t) => {
+  const runs = [
+    ['explore', 'testdata/tiny-dockerfile.docker.tar'],
+    ['explore', 'no-such-image.tar'], // not opened: the missing terminal is said first
+  ];
+  for (const args of runs) {
+    const err = t.throws(() => execFileSync('node', ['bin/strata.js', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Error & { status: number; stderr: string; stdout: string };
+    t.is(err.status, 2);
+    t.is(err.stderr, 'strata: strata explore needs a terminal to read keys from: stdin is not one (strata inspect prints the report)\n');
+    t.is(err.stdout, '');
+  }
+  // stdout a terminal (script(1) gives one), stdin not
+  const diff = t.throws(() => execFileSync('script', ['-qec', 'node bin/strata.js diff testdata/tiny-commit.docker.tar testdata/tiny-dockerfile.docker.tar --tui </dev/null', '/dev/null'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Error & { status: number; stdout: string };
+  t.is(diff.status, 2);
+  t.is(diff.stdout.replace(/\r/g, ''), 'strata: --tui needs a terminal to read keys from: stdin is not one (without --tui, strata diff prints the report)\n');
+});
+
 test('diff --tui without a terminal: an error, exit 2', (t) => {
   const err = t.throws(() => execFileSync('node', ['bin/strata.js', 'diff', 'testdata/tiny-commit.docker.tar', 'testdata/tiny-dockerfile.docker.tar', '--tui'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Error & { status: number; stderr: string; stdout: string };
   t.is(err.status, 2);

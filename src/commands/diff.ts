@@ -4,7 +4,7 @@ import { Loading, openForArgs, wholeReport, type OpenedImage } from './common.js
 import { StrataError } from '../layers/errors.js';
 import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
-import { fullScreen, importReact } from './full-screen.js';
+import { fullScreen, importReact, keyboard, type Keyboard } from './full-screen.js';
 import type { ImageModel } from '../layers/read-image.js';
 import { loadConfig, type BloatConfig } from '../layers/config.js';
 import type { InspectReport } from '../layers/report.js';
@@ -57,6 +57,7 @@ export const diffCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
     if (args.tui && !process.stdout.isTTY) throw new StrataError('--tui needs a terminal: stdout is not one (without --tui, strata diff prints the report)');
+    const keys = args.tui ? keyboard([args.a, args.b].includes('-'), '--tui', 'without --tui, strata diff prints the report') : undefined;
     const config = loadConfig({ file: args.config });
     const [a, b] = await loadSides(args);
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
@@ -64,7 +65,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const [ra, rb] = await withReports([a, b], config.bloat);
       return comparing(ra, rb, { ignore, bloat: config.bloat });
     };
-    if (args.tui) return browse(a, b, await compare(), keymapOf(config), [args.a, args.b].includes('-'));
+    if (keys) return browse(a, b, await compare(), keymapOf(config), keys);
     // loaded here, not with the CLI: jsdiff and the diff model serve this command only
     const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../layers/diff-content.js'), import('../render/diff.js')]);
     let different: boolean;
@@ -104,9 +105,9 @@ export async function comparing(a: DiffSide, b: DiffSide, opts: DiffOptions, out
 }
 
 /** The diff view (src/tui/diff-app.tsx) on the alternate screen. */
-async function browse(a: DiffSide, b: DiffSide, report: DiffReport, keymap: Keymap, keysFromTty: boolean): Promise<void> {
+async function browse(a: DiffSide, b: DiffSide, report: DiffReport, keymap: Keymap, keys: Keyboard): Promise<void> {
   const [{ createElement }, { DiffApp }, { DiffTree }] = await Promise.all([importReact(), import('../tui/diff-app.js'), import('../tui/diff-tree.js')]);
-  await fullScreen(createElement(DiffApp, { report, tree: new DiffTree(a, b, report), keymap }), keysFromTty);
+  await fullScreen(createElement(DiffApp, { report, tree: new DiffTree(a, b, report), keymap }), keys);
 }
 
 /** Repeatable options without yargs' greedy arrays, which would swallow the B positional. */

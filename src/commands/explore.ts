@@ -6,7 +6,7 @@ import { wasteOfReport } from '../tui/waste.js';
 import type { InspectReport } from '../layers/report.js';
 import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
-import { fullScreen, importReact } from './full-screen.js';
+import { fullScreen, importReact, keyboard } from './full-screen.js';
 
 interface Args extends ImageArgs {
   config?: string;
@@ -28,6 +28,7 @@ export const defaultCommand: CommandModule<object, Args> = {
 };
 
 async function explore(args: Args): Promise<void> {
+  const keys = keyboard(args.image === '-', 'strata explore', 'strata inspect prints the report');
   const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config);
@@ -46,7 +47,7 @@ async function explore(args: Args): Promise<void> {
       reading = false;
     }
   };
-  await fullScreen(createElement(Root, { load, keymap, analyze }), args.image === '-');
+  await fullScreen(createElement(Root, { load, keymap, analyze }), keys);
   // Quit while loading: the layers still being read would keep the process alive until they end.
   if (reading) process.exit(0);
 }

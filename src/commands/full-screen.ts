@@ -2,6 +2,7 @@
 import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import type { ReactElement } from 'react';
+import { StrataError } from '../layers/errors.js';
 
 const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
@@ -17,13 +18,29 @@ export function importReact(): Promise<typeof import('react')> {
   return import('react');
 }
 
+export type Keyboard = ReadStream | typeof process.stdin;
+
 /**
- * Run an ink app on the alternate screen until it exits. `keysFromTty`: an image comes from stdin,
- * so keys come from the terminal itself.
+ * Where a full-screen app reads its keys: stdin, or the terminal itself when the image comes from
+ * stdin (`keysFromTty`). Called before the image is read, so that a run without a terminal fails at
+ * once with one line, not after loading with ink's own error. `needs`: what needs the terminal;
+ * `instead`: what to run without one.
  */
-export async function fullScreen(element: ReactElement, keysFromTty: boolean): Promise<void> {
+export function keyboard(keysFromTty: boolean, needs: string, instead: string): Keyboard {
+  if (!keysFromTty) {
+    if (process.stdin.isTTY) return process.stdin;
+    throw new StrataError(`${needs} needs a terminal to read keys from: stdin is not one (${instead})`);
+  }
+  try {
+    return new ReadStream(openSync('/dev/tty', 'r'));
+  } catch {
+    throw new StrataError(`${needs} needs a terminal to read keys from: the image comes from stdin and there is no /dev/tty (${instead})`);
+  }
+}
+
+/** Run an ink app on the alternate screen until it exits, its keys from `stdin` (keyboard()). */
+export async function fullScreen(element: ReactElement, stdin: Keyboard): Promise<void> {
   const { render } = await import('ink');
-  const stdin = keysFromTty ? new ReadStream(openSync('/dev/tty', 'r')) : process.stdin;
   process.stdout.write(ALT_SCREEN_ON);
   try {
     const app = render(element, { stdin, exitOnCtrlC: false, patchConsole: false });
