@@ -190,6 +190,28 @@ test('well-formed JSON of the wrong shape', async (t) => {
   t.is(await fails(t, path), `${path}: manifest.json is not a list of images`);
 });
 
+test('an image config whose fields strata reads have the wrong JSON type', async (t) => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ history: 'x' }, 'history must be an array, not a string'],
+    [{ history: [null] }, 'history[0] must be an object, not null'],
+    [{ history: [{ created_by: 7 }] }, 'history[0].created_by must be a string, not a number'],
+    [{ history: [{ empty_layer: 'yes' }] }, 'history[0].empty_layer must be true or false, not a string'],
+    [{ created: 5 }, 'created must be a string, not a number'],
+    [{ config: { Env: 'notarray' } }, 'config.Env must be an array of strings, not a string'],
+    [{ config: { Env: [1, 2] } }, 'config.Env must be an array of strings, not an array holding a number'],
+    [{ config: { User: 1000 } }, 'config.User must be a string, not a number'],
+    [{ config: { ExposedPorts: '80' } }, 'config.ExposedPorts must be an object, not a string'],
+    [{ config: { Labels: { a: 1 } } }, 'config.Labels must be an object of strings, not an object holding a number'],
+  ];
+  for (const [config, message] of cases) {
+    const { dir, built } = layout(t, { layers: [okLayer()], config });
+    t.is(await fails(t, dir), `${dir} config ${built.images[0].configDigest}: ${message}`);
+  }
+  // null stands for absent, as Docker writes it
+  const { dir } = layout(t, { layers: [okLayer()], config: { history: null, config: { Env: null, Cmd: null, Labels: null, ExposedPorts: null } } });
+  t.is((await runStrata(['inspect', '--no-cache', dir])).code, 0);
+});
+
 test('unknown layer media type', async (t) => {
   const mt = 'application/vnd.example.layer.v1.squashfs';
   const { dir, built } = layout(t, { layers: [{ ...okLayer(), mediaType: mt }] });

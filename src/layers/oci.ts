@@ -93,8 +93,52 @@ export function validateConfig(doc: unknown, where: string): ImageConfig {
     throw new StrataError(`${where}: not an image config (expected rootfs.diff_ids)`);
   }
   c.rootfs.diff_ids.forEach((d, i) => checkDigest(d, `${where} diff_ids[${i}]`));
+  const bad = (field: string, expected: string, v: unknown) => {
+    throw new StrataError(`${where}: ${field} must be ${expected}, not ${describe(v)}`);
+  };
+  const fields = (o: object, prefix: string, kinds: Record<string, Kind>) => {
+    for (const [k, kind] of Object.entries(kinds)) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== undefined && v !== null && !kindOk[kind](v)) bad(`${prefix}${k}`, kindName[kind], v);
+    }
+  };
+  fields(c, '', { architecture: 'string', os: 'string', variant: 'string', created: 'string', author: 'string', config: 'object', history: 'array' });
+  if (c.config) fields(c.config, 'config.', { User: 'string', WorkingDir: 'string', Env: 'strings', Entrypoint: 'strings', Cmd: 'strings', Labels: 'labels', ExposedPorts: 'object', Volumes: 'object' });
+  c.history?.forEach((h, i) => {
+    if (h === null || typeof h !== 'object' || Array.isArray(h)) bad(`history[${i}]`, 'an object', h);
+    fields(h, `history[${i}].`, { created: 'string', created_by: 'string', comment: 'string', author: 'string', empty_layer: 'boolean' });
+  });
   return c;
 }
+
+/** What validateConfig accepts for the config fields strata reads (null stands for absent). */
+type Kind = 'string' | 'boolean' | 'object' | 'array' | 'strings' | 'labels';
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
+const kindOk: Record<Kind, (v: unknown) => boolean> = {
+  string: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  object: isObject,
+  array: Array.isArray,
+  strings: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
+  labels: (v) => isObject(v) && Object.values(v).every((x) => typeof x === 'string'),
+};
+/** A value's JSON type; for an array or object, also the type of a member that is not a string. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  const members = Array.isArray(v) ? v : isObject(v) ? Object.values(v) : undefined;
+  if (!members) return `a ${typeof v}`;
+  const odd = members.find((x) => typeof x !== 'string');
+  const what = Array.isArray(v) ? 'an array' : 'an object';
+  return odd === undefined ? what : `${what} holding ${describe(odd)}`;
+}
+const kindName: Record<Kind, string> = {
+  string: 'a string',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  strings: 'an array of strings',
+  labels: 'an object of strings',
+};
 
 function isAttestation(d: Descriptor): boolean {
   return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
