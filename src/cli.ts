@@ -47,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (process.env.STRATA_DEBUG) process.stderr.write(`${err.stack}\n`);
     const known = err instanceof StrataError;
-    process.stderr.write(`strata: ${known ? err.message : `internal error: ${err.message}`}\n`);
+    // One line whatever the message quotes (JSON.parse quotes the input, line breaks and all).
+    const message = (known ? err.message : `internal error: ${err.message}`).replace(/\r?\n/g, '\\n');
+    process.stderr.write(`strata: ${message}\n`);
     return 2;
   }
 }

@@ -163,6 +163,9 @@ test('malformed JSON: index.json, manifest, config, manifest.json', async (t) =>
   const garbage = Buffer.from('{"schemaVersion": 2, "manifests": [');
   const idx = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', garbage));
   t.regex(await fails(t, idx.dir), new RegExp(`^${escape(idx.dir)}: index.json is not valid JSON \\(.+\\)$`));
+  // the parser's message quotes the input, here with its line break: still one line
+  const text = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', Buffer.from('nope\n')));
+  t.regex(await fails(t, text.dir), new RegExp(`^${escape(text.dir)}: index.json is not valid JSON \\(.+\\)$`));
   // blobs are content-addressed: the malformed ones are stored under their own digest
   const man = layout(t, { layers: [okLayer()] }, (b) => pointIndexAt(b, garbage));
   t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(sha256(garbage))} is not valid JSON \\(.+\\)$`));
