@@ -39,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       .help()
       .version()
       .fail((msg, err) => {
-        throw err ?? new StrataError(msg);
+        // yargs' own errors (YError: a failed coerce, say) are about the command line, not bugs
+        throw err && err.name !== 'YError' ? err : new StrataError(err?.message ?? msg);
       })
       .parseAsync();
     return Number(process.exitCode ?? 0); // a command may report a policy failure (1) this way

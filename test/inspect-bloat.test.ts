@@ -81,13 +81,27 @@ test('inspect --json carries every finding and the totals under summary', async 
   t.deepEqual(top.summary, j.summary);
 });
 
-test('inspect refuses an unknown category and a bad --top', async (t) => {
+test('inspect refuses an unknown category; every whole-number option refuses what is not one (--top, --layer, --content-limit)', async (t) => {
   const bad = await strata(['inspect', fixture('tiny-commit.docker.tar'), '--category', 'nope']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^strata: --category: unknown category "nope" \(known: deleted, overwritten, metadata-copy, temp, log, cache, vcs, build, history, core-dump, duplicate, commit-build\)\n$/);
   const top = await strata(['inspect', fixture('tiny-commit.docker.tar'), '--top', '-1']);
   t.is(top.code, 2);
-  t.regex(top.stderr, /^strata: --top: expected a whole number >= 0, got -1\n$/);
+  t.is(top.stderr, 'strata: --top: "-1" is not a whole number >= 0\n');
+  for (const [args, message] of [
+    [['inspect', '--top', 'abc'], '--top: "abc" is not a whole number >= 0'],
+    [['inspect', '--top', '1.5'], '--top: "1.5" is not a whole number >= 0'],
+    [['ci', '--top', 'x'], '--top: "x" is not a whole number >= 0'],
+    [['ls', '--layer', 'abc'], '--layer: "abc" is not a whole number'],
+    [['ls', '--layer='], '--layer: "" is not a whole number'],
+  ]) {
+    const r = await strata([...args, fixture('tiny-commit.docker.tar')]);
+    t.is(r.code, 2);
+    t.is(r.stderr, `strata: ${message}\n`);
+  }
+  const limit = await strata(['diff', fixture('tiny-commit.docker.tar'), fixture('tiny-dockerfile.docker.tar'), '--content', '--content-limit', 'abc']);
+  t.is(limit.code, 2);
+  t.is(limit.stderr, 'strata: --content-limit: "abc" is not a whole number >= 0\n');
 });
 
 test('inspect reads .strata.yml from the working directory, or --config FILE', async (t) => {

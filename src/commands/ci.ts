@@ -1,6 +1,6 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { imageOptions, newReport, openForArgs, type ImageArgs, type OpenedImage } from './common.js';
+import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from '../layers/config.js';
 import { loadDiveCi } from '../layers/dive-ci.js';
 import { StrataError } from '../layers/errors.js';
@@ -34,7 +34,7 @@ export const ciCommand: CommandModule<object, Args> = {
       .option('save-baseline', { type: 'string', describe: "write this image's report (JSON) for a later --baseline" })
       .option('format', { type: 'string', coerce: list, describe: `report format: ${CI_FORMATS.join(', ')} (repeatable; the Nth --format goes to the Nth --output)` })
       .option('output', { type: 'string', coerce: list, describe: 'write a report to FILE (repeatable; - is stdout; without --format the extension decides: .json .xml .md .txt)' })
-      .option('top', { type: 'number', default: 5, describe: 'offenders to list' });
+      .option('top', { type: 'string', default: 5, coerce: wholeNumber('top'), describe: 'offenders to list' });
     for (const key of RULE_KEYS) b = b.option(key, { type: 'string', coerce: list, describe: `${RULE_DESCRIPTION[key]}; warn:VALUE for a warning, off to drop` });
     return b as never;
   },
@@ -42,7 +42,6 @@ export const ciCommand: CommandModule<object, Args> = {
     const fail = (key: string, msg: string): never => {
       throw new StrataError(`${key}: ${msg}`);
     };
-    if (!Number.isInteger(args.top) || args.top < 0) fail('--top', `expected a whole number >= 0, got ${args.top}`);
     const config = loadConfig({ file: args.config });
     const rules = mergeRules(config.rules, parseRuleFlags(args, fail));
     const diveRules = loadDiveCi({ file: args['dive-ci'] }) ?? [];

@@ -26,6 +26,22 @@ export interface ImageArgs {
   cacheMax?: string;
 }
 
+/**
+ * yargs `coerce` for a whole-number option, kept as text until here: yargs' `number` type turns
+ * "abc" into NaN and "" into 0, and the message should show what was typed.
+ */
+export function wholeNumber(flag: string, negative = false): (v: unknown) => number | undefined {
+  return (v) => {
+    if (v === undefined) return undefined;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) return v; // a default
+    const text = String(v).trim();
+    if (!(negative ? /^-?\d+$/ : /^\d+$/).test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new StrataError(`--${flag}: "${String(v)}" is not a whole number${negative ? '' : ' >= 0'}`);
+    }
+    return Number(text);
+  };
+}
+
 export function imageOptions<T>(y: Argv<T>) {
   return y
     .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })

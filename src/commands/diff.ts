@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { Loading, openForArgs, wholeReport, type OpenedImage } from './common.js';
+import { Loading, openForArgs, wholeNumber, wholeReport, type OpenedImage } from './common.js';
 import { StrataError } from '../layers/errors.js';
 import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
@@ -44,7 +44,7 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('platform-b', { type: 'string', describe: 'platform for B (overrides --platform)' })
       .option('file', { type: 'string', coerce: list, describe: 'show the content diff of this file only (repeatable)' })
       .option('content', { type: 'boolean', describe: 'inline diffs of modified text files under --content-limit' })
-      .option('content-limit', { type: 'number', default: 64 * 1024, describe: 'largest file (bytes) --content reads' })
+      .option('content-limit', { type: 'string', default: 64 * 1024, coerce: wholeNumber('content-limit'), describe: 'largest file (bytes) --content reads' })
       .option('ignore', { type: 'string', coerce: list, describe: 'glob of paths to leave out (repeatable; also diff.ignore in .strata.yml)' })
       .option('ignore-mtime', { type: 'boolean', default: true, describe: 'mtimes are never compared (always on)' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, newReport, openForArgs, Loading, type ImageArgs } from './common.js';
+import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageArgs } from './common.js';
 import { narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
 import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
 import { loadConfig } from '../layers/config.js';
@@ -24,12 +24,11 @@ export const inspectCommand: CommandModule<object, Args> = {
     imageOptions(y)
       .positional('more', { type: 'string', array: true, describe: 'more images, each reported in turn' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
-      .option('top', { type: 'number', describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
+      .option('top', { type: 'string', coerce: wholeNumber('top'), describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
       .option('category', { type: 'string', array: true, nargs: 1, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
       .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' }) as never,
   handler: async (args) => {
     const config = loadConfig({ file: args.config });
-    if (args.top !== undefined && !(Number.isInteger(args.top) && args.top >= 0)) throw new StrataError(`--top: expected a whole number >= 0, got ${args.top}`);
     const known = knownCategories(config.bloat);
     for (const c of args.category ?? []) {
       if (!known.includes(c)) throw new StrataError(`--category: unknown category "${c}" (known: ${known.join(', ')})`);

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { StrataError } from '../layers/errors.js';
-import { imageOptions, loadModel, writeLines, type ImageArgs } from './common.js';
+import { imageOptions, loadModel, wholeNumber, writeLines, type ImageArgs } from './common.js';
 import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../layers/views.js';
 import { modeString } from '../format.js';
 
@@ -15,7 +15,7 @@ export const lsCommand: CommandModule<object, Args> = {
   describe: 'list the union view after a layer, or what one layer changed',
   builder: (y) =>
     imageOptions(y)
-      .option('layer', { type: 'number', describe: 'layer index (default: the last); negative counts from the end' })
+      .option('layer', { type: 'string', coerce: wholeNumber('layer', true), describe: 'layer index (default: the last); negative counts from the end' })
       .option('changes', { type: 'boolean', describe: "only the layer's own changes, each with a change status" })
       .option('json', { type: 'boolean', describe: 'one JSON object per line' }) as never,
   handler: async (args) => {
