@@ -485,18 +485,21 @@ test('a hardlink to a path written again in its layer: --file shows the first co
   t.true(fa.identical);
 });
 
-test('--content: inline diffs for modified text files under the limit, hashes for binary ones', async (t) => {
+test('--content: inline diffs for modified text files under the limit, hashes for binary ones, the rest listed as too large', async (t) => {
   const a = writeImage({ layers: [{ entries: [{ path: 'conf', content: 'k=1\nj=2\n' }, { path: 'bin', content: Buffer.from([1, 0, 2]) }, { path: 'big', content: 'a'.repeat(3000) }, { path: 'same', content: 's' }] }] });
   const b = writeImage({ layers: [{ entries: [{ path: 'conf', content: 'k=1\nj=3\n' }, { path: 'bin', content: Buffer.from([1, 0, 3]) }, { path: 'big', content: 'b'.repeat(3000) }, { path: 'same', content: 's' }] }] });
   const cli = await strata(['diff', a, b, '--content', '--content-limit', '1000', '--json']);
   t.is(cli.code, 0, cli.stderr);
   const r = JSON.parse(cli.stdout) as DiffReport;
-  t.deepEqual(r.contents!.map((c) => [c.path, c.kind]), [['/bin', 'binary'], ['/conf', 'text']]); // /big is over the limit
-  t.regex(r.contents![1].patch!, /^-j=2\n\+j=3$/m);
-  t.not(r.contents![0].a!.sha256, r.contents![0].b!.sha256);
+  // /big is over the limit: listed, not read, so the reader knows it was skipped
+  t.deepEqual(r.contents!.map((c) => [c.path, c.kind]), [['/big', 'too-large'], ['/bin', 'binary'], ['/conf', 'text']]);
+  t.is(r.contents![0].a!.sha256, undefined);
+  t.regex(r.contents![2].patch!, /^-j=2\n\+j=3$/m);
+  t.not(r.contents![1].a!.sha256, r.contents![1].b!.sha256);
   const text = await strata(['diff', a, b, '--content', '--content-limit', '1000']);
   t.regex(text.stdout, /\nContent\n(?:.*\n)*--- a\/conf\n\+\+\+ b\/conf\n/);
   t.regex(text.stdout, /\/bin: binary: 3 B [0-9a-f]{64} -> 3 B [0-9a-f]{64}/);
+  t.regex(text.stdout, /\/big: over the content limit: 3\.0 kB [0-9a-f]{32} -> 3\.0 kB [0-9a-f]{32}/);
   const md = await strata(['diff', a, b, '--content', '--markdown']);
   t.regex(md.stdout, /```diff\n--- a\/big/);
 });

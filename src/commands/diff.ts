@@ -78,7 +78,8 @@ export const diffCommand: CommandModule<object, Args> = {
       const report = await compare();
       if (args.content) {
         const limit = args['content-limit'];
-        const paths = report.files.filter((f) => f.change === 'modified' && f.a!.size <= limit && f.b!.size <= limit && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
+        // files over the limit are listed as too-large (not read), so the reader knows they were skipped
+        const paths = report.files.filter((f) => f.change === 'modified' && isFile(f.a!.type) && isFile(f.b!.type)).map((f) => f.path);
         report.contents = await contentDiffs(a, b, paths, limit);
       }
       different = !report.summary.identical;
