@@ -58,15 +58,16 @@ test('damaged or stale cache entries are misses, and the size cap evicts the old
   }
 });
 
-test('a cache directory that cannot be made is skipped, even under /proc where Node\'s recursive mkdir never returns', async (t) => {
+test('a cache directory that cannot be made is said once and skipped, even under /proc where Node\'s recursive mkdir never returns', async (t) => {
   const env = { STRATA_CACHE_DIR: '/proc/strata-no-such-dir/cache', STRATA_NO_CACHE: '' };
   const [cached, plain] = await Promise.all([
-    runStrata(['inspect', fixture('tiny-overlay.oci.tar')], { env, timeoutMs: 30_000 }),
-    runStrata(['inspect', '--no-cache', fixture('tiny-overlay.oci.tar')]),
+    runStrata(['inspect', fixture('tiny-overlay.oci.tar'), fixture('tiny-commit.docker.tar')], { env, timeoutMs: 30_000 }),
+    runStrata(['inspect', '--no-cache', fixture('tiny-overlay.oci.tar'), fixture('tiny-commit.docker.tar')]),
   ]);
   t.false(cached.timedOut);
   t.is(cached.code, 0, cached.stderr);
   t.is(cached.stdout, plain.stdout);
+  t.is(cached.stderr, 'strata: cannot write the cache directory /proc/strata-no-such-dir/cache (ENOENT); going on without a cache\n');
 });
 
 test('makeDir makes every missing component and fails, not loops, where a parent refuses', async (t) => {

@@ -13,6 +13,8 @@ import { parseSize } from '../layers/units.js';
 import { defaultCacheDir } from '../layers/cache.js';
 import { LayerCache } from '../layers/layer-cache.js';
 import { join } from 'node:path';
+import { access, constants } from 'node:fs/promises';
+import { makeDir } from '../layers/make-dir.js';
 import { ProgressBars } from './progress.js';
 
 export interface ImageArgs {
@@ -60,13 +62,28 @@ interface CacheChoice {
   maxBytes: number;
 }
 
-function cacheChoice(args: ImageArgs): CacheChoice {
-  return {
+async function cacheChoice(args: ImageArgs, note?: (msg: string) => void): Promise<CacheChoice> {
+  const choice = {
     off: args.cache === false || (args.cache === undefined && !!process.env.STRATA_NO_CACHE),
     root: args.cacheDir ?? process.env.STRATA_CACHE_DIR ?? defaultCacheDir(process.env),
     maxBytes: parseSize(args.cacheMax ?? process.env.STRATA_CACHE_MAX ?? '10GiB', '--cache-max'),
   };
+  if (!choice.off) {
+    // A cache that cannot be written costs only the caching, but a user who set it should know.
+    try {
+      await makeDir(choice.root);
+      await access(choice.root, constants.W_OK);
+    } catch (e) {
+      if (!unwritableSaid.has(choice.root)) note?.(`cannot write the cache directory ${choice.root} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without a cache`);
+      unwritableSaid.add(choice.root);
+      choice.off = true;
+    }
+  }
+  return choice;
 }
+
+/** Cache roots already said to be unwritable: once per process (`inspect A B C` opens three images). */
+const unwritableSaid = new Set<string>();
 
 /** Open and read an image, with progress on stderr when it is a terminal. */
 /**
@@ -105,7 +122,8 @@ export interface OpenedImage {
 
 export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Promise<OpenedImage> {
   const tty = process.stderr.isTTY && !opts.onProgress;
-  const cache = cacheChoice(args);
+  const note = opts.onProgress ? undefined : (msg: string) => process.stderr.write(`strata: ${msg}\n`);
+  const cache = await cacheChoice(args, note);
   const bars = tty ? new ProgressBars(process.stderr) : undefined;
   const image = await openImage(args.image, {
     platform: args.platform ? parsePlatform(args.platform) : undefined,
@@ -116,7 +134,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       cacheDir: cache.root,
       noCache: cache.off,
       cacheMax: cache.maxBytes,
-      onNote: opts.onProgress ? undefined : (msg) => process.stderr.write(`strata: ${msg}\n`),
+      onNote: note,
       onProgress: bars?.update,
     },
   });
