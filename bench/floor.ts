@@ -8,7 +8,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { gzipDecoder, outputs } from '../src/layers/sync-decoders.js';
+import { gzipDecoder, outputs } from '../src/scan/sync-decoders.js';
 
 interface Job {
   files: string[];

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { createXXHash128 } from 'hash-wasm';
-import { gzipDecoder, outputs } from '../src/layers/sync-decoders.js';
+import { gzipDecoder, outputs } from '../src/scan/sync-decoders.js';
 
 const require = createRequire(import.meta.url);
 

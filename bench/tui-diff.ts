@@ -5,9 +5,9 @@
  * IMAGE: any reference; `node dist/bench/tui.js --keep DIR` leaves its 500k-file image in DIR.
  */
 import { performance } from 'node:perf_hooks';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage } from '../src/layers/read-image.js';
-import { diffImages } from '../src/layers/diff.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage } from '../src/model/read-image.js';
+import { diffImages } from '../src/analyze/diff/diff.js';
 import { buildKeymap } from '../src/tui/keymap.js';
 import { DiffTree } from '../src/tui/diff-tree.js';
 

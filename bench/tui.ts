@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage } from '../src/layers/read-image.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage } from '../src/model/read-image.js';
 import { buildKeymap } from '../src/tui/keymap.js';
 import { writeOciLayout, type Entry } from './tui-image.js';
 

@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { StrataError } from './layers/errors.js';
+import { StrataError } from './util/errors.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';

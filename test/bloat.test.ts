@@ -1,12 +1,12 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { analyzeWaste } from '../src/layers/waste.js';
-import { analyzeBloat, knownCategories, stepOf, type Finding } from '../src/layers/bloat.js';
-import { BUILTIN_RULES } from '../src/layers/bloat-rules.js';
-import { defaultConfig, parseConfig, type BloatConfig } from '../src/layers/config.js';
-import { inspectReport } from '../src/layers/report.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { analyzeWaste } from '../src/analyze/waste.js';
+import { analyzeBloat, knownCategories, stepOf, type Finding } from '../src/analyze/bloat/findings.js';
+import { BUILTIN_RULES } from '../src/analyze/bloat/rules.js';
+import { defaultConfig, parseConfig, type BloatConfig } from '../src/config/config.js';
+import { inspectReport } from '../src/analyze/report.js';
 import { dir, file, hardlink, modelOf, whiteout, type LayerSpec } from './helpers/bloat-images.js';
 
 const models = new Map<string, Promise<ImageModel>>();

@@ -4,16 +4,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { fixture, loadFixture, strataBin } from './support/fixtures.js';
+import { fixture, loadFixture, strataBin } from './helpers/fixtures.js';
 import { file, writeOciLayout } from './helpers/bloat-images.js';
-import { parseConfig } from '../src/layers/config.js';
-import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline, type CiReport, type RuleResult } from '../src/layers/gate.js';
-import { mergeRules, parseRuleFlags, type GateRule } from '../src/layers/gate-rules.js';
-import { humanizeBytes, parseDiveCi } from '../src/layers/dive-ci.js';
-import { inspectReport } from '../src/layers/report.js';
+import { parseConfig } from '../src/config/config.js';
+import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline, type CiReport, type RuleResult } from '../src/analyze/gate/gate.js';
+import { mergeRules, parseRuleFlags, type GateRule } from '../src/analyze/gate/rules.js';
+import { humanizeBytes, parseDiveCi } from '../src/analyze/gate/dive-ci.js';
+import { inspectReport } from '../src/analyze/report.js';
 import { renderCiJunit, renderCiMarkdown } from '../src/render/ci.js';
 import { pairOutputs } from '../src/commands/ci.js';
-import { StrataError } from '../src/layers/errors.js';
+import { StrataError } from '../src/util/errors.js';
 
 const VFS = 'tiny-dockerfile.docker.tar'; // the Dockerfile build, plain tar layers (testdata/README.md)
 const OVERLAY = 'tiny-overlay.oci.tar'; // the same recipe built by buildah, gzip layers

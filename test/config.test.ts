@@ -2,8 +2,8 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig, loadConfig, parseConfig } from '../src/layers/config.js';
-import { compileGlob, GlobSet } from '../src/layers/glob.js';
+import { defaultConfig, loadConfig, parseConfig } from '../src/config/config.js';
+import { compileGlob, GlobSet } from '../src/util/glob.js';
 
 const fails = (t: import('ava').ExecutionContext, text: string, message: string) => {
   const e = t.throws(() => parseConfig(text, '.strata.yml'));

@@ -3,12 +3,12 @@ import { runStrata } from './helpers/cli.js';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { diffImages, type DiffReport, type DiffSide } from '../src/layers/diff.js';
-import type { CategoryDelta } from '../src/layers/diff-bloat.js';
-import { inspectReport } from '../src/layers/report.js';
-import { removeTemp, tempDir } from './diff-images.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { diffImages, type DiffReport, type DiffSide } from '../src/analyze/diff/diff.js';
+import type { CategoryDelta } from '../src/analyze/diff/bloat.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { removeTemp, tempDir } from './helpers/diff-images.js';
 
 test.after.always(removeTemp);
 

@@ -4,16 +4,16 @@ import { runStrata } from './helpers/cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { comparePaths, diffImages, normalizeInstruction, type DiffReport, type DiffSide, type FileDiff } from '../src/layers/diff.js';
-import { contentDiffs } from '../src/layers/diff-content.js';
-import { readRows } from '../src/layers/extract.js';
-import { ignoreMatcher } from '../src/layers/glob.js';
-import { parsePlatform } from '../src/layers/platform.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { comparePaths, diffImages, normalizeInstruction, type DiffReport, type DiffSide, type FileDiff } from '../src/analyze/diff/diff.js';
+import { contentDiffs } from '../src/analyze/diff/content.js';
+import { readRows } from '../src/scan/extract.js';
+import { ignoreMatcher } from '../src/util/glob.js';
+import { parsePlatform } from '../src/image/platform.js';
 import { parseSideRef } from '../src/commands/diff.js';
 import { renderDiffMarkdown, renderDiffText } from '../src/render/diff.js';
-import { removeTemp, tempDir, writeImage, type Entry, type ImageSpec } from './diff-images.js';
+import { removeTemp, tempDir, writeImage, type Entry, type ImageSpec } from './helpers/diff-images.js';
 
 test.after.always(removeTemp);
 

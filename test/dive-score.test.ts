@@ -1,7 +1,7 @@
 import test from 'ava';
-import { diveEfficiency } from '../src/layers/dive-score.js';
-import { Kind, RecordsBuilder, type KindCode, type LayerRecords } from '../src/layers/records.js';
-import { Union } from '../src/layers/union.js';
+import { diveEfficiency } from '../src/analyze/dive-score.js';
+import { Kind, RecordsBuilder, type KindCode, type LayerRecords } from '../src/scan/records.js';
+import { Union } from '../src/model/union.js';
 import { referenceDiveEfficiency } from './helpers/dive-reference.js';
 
 type Row = [path: string, kind: KindCode, size?: number];

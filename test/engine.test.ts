@@ -9,11 +9,11 @@ import http from 'node:http';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { listView } from '../src/layers/views.js';
-import { readRows } from '../src/layers/extract.js';
-import { push, startRegistry, stopProcess, tempDir } from './registry-harness.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { listView } from '../src/model/views.js';
+import { readRows } from '../src/scan/extract.js';
+import { push, startRegistry, stopProcess, tempDir } from './helpers/registry-harness.js';
 
 const run = promisify(execFile);
 const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';

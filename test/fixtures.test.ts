@@ -14,11 +14,11 @@
 import { xxhash128 } from 'hash-wasm';
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { inspectReport } from '../src/layers/report.js';
-import { layerChanges } from '../src/layers/views.js';
-import { Kind } from '../src/layers/records.js';
-import type { ImageModel } from '../src/layers/read-image.js';
-import { fixture, hashedView, loadFixture } from './support/fixtures.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { layerChanges } from '../src/model/views.js';
+import { Kind } from '../src/scan/records.js';
+import type { ImageModel } from '../src/model/read-image.js';
+import { fixture, hashedView, loadFixture } from './helpers/fixtures.js';
 
 type Counts = { added: number; modified: number; metadata: number; removed: number; unchanged: number };
 const c = (added: number, modified: number, metadata: number, removed: number, unchanged: number): Counts => ({ added, modified, metadata, removed, unchanged });

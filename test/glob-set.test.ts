@@ -1,9 +1,9 @@
 import test from 'ava';
-import { compileGlob, GlobSet } from '../src/layers/glob.js';
-import { BUILTIN_RULES } from '../src/layers/bloat-rules.js';
-import { analyzeBloat } from '../src/layers/bloat.js';
-import { parseConfig } from '../src/layers/config.js';
-import { analyzeWaste } from '../src/layers/waste.js';
+import { compileGlob, GlobSet } from '../src/util/glob.js';
+import { BUILTIN_RULES } from '../src/analyze/bloat/rules.js';
+import { analyzeBloat } from '../src/analyze/bloat/findings.js';
+import { parseConfig } from '../src/config/config.js';
+import { analyzeWaste } from '../src/analyze/waste.js';
 import { dir, file, modelOf, whiteout } from './helpers/bloat-images.js';
 
 /** first() by definition: the first list with a glob that matches on its own. */

@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { Loading, loadModel } from '../src/commands/common.js';
-import { inspectReport } from '../src/layers/report.js';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage } from '../src/layers/read-image.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage } from '../src/model/read-image.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const fixture = (name: string) => join(root, 'testdata', name);

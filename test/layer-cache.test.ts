@@ -1,14 +1,14 @@
 import test from 'ava';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { makeDir } from '../src/layers/make-dir.js';
+import { makeDir } from '../src/util/make-dir.js';
 import { runStrata } from './helpers/cli.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage } from '../src/layers/read-image.js';
-import { LayerCache, CACHE_SCHEMA } from '../src/layers/layer-cache.js';
-import { inspectReport } from '../src/layers/report.js';
-import { listView } from '../src/layers/views.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage } from '../src/model/read-image.js';
+import { LayerCache, CACHE_SCHEMA } from '../src/cache/layer-cache.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { listView } from '../src/model/views.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', '..', 'testdata', name);
 

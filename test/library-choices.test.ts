@@ -6,8 +6,8 @@ import test from 'ava';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { scanLayer } from '../src/layers/scan-layer.js';
-import { TarParser, type TarHeader } from '../src/layers/tar-parser.js';
+import { scanLayer } from '../src/scan/scan-layer.js';
+import { TarParser, type TarHeader } from '../src/scan/tar-parser.js';
 import { file, tar } from './helpers/tar-writer.js';
 
 const require = createRequire(import.meta.url);

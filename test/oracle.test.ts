@@ -14,12 +14,12 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { layerChanges, type ChangeEntry, type FileEntry } from '../src/layers/views.js';
-import type { ImageModel } from '../src/layers/read-image.js';
-import { diffImages } from '../src/layers/diff.js';
+import { layerChanges, type ChangeEntry, type FileEntry } from '../src/model/views.js';
+import type { ImageModel } from '../src/model/read-image.js';
+import { diffImages } from '../src/analyze/diff/diff.js';
 import { writeOciArchive } from './helpers/image-builder.js';
 import { dir, file, hardlink, opaque, symlink, whiteout, type Entry } from './helpers/tar-writer.js';
-import { fixture, hashedView, loadFixture, strata, type HashedEntry } from './support/fixtures.js';
+import { fixture, hashedView, loadFixture, strata, type HashedEntry } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

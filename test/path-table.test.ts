@@ -1,5 +1,5 @@
 import test from 'ava';
-import { hashPath, PathTable } from '../src/layers/path-table.js';
+import { hashPath, PathTable } from '../src/model/path-table.js';
 
 test('paths get ids in insertion order and are found again across growth', (t) => {
   const table = new PathTable();

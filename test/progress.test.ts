@@ -1,7 +1,7 @@
 import test from 'ava';
-import { ProgressBars } from '../src/commands/progress.js';
+import { ProgressBars } from '../src/render/progress.js';
 import { comparing } from '../src/commands/diff.js';
-import { diffImages } from '../src/layers/diff.js';
+import { diffImages } from '../src/analyze/diff/diff.js';
 import { modelOf } from './helpers/model.js';
 import { dir, file } from './helpers/tar-writer.js';
 

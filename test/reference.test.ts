@@ -1,8 +1,8 @@
 import test from 'ava';
-import { formatReference, isLoopback, parseReference, tryParseReference } from '../src/layers/sources/registry/reference.js';
-import { remoteTarget } from '../src/layers/sources/remote.js';
-import { parseChallenges } from '../src/layers/sources/registry/auth.js';
-import { retryAfterMs } from '../src/layers/sources/registry/http.js';
+import { formatReference, isLoopback, parseReference, tryParseReference } from '../src/sources/registry/reference.js';
+import { remoteTarget } from '../src/sources/remote.js';
+import { parseChallenges } from '../src/sources/registry/auth.js';
+import { retryAfterMs } from '../src/sources/registry/http.js';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 

@@ -6,15 +6,15 @@ import test from 'ava';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { listView } from '../src/layers/views.js';
-import { parsePlatform } from '../src/layers/platform.js';
-import type { RemoteOptions } from '../src/layers/sources/remote.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { listView } from '../src/model/views.js';
+import { parsePlatform } from '../src/image/platform.js';
+import type { RemoteOptions } from '../src/sources/remote.js';
 import {
   makeTokenKey, push, startProxy, startRegistry, startTlsProxy, startTokenServer, tempDir,
   type Registry, type TokenServer,
-} from './registry-harness.js';
+} from './helpers/registry-harness.js';
 
 const OVERLAY = 'testdata/tiny-overlay.oci.tar';
 const ZSTD = 'testdata/tiny-overlay-zstd.oci-layout.tar';

@@ -5,11 +5,11 @@
 import test from 'ava';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage } from '../src/layers/read-image.js';
-import { listView } from '../src/layers/views.js';
-import { readRows } from '../src/layers/extract.js';
-import { parsePlatform } from '../src/layers/platform.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage } from '../src/model/read-image.js';
+import { listView } from '../src/model/views.js';
+import { readRows } from '../src/scan/extract.js';
+import { parsePlatform } from '../src/image/platform.js';
 import {
   compressLayer, noise, docker25ArchiveFiles, dockerArchiveFiles, ociLayoutFiles, tarFiles, tempDir, writeDir, writeDockerArchive, writeOciArchive, writeOciLayout, writeTar,
   type ImageSpec,

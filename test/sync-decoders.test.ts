@@ -1,12 +1,12 @@
 /**
- * The synchronous decoders that layer scans use (src/layers/sync-decoders.ts) against node:zlib's
+ * The synchronous decoders that layer scans use (src/scan/sync-decoders.ts) against node:zlib's
  * and zstd-napi's own stream decoders: the same bytes for any chunking, the same errors.
  */
 import test from 'ava';
 import { createRequire } from 'node:module';
 import { gzipSync, createGunzip } from 'node:zlib';
 import { Readable, type Transform } from 'node:stream';
-import { gzipDecoder, outputs, zstdDecoder, type SyncDecoder } from '../src/layers/sync-decoders.js';
+import { gzipDecoder, outputs, zstdDecoder, type SyncDecoder } from '../src/scan/sync-decoders.js';
 
 const require = createRequire(import.meta.url);
 const zstd = require('zstd-napi') as { compress(b: Buffer): Buffer; DecompressStream: new () => Transform };

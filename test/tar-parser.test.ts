@@ -4,11 +4,11 @@
  * the three layer compressions.
  */
 import test from 'ava';
-import type { LayerRecords } from '../src/layers/records.js';
-import { Kind } from '../src/layers/records.js';
-import { StrataError } from '../src/layers/errors.js';
-import { scanLayer } from '../src/layers/scan-layer.js';
-import { Union } from '../src/layers/union.js';
+import type { LayerRecords } from '../src/scan/records.js';
+import { Kind } from '../src/scan/records.js';
+import { StrataError } from '../src/util/errors.js';
+import { scanLayer } from '../src/scan/scan-layer.js';
+import { Union } from '../src/model/union.js';
 import { TarWriter, dir, file, hardlink, paxData, symlink, tar, type Entry } from './helpers/tar-writer.js';
 import { modelOf, viewAt } from './helpers/model.js';
 import { compressLayer } from './helpers/image-builder.js';

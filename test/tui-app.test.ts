@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createElement } from 'react';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { StrataError } from '../src/layers/errors.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { StrataError } from '../src/util/errors.js';
 import { buildKeymap, keyNames, keymapOf, type Keymap } from '../src/tui/keymap.js';
-import { loadConfig } from '../src/layers/config.js';
+import { loadConfig } from '../src/config/config.js';
 
 const loadKeymap = (dir: string) => keymapOf(loadConfig({ cwd: dir }));
 import type { Finding } from '../src/tui/waste.js';

@@ -7,14 +7,14 @@ import test from 'ava';
 import { createElement } from 'react';
 import chalk from 'chalk';
 import { render } from 'ink-testing-library';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { diffImages, type DiffSide } from '../src/layers/diff.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { diffImages, type DiffSide } from '../src/analyze/diff/diff.js';
 import { buildKeymap } from '../src/tui/keymap.js';
 import { DiffTree } from '../src/tui/diff-tree.js';
 import { DiffApp } from '../src/tui/diff-app.js';
 import { DiffExplorer, initialDiffState } from '../src/tui/diff-state.js';
-import { removeTemp, writeImage, type Entry } from './diff-images.js';
+import { removeTemp, writeImage, type Entry } from './helpers/diff-images.js';
 
 // Colours are part of what is asserted: ink's chalk would turn them off without a terminal.
 chalk.level = 1;

@@ -1,15 +1,15 @@
 import test from 'ava';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { Kind, RecordsBuilder } from '../src/layers/records.js';
-import { Union } from '../src/layers/union.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { Kind, RecordsBuilder } from '../src/scan/records.js';
+import { Union } from '../src/model/union.js';
 import { treeRowText } from '../src/tui/panes.js';
-import { changeCounts, layerChanges } from '../src/layers/views.js';
+import { changeCounts, layerChanges } from '../src/model/views.js';
 import { DirSizes } from '../src/tui/dir-sizes.js';
 import { compileFilter, isGlob } from '../src/tui/filter.js';
 import { matchingNodes, TreeView, type Status, type ViewSpec } from '../src/tui/tree-view.js';
 import { wasteSummary } from '../src/tui/waste.js';
-import { inspectReport } from '../src/layers/report.js';
+import { inspectReport } from '../src/analyze/report.js';
 
 const models = new Map<string, Promise<ImageModel>>();
 const load = (f: string) => {

@@ -4,11 +4,11 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { Union } from '../src/layers/union.js';
-import { UnionPrefixes } from '../src/layers/union-prefixes.js';
-import type { ImageModel } from '../src/layers/read-image.js';
-import { inspectReport } from '../src/layers/report.js';
-import { layerChanges, listView } from '../src/layers/views.js';
+import { Union } from '../src/model/union.js';
+import { UnionPrefixes } from '../src/model/union-prefixes.js';
+import type { ImageModel } from '../src/model/read-image.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { layerChanges, listView } from '../src/model/views.js';
 import { Loading, loadModel } from '../src/commands/common.js';
 import { modelOf } from './helpers/model.js';
 import { dir, file, hardlink, opaque, symlink, whiteout } from './helpers/tar-writer.js';

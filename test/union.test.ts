@@ -3,12 +3,12 @@
  * AUFS bookkeeping, repeated blobs, history, and the per-layer change classification.
  */
 import test from 'ava';
-import { End, LIVE } from '../src/layers/union.js';
-import { Kind } from '../src/layers/records.js';
-import { changeCounts, imageSizes, layerChanges } from '../src/layers/views.js';
-import { analyzeWaste } from '../src/layers/waste.js';
-import { inspectReport } from '../src/layers/report.js';
-import { diffImages } from '../src/layers/diff.js';
+import { End, LIVE } from '../src/model/union.js';
+import { Kind } from '../src/scan/records.js';
+import { changeCounts, imageSizes, layerChanges } from '../src/model/views.js';
+import { analyzeWaste } from '../src/analyze/waste.js';
+import { inspectReport } from '../src/analyze/report.js';
+import { diffImages } from '../src/analyze/diff/diff.js';
 import { buildLayer, tempDir, writeOciLayout, type LayerSpec } from './helpers/image-builder.js';
 import { changesOf, modelOf, pathsAt, viewAt } from './helpers/model.js';
 import { jsonLines, runStrata } from './helpers/cli.js';

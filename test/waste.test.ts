@@ -1,8 +1,8 @@
 import test from 'ava';
-import { openImage } from '../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../src/layers/read-image.js';
-import { analyzeWaste, type WastedItem } from '../src/layers/waste.js';
-import { imageSizes } from '../src/layers/views.js';
+import { openImage } from '../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../src/model/read-image.js';
+import { analyzeWaste, type WastedItem } from '../src/analyze/waste.js';
+import { imageSizes } from '../src/model/views.js';
 import { dir, file, hardlink, modelOf, opaque, symlink, whiteout } from './helpers/bloat-images.js';
 
 const fixture = async (name: string): Promise<ImageModel> => readImage(await openImage(`testdata/${name}`));

@@ -1,13 +1,13 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
-import { loadConfig } from '../layers/config.js';
-import { loadDiveCi } from '../layers/dive-ci.js';
-import { StrataError } from '../layers/errors.js';
-import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../layers/gate.js';
-import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../layers/gate-rules.js';
-import type { InspectReport, ReportOptions } from '../layers/report.js';
-import type { ImageModel } from '../layers/read-image.js';
+import { loadConfig } from '../config/config.js';
+import { loadDiveCi } from '../analyze/gate/dive-ci.js';
+import { StrataError } from '../util/errors.js';
+import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';
+import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../analyze/gate/rules.js';
+import type { InspectReport, ReportOptions } from '../analyze/report.js';
+import type { ImageModel } from '../model/read-image.js';
 import { CI_FORMATS, renderCi, type CiFormat } from '../render/ci.js';
 
 type Args = ImageArgs & Partial<Record<RuleKey, string[]>> & {

@@ -1,21 +1,21 @@
 import type { Argv } from 'yargs';
-import { openImage } from '../layers/sources/resolve.js';
-import type { Image } from '../layers/image.js';
-import { readImage, type ImageModel } from '../layers/read-image.js';
-import { UnionPrefixes } from '../layers/union-prefixes.js';
-import { ReportCache } from '../layers/report-cache.js';
-import { inspectReport, type InspectReport, type ReportOptions } from '../layers/report.js';
-import { ScanPool } from '../layers/scan-pool.js';
-import type { LayerScan } from '../layers/scan-layer.js';
-import { parsePlatform } from '../layers/platform.js';
-import { StrataError } from '../layers/errors.js';
-import { parseSize } from '../layers/units.js';
-import { defaultCacheDir } from '../layers/cache.js';
-import { LayerCache } from '../layers/layer-cache.js';
+import { openImage } from '../sources/resolve.js';
+import type { Image } from '../image/image.js';
+import { readImage, type ImageModel } from '../model/read-image.js';
+import { UnionPrefixes } from '../model/union-prefixes.js';
+import { ReportCache } from '../cache/report-cache.js';
+import { inspectReport, type InspectReport, type ReportOptions } from '../analyze/report.js';
+import { ScanPool } from '../scan/scan-pool.js';
+import type { LayerScan } from '../scan/scan-layer.js';
+import { parsePlatform } from '../image/platform.js';
+import { StrataError } from '../util/errors.js';
+import { parseSize } from '../util/units.js';
+import { defaultCacheDir } from '../cache/cache.js';
+import { LayerCache } from '../cache/layer-cache.js';
 import { join } from 'node:path';
 import { access, constants } from 'node:fs/promises';
-import { makeDir } from '../layers/make-dir.js';
-import { ProgressBars } from './progress.js';
+import { makeDir } from '../util/make-dir.js';
+import { ProgressBars } from '../render/progress.js';
 
 export interface ImageArgs {
   image: string;

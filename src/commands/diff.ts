@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Loading, openForArgs, wholeNumber, wholeReport, type OpenedImage } from './common.js';
-import { StrataError } from '../layers/errors.js';
-import type { DiffOptions, DiffReport, DiffSide } from '../layers/diff.js';
+import { StrataError } from '../util/errors.js';
+import type { DiffOptions, DiffReport, DiffSide } from '../analyze/diff/diff.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact, keyboard, type Keyboard } from './full-screen.js';
-import type { ImageModel } from '../layers/read-image.js';
-import { loadConfig, type BloatConfig } from '../layers/config.js';
-import type { InspectReport } from '../layers/report.js';
+import type { ImageModel } from '../model/read-image.js';
+import { loadConfig, type BloatConfig } from '../config/config.js';
+import type { InspectReport } from '../analyze/report.js';
 
 interface Args {
   a: string;
@@ -67,7 +67,7 @@ export const diffCommand: CommandModule<object, Args> = {
     };
     if (keys) return browse(a, b, await compare(), keymapOf(config), keys);
     // loaded here, not with the CLI: jsdiff and the diff model serve this command only
-    const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../layers/diff-content.js'), import('../render/diff.js')]);
+    const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../analyze/diff/content.js'), import('../render/diff.js')]);
     let different: boolean;
     if (args.file?.length) {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
@@ -94,7 +94,7 @@ export const diffCommand: CommandModule<object, Args> = {
  * of hundreds of thousands of files, after the loading bars are gone. The line is erased after.
  */
 export async function comparing(a: DiffSide, b: DiffSide, opts: DiffOptions, out: NodeJS.WriteStream = process.stderr): Promise<DiffReport> {
-  const { diffImages } = await import('../layers/diff.js');
+  const { diffImages } = await import('../analyze/diff/diff.js');
   if (!out.isTTY) return diffImages(a, b, opts);
   const n = (s: DiffSide) => s.model.union.nodeCount - 1;
   out.write(`strata: comparing ${n(a).toLocaleString('en-US')} paths with ${n(b).toLocaleString('en-US')}…`);

@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, openForArgs, wholeReport, type ImageArgs } from './common.js';
-import { loadConfig } from '../layers/config.js';
+import { loadConfig } from '../config/config.js';
 import { keymapOf } from '../tui/keymap.js';
 import { wasteOfReport } from '../tui/waste.js';
-import type { InspectReport } from '../layers/report.js';
+import type { InspectReport } from '../analyze/report.js';
 import type { Loader } from '../tui/root.js';
 import { inspectCommand } from './inspect.js';
 import { fullScreen, importReact, keyboard } from './full-screen.js';

@@ -2,7 +2,7 @@
 import { openSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import type { ReactElement } from 'react';
-import { StrataError } from '../layers/errors.js';
+import { StrataError } from '../util/errors.js';
 
 const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';

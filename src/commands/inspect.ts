@@ -1,10 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageArgs } from './common.js';
-import { narrowFindings, type InspectReport, type ReportOptions } from '../layers/report.js';
-import { humanBytes, instruction, table, truncate, wrapWords } from '../format.js';
-import { loadConfig } from '../layers/config.js';
-import { knownCategories } from '../layers/bloat.js';
-import { StrataError } from '../layers/errors.js';
+import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
+import { humanBytes, instruction, table, truncate, wrapWords } from '../render/text.js';
+import { loadConfig } from '../config/config.js';
+import { knownCategories } from '../analyze/bloat/findings.js';
+import { StrataError } from '../util/errors.js';
 
 interface Args extends ImageArgs {
   more?: string[];

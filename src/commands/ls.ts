@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { StrataError } from '../layers/errors.js';
+import { StrataError } from '../util/errors.js';
 import { imageOptions, loadModel, wholeNumber, writeLines, type ImageArgs } from './common.js';
-import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../layers/views.js';
-import { modeString } from '../format.js';
+import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../model/views.js';
+import { modeString } from '../render/text.js';
 
 interface Args extends ImageArgs {
   layer?: number;

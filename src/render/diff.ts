@@ -1,7 +1,7 @@
 /** `strata diff` reports as text (terminal, like `git diff --stat` plus more) and as Markdown (PR comments). */
-import type { ContentDiff } from '../layers/diff-content.js';
-import type { ConfigChange, DiffReport, FileDiff, HistoryLine, LayerPair, SideSummary } from '../layers/diff.js';
-import { humanBytes, instruction, table, truncate } from '../format.js';
+import type { ContentDiff } from '../analyze/diff/content.js';
+import type { ConfigChange, DiffReport, FileDiff, HistoryLine, LayerPair, SideSummary } from '../analyze/diff/diff.js';
+import { humanBytes, instruction, table, truncate } from './text.js';
 
 export function signedBytes(n: number): string {
   return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';

@@ -4,12 +4,12 @@
  */
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import type { ImageModel } from '../layers/read-image.js';
-import { changeCounts, imageSizes } from '../layers/views.js';
+import type { ImageModel } from '../model/read-image.js';
+import { changeCounts, imageSizes } from '../model/views.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { wasteSummary, type Finding } from './waste.js';
-import { truncate } from '../format.js';
+import { truncate } from '../render/text.js';
 import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
 
 export interface ExplorerProps {

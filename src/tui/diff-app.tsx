@@ -5,9 +5,9 @@
  */
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
-import type { DiffReport, SideSummary } from '../layers/diff.js';
-import { Kind } from '../layers/records.js';
-import { humanBytes, truncate } from '../format.js';
+import type { DiffReport, SideSummary } from '../analyze/diff/diff.js';
+import { Kind } from '../scan/records.js';
+import { humanBytes, truncate } from '../render/text.js';
 import { changeMark, signedBytes } from '../render/diff.js';
 import { useTerminalSize } from './app.js';
 import { DiffExplorer, diffBindings, initialDiffState, type DiffUiState } from './diff-state.js';

@@ -4,8 +4,8 @@
  * views, with its A→B status from the report and its size on each side. A DiffTreeView is the part
  * shown for a state (hide toggles, filter, sort, expansion) and steps over it as PreorderTree.
  */
-import { comparePaths, type DiffReport, type DiffSide, type FileChange } from '../layers/diff.js';
-import { Kind } from '../layers/records.js';
+import { comparePaths, type DiffReport, type DiffSide, type FileChange } from '../analyze/diff/diff.js';
+import { Kind } from '../scan/records.js';
 import { PreorderTree } from './preorder-tree.js';
 
 export type DiffStatus = FileChange | 'unchanged';

@@ -3,8 +3,8 @@
  * incrementally: a directory that layer k did not touch (nothing at or below it changed) has the
  * size it had after layer k-1, so moving through layers costs only the changed subtrees.
  */
-import { Kind } from '../layers/records.js';
-import type { Union } from '../layers/union.js';
+import { Kind } from '../scan/records.js';
+import type { Union } from '../model/union.js';
 
 export class DirSizes {
   private readonly sizes = new Map<number, Map<number, number>>();

@@ -5,7 +5,7 @@
  * base name when it has no `/` (`*.pyc`); a directory that matches brings its subtree. Anything else is a regular expression
  * searched anywhere in the path (`/tmp`, `\.so(\.\d+)*$`). Paths are absolute: `/etc/passwd`.
  */
-import { StrataError } from '../layers/errors.js';
+import { StrataError } from '../util/errors.js';
 
 export type PathTest = (absPath: string) => boolean;
 

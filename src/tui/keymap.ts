@@ -4,9 +4,9 @@
  * `ctrl+` (`tab`, `space`, `enter`, `escape`, `up`, `down`, `left`, `right`, `pageup`, `pagedown`,
  * `home`, `end`, `ctrl+space`, `ctrl+a`).
  */
-import { DEFAULT_CONFIG_FILE, type StrataConfig } from '../layers/config.js';
+import { DEFAULT_CONFIG_FILE, type StrataConfig } from '../config/config.js';
 import type { Key } from 'ink';
-import { StrataError } from '../layers/errors.js';
+import { StrataError } from '../util/errors.js';
 
 export const actions = {
   quit: 'quit',

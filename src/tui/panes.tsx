@@ -1,9 +1,9 @@
 /** The explorer's panes: each renders exactly `height` lines of at most `width` columns. */
 import { Box, Text } from 'ink';
-import type { ImageModel } from '../layers/read-image.js';
-import type { ChangeCounts, Sizes } from '../layers/views.js';
-import { Kind, kindName } from '../layers/records.js';
-import { humanBytes, instruction, modeString, truncate } from '../format.js';
+import type { ImageModel } from '../model/read-image.js';
+import type { ChangeCounts, Sizes } from '../model/views.js';
+import { Kind, kindName } from '../scan/records.js';
+import { humanBytes, instruction, modeString, truncate } from '../render/text.js';
 import type { TreeView, Status } from './tree-view.js';
 import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';

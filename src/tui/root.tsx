@@ -1,8 +1,8 @@
 /** Loading (with progress), then the explorer; a failure is shown as a message until a key is pressed. */
 import { Component, useEffect, useState, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
-import type { ImageModel } from '../layers/read-image.js';
-import { StrataError } from '../layers/errors.js';
+import type { ImageModel } from '../model/read-image.js';
+import { StrataError } from '../util/errors.js';
 import type { Keymap } from './keymap.js';
 import { ExplorerApp, type ExplorerProps } from './app.js';
 

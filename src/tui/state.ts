@@ -2,8 +2,8 @@
  * The explorer's state and what each action does to it, apart from React: the component renders a
  * state and dispatches actions; the tree itself is read through a TreeView made for the state.
  */
-import type { ImageModel } from '../layers/read-image.js';
-import { Kind } from '../layers/records.js';
+import type { ImageModel } from '../model/read-image.js';
+import { Kind } from '../scan/records.js';
 import { DirSizes } from './dir-sizes.js';
 import { compileFilter, editFilter } from './filter.js';
 import type { Action, Keymap } from './keymap.js';

@@ -5,8 +5,8 @@
  * lists are built per directory on first use and cached by the view; a view is cheap to create, so
  * every change of layer, range, sort, filter or toggles makes a new one.
  */
-import { Kind } from '../layers/records.js';
-import { changeName, type ChangeName, type Union } from '../layers/union.js';
+import { Kind } from '../scan/records.js';
+import { changeName, type ChangeName, type Union } from '../model/union.js';
 import type { DirSizes } from './dir-sizes.js';
 import { PreorderTree } from './preorder-tree.js';
 import type { FilterTest } from './filter.js';

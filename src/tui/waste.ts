@@ -1,10 +1,10 @@
 /**
  * What the image-details pane shows about wasted bytes and bloat, and what `w` jumps through: the
- * waste and bloat analysis (src/layers/bloat.ts) flattened to one entry per file, largest first.
+ * waste and bloat analysis (src/analyze/bloat/findings.ts) flattened to one entry per file, largest first.
  */
-import type { ImageModel } from '../layers/read-image.js';
-import type { BloatConfig } from '../layers/config.js';
-import { inspectReport, type InspectReport } from '../layers/report.js';
+import type { ImageModel } from '../model/read-image.js';
+import type { BloatConfig } from '../config/config.js';
+import { inspectReport, type InspectReport } from '../analyze/report.js';
 
 export interface Finding {
   /** Absolute path: `/var/cache/pkg/index.db`. */

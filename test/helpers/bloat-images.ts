@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Image } from '../../src/layers/image.js';
-import { readImage, type ImageModel } from '../../src/layers/read-image.js';
+import type { Image } from '../../src/image/image.js';
+import { readImage, type ImageModel } from '../../src/model/read-image.js';
 
 export interface Entry {
   path: string;

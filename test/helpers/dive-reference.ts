@@ -1,6 +1,6 @@
 /**
  * The first, direct transcription of dive's algorithm (one tree per layer plus a stacked copy, as
- * dive builds them), kept as the oracle for src/layers/dive-score.ts, which computes the same score
+ * dive builds them), kept as the oracle for src/analyze/dive-score.ts, which computes the same score
  * over the union's node table. Too slow and memory-hungry for big images; exact by construction.
  *
  * dive's "image efficiency" score, reproduced from its algorithm (wagoodman/dive,
@@ -15,8 +15,8 @@
  *     the rest of that layer, as dive's visitor error does;
  *   - score = Σ over paths of the smallest size seen / Σ of all sizes seen (1 when nothing is seen).
  */
-import { Kind, type LayerRecords } from '../../src/layers/records.js';
-import { baseName, parentOf } from '../../src/layers/paths.js';
+import { Kind, type LayerRecords } from '../../src/scan/records.js';
+import { baseName, parentOf } from '../../src/util/paths.js';
 
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..';

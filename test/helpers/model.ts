@@ -1,7 +1,7 @@
 /** Open synthetic images through strata's public API: openImage + readImage. */
-import { openImage } from '../../src/layers/sources/resolve.js';
-import { readImage, type ImageModel } from '../../src/layers/read-image.js';
-import { listView, layerChanges, type FileEntry } from '../../src/layers/views.js';
+import { openImage } from '../../src/sources/resolve.js';
+import { readImage, type ImageModel } from '../../src/model/read-image.js';
+import { listView, layerChanges, type FileEntry } from '../../src/model/views.js';
 import { tempDir, writeOciLayout, type ImageSpec, type LayerSpec } from './image-builder.js';
 import type { Entry } from './tar-writer.js';
 

@@ -1,0 +1,188 @@
+/** The inspect report as plain data: the JSON schema (docs/json.md) and the text renderer's input. */
+import { formatPlatform } from '../image/platform.js';
+import type { Image } from '../image/image.js';
+import type { ImageModel, StoredLayer } from '../model/read-image.js';
+import { blobSizes, changeCounts, imageSizes, type ChangeCounts } from '../model/views.js';
+import { analyzeWaste, type WasteCategory } from './waste.js';
+import { analyzeBloat, type Finding, type Verdict } from './bloat/findings.js';
+import { defaultConfig, type BloatConfig } from '../config/config.js';
+
+export const SCHEMA_VERSION = 1;
+
+export interface LayerReport {
+  index: number;
+  digest: string;
+  diffId: string;
+  mediaType: string | null;
+  compression: string;
+  compressedSize: number | null;
+  blobSize: number;
+  size: number;
+  tarSize: number;
+  entries: number;
+  createdBy: string | null;
+  created: string | null;
+  comment: string | null;
+  changes: ChangeCounts;
+}
+
+export interface InspectReport {
+  schemaVersion: number;
+  image: {
+    ref: string;
+    source: string;
+    tags: string[];
+    platform: string;
+    manifestDigest: string | null;
+    configDigest: string;
+    created: string | null;
+    config: {
+      user: string | null;
+      workdir: string | null;
+      entrypoint: string[] | null;
+      cmd: string[] | null;
+      env: string[];
+      labels: Record<string, string>;
+      exposedPorts: string[];
+      volumes: string[];
+    };
+    historyEntries: number;
+  };
+  layers: LayerReport[];
+  summary: {
+    layerCount: number;
+    compressedSize: number | null;
+    blobSize: number;
+    uncompressedSize: number;
+    tarSize: number;
+    finalSize: number;
+    finalEntries: number;
+    /** Bytes stored in some layer but not visible in the final image (docs/bloat.md). */
+    wastedBytes: number;
+    /** Wasted bytes per category: deleted, overwritten, metadata-copy. */
+    waste: Record<WasteCategory, number>;
+    /** finalSize / uncompressedSize. */
+    efficiency: number;
+    /** dive's image efficiency score, computed as dive does. */
+    diveEfficiency: number;
+    /** Bytes of the final view per bloat category (rule categories and duplicate). */
+    bloat: Record<string, number>;
+    bloatBytes: number;
+    verdict: Verdict;
+    /** (wastedBytes + bloatBytes) / uncompressedSize. */
+    reclaimableShare: number;
+    /** Findings before --top / --category. */
+    findingCount: number;
+  };
+  /** Largest first; all of them unless --top / --category narrowed the list. */
+  findings: Finding[];
+}
+
+export interface ReportOptions {
+  bloat?: BloatConfig;
+  /** Keep only the N largest findings. */
+  top?: number;
+  /** Keep only findings of these categories. */
+  categories?: string[];
+}
+
+/** What --category and --top keep of the findings (largest first). */
+export function narrowFindings(findings: Finding[], opts: Pick<ReportOptions, 'top' | 'categories'>): Finding[] {
+  let out = findings;
+  if (opts.categories?.length) out = out.filter((f) => opts.categories!.includes(f.category));
+  if (opts.top !== undefined) out = out.slice(0, opts.top);
+  return out;
+}
+
+export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
+  const sizes = imageSizes(model);
+  const waste = analyzeWaste(model, sizes);
+  const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
+  const findings = narrowFindings(bloat.findings, opts);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    image: imageSection(model.image),
+    layers: model.layers.map((l) =>
+      layerRow({ index: l.index, diffId: l.diffId, size: l.size, tarSize: l.tarSize, entries: l.records.count, changes: changeCounts(model.union, l.index) }, l),
+    ),
+    summary: {
+      layerCount: model.layers.length,
+      ...storedSizes(model.layers),
+      uncompressedSize: sizes.uncompressed,
+      tarSize: sizes.tar,
+      finalSize: sizes.final,
+      finalEntries: sizes.finalEntries,
+      wastedBytes: waste.wastedBytes,
+      waste: waste.byCategory,
+      efficiency: waste.efficiency,
+      diveEfficiency: waste.diveEfficiency,
+      bloat: bloat.bloat,
+      bloatBytes: bloat.bloatBytes,
+      verdict: bloat.verdict,
+      reclaimableShare: bloat.reclaimableShare,
+      findingCount: bloat.findings.length,
+    },
+    findings,
+  };
+}
+
+/**
+ * A report made for other images with the same layers and instructions (another config, another
+ * compression or source), told as this image's: its name, config and blobs.
+ */
+export function restamp(r: InspectReport, image: Image, stored: StoredLayer[]): InspectReport {
+  return {
+    ...r,
+    image: imageSection(image),
+    layers: r.layers.map((l, i) => layerRow(l, stored[i])),
+    summary: { ...r.summary, ...storedSizes(stored) },
+  };
+}
+
+function imageSection(image: Image): InspectReport['image'] {
+  const c = image.config.config ?? {};
+  return {
+    ref: image.ref,
+    source: image.source,
+    tags: image.tags,
+    platform: formatPlatform(image.platform),
+    manifestDigest: image.manifestDigest ?? null,
+    configDigest: image.configDigest,
+    created: image.config.created ?? null,
+    config: {
+      user: c.User || null,
+      workdir: c.WorkingDir || null,
+      entrypoint: c.Entrypoint ?? null,
+      cmd: c.Cmd ?? null,
+      env: c.Env ?? [],
+      labels: c.Labels ?? {},
+      exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+      volumes: Object.keys(c.Volumes ?? {}),
+    },
+    historyEntries: image.config.history?.length ?? 0,
+  };
+}
+
+function layerRow(l: Pick<LayerReport, 'index' | 'diffId' | 'size' | 'tarSize' | 'entries' | 'changes'>, s: StoredLayer): LayerReport {
+  return {
+    index: l.index,
+    digest: s.digest,
+    diffId: l.diffId,
+    mediaType: s.mediaType ?? null,
+    compression: s.compression,
+    compressedSize: s.compressedSize,
+    blobSize: s.blobSize,
+    size: l.size,
+    tarSize: l.tarSize,
+    entries: l.entries,
+    createdBy: s.history?.created_by ?? null,
+    created: s.history?.created ?? null,
+    comment: s.history?.comment ?? null,
+    changes: l.changes,
+  };
+}
+
+function storedSizes(layers: StoredLayer[]): Pick<InspectReport['summary'], 'compressedSize' | 'blobSize'> {
+  const { compressed, stored } = blobSizes(layers);
+  return { compressedSize: compressed, blobSize: stored };
+}

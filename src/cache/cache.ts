@@ -1,0 +1,181 @@
+/**
+ * A content-addressed blob cache: `DIR/blobs/<alg>/<hex>`, so a second run, or a second image on the
+ * same base, downloads nothing twice. A blob enters only after its digest checked out (written to a
+ * temp file, renamed into place); the least recently used blobs leave when the cache passes its cap.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { makeDir } from '../util/make-dir.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { StrataError } from '../util/errors.js';
+
+export const DEFAULT_CACHE_MAX = 10 * 1024 ** 3;
+
+/** The cache root: blobs under `blobs/`, layer records under `layers/` (layer-cache.ts). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'strata');
+}
+
+const cacheable = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+export class BlobCache {
+  constructor(readonly dir: string, readonly maxBytes = DEFAULT_CACHE_MAX) {}
+
+  pathOf(digest: string): string {
+    const [alg, hex] = digest.split(':');
+    return join(this.dir, 'blobs', alg, hex);
+  }
+
+  /**
+   * The cached blob as a stream, or undefined; a hit counts as a use for eviction. It is hashed as it
+   * is read: a blob damaged on disk is removed and reported, and the next run fetches it again.
+   */
+  async get(digest: string, size?: number): Promise<AsyncIterable<Buffer> | undefined> {
+    if (!cacheable.test(digest)) return undefined;
+    const p = this.pathOf(digest);
+    try {
+      const st = await stat(p);
+      if (size !== undefined && st.size !== size) return undefined;
+      const now = new Date();
+      await utimes(p, now, now).catch(() => undefined);
+    } catch {
+      return undefined;
+    }
+    return (async function* () {
+      const hash = createHash(digest.split(':')[0]);
+      let complete = false;
+      try {
+        for await (const c of createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          hash.update(c);
+          yield c;
+        }
+        complete = true;
+      } finally {
+        // A reader stops early only on an error (bad gzip data, say): then check the whole file.
+        if (!complete && !(await hashFile(p, digest))) await unlink(p).catch(() => undefined);
+      }
+      if (`${digest.split(':')[0]}:${hash.digest('hex')}` !== digest) {
+        await unlink(p).catch(() => undefined);
+        throw new StrataError(`cached blob ${p} does not match its digest (damaged on disk); removed it, run again to fetch it`);
+      }
+    })();
+  }
+
+  /**
+   * Pass `source` through unchanged while copying it to a temp file; when the source ends and the
+   * copy hashes to `digest`, it becomes the cached blob. A failure anywhere leaves nothing behind,
+   * and a cache that cannot be written only costs the caching.
+   */
+  async *through(digest: string, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    if (!cacheable.test(digest)) {
+      yield* source;
+      return;
+    }
+    const final = this.pathOf(digest);
+    const tmpDir = join(this.dir, 'tmp');
+    const tmp = join(tmpDir, `${digest.replace(':', '-')}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      await makeDir(tmpDir);
+      fh = await open(tmp, 'w');
+    } catch {
+      fh = undefined;
+    }
+    const hash = createHash(digest.split(':')[0]);
+    let committed = false;
+    try {
+      for await (const c of source) {
+        if (fh) {
+          hash.update(c);
+          try {
+            await fh.write(c);
+          } catch {
+            await fh.close().catch(() => undefined);
+            fh = undefined;
+          }
+        }
+        yield c;
+      }
+      if (fh) {
+        await fh.close();
+        fh = undefined;
+        if (`${digest.split(':')[0]}:${hash.digest('hex')}` === digest) {
+          await makeDir(join(final, '..'));
+          await rename(tmp, final);
+          committed = true;
+          await this.evict();
+        }
+      }
+    } finally {
+      await fh?.close().catch(() => undefined);
+      if (!committed) await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Remove least recently used blobs until the cache fits its cap, and temp files of dead runs. */
+  async evict(): Promise<void> {
+    await this.sweepTemp();
+    const files: { path: string; size: number; used: number }[] = [];
+    for (const alg of ['sha256', 'sha512']) {
+      const dir = join(this.dir, 'blobs', alg);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        try {
+          const st = await stat(join(dir, n));
+          files.push({ path: join(dir, n), size: st.size, used: st.mtimeMs });
+        } catch {
+          // removed meanwhile by another process
+        }
+      }
+    }
+    let total = files.reduce((s, f) => s + f.size, 0);
+    files.sort((a, b) => a.used - b.used);
+    for (const f of files) {
+      if (total <= this.maxBytes) break;
+      await unlink(f.path).catch(() => undefined);
+      total -= f.size;
+    }
+  }
+
+  /** A run killed mid-download leaves `<digest>.<pid>.<rand>`; remove those whose process is gone. */
+  private async sweepTemp(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, 'tmp'));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const pid = Number(n.split('.')[1]);
+      if (pid === process.pid || (pid > 0 && alive(pid))) continue;
+      await unlink(join(this.dir, 'tmp', n)).catch(() => undefined);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the file at `p` hashes to `digest`. */
+async function hashFile(p: string, digest: string): Promise<boolean> {
+  const hash = createHash(digest.split(':')[0]);
+  try {
+    for await (const c of createReadStream(p) as AsyncIterable<Buffer>) hash.update(c);
+  } catch {
+    return false;
+  }
+  return `${digest.split(':')[0]}:${hash.digest('hex')}` === digest;
+}

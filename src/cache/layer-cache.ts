@@ -1,0 +1,158 @@
+/**
+ * On-disk cache of LayerRecords keyed by diffID. Records are a pure function of the layer's
+ * uncompressed bytes, so a layer shared by many images (a base image) is read once. A hit trusts
+ * that the image's blob matches the diffID its config names, as a content store does; `--no-cache`
+ * reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
+ * record format bumps it and old entries are simply not found (and age out under the size cap).
+ */
+import { readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { makeDir } from '../util/make-dir.js';
+import { join } from 'node:path';
+import { HASH_BYTES, type LayerRecords } from '../scan/records.js';
+import type { LayerScan } from '../scan/scan-layer.js';
+
+export const CACHE_SCHEMA = 1;
+const MAGIC = 'strata-layer-records';
+
+export interface CacheOptions {
+  dir: string;
+  /** Evict least recently used entries above this many bytes. */
+  maxBytes: number;
+}
+
+interface Header {
+  magic: string;
+  schema: number;
+  diffId: string;
+  count: number;
+  fileBytes: number;
+  tarSize: number;
+  blobSize: number;
+  blobDigest: string;
+  compression: LayerScan['compression'];
+  link: Record<number, string>;
+  xattrs: LayerRecords['xattrs'];
+  dev: LayerRecords['dev'];
+}
+
+/**
+ * Files by key in one directory, with a size cap and least-recently-used eviction. Writes are atomic
+ * (temp file, rename); any failure is a miss or a skipped write: the cache only ever saves time.
+ */
+export class KeyedFiles {
+  constructor(private readonly dir: string, private readonly maxBytes: number) {}
+
+  private file(key: string): string {
+    return join(this.dir, key);
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const buf = await readFile(this.file(key));
+      const now = new Date();
+      await utimes(this.file(key), now, now).catch(() => undefined);
+      return buf;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    try {
+      await makeDir(this.dir);
+      const tmp = `${this.file(key)}.${process.pid}.tmp`;
+      await writeFile(tmp, data);
+      await rename(tmp, this.file(key));
+      await this.evict();
+    } catch {
+      // a read-only or full disk must not fail the analysis
+    }
+  }
+
+  private async evict(): Promise<void> {
+    const names = (await readdir(this.dir)).filter((n) => !n.endsWith('.tmp'));
+    const files = await Promise.all(names.map(async (n) => ({ n, s: await stat(join(this.dir, n)) })));
+    let total = files.reduce((sum, f) => sum + f.s.size, 0);
+    files.sort((a, b) => a.s.mtimeMs - b.s.mtimeMs);
+    for (const f of files) {
+      if (total <= this.maxBytes) break;
+      await unlink(join(this.dir, f.n)).catch(() => undefined);
+      total -= f.s.size;
+    }
+  }
+}
+
+export class LayerCache {
+  private readonly files: KeyedFiles;
+  constructor(opts: CacheOptions) {
+    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}`), opts.maxBytes);
+  }
+
+  private key(diffId: string): string {
+    return `${diffId.replace(':', '-')}.bin`;
+  }
+
+  async get(diffId: string): Promise<LayerScan | undefined> {
+    const buf = await this.files.get(this.key(diffId));
+    if (!buf) return undefined;
+    try {
+      return decode(buf, diffId);
+    } catch {
+      return undefined; // a damaged entry is a miss; it will be rewritten
+    }
+  }
+
+  async put(diffId: string, scan: LayerScan): Promise<void> {
+    await this.files.put(this.key(diffId), encode(scan, diffId));
+  }
+}
+
+function encode(scan: LayerScan, diffId: string): Buffer {
+  const r = scan.records;
+  const link: Record<number, string> = {};
+  r.link.forEach((l, i) => {
+    if (l !== undefined) link[i] = l;
+  });
+  const header: Header = {
+    magic: MAGIC, schema: CACHE_SCHEMA, diffId, count: r.count, fileBytes: r.fileBytes, tarSize: r.tarSize,
+    blobSize: scan.blobSize, blobDigest: scan.blobDigest, compression: scan.compression, link, xattrs: r.xattrs, dev: r.dev,
+  };
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(h.length);
+  const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  return Buffer.concat([len, h, bytes(r.size), bytes(r.mtime), bytes(r.mode), bytes(r.uid), bytes(r.gid), bytes(r.kind), bytes(r.flags), bytes(r.hash), Buffer.from(r.path.join('\0'))]);
+}
+
+function decode(buf: Buffer, diffId: string): LayerScan {
+  const hl = buf.readUInt32LE(0);
+  const h = JSON.parse(buf.toString('utf8', 4, 4 + hl)) as Header;
+  if (h.magic !== MAGIC || h.schema !== CACHE_SCHEMA || h.diffId !== diffId) throw new Error('stale');
+  const n = h.count;
+  let off = 4 + hl;
+  const take = (bytes: number) => {
+    const b = buf.subarray(off, off + bytes);
+    off += bytes;
+    if (b.length !== bytes) throw new Error('short');
+    return new Uint8Array(b).buffer; // copy: aligned, and independent of the file buffer
+  };
+  const size = new Float64Array(take(n * 8));
+  const mtime = new Float64Array(take(n * 8));
+  const mode = new Uint32Array(take(n * 4));
+  const uid = new Uint32Array(take(n * 4));
+  const gid = new Uint32Array(take(n * 4));
+  const kind = new Uint8Array(take(n));
+  const flags = new Uint8Array(take(n));
+  const hash = new Uint8Array(take(n * HASH_BYTES));
+  const path = n === 0 ? [] : buf.toString('utf8', off).split('\0');
+  if (path.length !== n) throw new Error('paths');
+  const link: (string | undefined)[] = new Array(n).fill(undefined);
+  for (const [i, l] of Object.entries(h.link)) link[Number(i)] = l;
+  return {
+    records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, fileBytes: h.fileBytes, tarSize: h.tarSize },
+    blobDigest: h.blobDigest,
+    blobSize: h.blobSize,
+    diffId,
+    compression: h.compression,
+  };
+}

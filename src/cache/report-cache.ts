@@ -1,0 +1,73 @@
+/**
+ * Whole inspect reports, keyed by what their analysis depends on: the layers' content (diffIDs), each
+ * layer's instruction (history created_by and comment) and the analysis settings. So a second
+ * `inspect` of an unchanged image reads no layer, and neither does one of an image with the same
+ * layers under another config (a rebuild that only changed a label, CMD or ENV), compression or
+ * source: the hit is told as this image's (its name, config and blobs: report.ts `restamp`). An
+ * image that only shares some layers still reuses their records (layer-cache.ts). A hit trusts the
+ * diffIDs it is keyed by, as the layer cache does.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Image } from '../image/image.js';
+import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
+import { layerHistory, storedLayers } from '../model/read-image.js';
+import { narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type ReportOptions } from '../analyze/report.js';
+
+/**
+ * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
+ * cached by an earlier strata are then misses rather than stale answers.
+ * 2: a hardlink to a path written again in its layer keeps the first copy's content.
+ * 3: directories a layer creates without entries of their own count among its changes.
+ * 4: a hardlink to a file has its inode's mode, owner and xattrs.
+ * 5: a path through a symlinked directory is applied where the link points.
+ * 6: a hardlink to a symlink, fifo or device has its target's mode, owner and device numbers.
+ * 7: the built-in rules (not in the key, so a change to them raises this): core dumps are
+ *    `core.PID` with digits only; objects a toolchain installs are not build leftovers, nor
+ *    debconf's database a cache, nor a package's documentation a log.
+ */
+const ANALYSIS_REVISION = 7;
+
+export class ReportCache {
+  private readonly files: KeyedFiles;
+  constructor(opts: CacheOptions) {
+    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}.${ANALYSIS_REVISION}`), opts.maxBytes);
+  }
+
+  /** Images read from a stream have been read already: nothing to save, and no stable key. */
+  static applies(image: Image): boolean {
+    return image.layers.every((l) => !l.scanned);
+  }
+
+  /** Reports are saved whole (every finding), so only the analysis settings key them, not --top or --category. */
+  private key(image: Image, settings: ReportOptions): string {
+    const history = layerHistory(image.config.history, image.layers.length);
+    const what = {
+      layers: image.layers.map((l, i) => [l.diffId, history[i]?.created_by ?? null, history[i]?.comment ?? null]),
+      settings: { bloat: settings.bloat },
+    };
+    return `${createHash('sha256').update(JSON.stringify(what)).digest('hex')}.json`;
+  }
+
+  /**
+   * The report of these layers under these settings, told as this image's and narrowed to their
+   * --top and --category: `inspect` then `inspect --json` (or `strata ci`) analyses once.
+   */
+  async find(image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
+    const buf = await this.files.get(this.key(image, settings));
+    if (!buf) return undefined;
+    let r: InspectReport;
+    try {
+      r = JSON.parse(buf.toString('utf8')) as InspectReport;
+    } catch {
+      return undefined;
+    }
+    const stored = await storedLayers(image, r.layers);
+    return stored && { ...restamp(r, image, stored), findings: narrowFindings(r.findings, settings) };
+  }
+
+  /** `report`: made with every finding (inspectReport without --top or --category). */
+  async put(image: Image, settings: ReportOptions, report: InspectReport): Promise<void> {
+    await this.files.put(this.key(image, settings), Buffer.from(JSON.stringify(report)));
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The one image model every source produces and every analysis consumes (like
+ * go-containerregistry's v1.Image). Analyses never learn where the bytes came from.
+ */
+import type { LayerScan } from '../scan/scan-layer.js';
+import type { Platform } from './platform.js';
+import type { FileRange } from '../sources/file-tree.js';
+
+export interface HistoryEntry {
+  created?: string;
+  created_by?: string;
+  comment?: string;
+  empty_layer?: boolean;
+  author?: string;
+}
+
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  config?: {
+    User?: string;
+    Env?: string[] | null;
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    WorkingDir?: string;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+  };
+  rootfs: { type: string; diff_ids: string[] };
+  history?: HistoryEntry[];
+}
+
+export interface Layer {
+  /** Position in the manifest: a blob listed twice is two layers. */
+  index: number;
+  /** From config.rootfs.diff_ids: verified against the uncompressed stream. */
+  diffId: string;
+  /** Blob digest where the source declares one (manifest descriptor, content-addressed path). */
+  digest?: string;
+  mediaType?: string;
+  /** Size of the blob as stored or declared. */
+  blobSize?: number;
+  /** Names the layer in messages: "layer 3 (blobs/sha256/ab12…)". */
+  where: string;
+  /** The blob's bytes as stored (compressed or not; the reader sniffs). */
+  open(): AsyncIterable<Buffer>;
+  /** The same bytes as a range of a local file, when they are one: a scan worker reads them itself. */
+  file?: FileRange;
+  /** Set by sources that had to read the bytes before the layer order was known (stdin). */
+  scanned?: LayerScan;
+}
+
+export type SourceKind = 'docker-archive' | 'oci' | 'oci-archive' | 'docker-archive-stdin' | 'registry' | 'docker-daemon' | 'podman';
+
+export interface Image {
+  /** The reference as the user gave it. */
+  ref: string;
+  source: SourceKind;
+  tags: string[];
+  /** Digest of the manifest, where the image has one (OCI layouts, Docker 25+ saves). */
+  manifestDigest?: string;
+  configDigest: string;
+  config: ImageConfig;
+  platform: Platform;
+  layers: Layer[];
+}

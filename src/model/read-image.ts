@@ -1,0 +1,260 @@
+/** Image -> layer records (verified) -> union: the model every analysis and renderer reads. */
+import { StrataError, within } from '../util/errors.js';
+import type { HistoryEntry, Image, Layer } from '../image/image.js';
+import { scanLayer, type LayerScan } from '../scan/scan-layer.js';
+import { ScanPool } from '../scan/scan-pool.js';
+import type { LayerCache } from '../cache/layer-cache.js';
+import { Union } from './union.js';
+import { UnionPrefixes } from './union-prefixes.js';
+import type { LayerRecords } from '../scan/records.js';
+import { sniffCompression, type Compression } from '../scan/compression.js';
+
+export interface LayerInfo {
+  index: number;
+  diffId: string;
+  digest: string;
+  mediaType?: string;
+  compression: Compression;
+  /** Bytes of the blob as stored. */
+  blobSize: number;
+  /** The blob size when the blob is compressed; null for layers stored as plain tar. */
+  compressedSize: number | null;
+  /** Uncompressed tar stream length. */
+  tarSize: number;
+  /** Regular-file bytes stored in the layer (what `docker history` calls its size). */
+  size: number;
+  history?: HistoryEntry;
+  records: LayerRecords;
+}
+
+/**
+ * How an image stores a layer: the blob and its history entry. Everything else strata reports of a
+ * layer follows from its content and its instruction, whatever image holds it.
+ */
+export type StoredLayer = Pick<LayerInfo, 'digest' | 'mediaType' | 'compression' | 'compressedSize' | 'blobSize' | 'history'>;
+
+export interface ImageModel {
+  image: Image;
+  layers: LayerInfo[];
+  union: Union;
+}
+
+export interface ReadOptions {
+  /** Called as layers finish: done of total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Worker threads that scan layers; created (and closed) per call when not given. */
+  pool?: ScanPool;
+  /** Per-layer records cache; none when not given. */
+  cache?: LayerCache;
+  /** Blobs read at once (default: one more than the pool's workers; pulls use more for the network). */
+  concurrency?: number;
+  /** Scans by blob, shared by the images of one command so that a common layer is read once. */
+  memo?: Map<string, Promise<LayerScan>>;
+  /** Unions by leading layers, shared by the images of one command so that a common base is merged once. */
+  prefixes?: UnionPrefixes;
+  /** Smallest blob worth a split scan (layersToSplit); default SPLIT_MIN_BYTES. */
+  splitMinBytes?: number;
+}
+
+/** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
+const IN_PROCESS_BYTES = 4 * 1024 * 1024;
+
+/** Below this a split scan saves less than starting a second worker and inflating twice costs. */
+export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Which layers to scan split (ScanPool.scan): parsed on one worker while another computes the
+ * digests. It pays for a layer that outweighs all the others together: without a split, one worker
+ * scans it alone while the others have finished. With two workers the split layer costs
+ * max(parse, digests + the other layers); parsing (with per-file hashing) costs about twice the
+ * sha256, so the others must stay under half of it. Blob sizes stand in for the work.
+ */
+export function layersToSplit(sizes: (number | undefined)[], workers: number, minBytes = SPLIT_MIN_BYTES): boolean[] {
+  const total = sizes.reduce<number>((s, n) => s + (n ?? 0), 0);
+  return sizes.map((n) => workers >= 2 && n !== undefined && n >= minBytes && total - n <= n / 2);
+}
+
+export async function readImage(image: Image, opts: ReadOptions = {}): Promise<ImageModel> {
+  const pool = opts.pool ?? new ScanPool();
+  try {
+    return await read(image, pool, opts);
+  } finally {
+    if (!opts.pool) await pool.close();
+  }
+}
+
+async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<ImageModel> {
+  const total = image.layers.length;
+  let done = 0;
+  // Identical blobs at several positions (or in several images sharing a memo) are read once.
+  const byBlob = opts.memo ?? new Map<string, Promise<LayerScan>>();
+  const slots = new Semaphore(opts.concurrency ?? pool.size + 1);
+  const split = layersToSplit(image.layers.map((l) => (l.file ? l.blobSize : undefined)), pool.size, opts.splitMinBytes);
+  const scans = image.layers.map((layer) => {
+    const key = layer.digest ?? layer.diffId;
+    let p = byBlob.get(key);
+    if (!p) {
+      p = slots.run(() => scanOne(layer, pool, opts.cache, split[layer.index])).then((s) => {
+        opts.onProgress?.(++done, total);
+        return s;
+      });
+      byBlob.set(key, p);
+    } else {
+      void p.then(() => opts.onProgress?.(++done, total), () => undefined);
+    }
+    return p;
+  });
+  for (const p of scans) p.catch(() => undefined); // rejections are handled in order below
+  void Promise.allSettled(scans).then(() => pool.retireIdle());
+
+  const history = layerHistory(image.config.history, total);
+  const builder = (opts.prefixes ?? new UnionPrefixes()).begin(image.layers.map((l) => l.diffId));
+  let ok = false;
+  try {
+    // Layers another image of the command has merged already come as a copy of its union.
+    const start = await builder.start;
+    const union = start?.union ?? new Union();
+    const from = start?.layers ?? 0;
+    const layers: LayerInfo[] = [];
+    // The union is built in layer order while later layers are still being scanned.
+    for (const l of image.layers) {
+      const s = await verifiedScan(l, scans[l.index]);
+      if (l.index >= from) addLayer(union, l, s.records);
+      if (l.index + 1 >= from) builder.reached(l.index + 1, union);
+      layers.push(layerInfo(l, s, history[l.index]));
+    }
+    ok = true;
+    return { image, layers, union };
+  } finally {
+    builder.end(ok);
+  }
+}
+
+/** A layer's scan, checked against this image's descriptor: it may have been made for another position or image. */
+async function verifiedScan(l: Layer, scan: Promise<LayerScan>): Promise<LayerScan> {
+  try {
+    return verified(l, await scan);
+  } catch (e) {
+    throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(l.where, e) : e;
+  }
+}
+
+function addLayer(union: Union, l: Layer, records: LayerRecords): void {
+  try {
+    union.addLayer(records);
+  } catch (e) {
+    throw e instanceof StrataError ? within(l.where, e) : e;
+  }
+}
+
+function layerInfo(l: Layer, s: LayerScan, history: HistoryEntry | undefined): LayerInfo {
+  return {
+    index: l.index,
+    diffId: l.diffId,
+    digest: l.digest ?? s.blobDigest,
+    mediaType: l.mediaType,
+    compression: s.compression,
+    blobSize: s.blobSize,
+    compressedSize: s.compression === 'none' ? null : s.blobSize,
+    tarSize: s.records.tarSize,
+    size: s.records.fileBytes,
+    history,
+    records: s.records,
+  };
+}
+
+/**
+ * How `image` stores its layers, told without reading them, as a scan would tell it; `known`: the
+ * layers of a report made from the same layers elsewhere. A blob the report describes already (the
+ * same digest) is taken as it says; another one is sniffed (its first bytes). Undefined when only
+ * reading a blob would tell: a compressed blob whose digest or size the source does not declare.
+ */
+export async function storedLayers(image: Image, known: { digest: string; compression: string; tarSize: number }[]): Promise<StoredLayer[] | undefined> {
+  const history = layerHistory(image.config.history, image.layers.length);
+  const compressions = await Promise.all(
+    image.layers.map((l) => (l.digest !== undefined && l.digest === known[l.index].digest ? (known[l.index].compression as Compression) : sniffBlob(l))),
+  );
+  const out: StoredLayer[] = [];
+  for (const l of image.layers) {
+    const compression = compressions[l.index];
+    const plain = compression === 'none';
+    if (!plain && (l.digest === undefined || l.blobSize === undefined)) return undefined;
+    const blobSize = l.blobSize ?? known[l.index].tarSize;
+    out.push({ digest: l.digest ?? l.diffId, mediaType: l.mediaType, compression, compressedSize: plain ? null : blobSize, blobSize, history: history[l.index] });
+  }
+  return out;
+}
+
+async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined, split: boolean): Promise<LayerScan> {
+  if (layer.scanned) return verified(layer, layer.scanned);
+  const hit = await cache?.get(layer.diffId);
+  if (hit) return asStored(layer, hit, await sniffBlob(layer));
+  const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
+  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open(), { split }));
+  await cache?.put(layer.diffId, scan);
+  return scan;
+}
+
+/**
+ * A cached scan describes the uncompressed layer; the same layer can be stored gzip here and zstd
+ * there, so the blob's own facts (compression, size, digest) come from this image's blob.
+ */
+function asStored(layer: Layer, hit: LayerScan, compression: Compression): LayerScan {
+  if (compression === hit.compression && (layer.blobSize === undefined || layer.blobSize === hit.blobSize)) return hit;
+  return {
+    ...hit,
+    compression,
+    blobSize: layer.blobSize ?? (compression === 'none' ? hit.records.tarSize : hit.blobSize),
+    blobDigest: layer.digest ?? (compression === 'none' ? layer.diffId : hit.blobDigest),
+  };
+}
+
+async function sniffBlob(layer: Layer): Promise<Compression> {
+  const it = layer.open()[Symbol.asyncIterator]();
+  try {
+    const first = await it.next();
+    return first.done ? 'none' : sniffCompression(first.value);
+  } finally {
+    await it.return?.();
+  }
+}
+
+/** Throws without naming the layer: read() prefixes every scan failure with layer.where. */
+function verified(layer: Layer, scan: LayerScan): LayerScan {
+  check(layer.digest, scan.blobDigest, 'blob digest');
+  check(layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
+  if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {
+    throw new StrataError(`size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
+  }
+  return scan;
+}
+
+function check(expected: string | undefined, actual: string, what: string): void {
+  if (!expected || !expected.startsWith('sha256:')) return; // other algorithms: not verified (none seen in practice)
+  if (expected !== actual) throw new StrataError(`${what} mismatch: expected ${expected}, got ${actual}`);
+}
+
+class Semaphore {
+  private free: number;
+  private waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.free === 0) await new Promise<void>((r) => this.waiting.push(r));
+    else this.free--;
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** History entries that made a layer, in order; tolerant of missing or short history. */
+export function layerHistory(history: HistoryEntry[] | undefined, layers: number): (HistoryEntry | undefined)[] {
+  const real = (history ?? []).filter((h) => !h.empty_layer);
+  return Array.from({ length: layers }, (_, i) => real[i]);
+}

@@ -1,0 +1,72 @@
+import { StrataError } from '../util/errors.js';
+import { readJson, type FileTree } from './file-tree.js';
+import type { Image, Layer, SourceKind } from '../image/image.js';
+import {
+  checkDigest, choosePlatform, configPlatform, flattenIndex, isIndex, validateConfig, validateManifest,
+  type Descriptor, type Index, type Manifest,
+} from '../image/oci.js';
+import { formatPlatform, platformMatches, type Platform } from '../image/platform.js';
+import { selectByTag } from './select.js';
+import { treeLayer } from './tree-layer.js';
+
+export function blobPath(digest: string): string {
+  const [alg, hex] = digest.split(':');
+  return `blobs/${alg}/${hex}`;
+}
+
+export async function readBlobJson<T>(tree: FileTree, d: Descriptor, what: string): Promise<T> {
+  checkDigest(d.digest, what);
+  const p = blobPath(d.digest);
+  if (!tree.has(p)) throw new StrataError(`${tree.name}: missing blob ${d.digest} (${what})`);
+  return readJson<T>(tree, p, d.digest);
+}
+
+const refName = (d: Descriptor) => d.annotations?.['org.opencontainers.image.ref.name'];
+
+export interface SelectOptions {
+  tag?: string;
+  platform?: Platform;
+}
+
+/** An OCI image layout (directory or tar): index.json -> [index ->]* manifest -> config + layers. */
+export async function readOciLayout(tree: FileTree, ref: string, source: SourceKind, opts: SelectOptions): Promise<Image> {
+  const index = await readJson<Index>(tree, 'index.json');
+  if (!Array.isArray(index.manifests)) throw new StrataError(`${tree.name}: index.json has no "manifests" list`);
+  // Several differently named entries are several images; one name (or none) is one image, maybe multi-platform.
+  const names = [...new Set(index.manifests.map(refName).filter((n): n is string => !!n))];
+  let top: Descriptor[] = index.manifests;
+  if (opts.tag !== undefined || names.length > 1) {
+    const groups = names.map((n) => index.manifests.filter((d) => refName(d) === n));
+    top = selectByTag(groups, (g) => [refName(g[0])!], opts.tag, tree.name);
+  }
+  const loadIndex = (d: Descriptor) => readBlobJson<Index>(tree, d, 'image index');
+  const cands = await flattenIndex({ schemaVersion: 2, manifests: top }, loadIndex, `${tree.name} index.json`);
+  const chosen = choosePlatform(cands, opts.platform, `${tree.name}`);
+  const mdoc = await readBlobJson<Manifest | Index>(tree, chosen.descriptor, 'manifest');
+  if (isIndex(mdoc as Index, chosen.descriptor.mediaType)) throw new StrataError(`${tree.name}: ${chosen.descriptor.digest} is an index where a manifest was expected`);
+  const manifest = validateManifest(mdoc, `${tree.name} manifest ${chosen.descriptor.digest}`);
+  const config = validateConfig(await readBlobJson(tree, manifest.config, 'config'), `${tree.name} config ${manifest.config.digest}`);
+  const platform = configPlatform(config);
+  if (opts.platform && !chosen.platform && !platformMatches(opts.platform, platform)) {
+    throw new StrataError(`${tree.name}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.platform)}`);
+  }
+  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+    throw new StrataError(`${tree.name}: manifest lists ${manifest.layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
+  }
+  const layers: Layer[] = manifest.layers.map((d, i) => {
+    const path = blobPath(d.digest);
+    if (!tree.has(path)) throw new StrataError(`${tree.name}: missing blob ${d.digest} (layer ${i})`);
+    return treeLayer(tree, path, i, config.rootfs.diff_ids[i], { digest: d.digest, mediaType: d.mediaType, blobSize: d.size });
+  });
+  const tags = [...new Set(top.map(refName).filter((n): n is string => !!n))];
+  return {
+    ref,
+    source,
+    tags,
+    manifestDigest: chosen.descriptor.digest,
+    configDigest: manifest.config.digest,
+    config,
+    platform,
+    layers,
+  };
+}
