@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { openImage } from '../src/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/model/read-image.js';
 import { analyzeWaste } from '../src/analyze/waste.js';
-import { analyzeBloat, knownCategories, stepOf, type Finding } from '../src/analyze/bloat/findings.js';
+import { analyzeBloat, knownCategories, type Finding } from '../src/analyze/bloat/findings.js';
 import { BUILTIN_RULES } from '../src/analyze/bloat/rules.js';
 import { defaultConfig, parseConfig, type BloatConfig } from '../src/config/config.js';
 import { inspectReport } from '../src/analyze/report.js';
@@ -250,18 +250,6 @@ test('a .git directory copied in: add it to .dockerignore', async (t) => {
   const b = analyze(await modelOf([{ entries: [file('src/.git/index', 700)], createdBy: '/bin/sh -c #(nop) COPY dir:1 in /src ' }]));
   t.deepEqual(brief(b.findings), [['vcs', 'bloat', 700, 0, null]]);
   t.regex(b.findings[0].remedy, /^These came in with COPY\/ADD: add "\.git" to \.dockerignore/);
-});
-
-test('build steps are told apart by their history entry', (t) => {
-  t.is(stepOf('/bin/sh -c #(nop) COPY file:abc in /x '), 'copy');
-  t.is(stepOf('ADD app.tar /srv # buildkit'), 'copy');
-  t.is(stepOf('/bin/sh -c apt-get update'), 'run');
-  t.is(stepOf('RUN /bin/sh -c make # buildkit'), 'run');
-  t.is(stepOf('|2 A=1 B=2 /bin/sh -c make'), 'run');
-  t.is(stepOf('/bin/sh -c #(nop)  ENV A=1'), 'other');
-  t.is(stepOf('sh -c mkdir -p /x'), 'other'); // docker commit
-  t.is(stepOf('/bin/sh'), 'other'); // buildah commit
-  t.is(stepOf(undefined), 'other');
 });
 
 // ---- the commit-based pattern ------------------------------------------------------------------------------

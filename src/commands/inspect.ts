@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageArgs } from './common.js';
 import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
-import { humanBytes, instruction, table, truncate, wrapWords } from '../render/text.js';
+import { table, truncate, wrapWords } from '../render/text.js';
 import { loadConfig } from '../config/config.js';
 import { knownCategories } from '../analyze/bloat/findings.js';
 import { StrataError } from '../util/errors.js';
+import { humanBytes } from '../util/units.js';
+import { instructionText } from '../image/history.js';
 
 interface Args extends ImageArgs {
   more?: string[];
@@ -92,7 +94,7 @@ export function renderInspect(r: InspectReport, width: number): string {
       String(ch.added),
       ch.metadata ? `${ch.modified}+${ch.metadata}m` : String(ch.modified),
       String(ch.removed),
-      instruction(l.createdBy ?? undefined, l.comment ?? undefined),
+      instructionText(l.createdBy ?? undefined, l.comment ?? undefined),
     ]);
   }
   const t = table(rows, ['r', 'r', 'r', 'r', 'r', 'r', 'l']);

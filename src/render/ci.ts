@@ -1,7 +1,8 @@
 /** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON. */
-import { humanBytes, truncate, wrapWords } from './text.js';
+import { truncate, wrapWords } from './text.js';
 import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../analyze/gate/gate.js';
 import type { Limit } from '../analyze/gate/rules.js';
+import { humanBytes } from '../util/units.js';
 
 export const CI_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
 export type CiFormat = (typeof CI_FORMATS)[number];

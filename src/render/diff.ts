@@ -1,7 +1,9 @@
 /** `strata diff` reports as text (terminal, like `git diff --stat` plus more) and as Markdown (PR comments). */
 import type { ContentDiff } from '../analyze/diff/content.js';
 import type { ConfigChange, DiffReport, FileDiff, HistoryLine, LayerPair, SideSummary } from '../analyze/diff/diff.js';
-import { humanBytes, instruction, table, truncate } from './text.js';
+import { table, truncate } from './text.js';
+import { humanBytes } from '../util/units.js';
+import { instructionText } from '../image/history.js';
 
 export function signedBytes(n: number): string {
   return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';
@@ -64,7 +66,7 @@ function categoryRows(r: DiffReport): string[][] {
 
 function layerCell(l: LayerPair['a']): [string, string, string] {
   if (!l) return ['', '', '—'];
-  return [String(l.index), humanBytes(l.size), instruction(l.createdBy ?? undefined)];
+  return [String(l.index), humanBytes(l.size), instructionText(l.createdBy ?? undefined)];
 }
 
 const matchMark: Record<LayerPair['match'], string> = { identical: '==', instruction: '~', unmatched: '≠' };

@@ -1,6 +1,6 @@
 /** Download progress on a terminal: a bar per layer being fetched, and a total line; redrawn in place. */
 import type { BlobProgress } from '../sources/remote.js';
-import { humanBytes } from './text.js';
+import { humanBytes } from '../util/units.js';
 
 const BAR = 24;
 

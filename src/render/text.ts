@@ -1,32 +1,4 @@
 /** Small text helpers shared by the text renderers. */
-export function humanBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return 'n/a';
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-
-/** A Dockerfile-like rendering of a history entry's created_by. */
-export function instruction(createdBy: string | undefined, comment?: string): string {
-  if (!createdBy) return comment ? `(${comment})` : '';
-  let s = createdBy.trim();
-  const nop = /^\/bin\/sh -c #\(nop\)\s*/;
-  if (nop.test(s)) return s.replace(nop, '').trim();
-  if (s.startsWith('/bin/sh -c ')) return `RUN ${s.slice(11)}`;
-  if (s.startsWith('|')) {
-    // BuildKit/Docker: "|2 ARG=1 ARG2=2 /bin/sh -c cmd"
-    const m = /^\|\d+ (?:\S+=\S* )*\/bin\/sh -c (.*)$/s.exec(s);
-    if (m) s = `RUN ${m[1]}`;
-  }
-  return s.replace(/\s+/g, ' ');
-}
-
 export function truncate(s: string, width: number): string {
   if (width <= 1) return '';
   return s.length <= width ? s : `${s.slice(0, width - 1)}…`;

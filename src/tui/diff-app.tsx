@@ -7,7 +7,7 @@ import { useEffect, useMemo, useReducer, useRef } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
 import type { DiffReport, SideSummary } from '../analyze/diff/diff.js';
 import { Kind } from '../scan/records.js';
-import { humanBytes, truncate } from '../render/text.js';
+import { truncate } from '../render/text.js';
 import { changeMark, signedBytes } from '../render/diff.js';
 import { useTerminalSize } from './app.js';
 import { DiffExplorer, diffBindings, initialDiffState, type DiffUiState } from './diff-state.js';
@@ -16,6 +16,7 @@ import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { fit, HelpScreen, Lines, printable, Title, TreeRowsPane } from './panes.js';
 import { treeGuides } from './preorder-tree.js';
 import type { Event } from './state.js';
+import { humanBytes } from '../util/units.js';
 
 export interface DiffAppProps {
   report: DiffReport;

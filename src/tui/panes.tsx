@@ -3,11 +3,13 @@ import { Box, Text } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
 import type { ChangeCounts, Sizes } from '../model/views.js';
 import { Kind, kindName } from '../scan/records.js';
-import { humanBytes, instruction, modeString, truncate } from '../render/text.js';
+import { modeString, truncate } from '../render/text.js';
 import type { TreeView, Status } from './tree-view.js';
 import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';
 import { showKey, actions, type Action, type Keymap } from './keymap.js';
+import { humanBytes } from '../util/units.js';
+import { instructionText } from '../image/history.js';
 
 export function Title({ text, focused, width }: { text: string; focused?: boolean; width: number }) {
   return (
@@ -36,7 +38,7 @@ export function Lines({ lines, width, height }: { lines: string[]; width: number
 
 export function layerInstruction(model: ImageModel, L: number): string {
   const h = model.layers[L].history;
-  return instruction(h?.created_by, h?.comment) || '(no history entry)';
+  return instructionText(h?.created_by, h?.comment) || '(no history entry)';
 }
 
 export function LayersPane(props: { model: ImageModel; selected: number; range: [number, number] | null; mark: number | null; focused: boolean; width: number; height: number }) {

@@ -15,3 +15,17 @@ export function parseSize(s: string | number, what: string): number {
   if (!m || factor === undefined) throw new StrataError(`${what}: "${s}" is not a size (use bytes, or 10MB, 1.5GiB)`);
   return Math.round(Number(m[1]) * factor);
 }
+
+/** A size for people: 999 B, 1.2 kB, 34 MB (powers of 1000, as parseSize reads them). */
+export function humanBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return 'n/a';
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}

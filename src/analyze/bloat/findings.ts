@@ -10,7 +10,6 @@
  *   - the commit-based build pattern: one non-Dockerfile layer holding temp files, logs and caches.
  * Plain data: the text renderer lives in src/commands/inspect.ts.
  */
-import { instruction } from '../../render/text.js';
 import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './rules.js';
 import type { BloatConfig } from '../../config/config.js';
 import { GlobSet } from '../../util/glob.js';
@@ -18,6 +17,7 @@ import type { ImageModel } from '../../model/read-image.js';
 import { HASH_BYTES, sameHash } from '../../scan/records.js';
 import type { Union } from '../../model/union.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from '../waste.js';
+import { instructionText, stepOf, type Step } from '../../image/history.js';
 
 export type FindingKind = 'waste' | 'bloat' | 'pattern';
 
@@ -100,18 +100,6 @@ export function analyzeBloat(model: ImageModel, waste: WasteAnalysis, config: Bl
 
 const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 
-type Step = 'copy' | 'run' | 'other';
-
-/** What kind of build step made a layer, from its history entry. */
-export function stepOf(createdBy: string | undefined): Step {
-  if (!createdBy) return 'other';
-  const s = createdBy.trim();
-  if (/#\(nop\)\s*(COPY|ADD)\b/.test(s) || /^(COPY|ADD)\b/.test(s)) return 'copy';
-  if (s.includes('#(nop)')) return 'other';
-  if (s.startsWith('/bin/sh -c ') || /^\|\d+ /.test(s) || /^RUN\b/.test(s)) return 'run';
-  return 'other'; // docker commit ("sh -c …"), buildah commit ("/bin/sh"), imports
-}
-
 class Context {
   readonly rules: BloatRule[];
   private readonly matcher: GlobSet;
@@ -181,9 +169,9 @@ class Context {
     return this.model.layers[L]?.history?.created_by;
   }
 
-  instruction(L: number): string | null {
+  instructionText(L: number): string | null {
     const h = this.model.layers[L]?.history;
-    return instruction(h?.created_by, h?.comment) || null;
+    return instructionText(h?.created_by, h?.comment) || null;
   }
 
   finding(f: Omit<Finding, 'instruction' | 'removedByInstruction' | 'files'>): Finding {
@@ -193,9 +181,9 @@ class Context {
       bytes: f.bytes,
       files: f.items.length,
       layer: f.layer,
-      instruction: this.instruction(f.layer),
+      instruction: this.instructionText(f.layer),
       removedBy: f.removedBy,
-      removedByInstruction: f.removedBy === null ? null : this.instruction(f.removedBy),
+      removedByInstruction: f.removedBy === null ? null : this.instructionText(f.removedBy),
       rule: f.rule,
       title: f.title,
       remedy: f.remedy,

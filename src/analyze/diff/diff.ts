@@ -9,6 +9,7 @@
  * "link" is an accident of tar order, so both are regular files here; their link count is compared.
  */
 import { diffArrays } from 'diff';
+import { instructionKey } from '../../image/history.js';
 import { formatPlatform } from '../../image/platform.js';
 import { hashHex, Kind, sameHash, sameXattrs, type KindCode } from '../../scan/records.js';
 import { IMPLICIT, type Union } from '../../model/union.js';
@@ -305,17 +306,6 @@ function rollUp(files: FileDiff[]): DirDelta[] {
 
 // ---- layers ------------------------------------------------------------------------------------
 
-/** A created_by normalised so that the same instruction matches across builders. */
-export function normalizeInstruction(createdBy: string | undefined): string {
-  if (!createdBy) return '';
-  let s = createdBy.trim().replace(/\s+/g, ' ');
-  s = s.replace(/^\|\d+ (?:\S+=\S* )*/, ''); // BuildKit build-arg prefix
-  s = s.replace(/^(?:\/bin\/)?sh -c #\(nop\) ?/, '');
-  s = s.replace(/^(?:\/bin\/)?sh -c /, 'RUN ');
-  s = s.replace(/\b(dir|file|multi):[0-9a-f]{16,}/g, '$1:…'); // COPY source digests differ per builder
-  return s;
-}
-
 function layerRef(m: ImageModel, i: number): LayerRef {
   const l = m.layers[i];
   return { index: i, diffId: l.diffId, size: l.size, compressedSize: l.compressedSize, createdBy: l.history?.created_by ?? null };
@@ -330,7 +320,7 @@ function alignLayers(a: DiffSide, b: DiffSide): { sharedBase: number; pairs: Lay
   const la = a.model.layers.slice(0, a.layer + 1), lb = b.model.layers.slice(0, b.layer + 1);
   let shared = 0;
   while (shared < la.length && shared < lb.length && la[shared].diffId === lb[shared].diffId) shared++;
-  const key = (l: (typeof la)[number]) => ({ diffId: l.diffId, instr: normalizeInstruction(l.history?.created_by), index: l.index });
+  const key = (l: (typeof la)[number]) => ({ diffId: l.diffId, instr: instructionKey(l.history?.created_by), index: l.index });
   const ka = la.slice(shared).map(key), kb = lb.slice(shared).map(key);
   const same = (x: (typeof ka)[number], y: (typeof ka)[number]) => x.diffId === y.diffId || (x.instr !== '' && x.instr === y.instr);
   const parts = diffArrays(ka, kb, { comparator: same });
@@ -396,7 +386,7 @@ function viewHistory(side: DiffSide): HistoryEntry[] {
 }
 
 function diffHistory(a: HistoryEntry[], b: HistoryEntry[]): HistoryLine[] {
-  const line = (h: HistoryEntry) => ({ instruction: normalizeInstruction(h.created_by) || (h.comment ? `(${h.comment})` : ''), emptyLayer: !!h.empty_layer });
+  const line = (h: HistoryEntry) => ({ instruction: instructionKey(h.created_by) || (h.comment ? `(${h.comment})` : ''), emptyLayer: !!h.empty_layer });
   const la = a.map(line), lb = b.map(line);
   const out: HistoryLine[] = [];
   for (const part of diffArrays(la, lb, { comparator: (x, y) => x.instruction === y.instruction && x.emptyLayer === y.emptyLayer })) {

@@ -8,7 +8,6 @@
  * size of plain-tar layers, growth without a baseline) is an `error` at the failure level: the
  * gate could not be evaluated (exit 2); at the warning level it is a warning.
  */
-import { humanBytes, instruction } from '../../render/text.js';
 import { activeRules, knownCategories } from '../bloat/findings.js';
 import type { BloatConfig } from '../../config/config.js';
 import { diveAnalysis } from '../dive-score.js';
@@ -21,6 +20,8 @@ import type { Finding } from '../bloat/findings.js';
 import type { InspectReport, LayerReport } from '../report.js';
 import { Kind } from '../../scan/records.js';
 import { parentOf } from '../../util/paths.js';
+import { humanBytes } from '../../util/units.js';
+import { instructionText } from '../../image/history.js';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'error';
 export type Unit = 'bytes' | 'ratio' | 'count';
@@ -391,7 +392,7 @@ function offenderOf(f: Finding): Offender {
 }
 
 function instructionOf(l: LayerReport): string | null {
-  return instruction(l.createdBy ?? undefined, l.comment ?? undefined) || null;
+  return instructionText(l.createdBy ?? undefined, l.comment ?? undefined) || null;
 }
 
 /** The gate's report: the JSON output (docs/json.md, "ci") and every renderer's input. */
