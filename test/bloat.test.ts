@@ -5,7 +5,8 @@ import { readImage, type ImageModel } from '../src/model/read-image.js';
 import { analyzeWaste } from '../src/analyze/waste.js';
 import { analyzeBloat, knownCategories, type Finding } from '../src/analyze/bloat/findings.js';
 import { BUILTIN_RULES } from '../src/analyze/bloat/rules.js';
-import { defaultConfig, parseConfig, type BloatConfig } from '../src/config/config.js';
+import { defaultConfig, parseConfig } from '../src/commands/config-file.js';
+import { type BloatConfig } from '../src/analyze/bloat/section.js';
 import { inspectReport } from '../src/analyze/report.js';
 import { dir, file, hardlink, modelOf, whiteout, type LayerSpec } from './helpers/bloat-images.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fixture, loadFixture, strataBin } from './helpers/fixtures.js';
 import { file, writeOciLayout } from './helpers/bloat-images.js';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig } from '../src/commands/config-file.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline, type CiReport, type RuleResult } from '../src/analyze/gate/gate.js';
 import { mergeRules, parseRuleFlags, type GateRule } from '../src/analyze/gate/rules.js';
 import { humanizeBytes, parseDiveCi } from '../src/analyze/gate/dive-ci.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultConfig, loadConfig, parseConfig } from '../src/config/config.js';
+import { defaultConfig, loadConfig, parseConfig } from '../src/commands/config-file.js';
 import { compileGlob, GlobSet } from '../src/util/glob.js';
 
 const fails = (t: import('ava').ExecutionContext, text: string, message: string) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { compileGlob, GlobSet } from '../src/util/glob.js';
 import { BUILTIN_RULES } from '../src/analyze/bloat/rules.js';
 import { analyzeBloat } from '../src/analyze/bloat/findings.js';
-import { parseConfig } from '../src/config/config.js';
+import { parseConfig } from '../src/commands/config-file.js';
 import { analyzeWaste } from '../src/analyze/waste.js';
 import { dir, file, modelOf, whiteout } from './helpers/bloat-images.js';
 

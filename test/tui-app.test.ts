@@ -8,9 +8,9 @@ import { openImage } from '../src/sources/resolve.js';
 import { readImage, type ImageModel } from '../src/model/read-image.js';
 import { StrataError } from '../src/util/errors.js';
 import { buildKeymap, keyNames, keymapOf, type Keymap } from '../src/tui/keymap.js';
-import { loadConfig } from '../src/config/config.js';
+import { loadConfig } from '../src/commands/config-file.js';
 
-const loadKeymap = (dir: string) => keymapOf(loadConfig({ cwd: dir }));
+const loadKeymap = (dir: string) => keymapOf(loadConfig({ cwd: dir }).keys, '.strata.yml');
 import type { Finding } from '../src/tui/waste.js';
 
 import chalk from 'chalk';

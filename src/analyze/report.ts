@@ -5,7 +5,7 @@ import type { ImageModel, StoredLayer } from '../model/read-image.js';
 import { blobSizes, changeCounts, imageSizes, type ChangeCounts } from '../model/views.js';
 import { analyzeWaste, type WasteCategory } from './waste.js';
 import { analyzeBloat, type Finding, type Verdict } from './bloat/findings.js';
-import { defaultConfig, type BloatConfig } from '../config/config.js';
+import { defaultBloatConfig, type BloatConfig } from './bloat/section.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -97,7 +97,7 @@ export function narrowFindings(findings: Finding[], opts: Pick<ReportOptions, 't
 export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
   const sizes = imageSizes(model);
   const waste = analyzeWaste(model, sizes);
-  const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultConfig().bloat);
+  const bloat = analyzeBloat(model, waste, opts.bloat ?? defaultBloatConfig());
   const findings = narrowFindings(bloat.findings, opts);
   return {
     schemaVersion: SCHEMA_VERSION,

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from './config-file.js';
 import { loadDiveCi } from '../analyze/gate/dive-ci.js';
 import { StrataError } from '../util/errors.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';

@@ -6,7 +6,8 @@ import type { DiffOptions, DiffReport, DiffSide } from '../analyze/diff/diff.js'
 import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact, keyboard, type Keyboard } from './full-screen.js';
 import type { ImageModel } from '../model/read-image.js';
-import { loadConfig, type BloatConfig } from '../config/config.js';
+import { configName, loadConfig } from './config-file.js';
+import { type BloatConfig } from '../analyze/bloat/section.js';
 import type { InspectReport } from '../analyze/report.js';
 
 interface Args {
@@ -65,7 +66,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const [ra, rb] = await withReports([a, b], config.bloat);
       return comparing(ra, rb, { ignore, bloat: config.bloat });
     };
-    if (keys) return browse(a, b, await compare(), keymapOf(config), keys);
+    if (keys) return browse(a, b, await compare(), keymapOf(config.keys, configName(config)), keys);
     // loaded here, not with the CLI: jsdiff and the diff model serve this command only
     const [{ contentDiffs }, { renderContent, renderDiffMarkdown, renderDiffText }] = await Promise.all([import('../analyze/diff/content.js'), import('../render/diff.js')]);
     let different: boolean;

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { imageOptions, openForArgs, wholeReport, type ImageArgs } from './common.js';
-import { loadConfig } from '../config/config.js';
+import { configName, loadConfig } from './config-file.js';
 import { keymapOf } from '../tui/keymap.js';
 import { wasteOfReport } from '../tui/waste.js';
 import type { InspectReport } from '../analyze/report.js';
@@ -31,7 +31,7 @@ async function explore(args: Args): Promise<void> {
   const keys = keyboard(args.image === '-', 'strata explore', 'strata inspect prints the report');
   const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
-  const keymap = keymapOf(config);
+  const keymap = keymapOf(config.keys, configName(config));
   const settings = { bloat: config.bloat };
   // The image-details pane shows the inspect report's findings (from the report cache, or saved there).
   let report: InspectReport | undefined;

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageArgs } from './common.js';
 import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
 import { table, truncate, wrapWords } from '../render/text.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfig } from './config-file.js';
 import { knownCategories } from '../analyze/bloat/findings.js';
 import { StrataError } from '../util/errors.js';
 import { humanBytes } from '../util/units.js';

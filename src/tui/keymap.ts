@@ -4,7 +4,6 @@
  * `ctrl+` (`tab`, `space`, `enter`, `escape`, `up`, `down`, `left`, `right`, `pageup`, `pagedown`,
  * `home`, `end`, `ctrl+space`, `ctrl+a`).
  */
-import { DEFAULT_CONFIG_FILE, type StrataConfig } from '../config/config.js';
 import type { Key } from 'ink';
 import { StrataError } from '../util/errors.js';
 
@@ -109,10 +108,9 @@ function validKeyName(k: string): boolean {
   return k.startsWith('ctrl+') ? /^[a-z]$/.test(base) : [...base].length === 1;
 }
 
-/** Read `keys:` from `.strata.yml` in `dir` (the working directory); defaults when absent. */
-/** The key bindings of a loaded config file (its `keys:` section over the defaults). */
-export function keymapOf(config: StrataConfig): Keymap {
-  return buildKeymap(parseKeyOverrides(Object.keys(config.keys).length ? config.keys : undefined, config.source ?? DEFAULT_CONFIG_FILE));
+/** The key bindings of a config file's `keys:` section over the defaults; `source` names the file. */
+export function keymapOf(keys: Record<string, unknown>, source: string): Keymap {
+  return buildKeymap(parseKeyOverrides(Object.keys(keys).length ? keys : undefined, source));
 }
 
 /** The name of a key press as ink reports it, in the syntax above. */

@@ -3,7 +3,7 @@
  * waste and bloat analysis (src/analyze/bloat/findings.ts) flattened to one entry per file, largest first.
  */
 import type { ImageModel } from '../model/read-image.js';
-import type { BloatConfig } from '../config/config.js';
+import { type BloatConfig } from '../analyze/bloat/section.js';
 import { inspectReport, type InspectReport } from '../analyze/report.js';
 
 export interface Finding {

@@ -11,7 +11,7 @@
  * Plain data: the text renderer lives in src/commands/inspect.ts.
  */
 import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './rules.js';
-import type { BloatConfig } from '../../config/config.js';
+import { type BloatConfig } from './section.js';
 import { GlobSet } from '../../util/glob.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { HASH_BYTES, sameHash } from '../../scan/records.js';

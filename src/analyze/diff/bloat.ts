@@ -3,7 +3,7 @@
  * of `strata inspect` (waste.ts, bloat.ts) run on each side's view, then compared. No rule logic here.
  */
 import { analyzeBloat } from '../bloat/findings.js';
-import type { BloatConfig } from '../../config/config.js';
+import { type BloatConfig } from '../bloat/section.js';
 import type { DiffSide } from './diff.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { Union } from '../../model/union.js';

@@ -20,7 +20,7 @@ import type { HistoryEntry } from '../../image/image.js';
 import type { InspectReport } from '../report.js';
 import type { ContentDiff } from './content.js';
 import { bloatDelta, type BloatDelta } from './bloat.js';
-import { defaultConfig, type BloatConfig } from '../../config/config.js';
+import { defaultBloatConfig, type BloatConfig } from '../bloat/section.js';
 
 export const DIFF_SCHEMA_VERSION = 1;
 
@@ -160,7 +160,7 @@ export function diffImages(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): Di
     history,
     files,
     directories: rollUp(files),
-    bloat: bloatDelta(a, b, opts.bloat ?? defaultConfig().bloat),
+    bloat: bloatDelta(a, b, opts.bloat ?? defaultBloatConfig()),
   };
 }
 

@@ -9,7 +9,7 @@
  * gate could not be evaluated (exit 2); at the warning level it is a warning.
  */
 import { activeRules, knownCategories } from '../bloat/findings.js';
-import type { BloatConfig } from '../../config/config.js';
+import { type BloatConfig } from '../bloat/section.js';
 import { diveAnalysis } from '../dive-score.js';
 import type { DiveKey, DiveRule } from './dive-ci.js';
 import { StrataError } from '../../util/errors.js';

@@ -9,6 +9,7 @@
  */
 import { compileGlob, GlobError } from '../../util/glob.js';
 import { parseSize } from '../../util/units.js';
+import { isMap, type Fail } from '../../config/file.js';
 
 export const RULE_KEYS = [
   'max-compressed-size',
@@ -78,8 +79,6 @@ export interface GateRule {
 
 /** The rules of one config file or command line; null marks a rule switched off with `off`. */
 export type RuleSet = Partial<Record<RuleKey, GateRule | null>>;
-
-export type Fail = (key: string, msg: string) => never;
 
 /** The `rules:` section of the config file. */
 export function parseRuleSection(value: unknown, source: string, fail: Fail): RuleSet {
@@ -232,8 +231,4 @@ export function parseRuleFlags(flags: Partial<Record<RuleKey, string[]>>, fail: 
 export function mergeRules(config: RuleSet, flags: RuleSet): GateRule[] {
   const merged: RuleSet = { ...config, ...flags };
   return RULE_KEYS.map((k) => merged[k]).filter((r): r is GateRule => !!r);
-}
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
