@@ -3,7 +3,7 @@ import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageA
 import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
 import { table, truncate, wrapWords } from '../render/text.js';
 import { loadConfig } from './config-file.js';
-import { knownCategories } from '../analyze/bloat/findings.js';
+import { knownCategories } from '../analyze/bloat/matching.js';
 import { StrataError } from '../util/errors.js';
 import { humanBytes } from '../util/units.js';
 import { instructionText } from '../image/history.js';

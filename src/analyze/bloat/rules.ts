@@ -2,7 +2,7 @@
  * The built-in bloat rules: which visible files are leftovers of the build, and how to avoid them.
  * Rules are tried in order and the first match wins, so the specific ones come first (a core dump
  * in /tmp is a core dump; a log inside a pip cache is cache). Users extend or disable them in the
- * config file (src/config/config.ts); their own rules are tried before these.
+ * config file (bloat/section.ts); their own rules are tried before these.
  */
 export interface BloatRule {
   id: string;

@@ -8,7 +8,7 @@
  * size of plain-tar layers, growth without a baseline) is an `error` at the failure level: the
  * gate could not be evaluated (exit 2); at the warning level it is a warning.
  */
-import { activeRules, knownCategories } from '../bloat/findings.js';
+import { activeRules, knownCategories } from '../bloat/matching.js';
 import { type BloatConfig } from '../bloat/section.js';
 import { diveAnalysis } from '../dive-score.js';
 import type { DiveKey, DiveRule } from './dive-ci.js';
