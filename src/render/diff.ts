@@ -1,6 +1,10 @@
 /** `strata diff` reports as text (terminal, like `git diff --stat` plus more) and as Markdown (PR comments). */
 import type { ContentDiff } from '../analyze/diff/content.js';
-import type { ConfigChange, DiffReport, FileDiff, HistoryLine, LayerPair, SideSummary } from '../analyze/diff/diff.js';
+import { type ConfigChange } from '../analyze/diff/config.js';
+import { type DiffReport } from '../analyze/diff/diff.js';
+import { type FileDiff } from '../analyze/diff/files.js';
+import { type HistoryLine, type LayerPair } from '../analyze/diff/layers.js';
+import { type SideSummary } from '../analyze/diff/side.js';
 import { table, truncate } from './text.js';
 import { humanBytes } from '../util/units.js';
 import { instructionText } from '../image/history.js';

@@ -5,7 +5,8 @@
  */
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
-import type { DiffReport, SideSummary } from '../analyze/diff/diff.js';
+import { type DiffReport } from '../analyze/diff/diff.js';
+import { type SideSummary } from '../analyze/diff/side.js';
 import { Kind } from '../scan/records.js';
 import { truncate } from '../render/text.js';
 import { changeMark, signedBytes } from '../render/diff.js';

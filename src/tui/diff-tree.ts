@@ -4,7 +4,9 @@
  * views, with its A→B status from the report and its size on each side. A DiffTreeView is the part
  * shown for a state (hide toggles, filter, sort, expansion) and steps over it as PreorderTree.
  */
-import { comparePaths, type DiffReport, type DiffSide, type FileChange } from '../analyze/diff/diff.js';
+import { comparePaths, type FileChange } from '../analyze/diff/files.js';
+import { type DiffReport } from '../analyze/diff/diff.js';
+import { type DiffSide } from '../analyze/diff/side.js';
 import { Kind } from '../scan/records.js';
 import { PreorderTree } from './preorder-tree.js';
 

@@ -4,7 +4,7 @@
  */
 import { analyzeBloat } from '../bloat/findings.js';
 import { type BloatConfig } from '../bloat/section.js';
-import type { DiffSide } from './diff.js';
+import type { DiffSide } from './side.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { Union } from '../../model/union.js';
 import { analyzeWaste } from '../waste.js';

@@ -8,7 +8,7 @@ import { createTwoFilesPatch } from 'diff';
 import { StrataError } from '../../util/errors.js';
 import { readRows } from '../../scan/extract.js';
 import { hashHex, Kind, kindName } from '../../scan/records.js';
-import type { DiffSide } from './diff.js';
+import type { DiffSide } from './side.js';
 
 export interface ContentSide {
   type: string;
