@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { StrataError } from '../util/errors.js';
 import { imageOptions, loadModel, wholeNumber, writeLines, type ImageArgs } from './common.js';
 import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../model/views.js';
-import { modeString } from '../render/text.js';
+import { renderEntry } from '../render/ls.js';
 
 interface Args extends ImageArgs {
   layer?: number;
@@ -32,12 +32,4 @@ export const lsCommand: CommandModule<object, Args> = {
 
 function* map<T, U>(it: Iterable<T>, f: (t: T) => U): Generator<U> {
   for (const x of it) yield f(x);
-}
-
-const marks: Record<string, string> = { added: 'A', modified: 'M', metadata: 'm', removed: 'D', unchanged: '=' };
-
-function renderEntry(e: FileEntry | ChangeEntry): string {
-  const change = 'change' in e ? `${marks[e.change]} ` : '';
-  const link = e.linkTarget === undefined ? '' : e.type === 'hardlink' ? ` => ${e.linkTarget}` : ` -> ${e.linkTarget}`;
-  return `${change}${modeString(e.type, e.mode)} ${`${e.uid}:${e.gid}`.padStart(9)} ${String(e.size).padStart(10)}  L${e.layer}  ${e.path}${link}`;
 }

@@ -187,3 +187,19 @@ export function choosePlatform(cands: Candidate[], want: Platform | undefined, w
 export function configPlatform(c: ImageConfig): Platform {
   return normalizePlatform({ os: c.os ?? 'unknown', architecture: c.architecture ?? 'unknown', variant: c.variant });
 }
+
+/**
+ * What every source checks of the config it found for an image: as many diff_ids as the manifest
+ * (`listedIn`: "manifest", "manifest.json") lists layers, and the platform asked for, unless an
+ * index already picked the manifest by platform. Returns the config's platform.
+ */
+export function checkImageConfig(config: ImageConfig, layerCount: number, where: string, opts: { listedIn: string; want?: Platform; pickedByIndex?: boolean }): Platform {
+  if (config.rootfs.diff_ids.length !== layerCount) {
+    throw new StrataError(`${where}: ${opts.listedIn} lists ${layerCount} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
+  }
+  const platform = configPlatform(config);
+  if (opts.want && !opts.pickedByIndex && !platformMatches(opts.want, platform)) {
+    throw new StrataError(`${where}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.want)}`);
+  }
+  return platform;
+}

@@ -1,8 +1,7 @@
 import { StrataError } from '../util/errors.js';
 import { readJson, type FileTree } from './file-tree.js';
 import type { Image, Layer, SourceKind } from '../image/image.js';
-import { configPlatform, validateConfig, validateManifest, type Index, type Manifest } from '../image/oci.js';
-import { formatPlatform, platformMatches } from '../image/platform.js';
+import { checkImageConfig, validateConfig, validateManifest, type Index, type Manifest } from '../image/oci.js';
 import { blobPath, readBlobJson, type SelectOptions } from './oci-layout.js';
 import { selectByTag } from './select.js';
 import { treeLayer } from './tree-layer.js';
@@ -33,13 +32,7 @@ export async function readDockerArchive(tree: FileTree, ref: string, source: Sou
   // every writer names the config by its sha256 (blobs/sha256/HEX, HEX.json): verify it when it does
   const named = /^sha256:[a-f0-9]{64}$/.test(configDigest) ? configDigest : undefined;
   const config = validateConfig(await readJson(tree, entry.Config, named), `${tree.name} ${entry.Config}`);
-  if (config.rootfs.diff_ids.length !== entry.Layers.length) {
-    throw new StrataError(`${tree.name}: manifest.json lists ${entry.Layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
-  }
-  const platform = configPlatform(config);
-  if (opts.platform && !platformMatches(opts.platform, platform)) {
-    throw new StrataError(`${tree.name}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.platform)}`);
-  }
+  const platform = checkImageConfig(config, entry.Layers.length, tree.name, { listedIn: 'manifest.json', want: opts.platform });
   const oci = await matchingOciManifest(tree, configDigest, entry.Layers);
   const layers: Layer[] = entry.Layers.map((p, i) => {
     if (!tree.has(p)) throw new StrataError(`${tree.name}: missing layer ${i} (${p})`);

@@ -2,10 +2,10 @@ import { StrataError } from '../util/errors.js';
 import { readJson, type FileTree } from './file-tree.js';
 import type { Image, Layer, SourceKind } from '../image/image.js';
 import {
-  checkDigest, choosePlatform, configPlatform, flattenIndex, isIndex, validateConfig, validateManifest,
+  checkDigest, checkImageConfig, choosePlatform, flattenIndex, isIndex, validateConfig, validateManifest,
   type Descriptor, type Index, type Manifest,
 } from '../image/oci.js';
-import { formatPlatform, platformMatches, type Platform } from '../image/platform.js';
+import type { Platform } from '../image/platform.js';
 import { selectByTag } from './select.js';
 import { treeLayer } from './tree-layer.js';
 
@@ -46,13 +46,7 @@ export async function readOciLayout(tree: FileTree, ref: string, source: SourceK
   if (isIndex(mdoc as Index, chosen.descriptor.mediaType)) throw new StrataError(`${tree.name}: ${chosen.descriptor.digest} is an index where a manifest was expected`);
   const manifest = validateManifest(mdoc, `${tree.name} manifest ${chosen.descriptor.digest}`);
   const config = validateConfig(await readBlobJson(tree, manifest.config, 'config'), `${tree.name} config ${manifest.config.digest}`);
-  const platform = configPlatform(config);
-  if (opts.platform && !chosen.platform && !platformMatches(opts.platform, platform)) {
-    throw new StrataError(`${tree.name}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.platform)}`);
-  }
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new StrataError(`${tree.name}: manifest lists ${manifest.layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
-  }
+  const platform = checkImageConfig(config, manifest.layers.length, tree.name, { listedIn: 'manifest', want: opts.platform, pickedByIndex: !!chosen.platform });
   const layers: Layer[] = manifest.layers.map((d, i) => {
     const path = blobPath(d.digest);
     if (!tree.has(path)) throw new StrataError(`${tree.name}: missing blob ${d.digest} (layer ${i})`);

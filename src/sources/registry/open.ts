@@ -3,10 +3,10 @@ import { StrataError } from '../../util/errors.js';
 import type { Image, Layer } from '../../image/image.js';
 import { BlobCache } from '../../cache/cache.js';
 import {
-  choosePlatform, configPlatform, flattenIndex, isIndex, validateConfig, validateManifest,
+  checkImageConfig, choosePlatform, flattenIndex, isIndex, validateConfig, validateManifest,
   type Descriptor, type Index,
 } from '../../image/oci.js';
-import { formatPlatform, platformMatches, type Platform } from '../../image/platform.js';
+import type { Platform } from '../../image/platform.js';
 import { normalizeTag } from '../select.js';
 import { RegistryClient, type BlobRef } from './client.js';
 import { findCredentials, type Credentials } from './credentials.js';
@@ -86,13 +86,7 @@ export async function openRegistryImage(ref: Reference, refText: string, opts: R
     throw new StrataError(`${where}: config ${manifest.config.digest} is not valid JSON (${(e as Error).message})`);
   }
   const config = validateConfig(configDoc, `${where} config ${manifest.config.digest}`);
-  const platform = configPlatform(config);
-  if (opts.platform && !fromIndex && !platformMatches(opts.platform, platform)) {
-    throw new StrataError(`${where}: the image is ${formatPlatform(platform)}, not ${formatPlatform(opts.platform)}`);
-  }
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new StrataError(`${where}: manifest lists ${manifest.layers.length} layers but the config has ${config.rootfs.diff_ids.length} diff_ids`);
-  }
+  const platform = checkImageConfig(config, manifest.layers.length, where, { listedIn: 'manifest', want: opts.platform, pickedByIndex: fromIndex });
   const layers: Layer[] = manifest.layers.map((d, i) => ({
     index: i,
     diffId: config.rootfs.diff_ids[i],

@@ -1,0 +1,105 @@
+/** The text of `strata inspect`: image details, sizes, the layer table, then efficiency, bloat and findings. */
+import type { InspectReport } from '../analyze/report.js';
+import { instructionText } from '../image/history.js';
+import { humanBytes } from '../util/units.js';
+import { table, truncate, wrapWords } from './text.js';
+
+export function renderInspect(r: InspectReport, width: number): string {
+  const i = r.image;
+  const c = i.config;
+  const none = '—';
+  const kv: [string, string][] = [
+    ['Image', i.ref],
+    ['Source', i.source],
+    ['Tags', i.tags.join(', ') || none],
+    ['Platform', i.platform],
+    ['Manifest', i.manifestDigest ?? none],
+    ['Config', i.configDigest],
+    ['Created', i.created ?? none],
+    ['Entrypoint', c.entrypoint ? JSON.stringify(c.entrypoint) : none],
+    ['Cmd', c.cmd ? JSON.stringify(c.cmd) : none],
+    ['User', c.user ?? none],
+    ['Workdir', c.workdir ?? none],
+    ...c.env.map((e, n): [string, string] => [n === 0 ? 'Env' : '', e]),
+    ...(c.exposedPorts.length ? [['Ports', c.exposedPorts.join(', ')] as [string, string]] : []),
+    ...(c.volumes.length ? [['Volumes', c.volumes.join(', ')] as [string, string]] : []),
+    ...Object.entries(c.labels).map(([k, v], n): [string, string] => [n === 0 ? 'Labels' : '', `${k}=${v}`]),
+  ];
+  const s = r.summary;
+  const lines = kv.map(([k, v]) => `${k.padEnd(11)} ${v}`);
+  lines.push('', 'Sizes');
+  lines.push(`  compressed    ${s.compressedSize === null ? 'n/a (layers stored uncompressed)' : humanBytes(s.compressedSize)}`);
+  lines.push(`  uncompressed  ${humanBytes(s.uncompressedSize)} (files in all layers, overwritten and deleted copies included)`);
+  lines.push(`  final view    ${humanBytes(s.finalSize)} (${s.finalEntries} entries; files visible in the image, hardlinks once)`);
+  lines.push('', `Layers (${s.layerCount})`);
+  const rows = [['#', 'SIZE', 'COMPRESSED', 'ADDED', 'MODIFIED', 'REMOVED', 'INSTRUCTION']];
+  for (const l of r.layers) {
+    const ch = l.changes;
+    rows.push([
+      String(l.index),
+      humanBytes(l.size),
+      l.compressedSize === null ? '—' : humanBytes(l.compressedSize),
+      String(ch.added),
+      ch.metadata ? `${ch.modified}+${ch.metadata}m` : String(ch.modified),
+      String(ch.removed),
+      instructionText(l.createdBy ?? undefined, l.comment ?? undefined),
+    ]);
+  }
+  const t = table(rows, ['r', 'r', 'r', 'r', 'r', 'r', 'l']);
+  const prefix = t[0].indexOf('INSTRUCTION');
+  lines.push(...t.map((line) => `  ${truncate(line, Math.max(width - 2, prefix + 12))}`));
+  lines.push('  (MODIFIED: content changes, plus "Nm" entries whose mode/owner/xattrs alone changed)');
+  lines.push(...renderBloat(r, width));
+  return `${lines.join('\n')}\n`;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** Efficiency, waste, bloat by category, top findings and a verdict. */
+function renderBloat(r: InspectReport, width: number): string[] {
+  const s = r.summary;
+  const lines = ['', 'Efficiency'];
+  lines.push(`  efficiency    ${pct(s.efficiency)} (final view ${humanBytes(s.finalSize)} of ${humanBytes(s.uncompressedSize)} stored in layers)`);
+  lines.push(`  dive score    ${pct(s.diveEfficiency)} (dive's "image efficiency", computed its way; see docs/bloat.md)`);
+  const parts = Object.entries(s.waste).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${humanBytes(n)}`);
+  lines.push(
+    s.wastedBytes === 0
+      ? '  wasted        0 B (every stored byte is visible in the image)'
+      : `  wasted        ${humanBytes(s.wastedBytes)} (${parts.join(', ')}): stored in layers, not visible in the image`,
+  );
+  lines.push('', 'Bloat in the final image');
+  const cats = Object.entries(s.bloat).filter(([, n]) => n > 0);
+  if (cats.length === 0) lines.push('  none found');
+  else {
+    const files = (c: string) => r.findings.filter((f) => f.kind === 'bloat' && f.category === c).reduce((n, f) => n + f.files, 0);
+    const rows = cats.map(([c, n]) => [c, humanBytes(n), s.findingCount === r.findings.length ? plural(files(c), 'file') : '']);
+    lines.push(...table(rows, ['l', 'r', 'l']).map((l) => `  ${l}`));
+  }
+  const shown = r.findings.length;
+  lines.push('', shown === s.findingCount ? `Findings (${shown}, largest first)` : `Findings (${shown} of ${s.findingCount}, largest first; --top / --category)`);
+  if (shown === 0) lines.push('  none');
+  const w = Math.max(width - 15, 40);
+  for (const [i, f] of r.findings.entries()) {
+    const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(f.bytes).padStart(7)}  ${f.category}: `;
+    const title = wrapWords(f.title, Math.max(width - head.length, 40));
+    lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
+    const label = (name: string, text: string[]) => text.map((l, n) => `      ${(n === 0 ? name : '').padEnd(11)}${l}`);
+    lines.push(...label('stored by', [truncate(`layer ${f.layer}${f.instruction ? `: ${f.instruction}` : ''}`, w)]));
+    if (f.removedBy !== null) lines.push(...label('hidden by', [truncate(`layer ${f.removedBy}${f.removedByInstruction ? `: ${f.removedByInstruction}` : ''}`, w)]));
+    lines.push(...label('fix', wrapWords(f.remedy, w)));
+  }
+  lines.push('', `Verdict: ${verdictLine(r)}`);
+  return lines;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function verdictLine(r: InspectReport): string {
+  const s = r.summary;
+  const label = { lean: 'lean', 'some-waste': 'some waste', bloated: 'bloated' }[s.verdict];
+  const reclaim = s.wastedBytes + s.bloatBytes;
+  if (reclaim === 0) return `${label}: nothing wasted and no bloat found.`;
+  const first = r.findings[0];
+  const fix = first ? `; start with layer ${first.layer} (${first.category}, ${humanBytes(first.bytes)})` : '';
+  return `${label}: ${humanBytes(reclaim)} (${pct(s.reclaimableShare)} of the stored bytes) could go: ${humanBytes(s.wastedBytes)} wasted, ${humanBytes(s.bloatBytes)} bloat${fix}.`;
+}
