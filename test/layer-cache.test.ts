@@ -81,3 +81,30 @@ test('makeDir makes every missing component and fails, not loops, where a parent
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a layer cache hit for the same blob opens no blob; another blob of the same diffID is sniffed once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-cache-'));
+  try {
+    const cache = new LayerCache({ dir, maxBytes: 1 << 30 });
+    await readImage(await openImage(fixture('tiny-overlay.oci.tar')), { cache });
+    const counted = async (name: string) => {
+      const image = await openImage(fixture(name));
+      const opens = image.layers.map(() => 0);
+      for (const l of image.layers) {
+        const open = l.open.bind(l);
+        l.open = () => (opens[l.index]++, open());
+        delete l.file; // only open() reads the blob
+      }
+      return { image, opens };
+    };
+    const same = await counted('tiny-overlay.oci.tar');
+    await readImage(same.image, { cache });
+    t.deepEqual(same.opens, same.opens.map(() => 0));
+    const zstd = await counted('tiny-overlay-zstd.oci-layout.tar');
+    const warm = await readImage(zstd.image, { cache });
+    t.deepEqual(zstd.opens, zstd.opens.map(() => 1));
+    t.true(warm.layers.every((l) => l.compression === 'zstd'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -188,7 +188,8 @@ export async function storedLayers(image: Image, known: { digest: string; compre
 async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined, split: boolean): Promise<LayerScan> {
   if (layer.scanned) return verified(layer, layer.scanned);
   const hit = await cache?.get(layer.diffId);
-  if (hit) return asStored(layer, hit, await sniffBlob(layer));
+  // the very blob the records were made from has their compression: only another one is opened to be sniffed
+  if (hit) return asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
   const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open(), { split }));
   await cache?.put(layer.diffId, scan);
