@@ -10,6 +10,7 @@ import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renam
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { writeLayer } from './tui-image.js';
+import { headerBlock } from '../test/helpers/tar-writer.js';
 import { once } from 'node:events';
 
 export interface Spec {
@@ -52,21 +53,7 @@ function binaryCorpus(bytes: number, seed: number): Buffer {
 }
 
 function header(name: string, size: number, type: '0' | '5'): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 100, 'utf8');
-  h.write(type === '5' ? '0000755\0' : '0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('14712345670\0', 136);
-  h.write('        ', 148);
-  h.write(type, 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
+  return headerBlock({ name, typeflag: type, size, mode: type === '5' ? 0o755 : 0o644, mtime: 0o14712345670 });
 }
 
 /** Yields the tar stream of one layer in ~1 MiB chunks. */

@@ -1,5 +1,5 @@
 /**
- * Synthetic OCI image layouts for the explorer benchmark: a minimal ustar writer streaming into gzip, hashed on
+ * Synthetic OCI image layouts for the explorer benchmark: headers from the tests' tar writer streaming into gzip, hashed on
  * the way (diff_id over the tar, digest over the blob), and a layout (oci-layout, index.json,
  * manifest, config, blobs) around the layers.
  */
@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
+import { headerBlock, ustarSplit } from '../test/helpers/tar-writer.js';
 
 export interface Entry {
   path: string;
@@ -19,35 +20,11 @@ export interface Entry {
 
 const BLOCK = 512;
 
-function octal(n: number, width: number): string {
-  return `${n.toString(8).padStart(width - 1, '0')}\0`;
-}
-
 export function tarHeader(e: Entry): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  let name = e.type === 'dir' ? `${e.path}/` : e.path;
-  let prefix = '';
-  if (name.length > 100) {
-    const cut = name.lastIndexOf('/', name.length - 2 > 155 ? 155 : name.length - 2);
-    prefix = name.slice(0, cut);
-    name = name.slice(cut + 1);
-  }
-  h.write(name, 0, 100, 'utf8');
-  h.write(octal(e.mode ?? (e.type === 'dir' ? 0o755 : 0o644), 8), 100, 'ascii');
-  h.write(octal(0, 8), 108, 'ascii');
-  h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(e.type === 'file' ? (e.size ?? 0) : 0, 12), 124, 'ascii');
-  h.write(octal(1700000000, 12), 136, 'ascii');
-  h.write('        ', 148, 'ascii');
-  h.write(e.type === 'file' ? '0' : e.type === 'dir' ? '5' : '2', 156, 'ascii');
-  if (e.link) h.write(e.link, 157, 100, 'utf8');
-  h.write('ustar\0', 257, 'ascii');
-  h.write('00', 263, 'ascii');
-  h.write(prefix, 345, 155, 'utf8');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return h;
+  const path = e.type === 'dir' ? `${e.path}/` : e.path;
+  const { name, prefix } = path.length > 100 ? ustarSplit(path) : { name: path, prefix: undefined };
+  const typeflag = e.type === 'file' ? '0' : e.type === 'dir' ? '5' : '2';
+  return headerBlock({ name, prefix, typeflag, size: e.type === 'file' ? (e.size ?? 0) : 0, mode: e.mode ?? (e.type === 'dir' ? 0o755 : 0o644), mtime: 1700000000, linkname: e.link });
 }
 
 export interface Blob {

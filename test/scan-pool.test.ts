@@ -11,29 +11,10 @@ import { layersToSplit, readImage } from '../src/model/read-image.js';
 import { openImage } from '../src/sources/resolve.js';
 import { inspectReport } from '../src/analyze/report.js';
 import { noise, writeOciLayout } from './helpers/image-builder.js';
-import { file } from './helpers/tar-writer.js';
+import { file, tar } from './helpers/tar-writer.js';
 
 function tarOf(files: [string, Buffer][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, data] of files) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(h, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
+  return tar(files.map(([name, data]) => file(name, data, { mtime: 0 })));
 }
 
 async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {

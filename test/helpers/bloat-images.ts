@@ -1,5 +1,5 @@
 /**
- * Small synthetic images for the waste and bloat tests: a minimal ustar writer, an in-memory
+ * Small synthetic images for the waste and bloat tests: layers from entry lists (tar-writer.ts), an in-memory
  * Image fed to the real readImage pipeline, and an OCI layout writer for command-line tests.
  */
 import { createHash } from 'node:crypto';
@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Image } from '../../src/image/image.js';
 import { readImage, type ImageModel } from '../../src/model/read-image.js';
+import { tar } from './tar-writer.js';
 
 export interface Entry {
   path: string;
@@ -51,38 +52,19 @@ export const whiteout = (path: string): Entry => {
 };
 export const opaque = (dirPath: string): Entry => ({ path: `${dirPath}/.wh..wh..opq`, type: 'file', content: Buffer.alloc(0) });
 
-const typeFlag = { file: '0', hardlink: '1', symlink: '2', dir: '5' } as const;
-
-function octal(buf: Buffer, off: number, len: number, n: number): void {
-  buf.write(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len, 'latin1');
-}
-
 export function tarOf(entries: Entry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const name = e.type === 'dir' ? `${e.path}/` : e.path;
-    if (name.length > 100) throw new Error(`test tar writer: name too long: ${name}`);
-    const data = e.type === 'file' ? (e.content ?? Buffer.alloc(0)) : Buffer.alloc(0);
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 100, 'utf8');
-    octal(h, 100, 8, e.mode ?? (e.type === 'dir' ? 0o755 : 0o644));
-    octal(h, 108, 8, e.uid ?? 0);
-    octal(h, 116, 8, e.gid ?? 0);
-    octal(h, 124, 12, data.length);
-    octal(h, 136, 12, e.mtime ?? 1700000000);
-    h.write('        ', 148, 8, 'latin1');
-    h.write(typeFlag[e.type], 156, 1, 'latin1');
-    if (e.link) h.write(e.link, 157, 100, 'utf8');
-    h.write('ustar\0', 257, 6, 'latin1');
-    h.write('00', 263, 2, 'latin1');
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
-    parts.push(h, data);
-    if (data.length % 512) parts.push(Buffer.alloc(512 - (data.length % 512)));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
+  return tar(
+    entries.map((e) => ({
+      name: e.type === 'dir' ? `${e.path}/` : e.path,
+      type: e.type,
+      data: e.type === 'file' ? e.content : undefined,
+      linkname: e.link,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime,
+    })),
+  );
 }
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

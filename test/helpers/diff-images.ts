@@ -1,5 +1,5 @@
 /**
- * Synthetic OCI layouts for the diff tests: layers from entry lists (a small ustar writer with PAX
+ * Synthetic OCI layouts for the diff tests: layers from entry lists (tar-writer.ts, with PAX
  * xattrs, so every field the diff compares can be set), gzip or plain, with correct digests.
  */
 import { createHash } from 'node:crypto';
@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { tar } from './tar-writer.js';
 
 export interface Entry {
   path: string;
@@ -35,53 +36,26 @@ export interface ImageSpec {
   emptyHistory?: string[];
 }
 
-const typeFlag = { file: '0', hardlink: '1', symlink: '2', char: '3', dir: '5' } as const;
-
-function header(name: string, flag: string, size: number, e: Entry): Buffer {
-  const b = Buffer.alloc(512);
-  const put = (s: string, off: number, len: number) => b.write(s, off, Math.min(Buffer.byteLength(s), len), 'utf8');
-  const oct = (n: number, off: number, len: number) => put(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len);
-  put(name, 0, 100);
-  oct(e.mode ?? (flag === '5' ? 0o755 : 0o644), 100, 8);
-  oct(e.uid ?? 0, 108, 8);
-  oct(e.gid ?? 0, 116, 8);
-  oct(size, 124, 12);
-  oct(e.mtime ?? 1700000000, 136, 12);
-  put(flag, 156, 1);
-  put(e.link ?? '', 157, 100);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  oct(e.dev?.[0] ?? 0, 329, 8);
-  oct(e.dev?.[1] ?? 0, 337, 8);
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
-  return b;
-}
-
-const pad = (n: number) => Buffer.alloc((512 - (n % 512)) % 512);
-
-function paxRecord(key: string, value: string): string {
-  const body = ` ${key}=${value}\n`;
-  let len = body.length + 1;
-  while (`${len}${body}`.length !== len) len++;
-  return `${len}${body}`;
-}
-
 export function tarOf(entries: Entry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const type = e.type ?? (e.content !== undefined ? 'file' : 'dir');
-    const data = type === 'file' ? Buffer.from(e.content ?? '') : Buffer.alloc(0);
-    if (e.xattrs) {
-      const pax = Buffer.from(Object.entries(e.xattrs).map(([k, v]) => paxRecord(`SCHILY.xattr.${k}`, v)).join(''));
-      parts.push(header('PaxHeader', 'x', pax.length, { path: '' }), pax, pad(pax.length));
-    }
-    parts.push(header(type === 'dir' ? `${e.path}/` : e.path, typeFlag[type], data.length, e), data, pad(data.length));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
+  return tar(
+    entries.map((e) => {
+      const type = e.type ?? (e.content !== undefined ? 'file' : 'dir');
+      const pax = e.xattrs && Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [`SCHILY.xattr.${k}`, v]));
+      return {
+        name: type === 'dir' ? `${e.path}/` : e.path,
+        type,
+        data: type === 'file' ? (e.content ?? '') : undefined,
+        linkname: e.link,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+        devmajor: e.dev?.[0],
+        devminor: e.dev?.[1],
+        pax,
+      };
+    }),
+  );
 }
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

@@ -132,6 +132,13 @@ export function paxData(records: Record<string, string | Buffer>): Buffer {
   return Buffer.concat(out);
 }
 
+/** A name over 100 bytes as the ustar prefix (up to 155 bytes) and name fields, cut at a slash. */
+export function ustarSplit(path: string): { name: string; prefix: string } {
+  const cut = path.lastIndexOf('/', Math.min(155, path.length - 2));
+  if (cut < 0 || cut > 155 || path.length - cut - 1 > 100) throw new Error(`tar-writer: cannot split ${path} into prefix/name`);
+  return { prefix: path.slice(0, cut), name: path.slice(cut + 1) };
+}
+
 export class TarWriter {
   private readonly parts: Buffer[] = [];
 
@@ -157,12 +164,7 @@ export class TarWriter {
     if (e.gnuLongLink) this.gnuLong('K', e.linkname ?? '');
     let name = e.gnuLongName ? e.name.slice(0, 99) : e.name;
     let prefix: string | undefined;
-    if (e.prefix) {
-      const cut = e.name.lastIndexOf('/', e.name.length - 2);
-      if (cut < 0 || cut > 155 || e.name.length - cut - 1 > 100) throw new Error(`tar-writer: cannot split ${e.name} into prefix/name`);
-      prefix = e.name.slice(0, cut);
-      name = e.name.slice(cut + 1);
-    }
+    if (e.prefix) ({ name, prefix } = ustarSplit(e.name));
     const gnu = e.gnuLongName || e.gnuLongLink || (e.base256?.length ?? 0) > 0;
     this.raw({
       name,
