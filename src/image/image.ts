@@ -4,7 +4,23 @@
  */
 import type { LayerScan } from '../scan/scan-layer.js';
 import type { Platform } from './platform.js';
-import type { FileRange } from '../sources/file-tree.js';
+
+/** Where a file's bytes lie on disk: a scan worker reads them itself (docs/performance.md). */
+export interface FileRange {
+  file: string;
+  offset: number;
+  size: number;
+}
+
+/** How far the bytes of a blob being fetched have come (a source reports it; progress bars show it). */
+export interface BlobProgress {
+  /** Layer position, or -1 for the config. */
+  layer: number;
+  digest: string;
+  done: number;
+  total: number;
+  cached: boolean;
+}
 
 export interface HistoryEntry {
   created?: string;

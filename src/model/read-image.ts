@@ -3,7 +3,6 @@ import { StrataError, within } from '../util/errors.js';
 import type { HistoryEntry, Image, Layer } from '../image/image.js';
 import { scanLayer, type LayerScan } from '../scan/scan-layer.js';
 import { ScanPool } from '../scan/scan-pool.js';
-import type { LayerCache } from '../cache/layer-cache.js';
 import { Union } from './union.js';
 import { UnionPrefixes } from './union-prefixes.js';
 import type { LayerRecords } from '../scan/records.js';
@@ -39,13 +38,19 @@ export interface ImageModel {
   union: Union;
 }
 
+/** Where layer records are kept between runs, by diffID (src/cache/layer-cache.ts is one). */
+export interface RecordStore {
+  get(diffId: string): Promise<LayerScan | undefined>;
+  put(diffId: string, scan: LayerScan): Promise<void>;
+}
+
 export interface ReadOptions {
   /** Called as layers finish: done of total. */
   onProgress?: (done: number, total: number) => void;
   /** Worker threads that scan layers; created (and closed) per call when not given. */
   pool?: ScanPool;
   /** Per-layer records cache; none when not given. */
-  cache?: LayerCache;
+  cache?: RecordStore;
   /** Blobs read at once (default: one more than the pool's workers; pulls use more for the network). */
   concurrency?: number;
   /** Scans by blob, shared by the images of one command so that a common layer is read once. */
@@ -185,7 +190,7 @@ export async function storedLayers(image: Image, known: { digest: string; compre
   return out;
 }
 
-async function scanOne(layer: Layer, pool: ScanPool, cache: LayerCache | undefined, split: boolean): Promise<LayerScan> {
+async function scanOne(layer: Layer, pool: ScanPool, cache: RecordStore | undefined, split: boolean): Promise<LayerScan> {
   if (layer.scanned) return verified(layer, layer.scanned);
   const hit = await cache?.get(layer.diffId);
   // the very blob the records were made from has their compression: only another one is opened to be sniffed

@@ -1,5 +1,5 @@
 /** Download progress on a terminal: a bar per layer being fetched, and a total line; redrawn in place. */
-import type { BlobProgress } from '../sources/remote.js';
+import type { BlobProgress } from '../image/image.js';
 import { humanBytes } from '../util/units.js';
 
 const BAR = 24;

@@ -12,7 +12,7 @@ import { sniffCompression } from './compression.js';
 import { availableParallelism } from 'node:os';
 import { StrataError } from '../util/errors.js';
 import type { LayerDigests, LayerScan } from './scan-layer.js';
-import type { FileRange } from '../sources/file-tree.js';
+import type { FileRange } from '../image/image.js';
 
 export type ToWorker =
   | { type: 'start'; id: number }

@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { digestLayer, scanLayer, type LayerDigests, type LayerScan } from './scan-layer.js';
 import { StrataError } from '../util/errors.js';
-import type { FileRange } from '../sources/file-tree.js';
+import type { FileRange } from '../image/image.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
 
 const port = parentPort!;

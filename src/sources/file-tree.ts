@@ -8,17 +8,11 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StrataError } from '../util/errors.js';
+import type { FileRange } from '../image/image.js';
 import { normalizeEntryPath, parentOf } from '../util/paths.js';
 import { TarParser, type TarHeader } from '../scan/tar-parser.js';
 
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
-
-/** Where a file's bytes lie on disk: a scan worker reads them itself (docs/performance.md). */
-export interface FileRange {
-  file: string;
-  offset: number;
-  size: number;
-}
 
 export interface FileTree {
   /** What the tree is, for messages: the archive or directory path. */

@@ -10,7 +10,6 @@ import type { Platform } from '../image/platform.js';
 import type { RegistryOptions } from './registry/open.js';
 import { formatReference, parseReference, tryParseReference } from './registry/reference.js';
 
-export type { BlobProgress } from './registry/open.js';
 
 export interface RemoteOptions extends Omit<RegistryOptions, 'platform' | 'cache'> {
   /** Blob cache directory; default $XDG_CACHE_HOME/strata (or ~/.cache/strata). */

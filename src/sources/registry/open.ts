@@ -1,6 +1,6 @@
 /** A registry reference -> Image: manifest (through an index by platform), config, layers streamed on demand. */
 import { StrataError } from '../../util/errors.js';
-import type { Image, Layer } from '../../image/image.js';
+import type { BlobProgress, Image, Layer } from '../../image/image.js';
 import { BlobCache } from '../../cache/cache.js';
 import {
   checkImageConfig, choosePlatform, flattenIndex, isIndex, validateConfig, validateManifest,
@@ -13,15 +13,6 @@ import { findCredentials, type Credentials } from './credentials.js';
 import { formatReference, referenceTarget, type Reference } from './reference.js';
 
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
-
-export interface BlobProgress {
-  /** Layer position, or -1 for the config. */
-  layer: number;
-  digest: string;
-  done: number;
-  total: number;
-  cached: boolean;
-}
 
 export interface RegistryOptions {
   platform?: Platform;
