@@ -29,7 +29,7 @@ export const ciCommand: CommandModule<object, Args> = {
   builder: (y) => {
     let b = imageOptions(y)
       .option('config', { type: 'string', describe: 'config file with a rules: section (default: .strata.yml in the current directory)' })
-      .option('dive-ci', { type: 'string', describe: "dive's CI rules file (default: .dive-ci in the current directory, when present)" })
+      .option('dive-ci', { type: 'string', alias: 'ci-config', describe: "dive's CI rules file (default: .dive-ci in the current directory, when present)" })
       .option('baseline', { type: 'string', describe: 'compare with this image, or a report saved with --save-baseline (a file ending in .json)' })
       .option('save-baseline', { type: 'string', describe: "write this image's report (JSON) for a later --baseline" })
       .option('format', { type: 'string', coerce: list, describe: `report format: ${CI_FORMATS.join(', ')} (repeatable; the Nth --format goes to the Nth --output)` })
