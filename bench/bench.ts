@@ -37,12 +37,15 @@ function timeCmd(cmd: string, args: string[]): number {
   return performance.now() - t0;
 }
 
+type CacheEnv = { STRATA_CACHE_DIR: string; STRATA_NO_CACHE?: string };
+
 interface CliRun {
   ms: number;
   maxRssMB: number;
 }
 
-function strata(args: string[], env: Record<string, string> = {}): CliRun {
+/** Every run names its cache root (a temporary directory): the bench never caches into the checkout or ~/.cache. */
+function strata(args: string[], env: CacheEnv): CliRun {
   const r = spawnSync(process.execPath, [runCli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const line = r.stderr.toString().trim().split('\n').pop()!;
   const res = JSON.parse(line) as CliRun & { code: number };
@@ -70,7 +73,7 @@ async function alternate(runs: number, baseline: () => Promise<number> | number,
 }
 
 /** The gzip goal's rows: inflating alone, the verification floor, and `strata inspect` without a cache. */
-async function gzipRows(g: Generated, noCache: Record<string, string>): Promise<number> {
+async function gzipRows(g: Generated, noCache: CacheEnv): Promise<number> {
   await inflateOnly(g.gzipBlobs); // warm the page cache
   const [base, cold] = await alternate(RUNS, () => inflateOnly(g.gzipBlobs), () => strata(['inspect', g.ociDir], noCache));
   console.log(`  (medians of ${RUNS} alternating runs of the baseline and strata inspect)`);

@@ -32,7 +32,7 @@ const ESC = '\x1b';
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').replace(/ +$/gm, '');
 const tick = () => new Promise((r) => setTimeout(r, 25));
 /** Wait for a new frame (renders are asynchronous), then a little longer for follow-up renders. */
-async function settled(drawn: () => boolean, limit = 2000): Promise<void> {
+async function settled(drawn: () => boolean, limit = 10_000): Promise<void> {
   const start = Date.now();
   while (!drawn() && Date.now() - start < limit) await new Promise((r) => setTimeout(r, 2));
   await tick();
