@@ -1,4 +1,7 @@
-/** Append-only typed arrays that double when full: columns of many small numbers without an object each. */
+/**
+ * Append-only typed arrays that double when full: columns of many small numbers without an object each.
+ * Two classes rather than one generic: each push stays monomorphic on its own array kind (the union hot path).
+ */
 export class Ints {
   a: Int32Array;
   n = 0;

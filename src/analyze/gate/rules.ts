@@ -7,9 +7,8 @@
  * (`{limit: 80MB, level: warn}`). `off` switches a rule off (a flag can so cancel a config rule).
  * On the command line `warn:VALUE` is a warning limit (`--max-final-size warn:80MB`).
  */
-import { compileGlob, GlobError } from '../../util/glob.js';
 import { parseSize } from '../../util/units.js';
-import { isMap, type Fail } from '../../config/file.js';
+import { globField, isMap, type Fail } from '../../config/file.js';
 
 export const RULE_KEYS = [
   'max-compressed-size',
@@ -143,7 +142,7 @@ function parseLimit(key: RuleKey, value: unknown, at: string, fail: Fail): Limit
     case 'categories':
       return strings(value, at, fail, (s, k) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) ? s : fail(k, `"${s}" is not a category or rule id`)));
     case 'paths':
-      return strings(value, at, fail, (s, k) => glob(s, k, fail));
+      return strings(value, at, fail, (s, k) => globField(s, k, fail));
   }
 }
 
@@ -182,16 +181,6 @@ function strings(value: unknown, at: string, fail: Fail, check: (s: string, at: 
     const k = Array.isArray(value) ? `${at}[${i}]` : at;
     return typeof s === 'string' ? check(s, k) : fail(k, 'expected a string');
   });
-}
-
-function glob(value: string, at: string, fail: Fail): string {
-  try {
-    compileGlob(value);
-  } catch (e) {
-    if (e instanceof GlobError) fail(at, `bad glob: ${e.message}`);
-    throw e;
-  }
-  return value;
 }
 
 /**
