@@ -5,6 +5,7 @@ import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
 import { defaultCommand, exploreCommand } from './commands/explore.js';
 import { ciCommand } from './commands/ci.js';
+import { optimizeCommand } from './commands/optimize.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -32,9 +33,10 @@ export async function main(argv: string[]): Promise<number> {
       .command(lsCommand)
       .command(diffCommand)
       .command(ciCommand)
+      .command(optimizeCommand)
       .command(exploreCommand)
       .command(defaultCommand)
-      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, explore')
+      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, optimize, explore')
       .strict()
       .help()
       .version()

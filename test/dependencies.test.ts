@@ -20,8 +20,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   cache: ['util', 'image', 'scan', 'model', 'analyze'],
   sources: ['util', 'image', 'scan', 'cache'],
   render: ['util', 'image', 'model', 'analyze'],
+  // writers of images (optimize): the planned layers streamed out of the original blobs, to files or a registry
+  write: ['util', 'image', 'scan', 'model', 'analyze', 'sources'],
   tui: ['util', 'image', 'scan', 'model', 'analyze', 'render'],
-  commands: ['util', 'config', 'image', 'scan', 'model', 'analyze', 'cache', 'sources', 'render', 'tui'],
+  commands: ['util', 'config', 'image', 'scan', 'model', 'analyze', 'cache', 'sources', 'render', 'tui', 'write'],
   '.': ['util', 'commands'],
 };
 const CLI = new Set(['.', 'commands']);

@@ -7,7 +7,7 @@ import { StrataError } from '../../util/errors.js';
 import { MediaType } from '../../image/oci.js';
 import { Auth } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { Http, readBody, TransportError, type HttpOptions, type Response } from './http.js';
+import { Http, readBody, TransportError, type HttpOptions, type RequestInit, type Response } from './http.js';
 import { DOCKER_HUB, DOCKER_HUB_API, isLoopback } from './reference.js';
 
 const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList].join(', ');
@@ -39,10 +39,11 @@ export class RegistryClient {
   private readonly auth: Auth;
   private readonly scope: string;
 
-  constructor(readonly registry: string, readonly repository: string, private readonly opts: ClientOptions) {
+  /** `push`: the token asked for also allows uploads (`strata optimize -o docker://…`). */
+  constructor(readonly registry: string, readonly repository: string, private readonly opts: ClientOptions, push = false) {
     this.http = new Http({ ...opts, insecureTls: opts.insecure });
     this.auth = new Auth(this.http, registry, opts.credentials);
-    this.scope = `repository:${repository}:pull`;
+    this.scope = `repository:${repository}:${push ? 'pull,push' : 'pull'}`;
   }
 
   /** GET /v2/: find the scheme this registry speaks and check it is a registry at all. */
@@ -73,11 +74,16 @@ export class RegistryClient {
 
   /** A GET under /v2/<repository>/, authenticated as needed. */
   async get(path: string, headers: Record<string, string>, what: string): Promise<Response> {
+    return this.request(path, { headers }, what);
+  }
+
+  /** A request to a path under /v2/<repository>/ (or a URL the registry gave), authenticated as needed. */
+  async request(path: string, init: Omit<RequestInit, 'authorization'>, what: string): Promise<Response> {
     if (!this.base) await this.ping();
     const url = new URL(path, this.base);
     for (let tries = 0; ; tries++) {
       const authorization = await this.auth.header(this.scope);
-      const res = await this.http.send(url, { headers, authorization });
+      const res = await this.http.send(url, { ...init, authorization });
       if (res.status !== 401 && res.status !== 403) return res;
       res.body.resume();
       if (res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, authorization))) continue;
@@ -169,6 +175,35 @@ export class RegistryClient {
       const got = `${alg}:${hash.digest('hex')}`;
       if (got !== d.digest) throw new StrataError(`${this.registry}/${this.repository}: ${name}: content does not match its digest (got ${got})`);
     }
+  }
+
+  /** HEAD of a blob: whether the repository has it already (then it is not uploaded again). */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.request(`blobs/${digest}`, { method: 'HEAD' }, `blob ${digest}`);
+    res.body.resume();
+    return res.status === 200;
+  }
+
+  /** Upload a blob: POST for an upload URL, then one monolithic PUT with the digest (distribution spec). */
+  async putBlob(d: BlobRef, body: () => NodeJS.ReadableStream): Promise<void> {
+    const what = `upload of blob ${d.digest}`;
+    const start = await this.request('blobs/uploads/', { method: 'POST', headers: { 'Content-Length': '0' } }, what);
+    const startBody = await readBody(start, 1 << 16, what).catch(() => Buffer.alloc(0));
+    const location = start.headers.location;
+    if (start.status !== 202 || !location) throw new StrataError(`${this.registry}/${this.repository}: ${what}: HTTP ${start.status}${registryError(startBody)}`);
+    const url = new URL(location, start.url);
+    url.searchParams.set('digest', d.digest);
+    const res = await this.request(url.href, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(d.size) }, body }, what);
+    const resBody = await readBody(res, 1 << 16, what).catch(() => Buffer.alloc(0));
+    if (res.status !== 201) throw new StrataError(`${this.registry}/${this.repository}: ${what}: HTTP ${res.status}${registryError(resBody)}`);
+  }
+
+  /** PUT a manifest under a tag or its digest. */
+  async putManifest(target: string, body: Buffer, mediaType: string): Promise<void> {
+    const what = `manifest ${target}`;
+    const res = await this.request(`manifests/${target}`, { method: 'PUT', headers: { 'Content-Type': mediaType, 'Content-Length': String(body.length) }, body }, what);
+    const resBody = await readBody(res, 1 << 16, what).catch(() => Buffer.alloc(0));
+    if (res.status !== 201) throw new StrataError(`${this.registry}/${this.repository}: put ${what}: HTTP ${res.status}${registryError(resBody)}`);
   }
 }
 

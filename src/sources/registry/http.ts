@@ -29,9 +29,10 @@ export interface Response {
 }
 
 export interface RequestInit {
-  method?: 'GET' | 'HEAD' | 'POST';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT';
   headers?: Record<string, string>;
-  body?: string;
+  /** A stream body is opened anew for each attempt. */
+  body?: string | Buffer | (() => NodeJS.ReadableStream);
   /** Sent to the origin of the first URL only (redirects elsewhere go without it). */
   authorization?: string;
 }
@@ -65,7 +66,11 @@ export class Http {
       });
       req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransportError(`no answer in ${this.opts.timeoutMs / 1000} s`, 'TIMEOUT')));
       req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof TransportError ? e : new TransportError(describeNetError(e), e.code ?? 'ERR')));
-      req.end(init.body);
+      if (typeof init.body === 'function') {
+        const src = init.body();
+        src.on('error', (e: Error) => req.destroy(e));
+        src.pipe(req);
+      } else req.end(init.body);
     });
   }
 

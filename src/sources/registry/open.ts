@@ -29,7 +29,7 @@ export interface RegistryOptions {
   onProgress?: (p: BlobProgress) => void;
 }
 
-export function registryClient(ref: Reference, opts: RegistryOptions): RegistryClient {
+export function registryClient(ref: Reference, opts: RegistryOptions, push = false): RegistryClient {
   const env = opts.env ?? process.env;
   const credentials = async (): Promise<Credentials | undefined> => {
     if (opts.username !== undefined) {
@@ -46,7 +46,7 @@ export function registryClient(ref: Reference, opts: RegistryOptions): RegistryC
     credentials,
     onNote: opts.onNote,
     onRetry: opts.onNote,
-  });
+  }, push);
 }
 
 export async function openRegistryImage(ref: Reference, refText: string, opts: RegistryOptions): Promise<Image> {

@@ -1,0 +1,164 @@
+/**
+ * Write one planned layer as a blob file: the tar is made as it streams (headers from the plan,
+ * file content read out of the original layers' blobs, one pass each, in row order), compressed,
+ * and hashed twice on the way (diffID of the tar, digest of the blob). Memory stays at a few chunks
+ * whatever the layer's size: every write waits for the compressor to drain.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { StrataError, within } from '../util/errors.js';
+import { normalizeEntryPath } from '../util/paths.js';
+import { uncompressed } from '../scan/compression.js';
+import { TarParser, type TarHeader } from '../scan/tar-parser.js';
+import type { Image } from '../image/image.js';
+import type { PlannedEntry, PlannedLayer } from '../analyze/optimize/plan.js';
+import { encodeHeader, END_OF_ARCHIVE, padding } from './tar-header.js';
+
+export type OutputCompression = 'gzip' | 'zstd' | 'none';
+
+/** gzip level 6 and zstd level 3: the knees of the size/time curves measured in docs/optimize.md. */
+export const GZIP_LEVEL = 6;
+export const ZSTD_LEVEL = 3;
+
+export interface WrittenBlob {
+  digest: string;
+  size: number;
+}
+
+export interface WrittenLayer extends WrittenBlob {
+  diffId: string;
+  tarSize: number;
+  compression: OutputCompression;
+}
+
+const require = createRequire(import.meta.url);
+
+function compressor(kind: OutputCompression): Transform {
+  if (kind === 'gzip') return createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 });
+  if (kind === 'zstd') {
+    const { CompressStream } = require('zstd-napi') as { CompressStream: new (p: { compressionLevel: number }) => Transform };
+    return new CompressStream({ compressionLevel: ZSTD_LEVEL });
+  }
+  return new Transform({ transform: (c, _e, cb) => cb(null, c) });
+}
+
+/** A pass-through that hashes and counts what goes by. */
+function hashing(): { stream: Transform; digest: () => WrittenBlob } {
+  const h = createHash('sha256');
+  let size = 0;
+  const stream = new Transform({
+    transform(c: Buffer, _e, cb) {
+      h.update(c);
+      size += c.length;
+      cb(null, c);
+    },
+  });
+  return { stream, digest: () => ({ digest: `sha256:${h.digest('hex')}`, size }) };
+}
+
+/** Copy a blob to `file` as it is, checking its digest on the way. */
+export async function copyBlob(blob: AsyncIterable<Buffer>, file: string, where: string, digest?: string): Promise<WrittenBlob> {
+  const h = hashing();
+  try {
+    await pipeline(blob, h.stream, createWriteStream(file));
+  } catch (e) {
+    throw e instanceof StrataError ? e : within(where, e);
+  }
+  const got = h.digest();
+  if (digest && got.digest !== digest) throw new StrataError(`${where}: blob digest is ${got.digest}, expected ${digest}`);
+  return got;
+}
+
+export async function writeLayer(image: Image, plan: PlannedLayer, file: string, compression: OutputCompression): Promise<WrittenLayer> {
+  const tar = createHash('sha256');
+  let tarSize = 0;
+  const zip = compressor(compression);
+  const blob = hashing();
+  const done = pipeline(zip, blob.stream, createWriteStream(file));
+  done.catch(() => {}); // awaited below; a failure also surfaces as a failed write
+  const write = async (b: Buffer) => {
+    tar.update(b);
+    tarSize += b.length;
+    if (!zip.write(b)) await once(zip, 'drain');
+  };
+  for (const e of plan.markers) await write(encodeHeader(e));
+  for (const e of plan.entries) await write(encodeHeader(e));
+  await copyFiles(image, plan.files, write);
+  for (const e of plan.links) await write(encodeHeader(e));
+  await write(END_OF_ARCHIVE);
+  zip.end();
+  await done;
+  return { ...blob.digest(), diffId: `sha256:${tar.digest('hex')}`, tarSize, compression };
+}
+
+/** The planned files, their content streamed out of the original layers that hold it. */
+async function copyFiles(image: Image, files: PlannedEntry[], write: (b: Buffer) => Promise<void>): Promise<void> {
+  let i = 0;
+  while (i < files.length) {
+    const layerIndex = files[i].source!.layer;
+    let j = i;
+    while (j < files.length && files[j].source!.layer === layerIndex) j++;
+    await copyFromLayer(image, layerIndex, files.slice(i, j), write);
+    i = j;
+  }
+}
+
+/**
+ * One pass over an original layer: the parser pushes entries and content slices synchronously, so
+ * what they produce is queued and written (with back-pressure) after each pushed chunk. Rows are
+ * counted as LayerRecordsSink counts them (every entry but the root). The pass stops after the last
+ * wanted row.
+ */
+async function copyFromLayer(image: Image, layerIndex: number, wanted: PlannedEntry[], write: (b: Buffer) => Promise<void>): Promise<void> {
+  const layer = image.layers[layerIndex];
+  const queue: Buffer[] = [];
+  let row = -1;
+  let next = 0; // index in wanted of the next file to copy
+  let current: PlannedEntry | undefined;
+  let copied = 0;
+  const finishCurrent = () => {
+    if (!current) return;
+    if (copied !== current.size) throw new StrataError(`${layer.where}: /${current.path} holds ${copied} bytes, the layer's records say ${current.size}`);
+    queue.push(padding(copied));
+    current = undefined;
+  };
+  const parser = new TarParser({
+    entry(h: TarHeader) {
+      finishCurrent();
+      if (normalizeEntryPath(h.name) === '') return;
+      row++;
+      if (next < wanted.length && wanted[next].source!.row === row) {
+        current = wanted[next++];
+        copied = 0;
+        queue.push(encodeHeader(current));
+      }
+    },
+    data(chunk: Buffer) {
+      if (!current) return;
+      copied += chunk.length;
+      queue.push(Buffer.from(chunk)); // the chunk may view a buffer the decompressor reuses
+    },
+    end: finishCurrent,
+  });
+  const flush = async () => {
+    for (const b of queue.splice(0)) await write(b);
+  };
+  try {
+    const { chunks } = await uncompressed(layer.open());
+    for await (const c of chunks) {
+      parser.push(c);
+      await flush();
+      if (next === wanted.length && !current) break;
+    }
+    if (next < wanted.length || current) parser.end();
+    await flush();
+  } catch (e) {
+    throw e instanceof StrataError || (e as NodeJS.ErrnoException).code ? within(layer.where, e) : e;
+  }
+  if (next < wanted.length) throw new StrataError(`${layer.where}: ended before record row ${wanted[next].source!.row} (/${wanted[next].path})`);
+}
