@@ -14,6 +14,7 @@ import { readImage, type ImageModel } from '../src/model/read-image.js';
 import { listView } from '../src/model/views.js';
 import { readRows } from '../src/scan/extract.js';
 import { push, startRegistry, stopProcess, tempDir } from './helpers/registry-harness.js';
+import { runStrata } from './helpers/cli.js';
 
 const run = promisify(execFile);
 const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';
@@ -203,6 +204,23 @@ if (typeof engine === 'string') {
     t.is(remote.model.image.source, 'registry');
     t.deepEqual(remote.notes, [`pulling ${reg.host}/tiny-app:dockerfile from the registry`]);
     t.deepEqual([...listView(remote.model)], [...listView(local.model)]);
+  });
+
+  test('optimize: the output loads into dockerd and a container reads the same files as the original', async (t) => {
+    const out = join(tempDir('optimize'), 'slim.tar');
+    const r = await runStrata(['optimize', FIXTURE, '-o', `docker-archive:${out}:tiny-app:slim`], { timeoutMs: 120_000 });
+    t.is(r.code, 0, r.stderr);
+    await run('docker', ['-H', dockerHost, 'load', '-i', out]);
+    // every regular file's content and every path's mode, owner and type, as the container sees them
+    // (one hostname for both: docker writes it into /etc/hostname and /etc/hosts)
+    const script = 'find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | sort | while read p; do stat -c "%n %F %a %u:%g %s" "$p"; [ -f "$p" ] && md5sum "$p"; done';
+    const inContainer = async (image: string) =>
+      (await run('docker', ['-H', dockerHost, 'run', '--rm', '--network', 'none', '--hostname', 'strata', '--user', '0', image, 'sh', '-c', script], { maxBuffer: 1 << 26 })).stdout;
+    const [original, slim] = await Promise.all([inContainer('tiny-app:dockerfile'), inContainer('tiny-app:slim')]);
+    t.true(original.split('\n').length > 500);
+    t.is(slim, original);
+    const sizes = async (image: string) => Number((await run('docker', ['-H', dockerHost, 'image', 'inspect', '-f', '{{.Size}}', image])).stdout);
+    t.true((await sizes('tiny-app:slim')) < (await sizes('tiny-app:dockerfile')) - 1_000_000);
   });
 
   test('podman: through a Docker-compatible API socket (CONTAINER_HOST)', async (t) => {

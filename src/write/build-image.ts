@@ -4,6 +4,7 @@
  * diffIDs and history) and the manifest, in the input's media-type family (Docker or OCI).
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryEntry, Image, ImageConfig } from '../image/image.js';
 import type { ImageModel } from '../model/read-image.js';
@@ -75,12 +76,20 @@ export async function buildImage(model: ImageModel, plan: Plan, compression: Out
     layers.push({ ...got, diffId: info.diffId, mediaType: keptMediaType(info.mediaType, info.compression, family), file, tarSize: info.tarSize, kept: true });
     onLayer?.(layers.length, total);
   }
-  for (const [j, pl] of plan.layers.entries()) {
-    const file = join(scratch, `layer-${j}`);
-    const got = await writeLayer(image, pl, file, compression);
-    layers.push({ digest: got.digest, size: got.size, diffId: got.diffId, mediaType: types.layer[compression], file, tarSize: got.tarSize, kept: false });
-    onLayer?.(layers.length, total);
-  }
+  // new layers are written side by side, one per core: compressing is most of the time and runs in zlib's thread pool
+  const written: BuiltLayer[] = new Array(plan.layers.length);
+  let next = 0;
+  let done = layers.length;
+  const worker = async () => {
+    for (let j = next++; j < plan.layers.length; j = next++) {
+      const file = join(scratch, `layer-${j}`);
+      const got = await writeLayer(image, plan.layers[j], file, compression);
+      written[j] = { digest: got.digest, size: got.size, diffId: got.diffId, mediaType: types.layer[compression], file, tarSize: got.tarSize, kept: false };
+      onLayer?.(++done, total);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(availableParallelism(), plan.layers.length) }, worker));
+  layers.push(...written);
   const config = Buffer.from(JSON.stringify(newConfig(image.config, model.layers.length, plan, layers.map((l) => l.diffId))));
   const configDigest = sha256(config);
   const manifest = Buffer.from(
