@@ -4,8 +4,9 @@
  * Images are generated once under $STRATA_BENCH_DIR (default /tmp/strata-bench) and reused.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createGunzip, createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { appOnSameBase, firstLayerAlone, relabelled, generate, type Generated, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
+import { GZIP_LEVEL, ZSTD_LEVEL } from '../src/write/layer-writer.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
 const runCli = fileURLToPath(new URL('./run-cli.js', import.meta.url));
@@ -85,6 +87,27 @@ async function gzipRows(g: Generated, noCache: CacheEnv): Promise<number> {
 
 const RUNS = Number(process.env.STRATA_BENCH_RUNS ?? 3);
 
+/** The blobs of an optimized layout's new layers (all but the first, the kept base). */
+function newLayerBlobs(layout: string): string[] {
+  const blob = (d: string) => join(layout, 'blobs', 'sha256', d.slice(7));
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
+  return manifest.layers.slice(1).map((l: { digest: string }) => blob(l.digest));
+}
+
+/** Compress files with optimize's codec and level, two at a time, discarding the output. */
+async function compressAlone(files: string[], codec: 'gzip' | 'zstd'): Promise<number> {
+  const require = createRequire(import.meta.url);
+  const make = () => (codec === 'gzip' ? createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 }) : new (require('zstd-napi').CompressStream)({ compressionLevel: ZSTD_LEVEL }));
+  const t0 = performance.now();
+  const queue = [...files];
+  const lane = async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) await pipeline(createReadStream(f, { highWaterMark: 1 << 20 }), make(), new Writable({ write: (_c, _e, cb) => cb() }));
+  };
+  await Promise.all([lane(), lane()]);
+  return performance.now() - t0;
+}
+
 function readOnce(file: string): number {
   return timeCmd('sh', ['-c', `cat '${file}' > /dev/null`]);
 }
@@ -152,6 +175,32 @@ async function main(): Promise<void> {
       const g = await generate(root, specs.realistic);
       console.log(`realistic: ${g.files} files, ${(g.uncompressedBytes / 1e9).toFixed(2)} GB uncompressed, ${(g.uncompressedBytes / g.gzipBytes).toFixed(1)}x compressed`);
       await gzipRows(g, noCache);
+    }
+    if (!only.length || only.includes('optimize')) {
+      // optimize reads the image like inspect, then streams the layers above the base again and compresses
+      // them: judged against 2x inspect plus compressing the same tar bytes alone (the goal of issue 17)
+      const g = await generate(root, specs.large);
+      const dest = mkdtempSync(join(tmpdir(), 'strata-bench-optimize-'));
+      try {
+        const size = (dir: string) => Number(spawnSync('du', ['-sb', dir]).stdout.toString().split('\t')[0]);
+        const inspect = strata(['inspect', g.ociDir], noCache);
+        console.log(`optimize: large (${g.files} files, ${(g.gzipBytes / 1e6).toFixed(0)} MB of gzip blobs), no cache; base = layer 0, layers 1-3 rewritten`);
+        row('strata inspect (baseline)', inspect.ms, inspect.ms);
+        const plain = join(dest, 'none');
+        const none = strata(['optimize', g.ociDir, '--compression', 'none', '-o', `oci:${plain}:t`], noCache);
+        row('strata optimize --compression none', none.ms, inspect.ms, `output ${(size(plain) / 1e6).toFixed(0)} MB, peak RSS ${none.maxRssMB.toFixed(0)} MB  (goal <= 2x)`);
+        const tars = newLayerBlobs(plain);
+        for (const [label, c] of [['gzip level 6 (default)', 'gzip'], ['--compression zstd (level 3)', 'zstd']] as const) {
+          const alone = await compressAlone(tars, c);
+          const out = join(dest, c);
+          const r = strata(['optimize', g.ociDir, '--compression', c, '-o', `oci:${out}:t`], noCache);
+          row(`  ${c}: compressing the new tars alone`, alone, inspect.ms, '(two at a time, as optimize does)');
+          row(`strata optimize, ${label}`, r.ms, inspect.ms, `output ${(size(out) / 1e6).toFixed(0)} MB, peak RSS ${r.maxRssMB.toFixed(0)} MB  (goal <= ${((2 * inspect.ms + alone) / inspect.ms).toFixed(2)}x)`);
+          rmSync(out, { recursive: true, force: true });
+        }
+      } finally {
+        rmSync(dest, { recursive: true, force: true });
+      }
     }
     if (!only.length || only.includes('one-layer')) {
       // One layer is all the work (a base image, a squashed one): it is parsed on one worker while another verifies it.

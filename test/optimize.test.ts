@@ -23,7 +23,7 @@ import { writeOciArchive } from './helpers/image-builder.js';
 import { dir, file, hardlink, whiteout, type Entry } from './helpers/tar-writer.js';
 import { compare, edgeImages, rootless, walkDisk } from './helpers/unpacked.js';
 import { hashedView } from './helpers/fixtures.js';
-import { startRegistry } from './helpers/registry-harness.js';
+import { startProxy, startRegistry } from './helpers/registry-harness.js';
 
 const run = promisify(execFile);
 let work = '';
@@ -120,6 +120,9 @@ for (const f of fixtures) {
     // what a user compares: `strata ls --json` of both, layer numbers aside
     const ls = async (ref: string, p: string[]) => jsonLines((await runStrata(['ls', '--json', ref, ...p])).stdout).map(({ layer: _l, ...e }) => e);
     t.deepEqual(await ls(`oci:${layout}:t`, []), await ls(fixture(f.file), plat));
+    // and what `strata inspect` says of the output: no waste finding stored above the base
+    const report = JSON.parse((await runStrata(['inspect', '--json', `oci:${layout}:t`])).stdout);
+    t.deepEqual(report.findings.filter((x: { kind: string; layer: number }) => x.kind === 'waste' && x.layer >= 1), []);
     t.true(summary.saved.fileBytes >= input.layers.reduce((s, l) => s + l.records.fileBytes, 0) - analyzeWaste(input).finalBytes - summary.after.wastedBytes);
   });
 }
@@ -351,4 +354,19 @@ test('push to a registry: blobs first, manifest last; skopeo pulls back the same
   t.is(manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   t.deepEqual([...new Set(manifest.layers.map((l: { mediaType: string }) => l.mediaType))], ['application/vnd.docker.image.rootfs.diff.tar.gzip']);
   t.deepEqual(diskView(await read(`docker://${reg.host}/docker/app:slim`)), diskView(await read(fixture('tiny-overlay.skopeo-docker.tar'))));
+});
+
+test('a push that fails part way leaves the registry without the manifest: one line, exit 2', async (t) => {
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  const proxy = await startProxy(reg);
+  t.teardown(() => proxy.stop());
+  let posts = 0; // the registry's upload URLs name itself, not the proxy: the third upload is refused at its start
+  proxy.fault = (req) => (req.method === 'POST' && req.path.includes('/blobs/uploads/') && ++posts === 3 ? { kind: 'status', status: 400, body: '{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"injected"}]}' } : undefined);
+  const r = await runStrata(['optimize', fixture('tiny-overlay.oci.tar'), '-o', `docker://${proxy.host}/slim/app:v1`]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^strata: 127\.0\.0\.1:\d+\/slim\/app: upload of blob sha256:[0-9a-f]{64}: HTTP 400 \(BLOB_UPLOAD_INVALID: injected\)\n$/);
+  t.false(proxy.seen.some((q) => q.method === 'PUT' && q.path.includes('/manifests/')), 'no manifest was sent');
+  const inspect = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/slim/app:v1`]).then(() => 'found', (e: Error) => e.message);
+  t.regex(inspect, /manifest unknown|not found/i);
 });

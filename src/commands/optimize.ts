@@ -84,7 +84,8 @@ async function write(model: Parameters<typeof buildImage>[0], plan: Parameters<t
   try {
     const img = await buildImage(model, plan, args.compression, scratch, tty ? (done, total) => process.stderr.write(`\rwriting layers ${done}/${total}`) : undefined);
     if (tty) process.stderr.write('\r\x1b[K');
-    if (target.kind === 'registry') await pushImage(img, target.ref, { username: args.username, insecure: args.insecure });
+    // --username/--password-stdin name the input's registry login; a push uses the stored logins
+    if (target.kind === 'registry') await pushImage(img, target.ref, { insecure: args.insecure, onNote: (m) => process.stderr.write(`strata: ${m}\n`) });
     else await writeLocal(img, target, scratch);
     return img.layers.map((l) => l.size);
   } finally {

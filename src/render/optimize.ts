@@ -16,7 +16,7 @@ export function renderOptimize(s: OptimizeSummary, out: string | undefined): str
       [
         ['', 'BEFORE', 'AFTER', 'SAVED'],
         ['layers', String(s.before.layers), String(s.after.layers), String(s.before.layers - s.after.layers)],
-        ['blobs (compressed)', humanBytes(s.before.blobBytes), `${est}${humanBytes(s.after.blobBytes)}`, `${est}${humanBytes(s.saved.blobBytes)} (${pct(s.saved.blobBytes, s.before.blobBytes)})`],
+        ['blobs as stored', humanBytes(s.before.blobBytes), `${est}${humanBytes(s.after.blobBytes)}`, `${est}${humanBytes(s.saved.blobBytes)} (${pct(s.saved.blobBytes, s.before.blobBytes)})`],
         ['files stored', humanBytes(s.before.fileBytes), humanBytes(s.after.fileBytes), `${humanBytes(s.saved.fileBytes)} (${pct(s.saved.fileBytes, s.before.fileBytes)})`],
         ['wasted', humanBytes(s.before.wastedBytes), humanBytes(s.after.wastedBytes), humanBytes(s.before.wastedBytes - s.after.wastedBytes)],
       ],

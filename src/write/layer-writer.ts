@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Transform } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { createRequire } from 'node:module';
@@ -37,6 +37,7 @@ export interface WrittenLayer extends WrittenBlob {
 }
 
 const require = createRequire(import.meta.url);
+const BATCH_BYTES = 1 << 20;
 
 function compressor(kind: OutputCompression): Transform {
   if (kind === 'gzip') return createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024 });
@@ -44,7 +45,7 @@ function compressor(kind: OutputCompression): Transform {
     const { CompressStream } = require('zstd-napi') as { CompressStream: new (p: { compressionLevel: number }) => Transform };
     return new CompressStream({ compressionLevel: ZSTD_LEVEL });
   }
-  return new Transform({ transform: (c, _e, cb) => cb(null, c) });
+  return new PassThrough();
 }
 
 /** A pass-through that hashes and counts what goes by. */
@@ -78,32 +79,53 @@ export async function writeLayer(image: Image, plan: PlannedLayer, file: string,
   const tar = createHash('sha256');
   let tarSize = 0;
   const zip = compressor(compression);
-  const blob = hashing();
-  const done = pipeline(zip, blob.stream, createWriteStream(file));
+  // a plain tar is its own blob: hashed once
+  const blob = compression === 'none' ? undefined : hashing();
+  const done = blob ? pipeline(zip, blob.stream, createWriteStream(file)) : pipeline(zip, createWriteStream(file));
   done.catch(() => {}); // awaited below; a failure also surfaces as a failed write
-  const write = async (b: Buffer) => {
+  // headers are 512 bytes and most files small: gathered into 1 MiB writes, not one stream hop each
+  let batch: Buffer[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    const b = Buffer.concat(batch, batched); // a copy: the compressor keeps it past the chunk it came from
+    batch = [];
+    batched = 0;
     tar.update(b);
     tarSize += b.length;
     if (!zip.write(b)) await once(zip, 'drain');
   };
+  const write = async (b: Buffer) => {
+    batch.push(b);
+    batched += b.length;
+    if (batched >= BATCH_BYTES) await flush();
+  };
   for (const e of plan.markers) await write(encodeHeader(e));
   for (const e of plan.entries) await write(encodeHeader(e));
-  await copyFiles(image, plan.files, write);
+  await copyFiles(image, plan.files, { write, flush });
   for (const e of plan.links) await write(encodeHeader(e));
   await write(END_OF_ARCHIVE);
+  await flush();
   zip.end();
   await done;
-  return { ...blob.digest(), diffId: `sha256:${tar.digest('hex')}`, tarSize, compression };
+  const diffId = `sha256:${tar.digest('hex')}`;
+  return { ...(blob ? blob.digest() : { digest: diffId, size: tarSize }), diffId, tarSize, compression };
 }
 
 /** The planned files, their content streamed out of the original layers that hold it. */
-async function copyFiles(image: Image, files: PlannedEntry[], write: (b: Buffer) => Promise<void>): Promise<void> {
+interface Out {
+  write(b: Buffer): Promise<void>;
+  /** Hand what is gathered to the compressor now (after which the caller may reuse its buffers). */
+  flush(): Promise<void>;
+}
+
+async function copyFiles(image: Image, files: PlannedEntry[], out: Out): Promise<void> {
   let i = 0;
   while (i < files.length) {
     const layerIndex = files[i].source!.layer;
     let j = i;
     while (j < files.length && files[j].source!.layer === layerIndex) j++;
-    await copyFromLayer(image, layerIndex, files.slice(i, j), write);
+    await copyFromLayer(image, layerIndex, files.slice(i, j), out);
     i = j;
   }
 }
@@ -114,7 +136,7 @@ async function copyFiles(image: Image, files: PlannedEntry[], write: (b: Buffer)
  * counted as LayerRecordsSink counts them (every entry but the root). The pass stops after the last
  * wanted row.
  */
-async function copyFromLayer(image: Image, layerIndex: number, wanted: PlannedEntry[], write: (b: Buffer) => Promise<void>): Promise<void> {
+async function copyFromLayer(image: Image, layerIndex: number, wanted: PlannedEntry[], out: Out): Promise<void> {
   const layer = image.layers[layerIndex];
   const queue: Buffer[] = [];
   let row = -1;
@@ -141,12 +163,16 @@ async function copyFromLayer(image: Image, layerIndex: number, wanted: PlannedEn
     data(chunk: Buffer) {
       if (!current) return;
       copied += chunk.length;
-      queue.push(Buffer.from(chunk)); // the chunk may view a buffer the decompressor reuses
+      queue.push(chunk);
+      viewed = true;
     },
     end: finishCurrent,
   });
+  let viewed = false; // the queue holds slices of the pushed chunk, which its decoder may reuse after it
   const flush = async () => {
-    for (const b of queue.splice(0)) await write(b);
+    for (const b of queue.splice(0)) await out.write(b);
+    if (viewed) await out.flush(); // copied (concatenated or handed on) before the next chunk is read
+    viewed = false;
   };
   try {
     const { chunks } = await uncompressed(layer.open());

@@ -1,7 +1,8 @@
 /**
  * Push an optimized image: every blob first (those the repository has already, like the kept base
  * layers, are skipped after a HEAD), the config, and the manifest last, so that a failure part way
- * leaves no manifest naming missing blobs. Credentials are the ones strata reads for pulls.
+ * leaves no manifest naming missing blobs. Credentials: the stored logins strata reads for pulls
+(Docker and Podman auth files, credential helpers).
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -11,8 +12,6 @@ import { parseReference, referenceTarget } from '../sources/registry/reference.j
 import type { BuiltImage } from './build-image.js';
 
 export interface PushOptions {
-  username?: string;
-  password?: string;
   insecure?: boolean;
   onNote?: (msg: string) => void;
 }
@@ -20,7 +19,7 @@ export interface PushOptions {
 export async function pushImage(img: BuiltImage, refText: string, opts: PushOptions): Promise<void> {
   const ref = parseReference(refText);
   if (ref.digest) throw new StrataError(`-o docker://${refText}: push to a tag, not a digest (the manifest's digest is known only once written)`);
-  const client = registryClient(ref, { username: opts.username, password: opts.password, insecure: opts.insecure, onNote: opts.onNote }, true);
+  const client = registryClient(ref, { insecure: opts.insecure, onNote: opts.onNote }, true);
   const done = new Set<string>();
   for (const l of img.layers) {
     if (done.has(l.digest)) continue;

@@ -6,25 +6,12 @@
  * Docker and GNU tar.
  */
 import type { TarType } from '../scan/tar-parser.js';
+import type { PlannedEntry } from '../analyze/optimize/plan.js';
 
 const BLOCK = 512;
 
-export interface EntryHeader {
-  /** Root-relative path, no leading or trailing slash ('' is never written). */
-  path: string;
-  type: TarType;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch, possibly fractional. */
-  mtime: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  /** xattr name -> base64 of the raw value (as LayerRecords keep them). */
-  xattrs?: Record<string, string>;
-}
+/** A planned entry as written: its header fields (the content, if any, follows it). */
+export type EntryHeader = Omit<PlannedEntry, 'source'>;
 
 const typeflag: Record<TarType, string> = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
 
@@ -32,7 +19,17 @@ const typeflag: Record<TarType, string> = { file: '0', hardlink: '1', symlink: '
 function octal(n: number, width: number): string | undefined {
   if (!Number.isSafeInteger(n) || n < 0) return undefined;
   const s = n.toString(8);
-  return s.length > width - 1 ? undefined : s.padStart(width - 1, '0');
+  return s.length > width - 1 ? undefined : s;
+}
+
+/** `n` as `width - 1` zero-padded octal digits and a NUL at `off` (0 when it does not fit: PAX carries it). */
+function putOctal(b: Buffer, off: number, width: number, n: number): void {
+  let v = Number.isSafeInteger(n) && n >= 0 && n < 8 ** (width - 1) ? n : 0;
+  b[off + width - 1] = 0;
+  for (let i = off + width - 2; i >= off; i--) {
+    b[i] = 0x30 + (v & 7);
+    v = Math.floor(v / 8);
+  }
 }
 
 /** One PAX record: "LEN key=value\n", LEN counting its own digits. */
@@ -43,23 +40,28 @@ function paxRecord(key: string, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from(String(len), 'latin1'), body]);
 }
 
+/** The constant part of every header: the ustar magic and version. */
+const TEMPLATE = Buffer.alloc(BLOCK);
+TEMPLATE.write('ustar\x0000', 257, 'latin1');
+
 function block(name: string, flag: string, size: number, h: Pick<EntryHeader, 'mode' | 'uid' | 'gid' | 'devmajor' | 'devminor'> & { mtime: number; linkname: string }): Buffer {
-  const b = Buffer.alloc(BLOCK);
+  const b = Buffer.allocUnsafe(BLOCK);
+  TEMPLATE.copy(b);
   b.write(name, 0, 100, 'utf8');
-  b.write(`${octal(h.mode & 0o7777, 8)}\0`, 100, 'latin1');
-  b.write(`${octal(h.uid, 8) ?? '0000000'}\0`, 108, 'latin1');
-  b.write(`${octal(h.gid, 8) ?? '0000000'}\0`, 116, 'latin1');
-  b.write(`${octal(size, 12) ?? '00000000000'}\0`, 124, 'latin1');
-  b.write(`${octal(Math.floor(h.mtime), 12) ?? '00000000000'}\0`, 136, 'latin1');
-  b.write(flag, 156, 'latin1');
-  b.write(h.linkname, 157, 100, 'utf8');
-  b.write('ustar\x0000', 257, 'latin1');
-  b.write(`${octal(h.devmajor ?? 0, 8) ?? '0000000'}\0`, 329, 'latin1');
-  b.write(`${octal(h.devminor ?? 0, 8) ?? '0000000'}\0`, 337, 'latin1');
+  putOctal(b, 100, 8, h.mode & 0o7777);
+  putOctal(b, 108, 8, h.uid);
+  putOctal(b, 116, 8, h.gid);
+  putOctal(b, 124, 12, size);
+  putOctal(b, 136, 12, Math.floor(h.mtime));
+  b[156] = flag.charCodeAt(0);
+  if (h.linkname) b.write(h.linkname, 157, 100, 'utf8');
+  putOctal(b, 329, 8, h.devmajor ?? 0);
+  putOctal(b, 337, 8, h.devminor ?? 0);
   b.fill(0x20, 148, 156);
   let sum = 0;
-  for (const v of b) sum += v;
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  for (let i = 0; i < BLOCK; i++) sum += b[i];
+  putOctal(b, 148, 7, sum);
+  b[155] = 0x20;
   return b;
 }
 

@@ -11,7 +11,7 @@
 import { StrataError } from '../../util/errors.js';
 import { joinPath } from '../../util/paths.js';
 import { Flag, Kind, kindName } from '../../scan/records.js';
-import type { TarType } from '../../scan/tar-parser.js';
+import type { TarHeader, TarType } from '../../scan/tar-parser.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { IMPLICIT, type Union } from '../../model/union.js';
 import { RuleMatcher } from '../bloat/matching.js';
@@ -20,14 +20,9 @@ import type { BloatConfig } from '../bloat/section.js';
 export type LayersMode = 'auto' | '1' | 'keep';
 
 /** One tar entry of an output layer; files name the original layer and record row holding their content. */
-export interface PlannedEntry {
+export interface PlannedEntry extends Pick<TarHeader, 'type' | 'size' | 'mode' | 'uid' | 'gid' | 'mtime'> {
+  /** Root-relative path, no leading or trailing slash. */
   path: string;
-  type: TarType;
-  size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
   linkname?: string;
   devmajor?: number;
   devminor?: number;
