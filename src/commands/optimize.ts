@@ -12,7 +12,8 @@ import { knownCategories } from '../analyze/bloat/matching.js';
 import { RESERVED_CATEGORIES } from '../analyze/bloat/rules.js';
 import { historyBaseLayers, sharedBase } from '../analyze/optimize/base.js';
 import { planOptimize, type LayersMode } from '../analyze/optimize/plan.js';
-import { optimizeSummary } from '../analyze/optimize/summary.js';
+import { optimizeSummary, type BaseSource } from '../analyze/optimize/summary.js';
+import type { Image } from '../image/image.js';
 import { buildImage } from '../write/build-image.js';
 import { checkTarget, parseTarget, scratchFor, writeLocal, type Target } from '../write/image-out.js';
 import { pushImage } from '../write/registry-push.js';
@@ -58,25 +59,50 @@ export const optimizeCommand: CommandModule<object, Args> = {
     await Loading.with(async (loading) => {
       const opened = await openForArgs(args, { loading });
       const model = await opened.read();
-      const n = model.layers.length;
-      let base = args.baseLayers ?? historyBaseLayers(model.image.config.history, n);
-      if (args.baseLayers !== undefined && args.baseLayers > n) throw new StrataError(`--base-layers ${args.baseLayers}: the image has ${n} layers`);
-      if (args.base !== undefined) {
-        const b = await openImage(args.base, { platform: args.platform ? parsePlatform(args.platform) : undefined });
-        const shared = sharedBase(model.image.config.rootfs.diff_ids, b.config.rootfs.diff_ids);
-        if (shared === undefined) throw new StrataError(`--base ${args.base}: ${args.image} does not start with its ${b.config.rootfs.diff_ids.length} layers`);
-        base = shared;
-      }
+      const { base, from } = await chooseBase(args, model.image);
       const plan = planOptimize(model, { base, layers: args.layers, drop: drop.length ? { categories: drop, config: config.bloat } : undefined });
       const waste = analyzeWaste(model);
       let sizes: number[] | undefined;
       if (target && !args.dryRun) sizes = await write(model, plan, args, target);
-      const summary = optimizeSummary(model, waste, plan, sizes);
+      const summary = optimizeSummary(model, waste, plan, from, sizes);
       if (args.json) process.stdout.write(`${JSON.stringify({ output: args.output ?? null, dryRun: !!args.dryRun, ...summary }, null, 2)}\n`);
       else process.stdout.write(renderOptimize(summary, args.output));
     });
   },
 };
+
+const BASE_NAME = 'org.opencontainers.image.base.name';
+const BASE_DIGEST = 'org.opencontainers.image.base.digest';
+
+/** The kept base, and what said so: --base-layers, --base, the manifest's base annotation, or the history. */
+async function chooseBase(args: Args, image: Image): Promise<{ base: number; from: BaseSource }> {
+  const n = image.layers.length;
+  const diffIds = image.config.rootfs.diff_ids;
+  if (args.baseLayers !== undefined) {
+    if (args.baseLayers > n) throw new StrataError(`--base-layers ${args.baseLayers}: the image has ${n} layers`);
+    return { base: args.baseLayers, from: '--base-layers' };
+  }
+  const platform = args.platform ? parsePlatform(args.platform) : undefined;
+  if (args.base !== undefined) {
+    const b = await openImage(args.base, { platform });
+    const shared = sharedBase(diffIds, b.config.rootfs.diff_ids);
+    if (shared === undefined) throw new StrataError(`--base ${args.base}: ${args.image} does not start with its ${b.config.rootfs.diff_ids.length} layers`);
+    return { base: shared, from: '--base' };
+  }
+  const name = image.annotations?.[BASE_NAME];
+  if (typeof name === 'string' && name) {
+    const digest = image.annotations?.[BASE_DIGEST];
+    const ref = typeof digest === 'string' && digest ? `${name.replace(/@.*$/, '')}@${digest}` : name;
+    // one quick try: an unreachable base only costs the note, the history still says where it ends
+    const why = await openImage(ref, { platform, remote: { attempts: 1, timeoutMs: 10_000, probeTimeoutMs: 3000, noCache: true } }).then(
+      (b) => sharedBase(diffIds, b.config.rootfs.diff_ids) ?? `the image does not start with its ${b.config.rootfs.diff_ids.length} layers`,
+      (e: Error) => e.message,
+    );
+    if (typeof why === 'number') return { base: why, from: 'annotation' };
+    process.stderr.write(`strata: the base annotation names ${ref}, not usable (${why}); the base is read from the history\n`);
+  }
+  return { base: historyBaseLayers(image.config.history, n), from: 'history' };
+}
 
 async function write(model: Parameters<typeof buildImage>[0], plan: Parameters<typeof buildImage>[1], args: Args, target: Target): Promise<number[]> {
   const scratch = await scratchFor(target, process.env.TMPDIR ?? tmpdir());

@@ -80,6 +80,8 @@ export interface Image {
   /** Digest of the manifest, where the image has one (OCI layouts, Docker 25+ saves). */
   manifestDigest?: string;
   configDigest: string;
+  /** The manifest's annotations, where the image has a manifest (e.g. `org.opencontainers.image.base.name`). */
+  annotations?: Record<string, string>;
   config: ImageConfig;
   platform: Platform;
   layers: Layer[];

@@ -40,6 +40,7 @@ export interface Manifest {
   mediaType?: string;
   config: Descriptor;
   layers: Descriptor[];
+  annotations?: Record<string, string>;
 }
 
 export interface Index {

@@ -9,7 +9,8 @@ export function renderOptimize(s: OptimizeSummary, out: string | undefined): str
   const lines: string[] = [];
   const est = s.written ? '' : '~';
   lines.push(out ? `${s.written ? 'Wrote' : 'Would write'} ${out}` : 'Plan (dry run: nothing written)');
-  lines.push(`Kept base   layers 0-${s.baseLayers - 1} byte for byte`.replace('layers 0--1', 'no layers'));
+  const from = { '--base-layers': 'as --base-layers says', '--base': 'the layers of --base', annotation: "the manifest's base annotation", history: 'read from the history' }[s.baseFrom];
+  lines.push(s.baseLayers === 0 ? `Kept base   none (${from})` : `Kept base   layers 0-${s.baseLayers - 1} byte for byte (${from})`);
   lines.push('');
   lines.push(
     ...table(

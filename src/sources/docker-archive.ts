@@ -50,6 +50,7 @@ export async function readDockerArchive(tree: FileTree, ref: string, source: Sou
     tags: entry.RepoTags ?? [],
     manifestDigest: oci?.digest,
     configDigest,
+    annotations: oci?.manifest.annotations,
     config,
     platform,
     layers,

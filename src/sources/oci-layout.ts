@@ -59,6 +59,7 @@ export async function readOciLayout(tree: FileTree, ref: string, source: SourceK
     tags,
     manifestDigest: chosen.descriptor.digest,
     configDigest: manifest.config.digest,
+    annotations: manifest.annotations,
     config,
     platform,
     layers,

@@ -13,8 +13,12 @@ export interface ImageFigures {
   wastedBytes: number;
 }
 
+/** What named the kept base. */
+export type BaseSource = '--base-layers' | '--base' | 'annotation' | 'history';
+
 export interface OptimizeSummary {
   baseLayers: number;
+  baseFrom: BaseSource;
   before: ImageFigures;
   after: ImageFigures;
   /** after.blobBytes is measured (false in a dry run: estimated from the input's compression ratio). */
@@ -25,7 +29,7 @@ export interface OptimizeSummary {
   droppedBytes: number;
 }
 
-export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: Plan, blobSizes?: number[]): OptimizeSummary {
+export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: Plan, baseFrom: BaseSource, blobSizes?: number[]): OptimizeSummary {
   const L = model.layers;
   const B = plan.base;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -49,6 +53,7 @@ export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: P
   };
   return {
     baseLayers: B,
+    baseFrom,
     before,
     after,
     written: !!blobSizes,

@@ -93,6 +93,7 @@ export async function openRegistryImage(ref: Reference, refText: string, opts: R
     tags: ref.tag ? [normalizeTag(formatReference({ ...ref, digest: undefined }))] : [],
     manifestDigest: chosen.digest,
     configDigest: manifest.config.digest,
+    annotations: manifest.annotations,
     config,
     platform,
     layers,
