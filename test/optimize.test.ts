@@ -19,7 +19,7 @@ import { hashHex, Kind, kindName } from '../src/scan/records.js';
 import { IMPLICIT } from '../src/model/union.js';
 import { parsePlatform } from '../src/image/platform.js';
 import { runStrata, jsonLines } from './helpers/cli.js';
-import { fixture } from './helpers/fixtures.js';
+import { FIXTURE_FILES, fixture } from './helpers/fixtures.js';
 import { writeOciArchive } from './helpers/image-builder.js';
 import { dir, file, hardlink, whiteout, type Entry } from './helpers/tar-writer.js';
 import { compare, edgeImages, rootless, walkDisk } from './helpers/unpacked.js';
@@ -99,16 +99,8 @@ async function checkRoundTrip(t: ExecutionContext, input: ImageModel, layout: st
   return output;
 }
 
-const fixtures: { file: string; platform?: string }[] = [
-  { file: 'tiny-dockerfile.docker.tar' },
-  { file: 'tiny-dockerfile.docker25.tar' },
-  { file: 'tiny-commit.docker.tar' },
-  { file: 'tiny-overlay.oci.tar' },
-  { file: 'tiny-overlay.skopeo-docker.tar' },
-  { file: 'tiny-overlay-zstd.oci-layout.tar' },
-  { file: 'tiny-commit-overlay.oci.tar' },
-  { file: 'tiny-multiarch.oci-layout.tar', platform: 'linux/arm64/v8' },
-];
+// the multi-platform layout as its second image: the one not already like another fixture
+const fixtures = FIXTURE_FILES.map((file) => ({ file, platform: file.includes('multiarch') ? 'linux/arm64/v8' : undefined }));
 
 for (const f of fixtures) {
   test(`optimize ${f.file}${f.platform ? ` (${f.platform})` : ''}: same view (strata ls, umoci), base kept, no waste above it`, async (t) => {

@@ -19,7 +19,7 @@ import { diffImages } from '../src/analyze/diff/diff.js';
 import { writeOciArchive } from './helpers/image-builder.js';
 import type { Entry } from './helpers/tar-writer.js';
 import { compare, edgeImages, rootless, walkDisk, type Disk } from './helpers/unpacked.js';
-import { fixture, hashedView, loadFixture, strata, type HashedEntry } from './helpers/fixtures.js';
+import { FIXTURE_FILES, fixture, hashedView, loadFixture, strata, type HashedEntry } from './helpers/fixtures.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -46,13 +46,7 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { file: 'tiny-dockerfile.docker.tar' },
-  { file: 'tiny-dockerfile.docker25.tar' },
-  { file: 'tiny-commit.docker.tar' },
-  { file: 'tiny-overlay.oci.tar' },
-  { file: 'tiny-overlay.skopeo-docker.tar' },
-  { file: 'tiny-overlay-zstd.oci-layout.tar' },
-  { file: 'tiny-commit-overlay.oci.tar' },
+  ...FIXTURE_FILES.filter((f) => !f.includes('multiarch')).map((file) => ({ file })),
   { file: 'tiny-multiarch.oci-layout.tar', platform: { arch: 'amd64', strata: 'linux/amd64' } },
   { file: 'tiny-multiarch.oci-layout.tar', platform: { arch: 'arm64', variant: 'v8', strata: 'linux/arm64/v8' } },
 ];

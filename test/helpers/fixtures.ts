@@ -15,6 +15,18 @@ const root = new URL('../../../', import.meta.url);
 export const fixture = (name: string): string => (isAbsolute(name) ? name : fileURLToPath(new URL(`testdata/${name}`, root)));
 export const strataBin = fileURLToPath(new URL('bin/strata.js', root));
 
+/** Every real image in testdata/ (testdata/README.md); the multi-platform one last. */
+export const FIXTURE_FILES = [
+  'tiny-dockerfile.docker.tar',
+  'tiny-dockerfile.docker25.tar',
+  'tiny-commit.docker.tar',
+  'tiny-overlay.oci.tar',
+  'tiny-overlay.skopeo-docker.tar',
+  'tiny-overlay-zstd.oci-layout.tar',
+  'tiny-commit-overlay.oci.tar',
+  'tiny-multiarch.oci-layout.tar',
+] as const;
+
 const models = new Map<string, Promise<ImageModel>>();
 
 /** The fixture read once per test process, whatever number of tests look at it. */
