@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { appOnSameBase, firstLayerAlone, relabelled, generate, type Generated, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
+import { pageLoad } from './page-load.js';
 import { GZIP_LEVEL, ZSTD_LEVEL } from '../src/write/layer-writer.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
@@ -243,6 +244,12 @@ async function main(): Promise<void> {
       row('node:zlib inflate only (baseline)', base, base);
       const r = strata(['inspect', g.ociDir], noCache);
       row('strata inspect', r.ms, base, `peak RSS ${r.maxRssMB.toFixed(0)} MB  (goal < 500 MB)`);
+      // the HTML report of the bench's largest image: the page's size and how fast a browser draws it
+      const page = join(root, 'million.html');
+      const h = strata(['inspect', g.ociDir, '--html', page], noCache);
+      row('strata inspect --html', h.ms, base, `page ${(statSync(page).size / 1e6).toFixed(2)} MB (goal < 5 MB), peak RSS ${h.maxRssMB.toFixed(0)} MB`);
+      const load = await pageLoad(page);
+      row('chromium: open the page, first paint', load.firstPaintMs, base, `${load.drawn} elements drawn (goal < 2 s)`);
     }
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });

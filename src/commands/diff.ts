@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Loading, openForArgs, wholeNumber, wholeReport, type OpenedImage } from './common.js';
 import { StrataError } from '../util/errors.js';
+import { htmlOptionText, writeHtmlReport } from './html-output.js';
 import { type DiffOptions, type DiffReport } from '../analyze/diff/diff.js';
 import { type DiffSide } from '../analyze/diff/side.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
@@ -28,6 +29,7 @@ interface Args {
   'exit-code'?: boolean;
   config?: string;
   tui?: boolean;
+  html?: string;
 }
 
 /** `--file` reads past --content-limit up to this: the user named the file. */
@@ -54,8 +56,10 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('exit-code', { type: 'boolean', describe: 'exit 1 when the sides differ, 0 when identical' })
       .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' })
       .option('tui', { type: 'boolean', describe: 'browse the diff in the terminal: the tree with A→B statuses and the summary' })
+      .option('html', { type: 'string', describe: htmlOptionText })
       .conflicts('json', 'markdown')
-      .conflicts('tui', ['json', 'markdown', 'file']) as never,
+      .conflicts('tui', ['json', 'markdown', 'file', 'html'])
+      .conflicts('html', 'file') as never,
   handler: async (args) => {
     if (!args['ignore-mtime']) throw new StrataError('--no-ignore-mtime: strata never compares mtimes (every rebuild changes them)');
     if (args.tui && !process.stdout.isTTY) throw new StrataError('--tui needs a terminal: stdout is not one (without --tui, strata diff prints the report)');
@@ -78,6 +82,10 @@ export const diffCommand: CommandModule<object, Args> = {
       process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
     } else {
       const report = await compare();
+      if (args.html !== undefined) {
+        const { diffPicture } = await import('../analyze/picture/diff-picture.js');
+        await writeHtmlReport(args.html, diffPicture(b, report));
+      }
       if (args.content) {
         const limit = args['content-limit'];
         // files over the limit are listed as too-large (not read), so the reader knows they were skipped

@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, newReport, openForArgs, Loading, wholeNumber, type ImageArgs } from './common.js';
+import { imageOptions, newReport, openForArgs, Loading, wholeNumber, wholeReport, type ImageArgs } from './common.js';
 import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
 import { renderInspect } from '../render/inspect.js';
 import { loadConfig } from './config-file.js';
 import { knownCategories } from '../analyze/bloat/matching.js';
 import { StrataError } from '../util/errors.js';
+import { htmlOptionText, writeHtmlReport } from './html-output.js';
 
 interface Args extends ImageArgs {
   more?: string[];
@@ -12,6 +13,7 @@ interface Args extends ImageArgs {
   top?: number;
   category?: string[];
   config?: string;
+  html?: string;
 }
 
 /** Findings shown in the text report when --top is not given. */
@@ -26,7 +28,8 @@ export const inspectCommand: CommandModule<object, Args> = {
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
       .option('top', { type: 'string', coerce: wholeNumber('top'), describe: `findings to list, largest first (text default ${DEFAULT_TOP}; JSON default all)` })
       .option('category', { type: 'string', array: true, nargs: 1, describe: 'only findings of this category (repeatable): see docs/bloat.md' })
-      .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' }) as never,
+      .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' })
+      .option('html', { type: 'string', describe: htmlOptionText }) as never,
   handler: async (args) => {
     const config = loadConfig({ file: args.config });
     const known = knownCategories(config.bloat);
@@ -35,6 +38,7 @@ export const inspectCommand: CommandModule<object, Args> = {
     }
     const top = args.top ?? (args.json ? undefined : DEFAULT_TOP);
     const refs = [args.image, ...(args.more ?? [])];
+    if (args.html !== undefined && refs.length > 1) throw new StrataError('--html draws one image: give one, or run inspect once per image');
     const settings = { bloat: config.bloat, top, categories: args.category };
     const reports = await Loading.with((loading) => Promise.all(refs.map((image) => report({ ...args, image }, settings, loading))));
     const width = process.stdout.columns || 100;
@@ -47,6 +51,14 @@ export const inspectCommand: CommandModule<object, Args> = {
 /** The report of one image, from the report cache when the same layers were inspected the same way. */
 async function report(args: Args, settings: ReportOptions, loading: Loading): Promise<InspectReport> {
   const opened = await openForArgs(args, { loading });
+  if (args.html !== undefined) {
+    // the page draws the final view, so the layers are read even when the report is cached
+    const model = await opened.read();
+    const full = await wholeReport(opened, model, settings);
+    const { inspectPicture } = await import('../analyze/picture/inspect-picture.js');
+    await writeHtmlReport(args.html, inspectPicture(model, full));
+    return { ...full, findings: narrowFindings(full.findings, settings) };
+  }
   const hit = await opened.reports?.find(opened.image, settings);
   if (hit) return hit;
   // saved whole, so that another --top, --category or --json (or strata ci) of these layers analyses nothing

@@ -1,0 +1,94 @@
+/**
+ * The HTML report: one self-contained file (the picture as a JSON block, the page's script bundled
+ * with d3-hierarchy, the styles) that opens offline from a file:// URL. Its Content-Security-Policy
+ * allows no fetch of any kind, so the page cannot reach the network even by mistake.
+ */
+import { readFileSync } from 'node:fs';
+import type { InspectPicture } from '../analyze/picture/inspect-picture.js';
+import type { DiffPicture } from '../analyze/picture/diff-picture.js';
+
+const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+
+let script: string | undefined;
+
+/** The page script, built by `npm run build` (esbuild) next to this module. */
+function pageScript(): string {
+  if (script === undefined) {
+    script = readFileSync(new URL('./page/bundle.js', import.meta.url), 'utf8');
+    // a bug of the build, not of the input: the bundle could not sit inside <script>
+    if (/<\/script/i.test(script)) throw new Error('page/bundle.js contains "</script": it cannot be inlined');
+  }
+  return script;
+}
+
+/** `<` as an escape, so that no string in the data or the script can close its <script> element. */
+const inert = (s: string) => s.replace(/</g, '\\u003c');
+
+export function renderHtml(picture: InspectPicture | DiffPicture): string {
+  const title = picture.kind === 'diff' ? `${picture.summary.a.ref} → ${picture.summary.b.ref}` : picture.ref;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>strata: ${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>
+<section><h2>Where the bytes are</h2>
+<div class="bar-line"><nav id="crumbs"></nav><span id="colour"></span></div>
+<div id="map"></div><div id="legend"></div></section>
+<section id="layers-section"><h2>Layers</h2><p class="hint">Bar: bytes the layer stored; solid: still visible, striped: hidden by a later layer. Click a layer to light up what it set.</p><div id="layers"></div></section>
+<section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>
+<div id="tip"></div>
+<script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
+<script>${pageScript()}</script>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE = `
+:root { font: 13px/1.4 system-ui, sans-serif; color: #1f2328; background: #fff; }
+body { margin: 0 16px 32px; }
+h1 { font-size: 18px; margin: 12px 0 4px; } h1 span { font-weight: 400; }
+h2 { font-size: 15px; margin: 20px 0 6px; }
+code { font: 12px ui-monospace, monospace; }
+.verdict { padding: 1px 8px; border-radius: 9px; color: #fff; font-weight: 600; }
+.verdict.lean { background: #1a7f37; } .verdict.some-waste { background: #bf8700; } .verdict.bloated { background: #cf222e; }
+.bar-line { display: flex; justify-content: space-between; gap: 12px; margin-bottom: 4px; }
+#crumbs a { color: #0969da; text-decoration: none; } #crumbs small { color: #656d76; }
+#map { position: relative; height: 62vh; min-height: 360px; background: #f6f8fa; overflow: hidden; user-select: none; }
+#map div { position: absolute; box-sizing: border-box; overflow: hidden; white-space: nowrap; cursor: pointer; }
+#map .dir { border: 1px solid #8c959f; background: rgba(255,255,255,.35); }
+#map .dir.virt { border: 1px dashed #cf222e; background: rgba(207,34,46,.06); }
+#map .dir > span { position: absolute; left: 3px; top: 0; font-size: 11px; line-height: 14px; color: #1f2328; }
+#map .tile { border: 1px solid rgba(255,255,255,.6); }
+#map .tile > span { position: absolute; left: 2px; top: 1px; font-size: 10px; color: rgba(0,0,0,.7); }
+#map .tile.folded { background-image: radial-gradient(rgba(255,255,255,.55) 1px, transparent 1px); background-size: 4px 4px; }
+#map .tile.hidden { background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.45) 0 3px, transparent 3px 7px); }
+#map .tile.dim { opacity: .18; } #map .tile.hl { outline: 2px solid #0969da; outline-offset: -2px; z-index: 1; }
+#legend { margin-top: 6px; display: flex; flex-wrap: wrap; gap: 4px 14px; }
+#legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
+#legend small, .hint { color: #656d76; }
+#tip { position: fixed; display: none; max-width: 520px; padding: 6px 8px; background: #1f2328; color: #fff; border-radius: 4px; pointer-events: none; z-index: 10; font-size: 12px; }
+#tip code { color: #ffd8b5; white-space: pre-wrap; }
+.layer { display: grid; grid-template-columns: 28px 260px 72px 72px 92px 1fr; gap: 8px; align-items: center; padding: 2px 4px; cursor: pointer; border-radius: 3px; }
+.layer:hover { background: #f6f8fa; } .layer.sel { background: #ddf4ff; }
+.layer .idx { text-align: right; color: #656d76; }
+.layer .bar { display: flex; height: 12px; background: #eaeef2; }
+.layer .bar i { display: block; height: 100%; }
+.layer .bar .was { background: repeating-linear-gradient(45deg, #cf222e 0 3px, #ffb3b3 3px 6px); }
+.layer code { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.num, th[data-num] { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #d8dee4; }
+th.sort { cursor: pointer; color: #0969da; } th.desc::after { content: " ▾"; } th.asc::after { content: " ▴"; }
+td small { color: #656d76; word-break: break-all; }
+`;

@@ -1,0 +1,368 @@
+/**
+ * The HTML report's script (bundled with d3-hierarchy by esbuild at build time, inlined by
+ * src/render/html.ts). It reads the picture from the page's JSON block and draws the treemap as
+ * absolutely placed divs (one innerHTML write: tens of thousands of tiles paint in well under a
+ * second), the layer bars and the tables. It never fetches anything: the page's CSP forbids it.
+ */
+import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3-hierarchy';
+import { humanBytes } from '../../util/units.js';
+import type { Tile } from '../../analyze/picture/tile-tree.js';
+import type { InspectPicture } from '../../analyze/picture/inspect-picture.js';
+import type { DiffPicture } from '../../analyze/picture/diff-picture.js';
+
+type Picture = InspectPicture | DiffPicture;
+type Node = HierarchyRectangularNode<Tile>;
+
+const picture = JSON.parse(document.getElementById('strata-data')!.textContent!) as Picture;
+
+/** Smallest tile drawn, in px²: smaller ones are part of their directory's frame. */
+const MIN_AREA = 3;
+/** Most elements one draw writes. */
+const MAX_DRAWN = 40_000;
+const LABEL = 15;
+
+const state = {
+  /** The zoom: tiles from the top to the directory shown. */
+  stack: [picture.tree] as Tile[],
+  /** Colour dimension (an index into picture.dims). */
+  dim: 0,
+  /** The selected layer, or -1. */
+  layer: -1,
+  drawn: [] as Node[],
+};
+
+const $ = (id: string) => document.getElementById(id)!;
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const signed = (n: number) => (n > 0 ? `+${humanBytes(n)}` : n < 0 ? `−${humanBytes(-n)}` : '0 B');
+
+// ---- colours
+
+const FIXED: Record<string, string> = {
+  none: '#c9ccd1',
+  temp: '#e6a23c', log: '#d4b106', cache: '#f56c6c', vcs: '#9b59b6', build: '#e67e22', history: '#16a085', 'core-dump': '#c0392b',
+  duplicate: '#3498db', deleted: '#e74c3c', overwritten: '#d35400', 'metadata-copy': '#8e44ad',
+  same: '#c9ccd1', added: '#2ecc71', removed: '#e74c3c', grown: '#f39c12', shrunk: '#3498db', changed: '#9b59b6',
+};
+
+function layerColour(i: number): string {
+  return i < 0 ? FIXED.none : `hsl(${(i * 137.508 + 200) % 360} 55% 62%)`;
+}
+
+function className(dim: number, c: number): string {
+  if (picture.kind === 'diff') return picture.changes[c] ?? 'same';
+  if (picture.dims[dim] === 'category') return c < 0 ? 'none' : picture.categories[c];
+  return `layer ${c}`;
+}
+
+function colourOf(dim: number, c: number): string {
+  if (picture.kind === 'inspect' && picture.dims[dim] === 'layer') return layerColour(c);
+  const name = className(dim, c);
+  return FIXED[name] ?? layerColour(c + 3);
+}
+
+// ---- paths
+
+/** The image path of a node: its components below the zoom, without strata's groupings. */
+function pathOf(d: Node): string {
+  const parts: string[] = [];
+  for (const t of state.stack.slice(1)) if (!t.v) parts.push(t.n);
+  for (const a of d.ancestors().reverse().slice(1)) if (!a.data.v && !a.data.x) parts.push(a.data.n);
+  return `/${parts.join('/')}`;
+}
+
+/** The layer whose hidden bytes a node shows (it is under "hidden in layers / layer N"), or -1. */
+function hiddenLayerOf(d: Node): number {
+  for (const t of [...state.stack, ...d.ancestors().reverse().map((a) => a.data)]) {
+    const m = t.v ? /^layer (\d+)$/.exec(t.n) : null;
+    if (m) return Number(m[1]);
+  }
+  return -1;
+}
+
+function isHidden(d: Node): boolean {
+  return state.stack.some((t) => t.v) || d.ancestors().some((a) => a.data.v);
+}
+
+// ---- treemap
+
+function layout(top: Tile, w: number, h: number): Node {
+  const root = hierarchy<Tile>(top, (t) => t.k)
+    .sum((t) => (t.k ? 0 : t.s))
+    .sort((a, b) => b.value! - a.value!);
+  return treemap<Tile>()
+    .tile(treemapSquarify)
+    .size([w, h])
+    .paddingInner(1)
+    .paddingOuter(1)
+    .paddingTop((n) => (n.depth > 0 && n.y1 - n.y0 > LABEL * 2 && n.x1 - n.x0 > 40 ? LABEL : 1))(root);
+}
+
+function draw(): void {
+  const map = $('map');
+  const w = map.clientWidth, h = map.clientHeight;
+  const top = state.stack[state.stack.length - 1];
+  const root = layout(top, w, h);
+  const html: string[] = [];
+  const drawn: Node[] = [];
+  const sel = state.layer;
+  const visit = (d: Node) => {
+    const dw = d.x1 - d.x0, dh = d.y1 - d.y0;
+    if (dw * dh < MIN_AREA || drawn.length >= MAX_DRAWN) return;
+    const i = drawn.push(d) - 1;
+    const t = d.data;
+    const box = `left:${d.x0.toFixed(1)}px;top:${d.y0.toFixed(1)}px;width:${dw.toFixed(1)}px;height:${dh.toFixed(1)}px`;
+    const where = t.v ? `data-group="${esc(t.n)}"` : `data-path="${esc(pathOf(d))}"`;
+    const attrs = `data-i="${i}" ${where} data-size="${t.s}"`;
+    if (d.children) {
+      const label = dh > LABEL * 2 && dw > 40 ? `<span>${esc(t.n || '/')} <b>${humanBytes(t.s)}</b></span>` : '';
+      html.push(`<div class="dir${t.v ? ' virt' : ''}" ${attrs} style="${box}">${label}</div>`);
+      for (const c of d.children) visit(c);
+      return;
+    }
+    const c = t.c?.[state.dim] ?? -1;
+    const layer = picture.kind === 'inspect' ? (t.c?.[0] ?? -1) : -1;
+    const cls = ['tile'];
+    if (t.x) cls.push('folded');
+    if (picture.kind === 'inspect' && isHidden(d)) cls.push('hidden');
+    if (sel >= 0) cls.push(layer === sel ? 'hl' : 'dim');
+    const label = dw > 50 && dh > 14 ? `<span>${esc(t.x ? `${t.f} small files` : t.n)}</span>` : '';
+    const extra = t.x ? ` data-folded="${t.f}"` : '';
+    const layerAttr = layer >= 0 ? ` data-layer="${layer}"` : '';
+    const colourAttr = ` data-colour="${esc(className(state.dim, c))}"`;
+    html.push(`<div class="${cls.join(' ')}" ${attrs}${extra}${layerAttr}${colourAttr} style="${box};background-color:${colourOf(state.dim, c)}">${label}</div>`);
+  };
+  if (root.children) for (const c of root.children) visit(c);
+  map.innerHTML = html.join('');
+  map.dataset.size = String(top.s);
+  state.drawn = drawn;
+  crumbs();
+  legend();
+}
+
+function crumbs(): void {
+  const el = $('crumbs');
+  el.innerHTML = state.stack
+    .map((t, i) => `<a href="#" data-depth="${i}">${esc(i === 0 ? picture.kind === 'diff' ? 'A → B' : 'image' : t.n)}</a> <small>${humanBytes(t.s)}</small>`)
+    .join(' / ');
+}
+
+function legend(): void {
+  const seen = new Map<number, number>();
+  for (const d of state.drawn) if (!d.children && d.data.c) seen.set(d.data.c[state.dim], (seen.get(d.data.c[state.dim]) ?? 0) + d.data.s);
+  const items = [...seen].sort((a, b) => b[1] - a[1]).slice(0, 16);
+  $('legend').innerHTML = items
+    .map(([c, bytes]) => `<span class="key"><i style="background:${colourOf(state.dim, c)}"></i>${esc(className(state.dim, c))} <small>${humanBytes(bytes)}</small></span>`)
+    .join('');
+}
+
+function tip(d: Node): string {
+  const t = d.data;
+  const lines = [`<b>${esc(t.x ? `${t.f} small files in ${pathOf(d)}` : t.v ? t.n : pathOf(d))}</b>`, humanBytes(t.s)];
+  if (t.f !== undefined && !t.x) lines[1] += ` · ${t.f.toLocaleString('en-US')} files`;
+  if (picture.kind === 'diff') {
+    if (t.a !== undefined && t.b !== undefined) lines.push(`A ${humanBytes(t.a)} → B ${humanBytes(t.b)} (${signed(t.b - t.a)})`);
+    if (t.c) lines.push(className(0, t.c[0]));
+    return lines.join('<br>');
+  }
+  const hl = hiddenLayerOf(d);
+  if (t.c) {
+    const [layer, category, removedBy] = t.c;
+    const row = picture.layers[layer];
+    if (hl >= 0) lines.push(`hidden: stored by layer ${layer}${removedBy >= 0 ? `, hidden by layer ${removedBy}` : ''}`);
+    else lines.push(`${t.x ? 'mostly from ' : ''}layer ${layer}`);
+    if (row?.instruction) lines.push(`<code>${esc(clip(row.instruction))}</code>`);
+    if (removedBy >= 0 && picture.layers[removedBy]?.instruction) lines.push(`hidden by <code>${esc(clip(picture.layers[removedBy].instruction!))}</code>`);
+    if (category >= 0) lines.push(`category: ${esc(picture.categories[category])}`);
+  } else if (hl >= 0 && t.v) {
+    const row = picture.layers[hl];
+    lines.push(`bytes layer ${hl} stored that a later layer hid`);
+    if (row?.instruction) lines.push(`<code>${esc(clip(row.instruction))}</code>`);
+  }
+  return lines.join('<br>');
+}
+
+const clip = (s: string) => (s.length > 160 ? `${s.slice(0, 157)}…` : s);
+
+function nodeAt(e: Event): Node | undefined {
+  const el = (e.target as HTMLElement).closest<HTMLElement>('[data-i]');
+  return el ? state.drawn[Number(el.dataset.i)] : undefined;
+}
+
+function wireMap(): void {
+  const map = $('map');
+  const tipEl = $('tip');
+  map.addEventListener('mousemove', (e) => {
+    const d = nodeAt(e);
+    if (!d) return void (tipEl.style.display = 'none');
+    tipEl.innerHTML = tip(d);
+    tipEl.style.display = 'block';
+    const x = Math.min(e.clientX + 14, window.innerWidth - tipEl.offsetWidth - 8);
+    const y = e.clientY + 18 + tipEl.offsetHeight > window.innerHeight ? e.clientY - tipEl.offsetHeight - 8 : e.clientY + 18;
+    tipEl.style.left = `${x}px`;
+    tipEl.style.top = `${y}px`;
+  });
+  map.addEventListener('mouseleave', () => (tipEl.style.display = 'none'));
+  // a click zooms one directory deeper, towards what was clicked
+  map.addEventListener('click', (e) => {
+    const d = nodeAt(e);
+    if (!d) return;
+    const step = d.ancestors().find((a) => a.depth === 1);
+    if (step?.children) {
+      state.stack.push(step.data);
+      draw();
+    }
+  });
+  $('crumbs').addEventListener('click', (e) => {
+    const a = (e.target as HTMLElement).closest<HTMLElement>('[data-depth]');
+    if (!a) return;
+    e.preventDefault();
+    state.stack.length = Number(a.dataset.depth) + 1;
+    draw();
+  });
+  let pending = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(pending);
+    pending = window.setTimeout(draw, 100);
+  });
+}
+
+// ---- tables
+
+interface Column<T> {
+  title: string;
+  cell: (row: T) => string;
+  /** Sort key; absent: the column does not sort. */
+  key?: (row: T) => number | string;
+  num?: true;
+}
+
+/** A table whose sortable headers sort it (a second click reverses). */
+function sortable<T>(el: HTMLElement, rows: T[], columns: Column<T>[]): void {
+  let by = -1;
+  let desc = true;
+  const render = () => {
+    const sorted = by < 0 ? rows : [...rows].sort((x, y) => {
+      const kx = columns[by].key!(x), ky = columns[by].key!(y);
+      const c = kx < ky ? -1 : kx > ky ? 1 : 0;
+      return desc ? -c : c;
+    });
+    const head = columns
+      .map((c, i) => `<th${c.key ? ` class="sort${i === by ? (desc ? ' desc' : ' asc') : ''}" data-col="${i}"` : ''}${c.num ? ' data-num' : ''}>${c.title}</th>`)
+      .join('');
+    const body = sorted.map((r) => `<tr>${columns.map((c) => `<td${c.num ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`).join('');
+    el.innerHTML = `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  };
+  el.addEventListener('click', (e) => {
+    const th = (e.target as HTMLElement).closest<HTMLElement>('th[data-col]');
+    if (!th) return;
+    const i = Number(th.dataset.col);
+    desc = i === by ? !desc : true;
+    by = i;
+    render();
+  });
+  render();
+}
+
+function inspectPage(p: InspectPicture): void {
+  const s = p.summary;
+  $('title').textContent = p.ref;
+  $('facts').innerHTML = [
+    `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
+    `${esc(p.platform)}`,
+    `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
+    `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
+    `compressed <b>${humanBytes(s.compressedSize ?? s.blobSize)}</b>`,
+    `wasted <b>${humanBytes(s.wastedBytes)}</b>`,
+    `bloat <b>${humanBytes(s.bloatBytes)}</b>`,
+    `reclaimable <b>${pct(s.reclaimableShare)}</b>`,
+  ].join(' · ');
+  const colour = $('colour');
+  colour.innerHTML = p.dims
+    .filter((d) => d !== 'removedBy')
+    .map((d, i) => `<label><input type="radio" name="dim" value="${i}"${i === 0 ? ' checked' : ''}> ${d}</label>`)
+    .join(' ');
+  colour.addEventListener('change', (e) => {
+    state.dim = Number((e.target as HTMLInputElement).value);
+    draw();
+  });
+  layers(p);
+  const f = $('findings');
+  if (!p.findings.length) f.innerHTML = '<p>No findings: nothing stored twice, deleted later, or left over from the build.</p>';
+  else {
+    sortable(f, p.findings, [
+      { title: 'bytes', cell: (r) => humanBytes(r.bytes), key: (r) => r.bytes, num: true },
+      { title: 'category', cell: (r) => esc(r.category), key: (r) => r.category },
+      { title: 'layer', cell: (r) => `${r.layer}${r.removedBy !== null && r.removedBy !== r.layer ? ` → ${r.removedBy}` : ''}`, key: (r) => r.layer, num: true },
+      { title: 'files', cell: (r) => r.files.toLocaleString('en-US'), key: (r) => r.files, num: true },
+      {
+        title: 'finding and remedy',
+        cell: (r) =>
+          `<b>${esc(r.title)}</b><br>${esc(r.remedy)}${r.instruction ? `<br><code>${esc(clip(r.instruction))}</code>` : ''}` +
+          `<br><small>${r.paths.map(esc).join(' · ')}${r.files > r.paths.length ? ' …' : ''}</small>`,
+      },
+    ]);
+  }
+  if (s.findingCount > p.findings.length) f.insertAdjacentHTML('beforeend', `<p><small>${p.findings.length} largest of ${s.findingCount} findings.</small></p>`);
+}
+
+function layers(p: InspectPicture): void {
+  const max = Math.max(1, ...p.layers.map((l) => l.size));
+  const el = $('layers');
+  el.innerHTML = p.layers
+    .map((l) => {
+      const vis = (l.visible / max) * 100, was = (l.wasted / max) * 100;
+      return (
+        `<div class="layer" data-layer="${l.index}"><span class="idx">${l.index}</span>` +
+        `<span class="bar"><i class="vis" style="width:${vis}%;background:${layerColour(l.index)}"></i><i class="was" style="width:${was}%"></i></span>` +
+        `<span class="num">${humanBytes(l.size)}</span><span class="num">${l.compressedSize === null ? 'plain' : humanBytes(l.compressedSize)}</span>` +
+        `<span class="num">${l.size ? pct(l.wasted / l.size) : '–'} wasted</span>` +
+        `<code title="${esc(l.instruction ?? '')}">${esc(clip(l.instruction ?? '(no history)'))}</code></div>`
+      );
+    })
+    .join('');
+  el.addEventListener('click', (e) => {
+    const row = (e.target as HTMLElement).closest<HTMLElement>('.layer');
+    if (!row) return;
+    const i = Number(row.dataset.layer);
+    state.layer = state.layer === i ? -1 : i;
+    for (const r of el.querySelectorAll<HTMLElement>('.layer')) r.classList.toggle('sel', Number(r.dataset.layer) === state.layer);
+    draw();
+  });
+}
+
+function diffPage(p: DiffPicture): void {
+  const s = p.summary;
+  $('title').textContent = `${s.a.ref} → ${s.b.ref}`;
+  $('facts').innerHTML = [
+    `<span class="verdict ${s.identical ? 'lean' : 'some-waste'}">${s.identical ? 'identical' : 'different'}</span>`,
+    `A <b>${humanBytes(s.a.size)}</b> → B <b>${humanBytes(s.b.size)}</b> (${signed(s.sizeDelta)})`,
+    s.compressedSizeDelta === null ? '' : `compressed ${signed(s.compressedSizeDelta)}`,
+    `${s.files.added} added, ${s.files.removed} removed, ${s.files.modified} modified, ${s.files.metadata + s.files.type + s.files.retarget} other changes`,
+  ].filter(Boolean).join(' · ');
+  $('colour').innerHTML = 'colour: change';
+  $('layers-section').remove();
+  sortable($('findings'), p.directories, [
+    { title: 'directory', cell: (r) => esc(r.path), key: (r) => r.path },
+    { title: 'size delta', cell: (r) => signed(r.sizeDelta), key: (r) => r.sizeDelta, num: true },
+    { title: 'changed files', cell: (r) => r.changed.toLocaleString('en-US'), key: (r) => r.changed, num: true },
+  ]);
+  $('findings-title').textContent = 'Size delta per directory';
+  const cats = document.createElement('div');
+  cats.id = 'categories';
+  $('findings').after(cats);
+  cats.insertAdjacentHTML('beforebegin', '<h2>Size delta per category</h2>');
+  sortable(cats, p.categories, [
+    { title: 'category', cell: (r) => esc(r.category), key: (r) => r.category },
+    { title: 'kind', cell: (r) => r.kind, key: (r) => r.kind },
+    { title: 'A', cell: (r) => humanBytes(r.a), key: (r) => r.a, num: true },
+    { title: 'B', cell: (r) => humanBytes(r.b), key: (r) => r.b, num: true },
+    { title: 'delta', cell: (r) => signed(r.delta), key: (r) => r.delta, num: true },
+  ]);
+}
+
+if (picture.kind === 'diff') diffPage(picture);
+else inspectPage(picture);
+wireMap();
+draw();
+document.body.dataset.ready = '1';
