@@ -32,7 +32,7 @@ const DIRECTORIES_SHOWN = 200;
 export function diffPicture(b: DiffSide, report: DiffReport, budget?: number): DiffPicture {
   const changed = new Map<string, FileDiff>();
   for (const f of report.files) changed.set(f.path, f);
-  const tree = new TileTreeBuilder(1);
+  const tree = new TileTreeBuilder(1, true);
   const ub = b.model.union;
   for (const v of ub.visibleAt(b.layer)) {
     const path = ub.nodePath[ub.nodeOfVersion(v)];

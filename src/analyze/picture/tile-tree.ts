@@ -40,20 +40,36 @@ export interface LeafInput {
 /** Tiles drawn by default: ~50 bytes of JSON each, so ~1.5 MB for the largest images. */
 export const DEFAULT_TILE_BUDGET = 30_000;
 
+const DIR = 1;
+const VIRTUAL = 2;
+
 export class TileTreeBuilder {
-  private readonly parent: number[] = [-1];
-  private readonly name: string[] = [''];
-  private readonly isDir: boolean[] = [true];
-  private readonly virtual: boolean[] = [false];
-  private readonly area: number[] = [0];
-  private readonly before: number[] = [0];
-  private readonly after: number[] = [0];
+  /** Nodes so far; the columns below are typed arrays grown by doubling (a million files: ~40 MB). */
+  private n = 1;
+  private cap = 1024;
+  private parent = new Int32Array(this.cap).fill(-1, 0, 1);
+  /** A node's name is `paths[i].slice(cuts[i])`: the caller's path string, shared, not a copy per file. */
+  private readonly paths: string[] = [''];
+  private cuts = new Int32Array(this.cap);
+  private flags = new Uint8Array(this.cap).fill(DIR, 0, 1);
+  private area = new Float64Array(this.cap);
+  /** Diff pictures only: the bytes of each side. */
+  private before = new Float64Array(0);
+  private after = new Float64Array(0);
   /** Per node, `dims` classes (leaves only; -1 elsewhere). */
-  private readonly classes: number[] = [];
+  private classes: Int32Array;
   private readonly dirs = new Map<string, number>();
 
-  constructor(private readonly dims: number) {
-    for (let d = 0; d < dims; d++) this.classes.push(-1);
+  /** `sides`: leaves carry the bytes of two sides (a diff). */
+  constructor(
+    private readonly dims: number,
+    private readonly sides = false,
+  ) {
+    this.classes = new Int32Array(this.cap * dims).fill(-1);
+    if (sides) {
+      this.before = new Float64Array(this.cap);
+      this.after = new Float64Array(this.cap);
+    }
   }
 
   /** The root's id. */
@@ -70,7 +86,7 @@ export class TileTreeBuilder {
     if (known !== undefined) return known;
     const cut = path.lastIndexOf('/');
     const up = cut < 0 ? base : this.dir(path.slice(0, cut), base);
-    const id = this.node(up, path.slice(cut + 1), true, virtual);
+    const id = this.node(up, path, cut + 1, true, virtual);
     this.dirs.set(key, id);
     return id;
   }
@@ -78,38 +94,68 @@ export class TileTreeBuilder {
   /** A leaf at `path` below `base`. */
   leaf(path: string, leaf: LeafInput, base = TileTreeBuilder.ROOT): void {
     const cut = path.lastIndexOf('/');
-    const up = cut < 0 ? base : this.dir(path.slice(0, cut), base);
-    const id = this.node(up, path.slice(cut + 1), false, false);
+    const last = this.lastDir;
+    // files come directory by directory: the last one's id saves a substring and a lookup per file
+    const up = cut < 0 ? base : last.base === base && last.path.length === cut && path.startsWith(last.path) ? last.id : this.lastDirOf(path.slice(0, cut), base);
+    const id = this.node(up, path, cut + 1, false, false);
     this.area[id] = leaf.size;
-    this.before[id] = leaf.before ?? 0;
-    this.after[id] = leaf.after ?? 0;
+    if (this.sides) {
+      this.before[id] = leaf.before ?? 0;
+      this.after[id] = leaf.after ?? 0;
+    }
     for (let d = 0; d < this.dims; d++) this.classes[id * this.dims + d] = leaf.classes[d] ?? -1;
   }
 
-  private node(parent: number, name: string, isDir: boolean, virtual: boolean): number {
-    const id = this.parent.length;
-    this.parent.push(parent);
-    this.name.push(name);
-    this.isDir.push(isDir);
-    this.virtual.push(virtual);
-    this.area.push(0);
-    this.before.push(0);
-    this.after.push(0);
-    for (let d = 0; d < this.dims; d++) this.classes.push(-1);
+  private lastDir = { base: -1, path: '', id: -1 };
+
+  private lastDirOf(path: string, base: number): number {
+    const id = this.dir(path, base);
+    this.lastDir = { base, path, id };
     return id;
+  }
+
+  private node(parent: number, path: string, cut: number, isDir: boolean, virtual: boolean): number {
+    if (this.n === this.cap) this.grow();
+    const id = this.n++;
+    this.parent[id] = parent;
+    this.paths.push(path);
+    this.cuts[id] = cut;
+    this.flags[id] = (isDir ? DIR : 0) | (virtual ? VIRTUAL : 0);
+    return id;
+  }
+
+  private grow(): void {
+    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T, len: number, fill = 0): T => {
+      const b = new (a.constructor as new (n: number) => T)(len);
+      if (fill) b.fill(fill);
+      b.set(a);
+      return b;
+    };
+    const cap = (this.cap *= 2);
+    this.parent = g(this.parent, cap);
+    this.cuts = g(this.cuts, cap);
+    this.flags = g(this.flags, cap);
+    this.area = g(this.area, cap);
+    this.classes = g(this.classes, cap * this.dims, -1);
+    if (this.sides) {
+      this.before = g(this.before, cap);
+      this.after = g(this.after, cap);
+    }
   }
 
   /** The tree cut down to about `budget` tiles (ancestors of kept tiles and folded tiles come on top). */
   build(budget = DEFAULT_TILE_BUDGET): Tile {
-    const n = this.parent.length;
-    const { parent, area, before, after, isDir } = this;
+    const { n, parent, area, before, after, flags } = this;
+    const isDir = (i: number) => (flags[i] & DIR) !== 0;
     const files = new Float64Array(n);
     // children come after their parents (dir() creates parents first), so one backward pass sums up
     for (let i = n - 1; i > 0; i--) {
-      if (!isDir[i]) files[i] = 1;
+      if (!isDir(i)) files[i] = 1;
       area[parent[i]] += area[i];
-      before[parent[i]] += before[i];
-      after[parent[i]] += after[i];
+      if (this.sides) {
+        before[parent[i]] += before[i];
+        after[parent[i]] += after[i];
+      }
       files[parent[i]] += files[i];
     }
     const kept = this.keep(budget);
@@ -118,38 +164,45 @@ export class TileTreeBuilder {
     const folded = new Map<number, Folded>();
     for (let i = 1; i < n; i++) {
       target[i] = kept[parent[i]] ? parent[i] : target[parent[i]];
-      if (kept[i] || isDir[i]) continue;
+      if (kept[i] || isDir(i)) continue;
       let f = folded.get(target[i]);
       if (!f) folded.set(target[i], (f = { area: 0, before: 0, after: 0, files: 0, bytes: Array.from({ length: this.dims }, () => new Map()) }));
       f.area += area[i];
-      f.before += before[i];
-      f.after += after[i];
+      if (this.sides) {
+        f.before += before[i];
+        f.after += after[i];
+      }
       f.files++;
       for (let d = 0; d < this.dims; d++) {
         const c = this.classes[i * this.dims + d];
         f.bytes[d].set(c, (f.bytes[d].get(c) ?? 0) + area[i]);
       }
     }
-    const children: number[][] = Array.from({ length: n }, () => []);
-    for (let i = 1; i < n; i++) if (kept[i]) children[parent[i]].push(i);
-    const diff = after[0] > 0 || before[0] > 0;
+    const children = new Map<number, number[]>(); // of kept directories only
+    for (let i = 1; i < n; i++) {
+      if (!kept[i]) continue;
+      const c = children.get(parent[i]);
+      if (c) c.push(i);
+      else children.set(parent[i], [i]);
+    }
+    const name = (i: number) => this.paths[i].slice(this.cuts[i]);
     const emit = (i: number): Tile => {
-      const t: Tile = { n: this.name[i], s: area[i] };
-      if (diff) {
+      const t: Tile = { n: name(i), s: area[i] };
+      if (this.sides) {
         t.a = before[i];
         t.b = after[i];
       }
-      if (this.virtual[i]) t.v = 1;
-      if (!isDir[i]) {
-        t.c = this.classes.slice(i * this.dims, (i + 1) * this.dims);
+      if (flags[i] & VIRTUAL) t.v = 1;
+      if (!isDir(i)) {
+        t.c = Array.from(this.classes.subarray(i * this.dims, (i + 1) * this.dims));
         return t;
       }
       t.f = files[i];
-      const kids = children[i].sort((x, y) => area[y] - area[x] || (this.name[x] < this.name[y] ? -1 : 1)).map(emit);
+      const kids = (children.get(i) ?? []).map(emit).sort(biggestFirst);
       const f = folded.get(i);
       if (f && f.files > 0) {
         const small: Tile = { n: '', s: f.area, f: f.files, x: 1, c: f.bytes.map(dominant) };
-        if (diff) {
+        if (this.sides) {
           small.a = f.before;
           small.b = f.after;
         }
@@ -166,10 +219,10 @@ export class TileTreeBuilder {
    * the root. A node's parent weighs at least as much and has a lower id, so it is kept too.
    */
   private keep(budget: number): Uint8Array {
-    const n = this.parent.length;
+    const n = this.n;
     const kept = new Uint8Array(n);
     kept[0] = 1;
-    const sizes = Float64Array.from(this.area.slice(1)).sort();
+    const sizes = this.area.slice(1, n).sort();
     let cut = 0; // keep area > cut, then area == cut in id order until the budget is spent
     let atCut = 0;
     if (sizes.length > budget) {
@@ -187,6 +240,11 @@ export class TileTreeBuilder {
     }
     return kept;
   }
+}
+
+/** Biggest first; at equal size by name, so that the picture is the same on every run. */
+function biggestFirst(x: Tile, y: Tile): number {
+  return y.s - x.s || (x.n < y.n ? -1 : x.n > y.n ? 1 : 0);
 }
 
 interface Folded {

@@ -15,8 +15,10 @@ type Node = HierarchyRectangularNode<Tile>;
 
 const picture = JSON.parse(document.getElementById('strata-data')!.textContent!) as Picture;
 
-/** Smallest tile drawn, in px²: smaller ones are part of their directory's frame. */
-const MIN_AREA = 3;
+/** Smallest tile drawn, in px² (2x3 px): smaller ones are part of their directory's frame. */
+const MIN_AREA = 6;
+/** Smallest directory frame drawn, in px²; the tiles of a smaller one are drawn without it. */
+const MIN_FRAME = 600;
 /** Most elements one draw writes. */
 const MAX_DRAWN = 40_000;
 const LABEL = 15;
@@ -109,6 +111,11 @@ function draw(): void {
   const visit = (d: Node) => {
     const dw = d.x1 - d.x0, dh = d.y1 - d.y0;
     if (dw * dh < MIN_AREA || drawn.length >= MAX_DRAWN) return;
+    if (d.children && dw * dh < MIN_FRAME && !d.data.v) {
+      // a frame this small shows nothing but its border: its tiles alone (the browser paints half the elements)
+      for (const c of d.children) visit(c);
+      return;
+    }
     const i = drawn.push(d) - 1;
     const t = d.data;
     const box = `left:${d.x0.toFixed(1)}px;top:${d.y0.toFixed(1)}px;width:${dw.toFixed(1)}px;height:${dh.toFixed(1)}px`;
@@ -316,7 +323,7 @@ function layers(p: InspectPicture): void {
         `<div class="layer" data-layer="${l.index}"><span class="idx">${l.index}</span>` +
         `<span class="bar"><i class="vis" style="width:${vis}%;background:${layerColour(l.index)}"></i><i class="was" style="width:${was}%"></i></span>` +
         `<span class="num">${humanBytes(l.size)}</span><span class="num">${l.compressedSize === null ? 'plain' : humanBytes(l.compressedSize)}</span>` +
-        `<span class="num">${l.size ? pct(l.wasted / l.size) : '–'} wasted</span>` +
+        `<span class="num">${l.size ? `${pct(l.wasted / l.size)} wasted` : '–'}</span>` +
         `<code title="${esc(l.instruction ?? '')}">${esc(clip(l.instruction ?? '(no history)'))}</code></div>`
       );
     })
@@ -365,4 +372,4 @@ if (picture.kind === 'diff') diffPage(picture);
 else inspectPage(picture);
 wireMap();
 draw();
-document.body.dataset.ready = '1';
+document.body.dataset.ready = String(Math.round(performance.now())); // ms from navigation start to drawn
