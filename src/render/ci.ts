@@ -3,6 +3,7 @@ import { truncate, wrapWords } from './text.js';
 import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../analyze/gate/gate.js';
 import type { Limit } from '../analyze/gate/rules.js';
 import { humanBytes } from '../util/units.js';
+import { escapeMarkup } from '../util/markup.js';
 
 export const CI_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
 export type CiFormat = (typeof CI_FORMATS)[number];
@@ -108,17 +109,6 @@ export function renderCiMarkdown(r: CiReport): string {
   return `${out.join('\n')}\n`;
 }
 
-/** XML text and attribute values: escaped, and characters XML 1.0 cannot hold dropped. */
-export function xmlEscape(s: string): string {
-  return s
-    .replace(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
-
 /**
  * One test suite, one test case per rule: FAIL is a <failure>, ERROR an <error>, WARN passes with
  * the warning in <system-out> (GitLab and Jenkins count it as passed and show the text).
@@ -128,12 +118,12 @@ export function renderCiJunit(r: CiReport): string {
   const total = r.rules.length;
   const attrs = `tests="${total}" failures="${c.fail}" errors="${c.error}" skipped="0"`;
   const suite = `strata ci ${r.image.ref}`;
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="strata ci" ${attrs}>`, `  <testsuite name="${xmlEscape(suite)}" ${attrs}>`];
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="strata ci" ${attrs}>`, `  <testsuite name="${escapeMarkup(suite)}" ${attrs}>`];
   for (const x of r.rules) {
-    out.push(`    <testcase classname="strata.ci" name="${xmlEscape(x.rule)}" time="0">`);
-    const detail = xmlEscape([`${x.message} (${x.origin})`, ...x.offenders.map(offenderText)].join('\n'));
-    if (x.status === 'fail') out.push(`      <failure type="${xmlEscape(x.rule)}" message="${xmlEscape(x.message)}">${detail}</failure>`);
-    if (x.status === 'error') out.push(`      <error type="${xmlEscape(x.rule)}" message="${xmlEscape(x.message)}">${detail}</error>`);
+    out.push(`    <testcase classname="strata.ci" name="${escapeMarkup(x.rule)}" time="0">`);
+    const detail = escapeMarkup([`${x.message} (${x.origin})`, ...x.offenders.map(offenderText)].join('\n'));
+    if (x.status === 'fail') out.push(`      <failure type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</failure>`);
+    if (x.status === 'error') out.push(`      <error type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</error>`);
     if (x.status === 'warn') out.push(`      <system-out>WARN ${detail}</system-out>`);
     out.push('    </testcase>');
   }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { InspectPicture } from '../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../analyze/picture/diff-picture.js';
+import { escapeMarkup } from '../util/markup.js';
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
@@ -32,7 +33,7 @@ export function renderHtml(picture: InspectPicture | DiffPicture): string {
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>strata: ${escapeHtml(title)}</title>
+<title>strata: ${escapeMarkup(title)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -48,10 +49,6 @@ export function renderHtml(picture: InspectPicture | DiffPicture): string {
 </body>
 </html>
 `;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const STYLE = `

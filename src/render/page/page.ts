@@ -6,6 +6,7 @@
  */
 import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3-hierarchy';
 import { humanBytes } from '../../util/units.js';
+import { escapeMarkup } from '../../util/markup.js';
 import type { Tile } from '../../analyze/picture/tile-tree.js';
 import type { InspectPicture } from '../../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../../analyze/picture/diff-picture.js';
@@ -34,7 +35,6 @@ const state = {
 };
 
 const $ = (id: string) => document.getElementById(id)!;
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const signed = (n: number) => (n > 0 ? `+${humanBytes(n)}` : n < 0 ? `−${humanBytes(-n)}` : '0 B');
 
@@ -119,10 +119,10 @@ function draw(): void {
     const i = drawn.push(d) - 1;
     const t = d.data;
     const box = `left:${d.x0.toFixed(1)}px;top:${d.y0.toFixed(1)}px;width:${dw.toFixed(1)}px;height:${dh.toFixed(1)}px`;
-    const where = t.v ? `data-group="${esc(t.n)}"` : `data-path="${esc(pathOf(d))}"`;
+    const where = t.v ? `data-group="${escapeMarkup(t.n)}"` : `data-path="${escapeMarkup(pathOf(d))}"`;
     const attrs = `data-i="${i}" ${where} data-size="${t.s}"`;
     if (d.children) {
-      const label = dh > LABEL * 2 && dw > 40 ? `<span>${esc(t.n || '/')} <b>${humanBytes(t.s)}</b></span>` : '';
+      const label = dh > LABEL * 2 && dw > 40 ? `<span>${escapeMarkup(t.n || '/')} <b>${humanBytes(t.s)}</b></span>` : '';
       html.push(`<div class="dir${t.v ? ' virt' : ''}" ${attrs} style="${box}">${label}</div>`);
       for (const c of d.children) visit(c);
       return;
@@ -133,10 +133,10 @@ function draw(): void {
     if (t.x) cls.push('folded');
     if (picture.kind === 'inspect' && isHidden(d)) cls.push('hidden');
     if (sel >= 0) cls.push(layer === sel ? 'hl' : 'dim');
-    const label = dw > 50 && dh > 14 ? `<span>${esc(t.x ? `${t.f} small files` : t.n)}</span>` : '';
+    const label = dw > 50 && dh > 14 ? `<span>${escapeMarkup(t.x ? `${t.f} small files` : t.n)}</span>` : '';
     const extra = t.x ? ` data-folded="${t.f}"` : '';
     const layerAttr = layer >= 0 ? ` data-layer="${layer}"` : '';
-    const colourAttr = ` data-colour="${esc(className(state.dim, c))}"`;
+    const colourAttr = ` data-colour="${escapeMarkup(className(state.dim, c))}"`;
     html.push(`<div class="${cls.join(' ')}" ${attrs}${extra}${layerAttr}${colourAttr} style="${box};background-color:${colourOf(state.dim, c)}">${label}</div>`);
   };
   if (root.children) for (const c of root.children) visit(c);
@@ -150,7 +150,7 @@ function draw(): void {
 function crumbs(): void {
   const el = $('crumbs');
   el.innerHTML = state.stack
-    .map((t, i) => `<a href="#" data-depth="${i}">${esc(i === 0 ? picture.kind === 'diff' ? 'A → B' : 'image' : t.n)}</a> <small>${humanBytes(t.s)}</small>`)
+    .map((t, i) => `<a href="#" data-depth="${i}">${escapeMarkup(i === 0 ? picture.kind === 'diff' ? 'A → B' : 'image' : t.n)}</a> <small>${humanBytes(t.s)}</small>`)
     .join(' / ');
 }
 
@@ -159,13 +159,13 @@ function legend(): void {
   for (const d of state.drawn) if (!d.children && d.data.c) seen.set(d.data.c[state.dim], (seen.get(d.data.c[state.dim]) ?? 0) + d.data.s);
   const items = [...seen].sort((a, b) => b[1] - a[1]).slice(0, 16);
   $('legend').innerHTML = items
-    .map(([c, bytes]) => `<span class="key"><i style="background:${colourOf(state.dim, c)}"></i>${esc(className(state.dim, c))} <small>${humanBytes(bytes)}</small></span>`)
+    .map(([c, bytes]) => `<span class="key"><i style="background:${colourOf(state.dim, c)}"></i>${escapeMarkup(className(state.dim, c))} <small>${humanBytes(bytes)}</small></span>`)
     .join('');
 }
 
 function tip(d: Node): string {
   const t = d.data;
-  const lines = [`<b>${esc(t.x ? `${t.f} small files in ${pathOf(d)}` : t.v ? t.n : pathOf(d))}</b>`, humanBytes(t.s)];
+  const lines = [`<b>${escapeMarkup(t.x ? `${t.f} small files in ${pathOf(d)}` : t.v ? t.n : pathOf(d))}</b>`, humanBytes(t.s)];
   if (t.f !== undefined && !t.x) lines[1] += ` · ${t.f.toLocaleString('en-US')} files`;
   if (picture.kind === 'diff') {
     if (t.a !== undefined && t.b !== undefined) lines.push(`A ${humanBytes(t.a)} → B ${humanBytes(t.b)} (${signed(t.b - t.a)})`);
@@ -178,13 +178,13 @@ function tip(d: Node): string {
     const row = picture.layers[layer];
     if (hl >= 0) lines.push(`hidden: stored by layer ${layer}${removedBy >= 0 ? `, hidden by layer ${removedBy}` : ''}`);
     else lines.push(`${t.x ? 'mostly from ' : ''}layer ${layer}`);
-    if (row?.instruction) lines.push(`<code>${esc(clip(row.instruction))}</code>`);
-    if (removedBy >= 0 && picture.layers[removedBy]?.instruction) lines.push(`hidden by <code>${esc(clip(picture.layers[removedBy].instruction!))}</code>`);
-    if (category >= 0) lines.push(`category: ${esc(picture.categories[category])}`);
+    if (row?.instruction) lines.push(`<code>${escapeMarkup(clip(row.instruction))}</code>`);
+    if (removedBy >= 0 && picture.layers[removedBy]?.instruction) lines.push(`hidden by <code>${escapeMarkup(clip(picture.layers[removedBy].instruction!))}</code>`);
+    if (category >= 0) lines.push(`category: ${escapeMarkup(picture.categories[category])}`);
   } else if (hl >= 0 && t.v) {
     const row = picture.layers[hl];
     lines.push(`bytes layer ${hl} stored that a later layer hid`);
-    if (row?.instruction) lines.push(`<code>${esc(clip(row.instruction))}</code>`);
+    if (row?.instruction) lines.push(`<code>${escapeMarkup(clip(row.instruction))}</code>`);
   }
   return lines.join('<br>');
 }
@@ -276,7 +276,7 @@ function inspectPage(p: InspectPicture): void {
   $('title').textContent = p.ref;
   $('facts').innerHTML = [
     `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
-    `${esc(p.platform)}`,
+    `${escapeMarkup(p.platform)}`,
     `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
     `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
     `compressed <b>${humanBytes(s.compressedSize ?? s.blobSize)}</b>`,
@@ -299,14 +299,14 @@ function inspectPage(p: InspectPicture): void {
   else {
     sortable(f, p.findings, [
       { title: 'bytes', cell: (r) => humanBytes(r.bytes), key: (r) => r.bytes, num: true },
-      { title: 'category', cell: (r) => esc(r.category), key: (r) => r.category },
+      { title: 'category', cell: (r) => escapeMarkup(r.category), key: (r) => r.category },
       { title: 'layer', cell: (r) => `${r.layer}${r.removedBy !== null && r.removedBy !== r.layer ? ` → ${r.removedBy}` : ''}`, key: (r) => r.layer, num: true },
       { title: 'files', cell: (r) => r.files.toLocaleString('en-US'), key: (r) => r.files, num: true },
       {
         title: 'finding and remedy',
         cell: (r) =>
-          `<b>${esc(r.title)}</b><br>${esc(r.remedy)}${r.instruction ? `<br><code>${esc(clip(r.instruction))}</code>` : ''}` +
-          `<br><small>${r.paths.map(esc).join(' · ')}${r.files > r.paths.length ? ' …' : ''}</small>`,
+          `<b>${escapeMarkup(r.title)}</b><br>${escapeMarkup(r.remedy)}${r.instruction ? `<br><code>${escapeMarkup(clip(r.instruction))}</code>` : ''}` +
+          `<br><small>${r.paths.map((p) => escapeMarkup(p)).join(' · ')}${r.files > r.paths.length ? ' …' : ''}</small>`,
       },
     ]);
   }
@@ -324,7 +324,7 @@ function layers(p: InspectPicture): void {
         `<span class="bar"><i class="vis" style="width:${vis}%;background:${layerColour(l.index)}"></i><i class="was" style="width:${was}%"></i></span>` +
         `<span class="num">${humanBytes(l.size)}</span><span class="num">${l.compressedSize === null ? 'plain' : humanBytes(l.compressedSize)}</span>` +
         `<span class="num">${l.size ? `${pct(l.wasted / l.size)} wasted` : '–'}</span>` +
-        `<code title="${esc(l.instruction ?? '')}">${esc(clip(l.instruction ?? '(no history)'))}</code></div>`
+        `<code title="${escapeMarkup(l.instruction ?? '')}">${escapeMarkup(clip(l.instruction ?? '(no history)'))}</code></div>`
       );
     })
     .join('');
@@ -350,7 +350,7 @@ function diffPage(p: DiffPicture): void {
   $('colour').innerHTML = 'colour: change';
   $('layers-section').remove();
   sortable($('findings'), p.directories, [
-    { title: 'directory', cell: (r) => esc(r.path), key: (r) => r.path },
+    { title: 'directory', cell: (r) => escapeMarkup(r.path), key: (r) => r.path },
     { title: 'size delta', cell: (r) => signed(r.sizeDelta), key: (r) => r.sizeDelta, num: true },
     { title: 'changed files', cell: (r) => r.changed.toLocaleString('en-US'), key: (r) => r.changed, num: true },
   ]);
@@ -360,7 +360,7 @@ function diffPage(p: DiffPicture): void {
   $('findings').after(cats);
   cats.insertAdjacentHTML('beforebegin', '<h2>Size delta per category</h2>');
   sortable(cats, p.categories, [
-    { title: 'category', cell: (r) => esc(r.category), key: (r) => r.category },
+    { title: 'category', cell: (r) => escapeMarkup(r.category), key: (r) => r.category },
     { title: 'kind', cell: (r) => r.kind, key: (r) => r.kind },
     { title: 'A', cell: (r) => humanBytes(r.a), key: (r) => r.a, num: true },
     { title: 'B', cell: (r) => humanBytes(r.b), key: (r) => r.b, num: true },
