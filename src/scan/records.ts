@@ -4,6 +4,8 @@
  * string, transfer between threads without copying, and serialise to the layer cache as-is.
  * Records are a pure function of the layer's uncompressed bytes.
  */
+import { grown } from '../util/typed-arrays.js';
+
 export const Kind = {
   file: 1,
   dir: 2,
@@ -119,19 +121,14 @@ export class RecordsBuilder {
   private grow(): void {
     const cap = this.cap * 2;
     const r = this.r;
-    const g = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, len: number): T => {
-      const b = new (a.constructor as new (n: number) => T)(len);
-      b.set(a);
-      return b;
-    };
-    r.kind = g(r.kind, cap);
-    r.flags = g(r.flags, cap);
-    r.size = g(r.size, cap);
-    r.mode = g(r.mode, cap);
-    r.uid = g(r.uid, cap);
-    r.gid = g(r.gid, cap);
-    r.mtime = g(r.mtime, cap);
-    r.hash = g(r.hash, cap * HASH_BYTES);
+    r.kind = grown(r.kind, cap);
+    r.flags = grown(r.flags, cap);
+    r.size = grown(r.size, cap);
+    r.mode = grown(r.mode, cap);
+    r.uid = grown(r.uid, cap);
+    r.gid = grown(r.gid, cap);
+    r.mtime = grown(r.mtime, cap);
+    r.hash = grown(r.hash, cap * HASH_BYTES);
     this.cap = cap;
   }
 }

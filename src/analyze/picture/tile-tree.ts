@@ -5,6 +5,7 @@
  * everything else in a kept directory is folded into one "small files" tile, coloured by what
  * holds most of its bytes. Sizes are exact at every level: a directory's tiles add up to it.
  */
+import { grown } from '../../util/typed-arrays.js';
 
 /** One tile of the page's tree (short keys: the page embeds tens of thousands of them). */
 export interface Tile {
@@ -125,21 +126,16 @@ export class TileTreeBuilder {
   }
 
   private grow(): void {
-    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T, len: number, fill = 0): T => {
-      const b = new (a.constructor as new (n: number) => T)(len);
-      if (fill) b.fill(fill);
-      b.set(a);
-      return b;
-    };
     const cap = (this.cap *= 2);
-    this.parent = g(this.parent, cap);
-    this.cuts = g(this.cuts, cap);
-    this.flags = g(this.flags, cap);
-    this.area = g(this.area, cap);
-    this.classes = g(this.classes, cap * this.dims, -1);
+    this.parent = grown(this.parent, cap);
+    this.cuts = grown(this.cuts, cap);
+    this.flags = grown(this.flags, cap);
+    this.area = grown(this.area, cap);
+    const classes = grown(this.classes, cap * this.dims);
+    this.classes = classes.fill(-1, this.classes.length);
     if (this.sides) {
-      this.before = g(this.before, cap);
-      this.after = g(this.after, cap);
+      this.before = grown(this.before, cap);
+      this.after = grown(this.after, cap);
     }
   }
 
