@@ -6,6 +6,9 @@ import { blobSizes, changeCounts, imageSizes, type ChangeCounts } from '../model
 import { analyzeWaste, type WasteCategory } from './waste.js';
 import { analyzeBloat, type Finding, type Verdict } from './bloat/findings.js';
 import { defaultBloatConfig, type BloatConfig } from './bloat/section.js';
+import { analyzeRisks, type RisksReport } from './risks/risks.js';
+import type { SecretsConfig } from './risks/section.js';
+import { historyBaseLayers } from './optimize/base.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -76,6 +79,14 @@ export interface InspectReport {
   };
   /** Largest first; all of them unless --top / --category narrowed the list. */
   findings: Finding[];
+  /** Secrets in any layer and risky files of the final view (docs/risks.md). */
+  risks: RisksReport & { user: UserRisk };
+}
+
+/** The user the image runs as, from its config: root when it names none, 0 or root. */
+export interface UserRisk {
+  user: string | null;
+  root: boolean;
 }
 
 export interface ReportOptions {
@@ -84,6 +95,8 @@ export interface ReportOptions {
   top?: number;
   /** Keep only findings of these categories. */
   categories?: string[];
+  /** Secret rules, their content scan and allowed paths: the layers must have been read with `secrets.scan`. */
+  secrets?: SecretsConfig;
 }
 
 /** What --category and --top keep of the findings (largest first). */
@@ -123,7 +136,19 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
       findingCount: bloat.findings.length,
     },
     findings,
+    risks: { ...analyzeRisks(model, baseLayersOf(model.image), opts.secrets), user: userRisk(model.image) },
   };
+}
+
+/** The base image's layers as its history tells (src/analyze/optimize/base.ts): risky files there are not reported. */
+export function baseLayersOf(image: Image): number {
+  return historyBaseLayers(image.config.history, image.layers.length);
+}
+
+function userRisk(image: Image): UserRisk {
+  const user = image.config.config?.User || null;
+  const name = (user ?? '').split(':')[0];
+  return { user, root: name === '' || name === 'root' || /^0+$/.test(name) };
 }
 
 /**
@@ -136,6 +161,7 @@ export function restamp(r: InspectReport, image: Image, stored: StoredLayer[]): 
     image: imageSection(image),
     layers: r.layers.map((l, i) => layerRow(l, stored[i])),
     summary: { ...r.summary, ...storedSizes(stored) },
+    risks: { ...r.risks, user: userRisk(image) },
   };
 }
 

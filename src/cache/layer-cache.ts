@@ -10,14 +10,22 @@ import { makeDir } from '../util/make-dir.js';
 import { join } from 'node:path';
 import { HASH_BYTES, type LayerRecords } from '../scan/records.js';
 import type { LayerScan } from '../scan/scan-layer.js';
+import { defaultContentScan, type ContentScanSettings } from '../scan/secret-scan.js';
+import { createHash } from 'node:crypto';
 
-export const CACHE_SCHEMA = 1;
+/** 2: records carry the secrets found in small files (secret-scan.ts). */
+export const CACHE_SCHEMA = 2;
 const MAGIC = 'strata-layer-records';
 
 export interface CacheOptions {
   dir: string;
   /** Evict least recently used entries above this many bytes. */
   maxBytes: number;
+}
+
+export interface LayerCacheOptions extends CacheOptions {
+  /** What the records' scan read small files for: records made for other settings are another entry. */
+  secrets?: ContentScanSettings;
 }
 
 interface Header {
@@ -33,6 +41,7 @@ interface Header {
   link: Record<number, string>;
   xattrs: LayerRecords['xattrs'];
   dev: LayerRecords['dev'];
+  secrets: LayerRecords['secrets'];
 }
 
 /**
@@ -84,12 +93,16 @@ export class KeyedFiles {
 
 export class LayerCache {
   private readonly files: KeyedFiles;
-  constructor(opts: CacheOptions) {
+  private readonly variant: string;
+  constructor(opts: LayerCacheOptions) {
     this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}`), opts.maxBytes);
+    const s = opts.secrets;
+    const plain = !s || JSON.stringify(s) === JSON.stringify(defaultContentScan());
+    this.variant = plain ? '' : `.${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
   }
 
   private key(diffId: string): string {
-    return `${diffId.replace(':', '-')}.bin`;
+    return `${diffId.replace(':', '-')}${this.variant}.bin`;
   }
 
   async get(diffId: string): Promise<LayerScan | undefined> {
@@ -115,7 +128,7 @@ function encode(scan: LayerScan, diffId: string): Buffer {
   });
   const header: Header = {
     magic: MAGIC, schema: CACHE_SCHEMA, diffId, count: r.count, fileBytes: r.fileBytes, tarSize: r.tarSize,
-    blobSize: scan.blobSize, blobDigest: scan.blobDigest, compression: scan.compression, link, xattrs: r.xattrs, dev: r.dev,
+    blobSize: scan.blobSize, blobDigest: scan.blobDigest, compression: scan.compression, link, xattrs: r.xattrs, dev: r.dev, secrets: r.secrets,
   };
   const h = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
@@ -149,7 +162,7 @@ function decode(buf: Buffer, diffId: string): LayerScan {
   const link: (string | undefined)[] = new Array(n).fill(undefined);
   for (const [i, l] of Object.entries(h.link)) link[Number(i)] = l;
   return {
-    records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, fileBytes: h.fileBytes, tarSize: h.tarSize },
+    records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, secrets: h.secrets ?? {}, fileBytes: h.fileBytes, tarSize: h.tarSize },
     blobDigest: h.blobDigest,
     blobSize: h.blobSize,
     diffId,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Image } from '../image/image.js';
 import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
 import { layerHistory, storedLayers } from '../model/read-image.js';
-import { narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type ReportOptions } from '../analyze/report.js';
+import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type ReportOptions } from '../analyze/report.js';
 
 /**
  * Raised when a fix changes what a report says about the same image (the JSON shape aside): reports
@@ -25,8 +25,9 @@ import { narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type Repor
  * 7: the built-in rules (not in the key, so a change to them raises this): core dumps are
  *    `core.PID` with digits only; objects a toolchain installs are not build leftovers, nor
  *    debconf's database a cache, nor a package's documentation a log.
+ * 8: reports carry risks (secrets, risky files); the built-in secret rules are not in the key either.
  */
-const ANALYSIS_REVISION = 7;
+const ANALYSIS_REVISION = 8;
 
 export class ReportCache {
   private readonly files: KeyedFiles;
@@ -44,7 +45,7 @@ export class ReportCache {
     const history = layerHistory(image.config.history, image.layers.length);
     const what = {
       layers: image.layers.map((l, i) => [l.diffId, history[i]?.created_by ?? null, history[i]?.comment ?? null]),
-      settings: { bloat: settings.bloat },
+      settings: { bloat: settings.bloat, secrets: settings.secrets ?? null, base: baseLayersOf(image) },
     };
     return `${createHash('sha256').update(JSON.stringify(what)).digest('hex')}.json`;
   }

@@ -5,7 +5,7 @@ import { loadConfig } from './config-file.js';
 import { loadDiveCi } from '../analyze/gate/dive-ci.js';
 import { StrataError } from '../util/errors.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';
-import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, type RuleKey } from '../analyze/gate/rules.js';
+import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, RULE_KIND, type RuleKey } from '../analyze/gate/rules.js';
 import type { InspectReport, ReportOptions } from '../analyze/report.js';
 import type { ImageModel } from '../model/read-image.js';
 import { CI_FORMATS, renderCi, type CiFormat } from '../render/ci.js';
@@ -35,7 +35,12 @@ export const ciCommand: CommandModule<object, Args> = {
       .option('format', { type: 'string', coerce: list, describe: `report format: ${CI_FORMATS.join(', ')} (repeatable; the Nth --format goes to the Nth --output)` })
       .option('output', { type: 'string', coerce: list, describe: 'write a report to FILE (repeatable; - is stdout; without --format the extension decides: .json .xml .md .txt)' })
       .option('top', { type: 'string', default: 5, coerce: wholeNumber('top'), describe: 'offenders to list' });
-    for (const key of RULE_KEYS) b = b.option(key, { type: 'string', coerce: list, describe: `${RULE_DESCRIPTION[key]}; warn:VALUE for a warning, off to drop` });
+    for (const key of RULE_KEYS) {
+      // a switch is a boolean flag: a value would swallow the image positional after it
+      b = RULE_KIND[key] === 'switch'
+        ? b.option(key, { type: 'boolean', coerce: (v: boolean) => [v ? 'on' : 'off'], describe: RULE_DESCRIPTION[key] })
+        : b.option(key, { type: 'string', coerce: list, describe: `${RULE_DESCRIPTION[key]}; warn:VALUE for a warning, off to drop` });
+    }
     return b as never;
   },
   handler: async (args) => {
@@ -50,8 +55,8 @@ export const ciCommand: CommandModule<object, Args> = {
     if (rules.length + diveRules.length === 0 && !args['save-baseline']) {
       throw new StrataError('no rules to check: add a rules: section to .strata.yml (or --config), give rule flags such as --max-final-size 100MB, or a .dive-ci');
     }
-    const { report, model } = await gateInput(await openForArgs(args), { bloat: config.bloat }, (r) => gateNeedsModel(rules, diveRules, r));
-    const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args, { bloat: config.bloat });
+    const { report, model } = await gateInput(await openForArgs(args, { secrets: config.secrets.scan }), { bloat: config.bloat, secrets: config.secrets }, (r) => gateNeedsModel(rules, diveRules, r));
+    const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args, { bloat: config.bloat, secrets: config.secrets });
     if (args['save-baseline']) writeFile(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
     if (rules.length + diveRules.length === 0) {
       process.stdout.write(`strata ci: no rules to check; baseline written to ${args['save-baseline']}\n`);
@@ -84,7 +89,7 @@ interface Output {
   file: string;
 }
 
-const BY_EXTENSION: Record<string, CiFormat> = { json: 'json', xml: 'junit', md: 'markdown', markdown: 'markdown', txt: 'text' };
+const BY_EXTENSION: Record<string, CiFormat> = { json: 'json', xml: 'junit', md: 'markdown', markdown: 'markdown', txt: 'text', sarif: 'sarif' };
 
 /**
  * --format and --output pair by position: the Nth format goes to the Nth file. Without --output, one
@@ -102,7 +107,7 @@ export function pairOutputs(formats: string[], files: string[]): Output[] {
   const out = files.map((file, i) => {
     if (formats.length) return { format: formats[i] as CiFormat, file };
     const format = BY_EXTENSION[file.slice(file.lastIndexOf('.') + 1).toLowerCase()];
-    if (!format || !file.includes('.')) throw new StrataError(`--output ${file}: name its format with --format (or use .json, .xml, .md, .txt)`);
+    if (!format || !file.includes('.')) throw new StrataError(`--output ${file}: name its format with --format (or use .json, .xml, .md, .txt, .sarif)`);
     return { format, file };
   });
   if (out.filter((o) => o.file === '-').length > 1) throw new StrataError('--output -: stdout can take only one report');
@@ -133,7 +138,7 @@ function writeFile(path: string, text: string): void {
 async function loadBaseline(ref: string, args: ImageArgs, settings: ReportOptions): Promise<Baseline> {
   if (!ref.toLowerCase().endsWith('.json')) {
     // --username/--password-stdin belong to the image (stdin is read once); the baseline uses stored logins.
-    const opened = await openForArgs({ ...args, image: ref, username: undefined, passwordStdin: false });
+    const opened = await openForArgs({ ...args, image: ref, username: undefined, passwordStdin: false }, { secrets: settings.secrets?.scan });
     // only its sizes count: a report from the cache (the previous release, gated before) will do
     const { summary } = (await gateInput(opened, settings, () => false)).report;
     return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };

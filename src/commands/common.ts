@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { access, constants } from 'node:fs/promises';
 import { makeDir } from '../util/make-dir.js';
 import { ProgressBars } from '../render/progress.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 
 export interface ImageArgs {
   image: string;
@@ -110,6 +111,8 @@ export interface LoadOptions {
   /** A caller that draws its own progress (the explorer) owns the terminal: nothing on stderr then. */
   onProgress?: (done: number, total: number) => void;
   loading?: Loading;
+  /** What the layers' scan reads small files for (the config's `secrets:`); default the built-in rules. */
+  secrets?: ContentScanSettings;
 }
 
 /** An image opened (manifest and config read) but whose layers are not read yet. */
@@ -127,6 +130,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
   const bars = tty ? new ProgressBars(process.stderr) : undefined;
   const image = await openImage(args.image, {
     platform: args.platform ? parsePlatform(args.platform) : undefined,
+    secrets: opts.secrets,
     remote: {
       username: args.username,
       password: args.passwordStdin ? await readPassword(args) : undefined,
@@ -147,7 +151,8 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       pool: opts.loading?.pool,
       memo: opts.loading?.memo,
       prefixes: opts.loading?.prefixes,
-      cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes }),
+      secrets: opts.secrets,
+      cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes, secrets: opts.secrets }),
       onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
     }).finally(() => bars?.finish());
     if (tty && !pulled) process.stderr.write('\r\x1b[K');

@@ -6,11 +6,14 @@ import { DEFAULT_CONFIG_FILE, isMap, parseSections, readConfigText, type Section
 import { defaultBloatConfig, parseBloatSection, type BloatConfig } from '../analyze/bloat/section.js';
 import { parseDiffSection, type DiffConfig } from '../analyze/diff/section.js';
 import { parseRuleSection, type RuleSet } from '../analyze/gate/rules.js';
+import { defaultSecretsConfig, parseSecretsSection, type SecretsConfig } from '../analyze/risks/section.js';
 
 export interface StrataConfig {
   /** The file it came from, or null for the defaults. */
   source: string | null;
   bloat: BloatConfig;
+  /** Secret rules, the content scan and allowed paths (src/analyze/risks/section.ts). */
+  secrets: SecretsConfig;
   diff: DiffConfig;
   /** Explorer key bindings, action -> keys; the explorer (src/tui/keymap.ts) checks action names and keys. */
   keys: Record<string, unknown>;
@@ -19,12 +22,15 @@ export interface StrataConfig {
 }
 
 export function defaultConfig(): StrataConfig {
-  return { source: null, bloat: defaultBloatConfig(), diff: { ignore: [] }, keys: {}, rules: {} };
+  return { source: null, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig(), diff: { ignore: [] }, keys: {}, rules: {} };
 }
 
 const sections: Record<string, SectionParser<StrataConfig>> = {
   bloat: (config, value, fail) => {
     config.bloat = parseBloatSection(value, fail);
+  },
+  secrets: (config, value, fail) => {
+    config.secrets = parseSecretsSection(value, fail);
   },
   keys: (config, value, fail) => {
     if (value === null) return;

@@ -9,8 +9,8 @@ import { keymapOf, type Keymap } from '../tui/keymap.js';
 import { fullScreen, importReact, keyboard, type Keyboard } from './full-screen.js';
 import type { ImageModel } from '../model/read-image.js';
 import { configName, loadConfig } from './config-file.js';
-import { type BloatConfig } from '../analyze/bloat/section.js';
-import type { InspectReport } from '../analyze/report.js';
+import type { InspectReport, ReportOptions } from '../analyze/report.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 
 interface Args {
   a: string;
@@ -65,10 +65,10 @@ export const diffCommand: CommandModule<object, Args> = {
     if (args.tui && !process.stdout.isTTY) throw new StrataError('--tui needs a terminal: stdout is not one (without --tui, strata diff prints the report)');
     const keys = args.tui ? keyboard([args.a, args.b].includes('-'), '--tui', 'without --tui, strata diff prints the report') : undefined;
     const config = loadConfig({ file: args.config });
-    const [a, b] = await loadSides(args);
+    const [a, b] = await loadSides(args, config.secrets.scan);
     const ignore = [...config.diff.ignore, ...(args.ignore ?? [])];
     const compare = async () => {
-      const [ra, rb] = await withReports([a, b], config.bloat);
+      const [ra, rb] = await withReports([a, b], { bloat: config.bloat, secrets: config.secrets });
       return comparing(ra, rb, { ignore, bloat: config.bloat });
     };
     if (keys) return browse(a, b, await compare(), keymapOf(config.keys, configName(config)), keys);
@@ -141,7 +141,7 @@ export function parseSideRef(s: string): { ref: string; layer?: number } {
 
 type LoadedSide = DiffSide & { opened: OpenedImage };
 
-async function loadSides(args: Args): Promise<[LoadedSide, LoadedSide]> {
+async function loadSides(args: Args, secrets: ContentScanSettings): Promise<[LoadedSide, LoadedSide]> {
   const sides: SideRef[] = [parseSideRef(args.a)];
   if (args.layers !== undefined) {
     const m = /^(-?\d+)\.\.(-?\d+)$/.exec(args.layers);
@@ -163,7 +163,7 @@ async function loadSides(args: Args): Promise<[LoadedSide, LoadedSide]> {
     sides.map(async (s) => {
       const key = `${s.ref}\0${s.platform ?? ''}`;
       let p = images.get(key);
-      if (!p) images.set(key, (p = openForArgs({ ...args, image: s.ref, platform: s.platform }, { loading }).then(async (opened) => ({ opened, model: await opened.read() }))));
+      if (!p) images.set(key, (p = openForArgs({ ...args, image: s.ref, platform: s.platform }, { loading, secrets }).then(async (opened) => ({ opened, model: await opened.read() }))));
       const { opened, model } = await p;
       const n = model.layers.length;
       const layer = s.layer === undefined ? n - 1 : s.layer < 0 ? s.layer + n : s.layer;
@@ -175,13 +175,13 @@ async function loadSides(args: Args): Promise<[LoadedSide, LoadedSide]> {
 }
 
 /** Sides that are their image's top carry its report (once per image), for the comparison's waste and bloat totals. */
-function withReports(sides: LoadedSide[], bloat: BloatConfig): Promise<DiffSide[]> {
+function withReports(sides: LoadedSide[], settings: ReportOptions): Promise<DiffSide[]> {
   const reports = new Map<ImageModel, Promise<InspectReport>>();
   return Promise.all(
     sides.map(async ({ model, layer, opened }) => {
       if (layer !== model.layers.length - 1) return { model, layer };
       let report = reports.get(model);
-      if (!report) reports.set(model, (report = wholeReport(opened, model, { bloat })));
+      if (!report) reports.set(model, (report = wholeReport(opened, model, settings)));
       return { model, layer, report: await report };
     }),
   );

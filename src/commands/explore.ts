@@ -32,14 +32,14 @@ async function explore(args: Args): Promise<void> {
   const [{ createElement }, { Root }] = await Promise.all([importReact(), import('../tui/root.js')]);
   const config = loadConfig({ file: args.config });
   const keymap = keymapOf(config.keys, configName(config));
-  const settings = { bloat: config.bloat };
+  const settings = { bloat: config.bloat, secrets: config.secrets };
   // The image-details pane shows the inspect report's findings (from the report cache, or saved there).
   let report: InspectReport | undefined;
   const analyze = () => wasteOfReport(report!); // the explorer asks once the loader below has set it
   let reading = true;
   const load: Loader = async (onProgress) => {
     try {
-      const opened = await openForArgs(args, { onProgress });
+      const opened = await openForArgs(args, { onProgress, secrets: config.secrets.scan });
       const model = await opened.read();
       report = await wholeReport(opened, model, settings);
       return model;

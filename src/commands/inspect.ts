@@ -39,7 +39,7 @@ export const inspectCommand: CommandModule<object, Args> = {
     const top = args.top ?? (args.json ? undefined : DEFAULT_TOP);
     const refs = [args.image, ...(args.more ?? [])];
     if (args.html !== undefined && refs.length > 1) throw new StrataError('--html draws one image: give one, or run inspect once per image');
-    const settings = { bloat: config.bloat, top, categories: args.category };
+    const settings = { bloat: config.bloat, secrets: config.secrets, top, categories: args.category };
     const reports = await Loading.with((loading) => Promise.all(refs.map((image) => report({ ...args, image }, settings, loading))));
     const width = process.stdout.columns || 100;
     // One image: one JSON object (docs/json.md); several: an array of them.
@@ -50,7 +50,7 @@ export const inspectCommand: CommandModule<object, Args> = {
 
 /** The report of one image, from the report cache when the same layers were inspected the same way. */
 async function report(args: Args, settings: ReportOptions, loading: Loading): Promise<InspectReport> {
-  const opened = await openForArgs(args, { loading });
+  const opened = await openForArgs(args, { loading, secrets: settings.secrets?.scan });
   if (args.html !== undefined) {
     // the page draws the final view, so the layers are read even when the report is cached
     const model = await opened.read();

@@ -57,7 +57,7 @@ export const optimizeCommand: CommandModule<object, Args> = {
     const local = parseRef(args.image);
     if (target) await checkTarget(target, args.image === '-' ? undefined : local.path);
     await Loading.with(async (loading) => {
-      const opened = await openForArgs(args, { loading });
+      const opened = await openForArgs(args, { loading, secrets: config.secrets.scan });
       const model = await opened.read();
       const { base, from } = await chooseBase(args, model.image);
       const plan = planOptimize(model, { base, layers: args.layers, drop: drop.length ? { categories: drop, config: config.bloat } : undefined });

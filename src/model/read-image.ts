@@ -7,6 +7,7 @@ import { Union } from './union.js';
 import { UnionPrefixes } from './union-prefixes.js';
 import type { LayerRecords } from '../scan/records.js';
 import { sniffCompression, type Compression } from '../scan/compression.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 
 export interface LayerInfo {
   index: number;
@@ -57,6 +58,8 @@ export interface ReadOptions {
   memo?: Map<string, Promise<LayerScan>>;
   /** Unions by leading layers, shared by the images of one command so that a common base is merged once. */
   prefixes?: UnionPrefixes;
+  /** What small files are read for (secret-scan.ts); default the built-in rules. The cache must be made for the same. */
+  secrets?: ContentScanSettings;
   /** Smallest blob worth a split scan (layersToSplit); default SPLIT_MIN_BYTES. */
   splitMinBytes?: number;
 }
@@ -99,7 +102,7 @@ async function read(image: Image, pool: ScanPool, opts: ReadOptions): Promise<Im
     const key = layer.digest ?? layer.diffId;
     let p = byBlob.get(key);
     if (!p) {
-      p = slots.run(() => scanOne(layer, pool, opts.cache, split[layer.index])).then((s) => {
+      p = slots.run(() => scanOne(layer, pool, opts, split[layer.index])).then((s) => {
         opts.onProgress?.(++done, total);
         return s;
       });
@@ -190,13 +193,14 @@ export async function storedLayers(image: Image, known: { digest: string; compre
   return out;
 }
 
-async function scanOne(layer: Layer, pool: ScanPool, cache: RecordStore | undefined, split: boolean): Promise<LayerScan> {
+async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: boolean): Promise<LayerScan> {
   if (layer.scanned) return verified(layer, layer.scanned);
+  const { cache, secrets } = opts;
   const hit = await cache?.get(layer.diffId);
   // the very blob the records were made from has their compression: only another one is opened to be sniffed
   if (hit) return asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
-  const scan = verified(layer, small ? await scanLayer(layer.open()) : await pool.scan(layer.file ?? layer.open(), { split }));
+  const scan = verified(layer, small ? await scanLayer(layer.open(), { secrets }) : await pool.scan(layer.file ?? layer.open(), { split, secrets }));
   await cache?.put(layer.diffId, scan);
   return scan;
 }

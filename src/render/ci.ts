@@ -1,11 +1,12 @@
-/** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON. */
+/** `strata ci` reports: text (the CI log), Markdown (job summaries, PR comments), JUnit XML, JSON, SARIF (sarif.ts). */
 import { truncate, wrapWords } from './text.js';
 import { pct, type CiReport, type Offender, type RuleResult, type Status } from '../analyze/gate/gate.js';
 import type { Limit } from '../analyze/gate/rules.js';
 import { humanBytes } from '../util/units.js';
 import { escapeMarkup } from '../util/markup.js';
+import { renderCiSarif } from './sarif.js';
 
-export const CI_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
+export const CI_FORMATS = ['text', 'json', 'junit', 'markdown', 'sarif'] as const;
 export type CiFormat = (typeof CI_FORMATS)[number];
 
 export function renderCi(r: CiReport, format: CiFormat, width = 100): string {
@@ -18,6 +19,8 @@ export function renderCi(r: CiReport, format: CiFormat, width = 100): string {
       return renderCiJunit(r);
     case 'markdown':
       return renderCiMarkdown(r);
+    case 'sarif':
+      return renderCiSarif(r);
   }
 }
 

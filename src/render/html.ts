@@ -43,6 +43,7 @@ export function renderHtml(picture: InspectPicture | DiffPicture): string {
 <div id="map"></div><div id="legend"></div></section>
 <section id="layers-section"><h2>Layers</h2><p class="hint">Bar: bytes the layer stored; solid: still visible, striped: hidden by a later layer. Click a layer to light up what it set.</p><div id="layers"></div></section>
 <section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>
+<section id="risks-section" hidden><h2>Risks</h2><p id="user"></p><div id="risks"></div></section>
 <div id="tip"></div>
 <script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
 <script>${pageScript()}</script>
@@ -59,6 +60,7 @@ h2 { font-size: 15px; margin: 20px 0 6px; }
 code { font: 12px ui-monospace, monospace; }
 .verdict { padding: 1px 8px; border-radius: 9px; color: #fff; font-weight: 600; }
 .verdict.lean { background: #1a7f37; } .verdict.some-waste { background: #bf8700; } .verdict.bloated { background: #cf222e; }
+.bad { color: #cf222e; }
 .bar-line { display: flex; justify-content: space-between; gap: 12px; margin-bottom: 4px; }
 #crumbs a { color: #0969da; text-decoration: none; } #crumbs small { color: #656d76; }
 #map { position: relative; height: 62vh; min-height: 360px; background: #f6f8fa; overflow: hidden; user-select: none; }

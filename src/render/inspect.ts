@@ -88,7 +88,37 @@ function renderBloat(r: InspectReport, width: number): string[] {
     if (f.removedBy !== null) lines.push(...label('hidden by', [truncate(`layer ${f.removedBy}${f.removedByInstruction ? `: ${f.removedByInstruction}` : ''}`, w)]));
     lines.push(...label('fix', wrapWords(f.remedy, w)));
   }
+  lines.push(...renderRisks(r, width));
   lines.push('', `Verdict: ${verdictLine(r)}`);
+  return lines;
+}
+
+/** Secrets (by name and content, visible or hidden but stored), risky files and the user. */
+function renderRisks(r: InspectReport, width: number): string[] {
+  const k = r.risks;
+  const w = Math.max(width - 17, 40);
+  const label = (name: string, text: string[]) => text.map((l, n) => `      ${(n === 0 ? name : '').padEnd(11)}${l}`);
+  const layer = (L: number, instruction: string | null) => truncate(`layer ${L}${instruction ? `: ${instruction}` : ''}`, w);
+  const lines = ['', 'Risks'];
+  lines.push(`  user          ${k.user.root ? `root (${k.user.user === null ? 'the config names no user' : `User ${k.user.user}`}): add USER with a non-root uid` : k.user.user}`);
+  const hidden = k.counts.hiddenSecrets;
+  lines.push(`  secrets       ${k.secrets.length === 0 ? 'none found' : `${k.secrets.length}${hidden ? ` (${hidden} hidden by a later layer but still stored)` : ''}`}`);
+  for (const [i, s] of k.secrets.entries()) {
+    const state = s.status === 'visible' ? 'visible' : `HIDDEN by layer ${s.hiddenBy}, still stored`;
+    lines.push(`  ${String(i + 1).padStart(3)}. ${truncate(`${s.path}  ${s.description}  [${state}]`, width - 7)}`);
+    lines.push(...label('stored by', [layer(s.layer, s.instruction)]));
+    if (s.hiddenBy !== null) lines.push(...label('hidden by', [layer(s.hiddenBy, s.hiddenByInstruction)]));
+    if (s.matches.length) lines.push(...label('found', s.matches.map((m) => `${m.rule} at line ${m.line}, fingerprint ${m.fingerprint}`)));
+    lines.push(...label('fix', wrapWords(s.remedy, w)));
+  }
+  const c = k.counts;
+  const counts = [[c.setuid, 'setuid'], [c.setgid, 'setgid'], [c.capability, 'with capabilities'], [c.worldWritable, 'world-writable']].filter(([n]) => n).map(([n, t]) => `${n} ${t}`);
+  lines.push(`  risky files   ${counts.length ? counts.join(', ') : 'none found'}${k.baseLayers ? ` (setuid, setgid and capabilities above the base's ${plural(k.baseLayers, 'layer')})` : ''}`);
+  if (k.files.length) {
+    const rows = k.files.map((f) => [f.kind, f.path, f.capabilities ?? `${f.mode} ${f.type}`, `${f.uid}:${f.gid}`, layer(f.layer, f.instruction)]);
+    lines.push(...table(rows, ['l', 'l', 'l', 'l', 'l']).map((l) => `      ${truncate(l, width - 6)}`));
+    for (const remedy of new Set(k.files.map((f) => f.remedy))) lines.push(...wrapWords(remedy, w).map((l, n) => `      ${(n === 0 ? 'fix' : '').padEnd(11)}${l}`));
+  }
   return lines;
 }
 

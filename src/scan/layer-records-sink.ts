@@ -3,6 +3,7 @@ import { StrataError } from '../util/errors.js';
 import { normalizeEntryPath, parentOf, baseName, joinPath } from '../util/paths.js';
 import { Flag, HASH_BYTES, Kind, type KindCode, type LayerRecords, RecordsBuilder } from './records.js';
 import type { TarHeader, TarSink, TarType } from './tar-parser.js';
+import type { SecretScanner } from './secret-scan.js';
 
 const kindOf: Record<TarType, KindCode> = {
   file: Kind.file,
@@ -26,8 +27,10 @@ export class LayerRecordsSink implements TarSink {
   private hashRow = -1;
   private result: LayerRecords | null = null;
   private readonly emptyHash: Uint8Array;
+  /** The file being read for secrets: its row, its bytes so far (copied: sources reuse chunk buffers). */
+  private reading: { row: number; size: number; parts: Buffer[]; got: number } | null = null;
 
-  constructor(private readonly hasher: IHasher) {
+  constructor(private readonly hasher: IHasher, private readonly secrets?: SecretScanner) {
     hasher.init();
     this.emptyHash = hasher.digest('binary');
   }
@@ -84,6 +87,7 @@ export class LayerRecordsSink implements TarSink {
         this.hasher.init();
         this.hashing = true;
         this.hashRow = i;
+        if (this.secrets?.wants(h.size) && !h.sparse) this.reading = { row: i, size: h.size, parts: [], got: 0 };
       } else {
         r.hash.set(this.emptyHash, i * HASH_BYTES);
       }
@@ -93,6 +97,16 @@ export class LayerRecordsSink implements TarSink {
   data(chunk: Buffer): void {
     this.fileBytes += chunk.length;
     if (this.hashing) this.hasher.update(chunk);
+    const f = this.reading;
+    if (!f) return;
+    if (f.got === 0 && chunk.length === f.size) {
+      // the whole file in one chunk (the common case): matched in place, no copy
+      this.readSecrets(f.row, chunk);
+      this.reading = null;
+      return;
+    }
+    f.parts.push(Buffer.from(chunk));
+    f.got += chunk.length;
   }
 
   end(): void {
@@ -105,7 +119,17 @@ export class LayerRecordsSink implements TarSink {
     return this.result;
   }
 
+  private readSecrets(row: number, content: Buffer): void {
+    const hits = this.secrets!.scan(this.b.records.path[row], content);
+    if (hits.length) this.b.records.secrets[row] = hits;
+  }
+
   private closeHash(): void {
+    const f = this.reading;
+    if (f) {
+      this.readSecrets(f.row, Buffer.concat(f.parts, f.got));
+      this.reading = null;
+    }
     if (!this.hashing) return;
     this.b.records.hash.set(this.hasher.digest('binary'), this.hashRow * HASH_BYTES);
     this.hashing = false;

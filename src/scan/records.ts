@@ -5,6 +5,7 @@
  * Records are a pure function of the layer's uncompressed bytes.
  */
 import { grown } from '../util/typed-arrays.js';
+import type { SecretHit } from './secret-scan.js';
 
 export const Kind = {
   file: 1,
@@ -48,6 +49,8 @@ export interface LayerRecords {
   xattrs: Record<number, Record<string, string>>;
   /** row -> [major, minor] for char/block devices. */
   dev: Record<number, [number, number]>;
+  /** row -> secrets found in the file's content (secret-scan.ts); rows without any are absent. */
+  secrets: Record<number, SecretHit[]>;
   /** Bytes of regular-file content stored in the layer (sparse files: stored bytes). */
   fileBytes: number;
   /** Length of the uncompressed tar stream. */
@@ -74,6 +77,7 @@ export class RecordsBuilder {
       link: [],
       xattrs: {},
       dev: {},
+      secrets: {},
       fileBytes: 0,
       tarSize: 0,
     };

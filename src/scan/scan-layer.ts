@@ -3,6 +3,7 @@ import { uncompressed, type Compression } from './compression.js';
 import { TarParser } from './tar-parser.js';
 import { LayerRecordsSink } from './layer-records-sink.js';
 import type { LayerRecords } from './records.js';
+import { defaultContentScan, SecretScanner, type ContentScanSettings } from './secret-scan.js';
 
 export interface LayerScan {
   records: LayerRecords;
@@ -19,10 +20,17 @@ export interface LayerScan {
  * Streams the blob; holds at most one chunk of content at a time. Each chunk of `blob` is used up
  * before the next is asked for, so a source may read every chunk into the same buffer.
  */
-export async function scanLayer(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean } = {}): Promise<LayerScan> {
+export interface ScanOptions {
+  hashBlob?: boolean;
+  digests?: boolean;
+  /** What small files are read for (secret-scan.ts); default the built-in rules. */
+  secrets?: ContentScanSettings;
+}
+
+export async function scanLayer(blob: AsyncIterable<Buffer>, opts: ScanOptions = {}): Promise<LayerScan> {
   // loaded on the first scan: an image read from the layer cache needs no hashing
   const { createXXHash128 } = await import('hash-wasm');
-  const sink = new LayerRecordsSink(await createXXHash128());
+  const sink = new LayerRecordsSink(await createXXHash128(), new SecretScanner(opts.secrets ?? defaultContentScan()));
   const parser = new TarParser(sink);
   const stream = await hashedStream(blob, opts);
   for await (const chunk of stream.chunks) {

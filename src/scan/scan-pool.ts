@@ -13,10 +13,11 @@ import { availableParallelism } from 'node:os';
 import { StrataError } from '../util/errors.js';
 import type { LayerDigests, LayerScan } from './scan-layer.js';
 import type { FileRange } from '../image/image.js';
+import type { ContentScanSettings } from './secret-scan.js';
 
 export type ToWorker =
-  | { type: 'start'; id: number }
-  | { type: 'file'; id: number; range: FileRange; digests: boolean }
+  | { type: 'start'; id: number; secrets?: ContentScanSettings }
+  | { type: 'file'; id: number; range: FileRange; digests: boolean; secrets?: ContentScanSettings }
   | { type: 'digest'; id: number; range: FileRange }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number };
@@ -65,13 +66,13 @@ class ScanWorker {
   }
 
   /** `digests: false`: a file range scanned without its digests, which a `digest` task computes. */
-  async run(id: number, blob: AsyncIterable<Buffer> | FileRange, digests = true): Promise<LayerScan> {
+  async run(id: number, blob: AsyncIterable<Buffer> | FileRange, secrets: ContentScanSettings | undefined, digests = true): Promise<LayerScan> {
     const result = this.expect<LayerScan>();
     if (!(Symbol.asyncIterator in blob)) {
-      this.worker.postMessage({ type: 'file', id, range: blob, digests } satisfies ToWorker);
+      this.worker.postMessage({ type: 'file', id, range: blob, digests, secrets } satisfies ToWorker);
       return this.settled(result);
     }
-    this.worker.postMessage({ type: 'start', id } satisfies ToWorker);
+    this.worker.postMessage({ type: 'start', id, secrets } satisfies ToWorker);
     // A plain tar blob is its own diffID, which the worker computes: hashing it here too would
     // double the cost (a short first chunk is hashed anyway rather than sniffed).
     let blobHash: Hash | null = null;
@@ -137,9 +138,9 @@ export class ScanPool {
    * range again): for an image's one big layer, which would otherwise keep one worker busy while the
    * others wait. The parser's error wins over the digests' when both fail, as without a split.
    */
-  async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean } = {}): Promise<LayerScan> {
-    if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob));
-    const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, false)), this.task((w, id) => w.digest(id, blob))]);
+  async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean; secrets?: ContentScanSettings } = {}): Promise<LayerScan> {
+    if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob, opts.secrets));
+    const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, opts.secrets, false)), this.task((w, id) => w.digest(id, blob))]);
     if (scan.status === 'rejected') throw scan.reason;
     if (digests.status === 'rejected') throw digests.reason;
     return { ...scan.value, ...digests.value };

@@ -71,7 +71,7 @@ function reply(id: number, work: Promise<LayerScan | LayerDigests>): void {
 port.on('message', (m: ToWorker) => {
   if (m.type === 'file') {
     current = -1;
-    reply(m.id, scanLayer(fileChunks(m.range), { digests: m.digests }));
+    reply(m.id, scanLayer(fileChunks(m.range), { digests: m.digests, secrets: m.secrets }));
     return;
   }
   if (m.type === 'digest') {
@@ -83,7 +83,7 @@ port.on('message', (m: ToWorker) => {
     current = m.id;
     queue = [];
     ended = false;
-    reply(m.id, scanLayer(chunks(m.id), { hashBlob: false }));
+    reply(m.id, scanLayer(chunks(m.id), { hashBlob: false, secrets: m.secrets }));
     return;
   }
   if (m.id !== current) return; // chunks of a scan that already failed

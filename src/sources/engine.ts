@@ -12,6 +12,7 @@ import type { Image } from '../image/image.js';
 import type { Platform } from '../image/platform.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readStreamTree } from './stream-archive.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 
 export type EngineKind = 'docker' | 'podman';
 
@@ -29,6 +30,8 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for an engine to answer a ping or an inspect. */
   probeTimeoutMs?: number;
+  /** What the layers, scanned as the export passes, read small files for. */
+  secrets?: ContentScanSettings;
 }
 
 export function parseEngineUrl(kind: EngineKind, url: string, envName: string): Endpoint {
@@ -114,7 +117,7 @@ export async function openEngineImage(ep: Endpoint, name: string, refText: strin
       r.destroy();
     }
   };
-  const tree = await readStreamTree(res, `${ep.kind}:${name}`, again);
+  const tree = await readStreamTree(res, `${ep.kind}:${name}`, again, opts.secrets);
   return readDockerArchive(tree, refText, ep.kind === 'docker' ? 'docker-daemon' : 'podman', { platform: opts.platform });
 }
 
@@ -149,7 +152,7 @@ async function podmanSave(name: string, refText: string, opts: EngineOptions, en
   exited.catch(() => undefined); // awaited below; keep an early spawn failure from counting as unhandled
   let tree;
   try {
-    tree = await readStreamTree(p.stdout, `podman:${name}`, () => saveAgain(name, env));
+    tree = await readStreamTree(p.stdout, `podman:${name}`, () => saveAgain(name, env), opts.secrets);
   } catch (e) {
     const code = await exited;
     if (code !== 0) throw new StrataError(`podman image save ${name}: ${err.trim().split('\n').pop() || `exit ${code}`}`);

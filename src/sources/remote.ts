@@ -8,6 +8,7 @@ import { BlobCache, defaultCacheDir } from '../cache/cache.js';
 import type { Image } from '../image/image.js';
 import type { Platform } from '../image/platform.js';
 import type { RegistryOptions } from './registry/open.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 import { formatReference, parseReference, tryParseReference } from './registry/reference.js';
 
 
@@ -19,6 +20,8 @@ export interface RemoteOptions extends Omit<RegistryOptions, 'platform' | 'cache
   cacheMax?: number;
   /** Engine probe timeout (ping / inspect). */
   probeTimeoutMs?: number;
+  /** Engine exports are scanned as they pass: what small files are read for. */
+  secrets?: ContentScanSettings;
 }
 
 export type RemoteVia = 'registry' | 'docker-daemon' | 'podman' | 'auto';
@@ -50,7 +53,7 @@ export async function openRemote(target: RemoteTarget, refText: string, platform
   ]);
   const env = opts.env ?? process.env;
   const note = opts.onNote ?? (() => undefined);
-  const engineOpts = { platform, env, probeTimeoutMs: opts.probeTimeoutMs };
+  const engineOpts = { platform, env, probeTimeoutMs: opts.probeTimeoutMs, secrets: opts.secrets };
   if (target.via === 'docker-daemon') {
     const ep = dockerEndpoint(env);
     note(`reading ${target.name} from the docker engine at ${ep.url}`);

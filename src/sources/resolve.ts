@@ -13,6 +13,7 @@ import { sniffCompression } from '../scan/compression.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './oci-layout.js';
 import { openRemote, remoteTarget, type RemoteOptions } from './remote.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 
 export interface OpenOptions {
   platform?: Platform;
@@ -20,6 +21,8 @@ export interface OpenOptions {
   stdin?: AsyncIterable<Buffer>;
   /** Registries and engines: credentials, cache, notes and progress. */
   remote?: RemoteOptions;
+  /** Archives read as a stream are scanned as they pass: what small files are read for. */
+  secrets?: ContentScanSettings;
 }
 
 const prefixes = ['docker-archive', 'oci-archive', 'oci'] as const;
@@ -57,12 +60,12 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
   // `-`, or `docker-archive:-:TAG` / `oci-archive:-:TAG` to pick one image of an archive on stdin
   const stdin = /^(?:(docker-archive|oci-archive):)?-(?::(.+))?$/.exec(ref);
   if (stdin) {
-    const tree = await readStreamTree(opts.stdin ?? (process.stdin as AsyncIterable<Buffer>), 'stdin');
+    const tree = await readStreamTree(opts.stdin ?? (process.stdin as AsyncIterable<Buffer>), 'stdin', undefined, opts.secrets);
     return fromTree(tree, ref, stdin[2], sel, stdin[1] === 'oci-archive' ? 'oci-archive' : 'docker-archive-stdin');
   }
   const { kind, path, tag } = parseRef(ref);
   const remote = kind ? undefined : remoteTarget(ref);
-  if (remote && (remote.via !== 'auto' || !existsSync(path))) return openRemote(remote, ref, opts.platform, opts.remote);
+  if (remote && (remote.via !== 'auto' || !existsSync(path))) return openRemote(remote, ref, opts.platform, { ...opts.remote, secrets: opts.secrets });
   let st;
   try {
     st = statSync(path);
@@ -80,14 +83,14 @@ export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Im
   if (kind === 'oci') throw new StrataError(`${path}: oci: expects a directory (use oci-archive: for a tar)`);
   if (!st.isFile()) {
     // a pipe (`strata inspect <(docker save app)`) or a device: no random access, read it once
-    const tree = await readStreamTree(createReadStream(path), path);
+    const tree = await readStreamTree(createReadStream(path), path, undefined, opts.secrets);
     return fromTree(tree, ref, tag, sel, kind);
   }
   const head = readHead(path);
   if (sniffCompression(head) !== 'none') {
     // `docker save app | gzip > app.tar.gz`: no random access, read it like a stream (and again
     // up to a large layer whose content is wanted).
-    const tree = await readStreamTree(createReadStream(path), path, () => createReadStream(path));
+    const tree = await readStreamTree(createReadStream(path), path, () => createReadStream(path), opts.secrets);
     return fromTree(tree, ref, tag, sel, kind);
   }
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') {

@@ -11,6 +11,7 @@ import { StrataError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../scan/compression.js';
 import { normalizeEntryPath, parentOf } from '../util/paths.js';
 import { scanLayer, type LayerScan } from '../scan/scan-layer.js';
+import type { ContentScanSettings } from '../scan/secret-scan.js';
 import type { ScannedTree } from './tree-layer.js';
 import { resolveRelative } from './file-tree.js';
 
@@ -119,7 +120,8 @@ async function* memberAgain(reopen: Reopen, path: string, name: string): AsyncGe
   throw new StrataError(`${name}: ${path} is missing on a second read (the source changed?)`);
 }
 
-export async function readStreamTree(input: AsyncIterable<Buffer>, name: string, reopen?: Reopen): Promise<StreamTree> {
+/** `secrets`: what the layers scanned as they pass read small files for (secret-scan.ts). */
+export async function readStreamTree(input: AsyncIterable<Buffer>, name: string, reopen?: Reopen, secrets?: ContentScanSettings): Promise<StreamTree> {
   const tree = new StreamTree(name, reopen);
   const { ex, piped } = await outerArchive(input, name);
   const consume = (async () => {
@@ -149,7 +151,7 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string,
         tree.small.set(path, Buffer.concat(parts));
       } else {
         try {
-          tree.scans.set(path, await scanLayer(entry as AsyncIterable<Buffer>));
+          tree.scans.set(path, await scanLayer(entry as AsyncIterable<Buffer>, { secrets }));
         } catch (e) {
           tree.scans.set(path, e instanceof Error ? e : new Error(String(e)));
           entry.resume();

@@ -167,6 +167,7 @@ class Measures {
   strataRule(rule: GateRule): RuleResult {
     const kind = RULE_KIND[rule.key];
     if (kind === 'categories' || kind === 'paths') return this.forbidRule(rule);
+    if (kind === 'switch') return this.riskRule(rule);
     const m = this.measure(rule.key, rule.size ?? 'uncompressed');
     return this.compare(rule.key, rule.origin, m, rule.fail as number | undefined, rule.warn as number | undefined);
   }
@@ -272,6 +273,14 @@ class Measures {
     return { rule: rule.key, origin: rule.origin, status, unit: 'bytes', measured, fail: fail ?? null, warn: warn ?? null, message, offenders: hits.flatMap((h) => h.offenders).slice(0, this.top) };
   }
 
+  /** A forbid- rule on the report's risks: any finding of its kind fails (or warns). */
+  private riskRule(rule: GateRule): RuleResult {
+    const { found, message } = riskFindings(this.input.report, rule.key);
+    const status: Status = found.length === 0 ? 'pass' : rule.fail !== undefined ? 'fail' : 'warn';
+    const offenders = status === 'pass' ? [] : found.slice(0, this.top);
+    return { rule: rule.key, origin: rule.origin, status, unit: 'count', measured: found.length, fail: rule.fail ?? null, warn: rule.warn ?? null, message, offenders };
+  }
+
   /** Findings whose category or rule id is listed (the full list, before any --top). */
   private forbiddenCategories(list: string[]) {
     const found = this.input.report.findings.filter((f) => list.includes(f.category) || (f.rule !== null && list.includes(f.rule)));
@@ -375,6 +384,51 @@ function subtreeMatcher(sets: GlobSet): (path: string) => number {
   return (path) => earliest(sets.first(path), dir(parentOf(path)));
 }
 
+/** The report's risks a switch rule checks, as offenders, and one line saying what was found. */
+function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[]; message: string } {
+  const k = report.risks;
+  const countOf = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (key === 'forbid-secrets') {
+    const found = k.secrets.map((s): Offender => ({
+      title: `${s.description}: ${s.path} (${s.status === 'visible' ? 'visible' : `hidden by layer ${s.hiddenBy}, still stored`})`,
+      category: 'secret',
+      bytes: s.size,
+      files: [{ path: s.path, bytes: s.size }],
+      fileCount: 1,
+      layer: s.layer,
+      instruction: s.instruction,
+      removedBy: s.hiddenBy,
+      removedByInstruction: s.hiddenByInstruction,
+      remedy: s.remedy,
+    }));
+    const hidden = k.counts.hiddenSecrets;
+    return { found, message: found.length ? `${countOf(found.length, 'secret')} in the layers${hidden ? ` (${hidden} hidden by a later layer but still stored)` : ''}` : 'no secret found' };
+  }
+  if (key === 'forbid-root-user') {
+    const found: Offender[] = k.user.root
+      ? [{ title: `runs as root (${k.user.user === null ? 'the config names no user' : `User ${k.user.user}`})`, category: 'root-user', bytes: 0, files: [], fileCount: 0, layer: null, instruction: null, removedBy: null, removedByInstruction: null, remedy: 'Add a USER instruction with a non-root uid (USER 1000, or a user the image creates).' }]
+      : [];
+    return { found, message: k.user.root ? found[0].title : `runs as ${k.user.user}` };
+  }
+  const kinds = key === 'forbid-setuid' ? ['setuid', 'setgid', 'capability'] : ['world-writable'];
+  const files = k.files.filter((f) => kinds.includes(f.kind));
+  const found = files.map((f): Offender => ({
+    title: `${f.kind}: ${f.path} (${f.capabilities ?? `${f.mode} ${f.type}`}, ${f.uid}:${f.gid})`,
+    category: f.kind,
+    bytes: 0,
+    files: [{ path: f.path, bytes: 0 }],
+    fileCount: 1,
+    layer: f.layer,
+    instruction: f.instruction,
+    removedBy: null,
+    removedByInstruction: null,
+    remedy: f.remedy,
+  }));
+  const what = key === 'forbid-setuid' ? `setuid, setgid or capability file${k.baseLayers ? ` above the base's ${countOf(k.baseLayers, 'layer')}` : ''}` : 'world-writable entry without the sticky bit';
+    const parts = kinds.map((x) => [files.filter((f) => f.kind === x).length, x] as const).filter(([n]) => n > 0);
+  return { found, message: found.length ? `${countOf(found.length, 'file')}: ${parts.map(([n, x]) => `${n} ${x}`).join(', ')}` : `no ${what}` };
+}
+
 function offenderOf(f: Finding): Offender {
   const files = [...f.items].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1)).slice(0, OFFENDER_FILES);
   return {
@@ -401,6 +455,10 @@ export interface CiReport extends GateResult {
   image: { ref: string; platform: string; configDigest: string; manifestDigest: string | null };
   baseline: (Baseline['summary'] & { ref: string }) | null;
   summary: Pick<InspectReport['summary'], 'layerCount' | 'compressedSize' | 'uncompressedSize' | 'finalSize' | 'wastedBytes' | 'efficiency' | 'diveEfficiency' | 'bloatBytes'>;
+  /** The image's risks, whatever rules were checked: the SARIF report has one result per finding. */
+  risks: InspectReport['risks'];
+  /** The layers' digests, for locations in the SARIF report. */
+  layers: { index: number; digest: string }[];
 }
 
 export function ciReport(input: GateInput, result: GateResult): CiReport {
@@ -425,5 +483,7 @@ export function ciReport(input: GateInput, result: GateResult): CiReport {
     },
     rules: result.rules,
     offenders: result.offenders,
+    risks: input.report.risks,
+    layers: input.report.layers.map((l) => ({ index: l.index, digest: l.digest })),
   };
 }

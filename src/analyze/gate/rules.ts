@@ -23,12 +23,19 @@ export const RULE_KEYS = [
   'max-layer-size',
   'max-growth-bytes',
   'max-growth-percent',
+  'forbid-secrets',
+  'forbid-setuid',
+  'forbid-world-writable',
+  'forbid-root-user',
 ] as const;
 
 export type RuleKey = (typeof RULE_KEYS)[number];
 
 /** How a rule's limit is written and compared. */
-export type RuleKind = 'size' | 'ratio' | 'count' | 'categories' | 'paths';
+export type RuleKind = 'size' | 'ratio' | 'count' | 'categories' | 'paths' | 'switch';
+
+/** Rules that are on or off: each fails (or warns) when the image has any finding of its kind. */
+export const SWITCH_RULES = ['forbid-secrets', 'forbid-setuid', 'forbid-world-writable', 'forbid-root-user'] as const;
 
 export const RULE_KIND: Record<RuleKey, RuleKind> = {
   'max-compressed-size': 'size',
@@ -43,6 +50,10 @@ export const RULE_KIND: Record<RuleKey, RuleKind> = {
   'max-layer-size': 'size',
   'max-growth-bytes': 'size',
   'max-growth-percent': 'ratio',
+  'forbid-secrets': 'switch',
+  'forbid-setuid': 'switch',
+  'forbid-world-writable': 'switch',
+  'forbid-root-user': 'switch',
 };
 
 export const RULE_DESCRIPTION: Record<RuleKey, string> = {
@@ -58,6 +69,10 @@ export const RULE_DESCRIPTION: Record<RuleKey, string> = {
   'max-layer-size': 'largest single layer (file bytes)',
   'max-growth-bytes': 'most growth against --baseline (uncompressed size unless the config says size:)',
   'max-growth-percent': 'most growth against --baseline in percent (10% or 0.1)',
+  'forbid-secrets': 'fail on any secret in any layer, hidden ones too (--no-forbid-secrets: off)',
+  'forbid-setuid': 'fail on setuid/setgid files or file capabilities added above the base image',
+  'forbid-world-writable': 'fail on world-writable files or directories without the sticky bit',
+  'forbid-root-user': 'fail when the image runs as root (no USER, or USER 0/root)',
 };
 
 /** Growth rules compare one of the named sizes with the baseline's. */
@@ -92,6 +107,7 @@ export function parseRuleSection(value: unknown, source: string, fail: Fail): Ru
 }
 
 function parseRuleValue(key: RuleKey, value: unknown, at: string, origin: string, fail: Fail): GateRule | null {
+  if (RULE_KIND[key] === 'switch') return parseSwitch(key, value, at, origin, fail);
   if (value === 'off') return null;
   const rule: GateRule = { key, origin };
   if (!isMap(value)) {
@@ -120,6 +136,19 @@ function parseRuleValue(key: RuleKey, value: unknown, at: string, origin: string
   return rule;
 }
 
+/**
+ * A switch rule: named with no value, `true`, `on` or `fail` fails on any finding; `warn` (or
+ * `{level: warn}`) warns; `off` or `false` switches it off. Its limit is a count of 0.
+ */
+function parseSwitch(key: RuleKey, value: unknown, at: string, origin: string, fail: Fail): GateRule | null {
+  const level = isMap(value) ? value.level : value;
+  if (isMap(value)) for (const k of Object.keys(value)) if (k !== 'level') fail(`${at}.${k}`, 'unknown key (known: level)');
+  if (level === 'off' || level === false) return null;
+  if (level === null || level === undefined || level === true || level === 'on' || level === 'fail') return { key, origin, fail: 0 };
+  if (level === 'warn') return { key, origin, warn: 0 };
+  return fail(at, `expected true (or nothing), warn or off, got ${JSON.stringify(value)}`);
+}
+
 /** A warning limit that a failure would pass first would never be seen. */
 function checkOrder(rule: GateRule, warn: string, fail: string, at: string, onError: Fail): void {
   if (typeof rule.warn !== 'number' || typeof rule.fail !== 'number') return;
@@ -143,6 +172,8 @@ function parseLimit(key: RuleKey, value: unknown, at: string, fail: Fail): Limit
       return strings(value, at, fail, (s, k) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) ? s : fail(k, `"${s}" is not a category or rule id`)));
     case 'paths':
       return strings(value, at, fail, (s, k) => globField(s, k, fail));
+    case 'switch':
+      return 0;
   }
 }
 
@@ -193,6 +224,10 @@ export function parseRuleFlags(flags: Partial<Record<RuleKey, string[]>>, fail: 
     const values = flags[key];
     if (!values?.length) continue;
     const at = `--${key}`;
+    if (RULE_KIND[key] === 'switch') {
+      out[key] = parseSwitch(key, values[values.length - 1], at, at, fail);
+      continue;
+    }
     if (values.includes('off')) {
       if (values.length > 1) fail(at, '"off" cannot be combined with limits');
       out[key] = null;

@@ -54,6 +54,8 @@ export interface InspectPicture {
   tree: Tile;
   /** The largest findings (all of them up to FINDINGS_SHOWN), with remedies. */
   findings: PictureFinding[];
+  /** Secrets (fingerprints only) and risky files, as the report has them. */
+  risks: InspectReport['risks'];
 }
 
 /** The name of the grouping of hidden bytes, at the top of the tree. */
@@ -139,5 +141,6 @@ export function inspectPicture(model: ImageModel, report: InspectReport, budget?
       remedy: f.remedy,
       paths: [...f.items].sort((x, y) => y.bytes - x.bytes).slice(0, PATHS_SHOWN).map((it) => it.path),
     })),
+    risks: report.risks,
   };
 }

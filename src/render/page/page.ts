@@ -311,6 +311,49 @@ function inspectPage(p: InspectPicture): void {
     ]);
   }
   if (s.findingCount > p.findings.length) f.insertAdjacentHTML('beforeend', `<p><small>${p.findings.length} largest of ${s.findingCount} findings.</small></p>`);
+  risks(p.risks);
+}
+
+interface RiskRow {
+  kind: string;
+  path: string;
+  layer: number;
+  hiddenBy: number | null;
+  detail: string;
+  remedy: string;
+  instruction: string | null;
+}
+
+/** Secrets (visible, or hidden by a later layer but stored) and risky files, one sortable table. */
+function risks(k: InspectPicture['risks']): void {
+  $('risks-section').hidden = false;
+  $('user').innerHTML = k.user.root
+    ? `<b class="bad">Runs as root</b> (${k.user.user === null ? 'the config names no user' : `User ${escapeMarkup(k.user.user)}`}): add USER with a non-root uid.`
+    : `Runs as user <b>${escapeMarkup(k.user.user ?? '')}</b>.`;
+  const rows: RiskRow[] = [
+    ...k.secrets.map((s) => ({
+      kind: `secret: ${s.description}`,
+      path: s.path,
+      layer: s.layer,
+      hiddenBy: s.hiddenBy,
+      detail: `${s.status === 'visible' ? 'visible' : `<b class="bad">hidden by layer ${s.hiddenBy}, still stored</b>`}${s.matches.map((m) => `<br>${escapeMarkup(m.rule)} line ${m.line} <code>${escapeMarkup(m.fingerprint)}</code>`).join('')}`,
+      remedy: s.remedy,
+      instruction: s.instruction,
+    })),
+    ...k.files.map((f) => ({ kind: f.kind, path: f.path, layer: f.layer, hiddenBy: null, detail: escapeMarkup(f.capabilities ?? `${f.mode} ${f.type} ${f.uid}:${f.gid}`), remedy: f.remedy, instruction: f.instruction })),
+  ];
+  const el = $('risks');
+  if (!rows.length) {
+    el.innerHTML = `<p>No secrets and no risky files found${k.baseLayers ? ` (setuid, setgid and capabilities looked for above the base's ${k.baseLayers} layer${k.baseLayers === 1 ? '' : 's'})` : ''}.</p>`;
+    return;
+  }
+  sortable(el, rows, [
+    { title: 'kind', cell: (r) => escapeMarkup(r.kind), key: (r) => r.kind },
+    { title: 'path', cell: (r) => `<code>${escapeMarkup(r.path)}</code>`, key: (r) => r.path },
+    { title: 'layer', cell: (r) => `${r.layer}${r.hiddenBy !== null ? ` → ${r.hiddenBy}` : ''}`, key: (r) => r.layer, num: true },
+    { title: 'what', cell: (r) => r.detail },
+    { title: 'remedy', cell: (r) => `${escapeMarkup(r.remedy)}${r.instruction ? `<br><code>${escapeMarkup(clip(r.instruction))}</code>` : ''}` },
+  ]);
 }
 
 function layers(p: InspectPicture): void {
