@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SECRETS, writeRiskyImage } from './helpers/risky-image.js';
 
 const socket = `strata-e2e-${process.pid}`;
 const tmp = mkdtempSync(join(tmpdir(), 'strata-e2e-'));
@@ -121,4 +122,25 @@ test('diff --tui without a terminal: an error, exit 2', (t) => {
   t.is(err.status, 2);
   t.regex(err.stderr, /^strata: --tui needs a terminal/);
   t.is(err.stdout, '');
+});
+
+test('explore an image with secrets: the risks line, w goes to the hidden key first-class, no secret on screen', async (t) => {
+  const image = join(tmp, 'risky.oci.tar');
+  await writeRiskyImage(image);
+  const rc = join(tmp, 'rc-risky');
+  tmux('new-session', '-d', '-s', 'risky', '-x', '120', '-y', '40', 'sh', '-c', `node bin/strata.js explore ${image}; echo $? > ${rc}`);
+  const risky = () => tmux('capture-pane', '-p', '-t', 'risky');
+  t.true(await waitFor(() => /Risks: 6 secrets \(1 hidden but stored\), 1 setuid\/setgid, 1 with capabilities, 1 world-writable, runs as root/.test(risky().replace(/\s+/g, ' '))), risky());
+  const screens = [risky()];
+  // the risks come first in w's round: six secrets in path order, the key (hidden) the sixth
+  for (let i = 0; i < 6; i++) {
+    tmux('send-keys', '-t', 'risky', 'w');
+    t.true(await waitFor(() => new RegExp(`finding ${i + 1}/`).test(risky())), risky());
+    screens.push(risky());
+  }
+  t.regex(screens[6].replace(/\n/g, ' '), /finding 6\/\d+: \/root\/\.ssh\/id_rsa \(secret, layer 1\): SSH private key file, hidden by layer 2 but still stored/);
+  for (const s of SECRETS) for (const screen of screens) t.false(screen.includes(s));
+  tmux('send-keys', '-t', 'risky', 'q');
+  t.true(await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== ''), 'the program did not exit');
+  t.is(readFileSync(rc, 'utf8').trim(), '0');
 });

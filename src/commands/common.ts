@@ -173,7 +173,7 @@ export async function wholeReport(opened: OpenedImage, model: ImageModel, settin
 
 /** The image's inspect report with every finding, made from its model and saved in the report cache. */
 export async function newReport(opened: OpenedImage, model: ImageModel, settings: ReportOptions): Promise<InspectReport> {
-  const report = inspectReport(model, { bloat: settings.bloat });
+  const report = inspectReport(model, { bloat: settings.bloat, secrets: settings.secrets });
   await opened.reports?.put(opened.image, settings, report);
   return report;
 }

@@ -45,14 +45,14 @@ export interface ContentRule {
 }
 
 /** `${NPM_TOKEN}`, `$TOKEN`, `<token>`, `changeme`, `xxxx`: references and placeholders. */
-const PLACEHOLDER = /^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<[^>]*>|\{\{.*\}\}|%\(?[A-Za-z_]+\)?s?|(?:x+|\*+|\.+)|changeme|change_me|password|secret|token|none|null|true|false|example|dummy|test)$/i;
+const PLACEHOLDER = /^(?:\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|<.*|\{\{.*\}\}|%\(?[A-Za-z_]+\)?s?|(?:x+|\*+|\.+)|changeme|change_me|password|secret|token|none|null|true|false|example|dummy|test)$/i;
 
 export const CONTENT_RULES: ContentRule[] = [
   {
     id: 'private-key',
     description: 'private key (PEM or OpenSSH)',
     // the value is the start of the key body: headers alone (in docs and parsers) do not match
-    regex: /-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?-----\r?\n(?:[A-Za-z-]+: [^\n]*\n)*\r?\n?([A-Za-z0-9+/=\r\n]{64,256})/g,
+    regex: /-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP |SSH2 )?PRIVATE KEY(?: BLOCK)?-----\r?\n(?:[A-Za-z-]+: [^\n]*\n)*\r?\n?([A-Za-z0-9+/=\r\n]{40,256})/g,
   },
   {
     id: 'aws-access-key-id',

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
 import type { ChangeCounts, Sizes } from '../model/views.js';
 import { Kind, kindName } from '../scan/records.js';
-import { modeString, truncate } from '../render/text.js';
+import { modeString, truncate, wrapWords } from '../render/text.js';
 import type { TreeView, Status } from './tree-view.js';
 import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';
@@ -86,7 +86,7 @@ export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; wa
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
     `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)}  ${waste.findings.length} findings`,
-    ...(waste.risks ? [`Risks: ${waste.risks}`] : []),
+    ...(waste.risks ? wrapWords(`Risks: ${waste.risks}`, width) : []),
     ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
   ];
   return (
