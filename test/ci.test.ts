@@ -163,7 +163,7 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
     t.true(e instanceof StrataError);
     t.is(e?.message, message);
   };
-  bad('rules:\n  max-final-sise: 10MB\n', '.strata.yml: rules.max-final-sise: unknown rule (known: max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent)');
+  bad('rules:\n  max-final-sise: 10MB\n', '.strata.yml: rules.max-final-sise: unknown rule (known: max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user)');
   bad('rules:\n  max-final-size: 10XB\n', '.strata.yml: rules.max-final-size: "10XB" is not a size (use bytes, or 10MB, 1.5GiB)');
   bad('rules:\n  max-final-size: -5\n', '.strata.yml: rules.max-final-size: -5 is not a size (use bytes, or 10MB, 1.5GiB)');
   bad('rules:\n  max-wasted-percent: 20\n', '.strata.yml: rules.max-wasted-percent: 20 is not a percent (write 20% or 0.2)');
@@ -179,7 +179,7 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
   bad('rules:\n  max-growth-bytes: {size: disk, fail: 1}\n', '.strata.yml: rules.max-growth-bytes.size: expected one of uncompressed, compressed, final');
   bad('rules:\n  forbid-paths: ["/var/log/"]\n', '.strata.yml: rules.forbid-paths[0]: bad glob: "/var/log/" ends with "/": write "/var/log/**" to match everything beneath a directory');
   bad('rules:\n  forbid-categories: [{a: 1}]\n', '.strata.yml: rules.forbid-categories[0]: expected a string');
-  bad('rules: [max-layers]\n', '.strata.yml: rules: expected a mapping of rules (max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent)');
+  bad('rules: [max-layers]\n', '.strata.yml: rules: expected a mapping of rules (max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user)');
 });
 
 test('config: one .strata.yml serves every command: diff.ignore sits next to rules, and is checked', (t) => {
@@ -374,11 +374,11 @@ test('--format and --output pair by position; extensions name the format otherwi
   t.deepEqual(pairOutputs([], []), []);
   t.deepEqual(pairOutputs(['json'], []), [{ format: 'json', file: '-' }]);
   t.deepEqual(pairOutputs(['junit', 'markdown'], ['r.xml', 'r.md']), [{ format: 'junit', file: 'r.xml' }, { format: 'markdown', file: 'r.md' }]);
-  t.deepEqual(pairOutputs([], ['r.xml', 'r.md', 'r.json', 'log.txt']).map((o) => o.format), ['junit', 'markdown', 'json', 'text']);
+  t.deepEqual(pairOutputs([], ['r.xml', 'r.md', 'r.json', 'log.txt', 'r.sarif']).map((o) => o.format), ['junit', 'markdown', 'json', 'text', 'sarif']);
   t.throws(() => pairOutputs(['json', 'junit'], []), { message: '--format given more than once: give each its --output FILE (in the same order)' });
   t.throws(() => pairOutputs(['json'], ['a.json', 'b.xml']), { message: /1 --format for 2 --output/ });
-  t.throws(() => pairOutputs([], ['report']), { message: '--output report: name its format with --format (or use .json, .xml, .md, .txt)' });
-  t.throws(() => pairOutputs(['yaml'], []), { message: '--format: unknown format "yaml" (known: text, json, junit, markdown)' });
+  t.throws(() => pairOutputs([], ['report']), { message: '--output report: name its format with --format (or use .json, .xml, .md, .txt, .sarif)' });
+  t.throws(() => pairOutputs(['yaml'], []), { message: '--format: unknown format "yaml" (known: text, json, junit, markdown, sarif)' });
   t.throws(() => pairOutputs(['json', 'text'], ['-', '-']), { message: '--output -: stdout can take only one report' });
 });
 

@@ -78,7 +78,7 @@ test('config: an empty file or an empty section is the default', (t) => {
 });
 
 test('config: errors name the file and the bad key', (t) => {
-  fails(t, 'blot: {}', '.strata.yml: blot: unknown section (known: bloat, keys, diff, rules)');
+  fails(t, 'blot: {}', '.strata.yml: blot: unknown section (known: bloat, secrets, keys, diff, rules)');
   fails(t, '[1, 2]', '.strata.yml: (top level): expected a mapping of sections (bloat: …)');
   fails(t, 'bloat: [1]', '.strata.yml: bloat: expected a mapping with disable, rules, ignore');
   fails(t, 'bloat: {rulez: []}', '.strata.yml: bloat.rulez: unknown key (known: disable, rules, ignore)');

@@ -27,8 +27,15 @@ export class LayerRecordsSink implements TarSink {
   private hashRow = -1;
   private result: LayerRecords | null = null;
   private readonly emptyHash: Uint8Array;
-  /** The file being read for secrets: its row, its bytes so far (copied: sources reuse chunk buffers). */
-  private reading: { row: number; size: number; parts: Buffer[]; got: number } | null = null;
+  /**
+   * The file being read for secrets (-1: none): its row and size, and its chunks so far when it
+   * spans several (copied: sources reuse chunk buffers). Fields, not an object per file: a million
+   * tiny files made that allocation a visible share of the scan.
+   */
+  private readRow = -1;
+  private readSize = 0;
+  private readGot = 0;
+  private readParts: Buffer[] = [];
 
   constructor(private readonly hasher: IHasher, private readonly secrets?: SecretScanner) {
     hasher.init();
@@ -87,7 +94,11 @@ export class LayerRecordsSink implements TarSink {
         this.hasher.init();
         this.hashing = true;
         this.hashRow = i;
-        if (this.secrets?.wants(h.size) && !h.sparse) this.reading = { row: i, size: h.size, parts: [], got: 0 };
+        if (this.secrets?.wants(h.size) && !h.sparse) {
+          this.readRow = i;
+          this.readSize = h.size;
+          this.readGot = 0;
+        }
       } else {
         r.hash.set(this.emptyHash, i * HASH_BYTES);
       }
@@ -97,16 +108,15 @@ export class LayerRecordsSink implements TarSink {
   data(chunk: Buffer): void {
     this.fileBytes += chunk.length;
     if (this.hashing) this.hasher.update(chunk);
-    const f = this.reading;
-    if (!f) return;
-    if (f.got === 0 && chunk.length === f.size) {
+    if (this.readRow < 0) return;
+    if (this.readGot === 0 && chunk.length === this.readSize) {
       // the whole file in one chunk (the common case): matched in place, no copy
-      this.readSecrets(f.row, chunk);
-      this.reading = null;
+      this.readSecrets(this.readRow, chunk);
+      this.readRow = -1;
       return;
     }
-    f.parts.push(Buffer.from(chunk));
-    f.got += chunk.length;
+    this.readParts.push(Buffer.from(chunk));
+    this.readGot += chunk.length;
   }
 
   end(): void {
@@ -125,10 +135,10 @@ export class LayerRecordsSink implements TarSink {
   }
 
   private closeHash(): void {
-    const f = this.reading;
-    if (f) {
-      this.readSecrets(f.row, Buffer.concat(f.parts, f.got));
-      this.reading = null;
+    if (this.readRow >= 0) {
+      this.readSecrets(this.readRow, Buffer.concat(this.readParts, this.readGot));
+      this.readRow = -1;
+      this.readParts = [];
     }
     if (!this.hashing) return;
     this.b.records.hash.set(this.hasher.digest('binary'), this.hashRow * HASH_BYTES);

@@ -96,15 +96,19 @@ export const CONTENT_RULES: ContentRule[] = [
 ];
 
 /**
- * Cheap first look: a file none of whose bytes could start a match is skipped without running the
- * rules. Name-gated rules are tried only on files of those names.
+ * Cheap first look: a file with none of these is skipped without running the ungated rules (each
+ * rule's match contains one). One case-sensitive regex: 40% faster than the same words with /i, and
+ * faster than a search per word (docs/performance.md#secrets). Name-gated rules are tried only on
+ * files of those names.
  */
-const TRIGGER = /PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|secret_?access|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[baprs]-|hooks\.slack\.com|npm_/i;
+const TRIGGER = /PRIVATE KEY|A(?:KIA|SIA|BIA|CCA)|[Ss]ecret_?[Aa]ccess|SECRET_?ACCESS|gh[pousr]_|github_pat_|glpat-|xox[baprs]-|hooks\.slack\.com|npm_/;
 
 export class SecretScanner {
   readonly limit: number;
   private readonly rules: ContentRule[];
   private readonly trigger: RegExp;
+  /** Any name-gated rule's names, to pass over most files with one test. */
+  private readonly named: RegExp | null;
 
   constructor(settings: ContentScanSettings) {
     this.limit = Math.min(settings.contentLimit, MAX_CONTENT_LIMIT);
@@ -112,6 +116,8 @@ export class SecretScanner {
     this.rules = [...CONTENT_RULES.filter((r) => !settings.disable.includes(r.id)), ...own];
     // the user's patterns have no known first bytes: with any, every small text file is matched
     this.trigger = own.length ? /[^]/ : TRIGGER;
+    const gates = this.rules.filter((r) => r.names).map((r) => r.names!.source);
+    this.named = gates.length ? new RegExp(gates.join('|')) : null;
   }
 
   /** Whether a regular file of this size is read for secrets. */
@@ -121,10 +127,11 @@ export class SecretScanner {
 
   /** The secrets in one file's content (`path` for the rules gated by file name). */
   scan(path: string, content: Buffer): SecretHit[] {
-    if (content.subarray(0, 1024).includes(0)) return []; // binary
+    if ((content.length <= 1024 ? content : content.subarray(0, 1024)).indexOf(0) >= 0) return []; // binary
     const name = baseName(path);
     const text = content.toString('latin1');
     const triggered = this.trigger.test(text);
+    if (!triggered && !this.named?.test(name)) return [];
     const hits: SecretHit[] = [];
     for (const rule of this.rules) {
       if (rule.names ? !rule.names.test(name) : !triggered) continue;

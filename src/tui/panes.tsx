@@ -85,7 +85,7 @@ export function LayerDetails({ model, layer, counts, width, height }: { model: I
 export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; waste: WasteSummary; width: number; height: number }) {
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
-    `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)}  ${waste.findings.length} findings`,
+    `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,
     ...(waste.risks ? wrapWords(`Risks: ${waste.risks}`, width) : []),
     ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
   ];
