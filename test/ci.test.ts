@@ -518,6 +518,10 @@ test("the README's CI gate examples: the config parses, the report lines are the
       ['max-layer-size', 200 * 2 ** 20, undefined, undefined],
       ['max-growth-bytes', 10e6, undefined, undefined],
       ['max-growth-percent', 0.05, undefined, 'compressed'],
+      ['forbid-secrets', 0, undefined, undefined],
+      ['forbid-setuid', 0, undefined, undefined],
+      ['forbid-world-writable', undefined, 0, undefined],
+      ['forbid-root-user', undefined, 0, undefined],
     ],
   );
   // the CI jobs are valid YAML; their strata commands use ci's options, outputs paired as documented

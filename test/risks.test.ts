@@ -124,6 +124,13 @@ test('.strata.yml secrets: allow paths, own patterns and names, a larger content
   t.is((await inspectJson([], env)).risks.secrets.length, 6);
 });
 
+test('.strata.yml secrets: contentLimit 0 reads no content; the name rules still apply', async (t) => {
+  const cwd = mkdtempSync(join(work, 'names-'));
+  writeFileSync(join(cwd, '.strata.yml'), 'secrets:\n  contentLimit: 0\n');
+  const { risks } = await inspectJson([], {}, cwd);
+  t.deepEqual(risks.secrets.map((s) => [s.path, s.rule, s.matches.length]), [['/root/.bash_history', 'shell-history', 0], ['/root/.ssh/id_rsa', 'ssh-key-file', 0]]);
+});
+
 test('.strata.yml secrets: mistakes are one line naming the key, exit 2', async (t) => {
   const cases: [string, RegExp][] = [
     ['secrets:\n  patterns:\n    - id: bad\n      regex: "a("', /secrets\.patterns\[0\]\.regex: bad regular expression/],

@@ -89,7 +89,7 @@ function renderBloat(r: InspectReport, width: number): string[] {
     lines.push(...label('fix', wrapWords(f.remedy, w)));
   }
   lines.push(...renderRisks(r, width));
-  lines.push('', `Verdict: ${verdictLine(r)}`);
+  lines.push('', `Verdict: ${verdictLine(r)}${risksClause(r)}`);
   return lines;
 }
 
@@ -123,6 +123,17 @@ function renderRisks(r: InspectReport, width: number): string[] {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The verdict is about size; the risks, when there are any, are said after it. */
+function risksClause(r: InspectReport): string {
+  const k = r.risks;
+  const parts = [
+    k.secrets.length ? `${plural(k.secrets.length, 'secret')}${k.counts.hiddenSecrets ? ` (${k.counts.hiddenSecrets} hidden but stored)` : ''}` : '',
+    k.files.length ? plural(k.files.length, 'risky file') : '',
+    k.user.root ? 'runs as root' : '',
+  ].filter(Boolean);
+  return parts.length ? ` Risks: ${parts.join(', ')}.` : '';
+}
 
 function verdictLine(r: InspectReport): string {
   const s = r.summary;
