@@ -14,6 +14,7 @@ import { fixture } from './helpers/fixtures.js';
 import { repoRoot, runStrata } from './helpers/cli.js';
 import { tempDir, writeOciArchive } from './helpers/image-builder.js';
 import type { Entry } from './helpers/tar-writer.js';
+import { SECRETS, writeRiskyImage } from './helpers/risky-image.js';
 import type { InspectReport } from '../src/analyze/report.js';
 import type { DiffReport } from '../src/analyze/diff/diff.js';
 
@@ -198,4 +199,36 @@ test('--html: one image only, and a file it cannot write is a one-line error', a
   t.regex(bad.stderr.trim(), /^strata: --html \/nonexistent-dir\/x\.html: cannot write it \(ENOENT\)$/);
   const conflict = await runStrata(['diff', image, image, '--html', join(t.context.dir, 'y.html'), '--file', '/bin/sh']);
   t.is(conflict.code, 2);
+});
+
+test.serial('inspect --html: the risks table in chromium: the hidden key, the risky files, the root user; no secret value on the page', async (t) => {
+  const image = join(t.context.dir, 'risky.oci.tar');
+  await writeRiskyImage(image);
+  const file = join(t.context.dir, 'risky.html');
+  await strataOk(['inspect', image, '--html', file]);
+  const { page, errors, requests, url } = await openPage(t.context.browser, file);
+  t.deepEqual(errors, []);
+  t.deepEqual(requests, [url]);
+  t.false(await page.$eval('#risks-section', (e) => (e as HTMLElement).hidden));
+  t.regex(await page.$eval('#user', (e) => e.textContent ?? ''), /^Runs as root \(the config names no user\)/);
+  const rows = await page.$$eval('#risks tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  t.is(rows.length, 9);
+  const key = rows.find((r) => r[1] === '/root/.ssh/id_rsa')!;
+  t.is(key[0], 'secret: SSH private key file');
+  t.is(key[2], '1 → 2');
+  t.regex(key[3], /^hidden by layer 2, still storedprivate-key line 1 sha256:[0-9a-f]{12}$/);
+  t.deepEqual(rows.filter((r) => !r[0].startsWith('secret')).map((r) => [r[0], r[1], r[3]]), [
+    ['world-writable', '/data', '0777 dir 0:0'],
+    ['capability', '/usr/bin/pinger', 'cap_net_raw+ep'],
+    ['setuid', '/usr/local/bin/helper', '4755 file 0:0'],
+  ]);
+  // sorted by path when its header is clicked
+  await page.click('#risks th[data-col="1"]');
+  const paths = await page.$$eval('#risks tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent ?? ''));
+  t.deepEqual(paths, [...paths].sort().reverse());
+  const text = await page.evaluate(() => document.documentElement.outerHTML);
+  for (const s of SECRETS) t.false(text.includes(s));
+  await page.screenshot({ path: join(t.context.dir, 'risks.png'), fullPage: true });
+  keep(join(t.context.dir, 'risks.png'), 'html-risks.png');
+  await page.close();
 });

@@ -276,6 +276,7 @@ function inspectPage(p: InspectPicture): void {
   $('title').textContent = p.ref;
   $('facts').innerHTML = [
     `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
+    ...(p.risks.secrets.length ? [`<span class="verdict bloated">${p.risks.secrets.length} secret${p.risks.secrets.length === 1 ? '' : 's'}</span>`] : []),
     `${escapeMarkup(p.platform)}`,
     `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
     `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
