@@ -167,6 +167,9 @@ test('ci: forbid-secrets fails on hidden secrets too, forbid-setuid, forbid-worl
     ['forbid-root-user', 'fail', 1],
   ]);
   t.regex(all.report!.rules[0].message, /6 secrets in the layers \(1 hidden by a later layer but still stored\)/);
+  // the offenders: the hidden key first (everyone believes it gone), then the other secrets, then the files
+  t.deepEqual(all.report!.offenders.map((o) => o.category), ['secret', 'secret', 'secret', 'secret', 'secret']);
+  t.is(all.report!.offenders[0].files[0].path, '/root/.ssh/id_rsa');
   // the config names the rule with no value: on
   const named = await ci([], 'rules:\n  forbid-secrets:\n');
   t.is(named.code, 1);

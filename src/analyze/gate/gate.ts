@@ -124,8 +124,14 @@ export function evaluateGate(input: GateInput, rules: GateRule[], diveRules: Div
       offenders.push(o);
     }
   }
-  offenders.sort((a, b) => b.bytes - a.bytes);
+  offenders.sort((a, b) => urgency(a) - urgency(b) || b.bytes - a.bytes);
   return { verdict, exitCode: counts.error ? 2 : counts.fail ? 1 : 0, counts, rules: results, offenders: offenders.slice(0, top) };
+}
+
+/** Risks before bytes: a hidden secret first (everyone believes it gone), then other secrets, then risky files. */
+function urgency(o: Offender): number {
+  if (o.category === 'secret') return o.removedBy !== null ? 0 : 1;
+  return ['setuid', 'setgid', 'capability', 'world-writable', 'root-user'].includes(o.category) ? 2 : 3;
 }
 
 /** Two decimals: a measure just over its limit must not print as the limit (27.01% > 27%). */
@@ -389,7 +395,7 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
   const k = report.risks;
   const countOf = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   if (key === 'forbid-secrets') {
-    const found = k.secrets.map((s): Offender => ({
+    const found = [...k.secrets].sort((a, b) => Number(a.status === 'visible') - Number(b.status === 'visible')).map((s): Offender => ({
       title: `${s.description}: ${s.path} (${s.status === 'visible' ? 'visible' : `hidden by layer ${s.hiddenBy}, still stored`})`,
       category: 'secret',
       bytes: s.size,
