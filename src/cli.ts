@@ -6,6 +6,8 @@ import { diffCommand } from './commands/diff.js';
 import { defaultCommand, exploreCommand } from './commands/explore.js';
 import { ciCommand } from './commands/ci.js';
 import { optimizeCommand } from './commands/optimize.js';
+import { auditCommand } from './commands/audit.js';
+import { workerCommand } from './commands/worker.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -34,9 +36,11 @@ export async function main(argv: string[]): Promise<number> {
       .command(diffCommand)
       .command(ciCommand)
       .command(optimizeCommand)
+      .command(auditCommand)
+      .command(workerCommand)
       .command(exploreCommand)
       .command(defaultCommand)
-      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, optimize, explore')
+      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, optimize, audit, worker, explore')
       .strict()
       .help()
       .version()

@@ -23,7 +23,9 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   // writers of images (optimize): the planned layers streamed out of the original blobs, to files or a registry
   write: ['util', 'image', 'scan', 'model', 'analyze', 'sources'],
   tui: ['util', 'image', 'scan', 'model', 'analyze', 'render'],
-  commands: ['util', 'config', 'image', 'scan', 'model', 'analyze', 'cache', 'sources', 'render', 'tui', 'write'],
+  // the fleet audit's machinery: BullMQ queue and workers, records and results shared in Redis
+  fleet: ['util', 'image', 'scan', 'model', 'analyze', 'cache'],
+  commands: ['util', 'config', 'image', 'scan', 'model', 'analyze', 'cache', 'sources', 'render', 'tui', 'write', 'fleet'],
   '.': ['util', 'commands'],
 };
 const CLI = new Set(['.', 'commands']);

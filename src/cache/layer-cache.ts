@@ -96,31 +96,32 @@ export class LayerCache {
   private readonly variant: string;
   constructor(opts: LayerCacheOptions) {
     this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}`), opts.maxBytes);
-    const s = opts.secrets;
-    const plain = !s || JSON.stringify(s) === JSON.stringify(defaultContentScan());
-    this.variant = plain ? '' : `.${createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 16)}`;
+    this.variant = LayerCache.variantOf(opts.secrets);
   }
 
   private key(diffId: string): string {
     return `${diffId.replace(':', '-')}${this.variant}.bin`;
   }
 
+  /** The part of a key that names the scan settings ('' for the defaults), for stores that share entries (fleet/redis-records.ts). */
+  static variantOf(secrets: ContentScanSettings | undefined): string {
+    const plain = !secrets || JSON.stringify(secrets) === JSON.stringify(defaultContentScan());
+    return plain ? '' : `.${createHash('sha256').update(JSON.stringify(secrets)).digest('hex').slice(0, 16)}`;
+  }
+
   async get(diffId: string): Promise<LayerScan | undefined> {
     const buf = await this.files.get(this.key(diffId));
     if (!buf) return undefined;
-    try {
-      return decode(buf, diffId);
-    } catch {
-      return undefined; // a damaged entry is a miss; it will be rewritten
-    }
+    return decodeScan(buf, diffId);
   }
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
-    await this.files.put(this.key(diffId), encode(scan, diffId));
+    await this.files.put(this.key(diffId), encodeScan(scan, diffId));
   }
 }
 
-function encode(scan: LayerScan, diffId: string): Buffer {
+/** A layer's scan as the bytes of a cache entry: a JSON header, then the record columns as they are. */
+export function encodeScan(scan: LayerScan, diffId: string): Buffer {
   const r = scan.records;
   const link: Record<number, string> = {};
   r.link.forEach((l, i) => {
@@ -135,6 +136,15 @@ function encode(scan: LayerScan, diffId: string): Buffer {
   len.writeUInt32LE(h.length);
   const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   return Buffer.concat([len, h, bytes(r.size), bytes(r.mtime), bytes(r.mode), bytes(r.uid), bytes(r.gid), bytes(r.kind), bytes(r.flags), bytes(r.hash), Buffer.from(r.path.join('\0'))]);
+}
+
+/** An entry's scan, or undefined when it is damaged or of another schema or layer (a miss: it will be rewritten). */
+export function decodeScan(buf: Buffer, diffId: string): LayerScan | undefined {
+  try {
+    return decode(buf, diffId);
+  } catch {
+    return undefined;
+  }
 }
 
 function decode(buf: Buffer, diffId: string): LayerScan {

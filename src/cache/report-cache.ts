@@ -27,7 +27,7 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  *    debconf's database a cache, nor a package's documentation a log.
  * 8: reports carry risks (secrets, risky files); the built-in secret rules are not in the key either.
  */
-const ANALYSIS_REVISION = 8;
+export const ANALYSIS_REVISION = 8;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { openImage } from '../sources/resolve.js';
 import type { Image } from '../image/image.js';
-import { readImage, type ImageModel } from '../model/read-image.js';
+import { readImage, type ImageModel, type RecordStore } from '../model/read-image.js';
+import type { Layer } from '../image/image.js';
 import { UnionPrefixes } from '../model/union-prefixes.js';
 import { ReportCache } from '../cache/report-cache.js';
 import { inspectReport, type InspectReport, type ReportOptions } from '../analyze/report.js';
@@ -46,24 +47,31 @@ export function wholeNumber(flag: string, negative = false): (v: unknown) => num
 }
 
 export function imageOptions<T>(y: Argv<T>) {
+  const withImage = y.positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' });
+  return imageFlags(
+    withImage
+      .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
+      .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' }),
+  );
+}
+
+/** The image options but the image and a login of its own: commands on many images (audit, worker) use the stored logins. */
+export function imageFlags<T>(y: Argv<T>) {
   return y
-    .positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' })
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
-    .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
-    .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' })
     .option('insecure', { type: 'boolean', describe: 'allow plain HTTP and unverified TLS for the registry' })
     .option('cache-dir', { type: 'string', describe: 'cache root: pulled blobs and per-layer results (default $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata)' })
     .option('cache', { type: 'boolean', describe: 'use the cache (--no-cache, or STRATA_NO_CACHE=1: pull and verify every blob, reuse nothing)' })
     .option('cache-max', { type: 'string', describe: 'size cap of each store (blobs, layer results), e.g. 5GiB (default $STRATA_CACHE_MAX, else 10GiB); least recently used go first' });
 }
 
-interface CacheChoice {
+export interface CacheChoice {
   off: boolean;
   root: string;
   maxBytes: number;
 }
 
-async function cacheChoice(args: ImageArgs, note?: (msg: string) => void): Promise<CacheChoice> {
+export async function cacheChoice(args: Pick<ImageArgs, 'cache' | 'cacheDir' | 'cacheMax'>, note?: (msg: string) => void): Promise<CacheChoice> {
   const choice = {
     off: args.cache === false || (args.cache === undefined && !!process.env.STRATA_NO_CACHE),
     root: args.cacheDir ?? process.env.STRATA_CACHE_DIR ?? defaultCacheDir(process.env),
@@ -94,11 +102,18 @@ const unwritableSaid = new Set<string>();
  */
 export class Loading {
   readonly pool = new ScanPool();
-  readonly memo = new Map<string, Promise<LayerScan>>();
-  readonly prefixes = new UnionPrefixes();
+  readonly prefixes: UnionPrefixes | undefined;
 
-  static async with<T>(f: (l: Loading) => Promise<T>): Promise<T> {
-    const l = new Loading();
+  /**
+   * `memo`: a fleet audit passes one that forgets settled scans (the layer cache has them), and
+   * `sharePrefixes: false`, so that memory does not grow with the number of images.
+   */
+  constructor(readonly memo: Map<string, Promise<LayerScan>> = new Map(), sharePrefixes = true) {
+    this.prefixes = sharePrefixes ? new UnionPrefixes() : undefined;
+  }
+
+  static async with<T>(f: (l: Loading) => Promise<T>, make: () => Loading = () => new Loading()): Promise<T> {
+    const l = make();
     try {
       return await f(l);
     } finally {
@@ -113,6 +128,10 @@ export interface LoadOptions {
   loading?: Loading;
   /** What the layers' scan reads small files for (the config's `secrets:`); default the built-in rules. */
   secrets?: ContentScanSettings;
+  /** Layer records kept elsewhere than the local cache (a fleet's shared store, fleet/redis-records.ts). */
+  records?: RecordStore;
+  /** Called for each layer actually scanned (not found in a cache). */
+  onScanned?: (layer: Layer) => void;
 }
 
 /** An image opened (manifest and config read) but whose layers are not read yet. */
@@ -152,7 +171,8 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       memo: opts.loading?.memo,
       prefixes: opts.loading?.prefixes,
       secrets: opts.secrets,
-      cache: cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes, secrets: opts.secrets }),
+      onScanned: opts.onScanned,
+      cache: opts.records ?? (cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes, secrets: opts.secrets })),
       onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
     }).finally(() => bars?.finish());
     if (tty && !pulled) process.stderr.write('\r\x1b[K');

@@ -2,12 +2,13 @@
 import { writeFileSync } from 'node:fs';
 import type { InspectPicture } from '../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../analyze/picture/diff-picture.js';
+import type { FleetPicture } from '../analyze/picture/fleet-picture.js';
 import { StrataError } from '../util/errors.js';
 import { humanBytes } from '../util/units.js';
 
 export const htmlOptionText = 'also write the report as one self-contained HTML page (treemap, layers, findings) to FILE';
 
-export async function writeHtmlReport(file: string, picture: InspectPicture | DiffPicture): Promise<void> {
+export async function writeHtmlReport(file: string, picture: InspectPicture | DiffPicture | FleetPicture): Promise<void> {
   const { renderHtml } = await import('../render/html.js');
   const html = renderHtml(picture);
   try {

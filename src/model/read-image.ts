@@ -43,6 +43,11 @@ export interface ImageModel {
 export interface RecordStore {
   get(diffId: string): Promise<LayerScan | undefined>;
   put(diffId: string, scan: LayerScan): Promise<void>;
+  /**
+   * A store shared by several processes (fleet/redis-records.ts) gets a layer to scan once among
+   * them: the stored scan, or `scan()` run by the one process holding the layer's lock and stored.
+   */
+  once?(diffId: string, scan: () => Promise<LayerScan>): Promise<{ scan: LayerScan; stored: boolean }>;
 }
 
 export interface ReadOptions {
@@ -60,6 +65,8 @@ export interface ReadOptions {
   prefixes?: UnionPrefixes;
   /** What small files are read for (secret-scan.ts); default the built-in rules. The cache must be made for the same. */
   secrets?: ContentScanSettings;
+  /** Called for each layer this call scanned (not found in the cache): a fleet audit counts them. */
+  onScanned?: (layer: Layer) => void;
   /** Smallest blob worth a split scan (layersToSplit); default SPLIT_MIN_BYTES. */
   splitMinBytes?: number;
 }
@@ -196,13 +203,21 @@ export async function storedLayers(image: Image, known: { digest: string; compre
 async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: boolean): Promise<LayerScan> {
   if (layer.scanned) return verified(layer, layer.scanned);
   const { cache, secrets } = opts;
-  const hit = await cache?.get(layer.diffId);
   // the very blob the records were made from has their compression: only another one is opened to be sniffed
-  if (hit) return asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
+  const fromStore = async (hit: LayerScan) => asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
-  const scan = verified(layer, small ? await scanLayer(layer.open(), { secrets }) : await pool.scan(layer.file ?? layer.open(), { split, secrets }));
-  await cache?.put(layer.diffId, scan);
-  return scan;
+  const scan = async () => verified(layer, small ? await scanLayer(layer.open(), { secrets }) : await pool.scan(layer.file ?? layer.open(), { split, secrets }));
+  if (cache?.once) {
+    const got = await cache.once(layer.diffId, scan);
+    if (!got.stored) opts.onScanned?.(layer);
+    return got.stored ? fromStore(got.scan) : got.scan;
+  }
+  const hit = await cache?.get(layer.diffId);
+  if (hit) return fromStore(hit);
+  const made = await scan();
+  opts.onScanned?.(layer);
+  await cache?.put(layer.diffId, made);
+  return made;
 }
 
 /**

@@ -6,18 +6,21 @@
 import { readFileSync } from 'node:fs';
 import type { InspectPicture } from '../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../analyze/picture/diff-picture.js';
+import type { FleetPicture } from '../analyze/picture/fleet-picture.js';
 import { escapeMarkup } from '../util/markup.js';
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
-let script: string | undefined;
+const scripts = new Map<string, string>();
 
-/** The page script, built by `npm run build` (esbuild) next to this module. */
-function pageScript(): string {
+/** A page script, built by `npm run build` (esbuild) next to this module: bundle.js (inspect, diff), fleet-bundle.js. */
+function pageScript(name: 'bundle.js' | 'fleet-bundle.js'): string {
+  let script = scripts.get(name);
   if (script === undefined) {
-    script = readFileSync(new URL('./page/bundle.js', import.meta.url), 'utf8');
+    script = readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
     // a bug of the build, not of the input: the bundle could not sit inside <script>
-    if (/<\/script/i.test(script)) throw new Error('page/bundle.js contains "</script": it cannot be inlined');
+    if (/<\/script/i.test(script)) throw new Error(`page/${name} contains "</script": it cannot be inlined`);
+    scripts.set(name, script);
   }
   return script;
 }
@@ -25,7 +28,8 @@ function pageScript(): string {
 /** `<` as an escape, so that no string in the data or the script can close its <script> element. */
 const inert = (s: string) => s.replace(/</g, '\\u003c');
 
-export function renderHtml(picture: InspectPicture | DiffPicture): string {
+export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture): string {
+  if (picture.kind === 'fleet') return renderFleetHtml(picture);
   const title = picture.kind === 'diff' ? `${picture.summary.a.ref} → ${picture.summary.b.ref}` : picture.ref;
   return `<!doctype html>
 <html lang="en">
@@ -46,7 +50,31 @@ export function renderHtml(picture: InspectPicture | DiffPicture): string {
 <section id="risks-section" hidden><h2>Risks</h2><p id="user"></p><div id="risks"></div></section>
 <div id="tip"></div>
 <script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
-<script>${pageScript()}</script>
+<script>${pageScript('bundle.js')}</script>
+</body>
+</html>
+`;
+}
+
+/** The fleet page of `strata audit --html`: a bar and a row per image, then the fleet's tables. */
+function renderFleetHtml(picture: FleetPicture): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>strata: fleet of ${picture.report.fleet.images} images</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>
+<section><h2>Images</h2><p class="hint">Bar: what the image's layers store; solid: its final view, light: bloat in it, striped: wasted (hidden by a later layer).</p><div id="images"></div><div id="failed"></div></section>
+<section><h2>Layers shared by most images</h2><div id="shared"></div></section>
+<section><h2>Waste by instruction</h2><div id="waste"></div></section>
+<section><h2>The same content in several layers</h2><p class="hint">Files of 100 kB or more stored in more than one distinct layer: "stored again" is what one shared copy would save.</p><div id="duplicates"></div></section>
+<script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
+<script>${pageScript('fleet-bundle.js')}</script>
 </body>
 </html>
 `;
@@ -85,6 +113,9 @@ code { font: 12px ui-monospace, monospace; }
 .layer .bar i { display: block; height: 100%; }
 .layer .bar .was { background: repeating-linear-gradient(45deg, #cf222e 0 3px, #ffb3b3 3px 6px); }
 .layer code { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#images .bar { display: inline-flex; width: 180px; height: 10px; background: #eaeef2; vertical-align: middle; }
+#images .bar i { display: block; height: 100%; } #images .bar .vis { background: #54aeff; } #images .bar .blo { background: #d4a72c; }
+#images .bar .was { background: repeating-linear-gradient(45deg, #cf222e 0 3px, #ffb3b3 3px 6px); }
 .num, th[data-num] { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #d8dee4; }

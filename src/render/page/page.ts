@@ -7,6 +7,7 @@
 import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3-hierarchy';
 import { humanBytes } from '../../util/units.js';
 import { escapeMarkup } from '../../util/markup.js';
+import { sortable } from './table.js';
 import type { Tile } from '../../analyze/picture/tile-tree.js';
 import type { InspectPicture } from '../../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../../analyze/picture/diff-picture.js';
@@ -234,42 +235,6 @@ function wireMap(): void {
   });
 }
 
-// ---- tables
-
-interface Column<T> {
-  title: string;
-  cell: (row: T) => string;
-  /** Sort key; absent: the column does not sort. */
-  key?: (row: T) => number | string;
-  num?: true;
-}
-
-/** A table whose sortable headers sort it (a second click reverses). */
-function sortable<T>(el: HTMLElement, rows: T[], columns: Column<T>[]): void {
-  let by = -1;
-  let desc = true;
-  const render = () => {
-    const sorted = by < 0 ? rows : [...rows].sort((x, y) => {
-      const kx = columns[by].key!(x), ky = columns[by].key!(y);
-      const c = kx < ky ? -1 : kx > ky ? 1 : 0;
-      return desc ? -c : c;
-    });
-    const head = columns
-      .map((c, i) => `<th${c.key ? ` class="sort${i === by ? (desc ? ' desc' : ' asc') : ''}" data-col="${i}"` : ''}${c.num ? ' data-num' : ''}>${c.title}</th>`)
-      .join('');
-    const body = sorted.map((r) => `<tr>${columns.map((c) => `<td${c.num ? ' class="num"' : ''}>${c.cell(r)}</td>`).join('')}</tr>`).join('');
-    el.innerHTML = `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-  };
-  el.addEventListener('click', (e) => {
-    const th = (e.target as HTMLElement).closest<HTMLElement>('th[data-col]');
-    if (!th) return;
-    const i = Number(th.dataset.col);
-    desc = i === by ? !desc : true;
-    by = i;
-    render();
-  });
-  render();
-}
 
 function inspectPage(p: InspectPicture): void {
   const s = p.summary;

@@ -1,0 +1,42 @@
+/**
+ * A fleet audit's results on disk, one file per image key (its manifest digest, else its config
+ * digest) under a directory named by what the analysis depends on: a run stopped half-way goes on
+ * where it was, and an image audited before (under any tag) is not read again.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ANALYSIS_REVISION } from './report-cache.js';
+import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
+import type { AuditEntry } from '../analyze/fleet/entry.js';
+
+/** Where results are kept: by image key, for one analysis (settingsKey). */
+export interface AuditResults {
+  get(key: string): Promise<AuditEntry | undefined>;
+  put(key: string, entry: AuditEntry): Promise<void>;
+}
+
+/** Names the analysis settings (bloat and secrets sections) and strata's own revision of it. */
+export function auditSettingsKey(settings: object): string {
+  return createHash('sha256').update(JSON.stringify({ CACHE_SCHEMA, ANALYSIS_REVISION, settings })).digest('hex').slice(0, 16);
+}
+
+export class DiskAuditResults implements AuditResults {
+  private readonly files: KeyedFiles;
+  constructor(opts: CacheOptions, settingsKey: string) {
+    this.files = new KeyedFiles(join(opts.dir, settingsKey), opts.maxBytes);
+  }
+
+  async get(key: string): Promise<AuditEntry | undefined> {
+    const buf = await this.files.get(`${key.replace(':', '-')}.json`);
+    if (!buf) return undefined;
+    try {
+      return JSON.parse(buf.toString('utf8')) as AuditEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, entry: AuditEntry): Promise<void> {
+    await this.files.put(`${key.replace(':', '-')}.json`, Buffer.from(JSON.stringify(entry)));
+  }
+}
