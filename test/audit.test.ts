@@ -203,6 +203,23 @@ test.serial('distributed: a job failing 3 times is reported with its error; the 
   }
 });
 
+test.serial('distributed: Redis restarted under a waiting worker; the worker reconnects and takes the next audit', async (t) => {
+  const w = startWorker(mkdtempSync(join(work, 'worker-')), 'restart');
+  try {
+    await until(() => /waiting for jobs/.test(w.log()));
+    await stopProcess(redis);
+    const port = Number(new URL(redisUrl).port);
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const r = await runStrata(['audit', FILES[2], '--queue', redisUrl, '--run', 'restart', '--json'], { env: env(), timeoutMs: 60_000 });
+    t.is(r.code, 0, `${r.stderr}\n${w.log()}`);
+    t.deepEqual(json(r.stdout).images.map((i) => i.ref), [FILES[2]]);
+    t.regex(w.log(), /completed .*tiny-commit\.docker\.tar/);
+  } finally {
+    w.proc.kill('SIGTERM');
+    await new Promise((r) => w.proc.once('exit', r));
+  }
+});
+
 test('errors: no images, --collect without --queue, an unreachable Redis: one line, exit 2', async (t) => {
   for (const [args, message] of [
     [[], /no images to audit/],

@@ -232,3 +232,27 @@ test.serial('inspect --html: the risks table in chromium: the hidden key, the ri
   keep(join(t.context.dir, 'risks.png'), 'html-risks.png');
   await page.close();
 });
+
+test.serial('audit --html: the fleet page in chromium: a row and a bar per image, the shared layers and duplicates as the JSON says', async (t) => {
+  const file = join(t.context.dir, 'fleet.html');
+  const images = ['tiny-dockerfile.docker.tar', 'tiny-overlay.oci.tar', 'tiny-commit.docker.tar'].map(fixture);
+  const r = await runStrata(['audit', ...images, '--json', '--html', file, '--no-cache'], { timeoutMs: 60_000 });
+  t.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as import('../src/analyze/fleet/fleet.js').FleetReport;
+  const { page, errors, requests, url } = await openPage(t.context.browser, file);
+  t.deepEqual(errors, []);
+  t.deepEqual(requests, [url]);
+  const rows = await page.$$eval('#images tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  t.deepEqual(rows.map((x) => x[0]), report.images.map((i) => i.ref));
+  t.deepEqual(rows.map((x) => x.at(-1)), report.images.map((i) => i.verdict));
+  // the bars: the biggest image's spans the whole width, the wasted part in proportion
+  const widths = await page.$$eval('#images tbody tr', (trs) => trs.map((tr) => ['.vis', '.blo', '.was'].map((c) => (tr.querySelector(c) as HTMLElement).getBoundingClientRect().width)));
+  const max = Math.max(...report.images.map((i) => i.uncompressedSize));
+  for (const [i, img] of report.images.entries()) t.true(Math.abs(widths[i][2] - (img.wastedBytes / max) * 180) < 1, img.ref);
+  t.is(await page.$$eval('#shared tbody tr', (x) => x.length), report.fleet.sharedLayers.length);
+  t.is(await page.$$eval('#duplicates tbody tr', (x) => x.length), report.fleet.duplicates.length);
+  t.regex(await page.$eval('#facts', (e) => e.textContent ?? ''), /optimize would save/);
+  await page.screenshot({ path: join(t.context.dir, 'fleet.png'), fullPage: true });
+  keep(join(t.context.dir, 'fleet.png'), 'html-fleet.png');
+  await page.close();
+});
