@@ -18,6 +18,7 @@ import { verifyFloor } from './floor.js';
 import { pageLoad } from './page-load.js';
 import { GZIP_LEVEL, ZSTD_LEVEL } from '../src/write/layer-writer.js';
 import { CONTENT_RULES } from '../src/scan/secret-scan.js';
+import { fleetBench } from './fleet.js';
 
 const root = process.env.STRATA_BENCH_DIR ?? '/tmp/strata-bench';
 const runCli = fileURLToPath(new URL('./run-cli.js', import.meta.url));
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
         row('strata inspect, content rules on (default)', on.ms, base, `peak RSS ${on.maxRssMB.toFixed(0)} MB  (goal <= 1.1x)`);
       }
     }
+    if (!only.length || only.includes('fleet')) await fleetBench(root);
     if (!only.length || only.includes('headers')) {
       const g = await generate(root, specs.headers);
       console.log(`headers: ${g.files} tiny files, ${(g.uncompressedBytes / 1e6).toFixed(0)} MB uncompressed`);
