@@ -21,6 +21,8 @@ export interface AuditJob {
 }
 
 export const ATTEMPTS = 3;
+/** Requests in flight at once when asking about many jobs. */
+const BATCH = 1000;
 
 const queueName = (run: string) => `strata-audit.${run}`;
 
@@ -42,12 +44,20 @@ export class AuditQueue {
   /** Adds the jobs not there yet; jobs of these images that failed before are tried again. */
   async enqueue(jobs: AuditJob[]): Promise<string[]> {
     const ids = jobs.map(jobIdOf);
-    for (const [i, job] of jobs.entries()) {
-      const existing = await Job.fromId(this.queue, ids[i]);
-      if (existing && (await existing.getState()) === 'failed') await existing.retry('failed');
-      else if (!existing) await this.queue.add('image', job, { jobId: ids[i], attempts: ATTEMPTS, backoff: { type: 'fixed', delay: 1000 } });
+    const states = await this.states(ids);
+    const fresh = jobs.filter((_, i) => states[i] === 'unknown');
+    for (let i = 0; i < fresh.length; i += BATCH) {
+      await this.queue.addBulk(fresh.slice(i, i + BATCH).map((job) => ({ name: 'image', data: job, opts: { jobId: jobIdOf(job), attempts: ATTEMPTS, backoff: { type: 'fixed', delay: 1000 } } })));
     }
+    for (const [i, id] of ids.entries()) if (states[i] === 'failed') await (await Job.fromId(this.queue, id))?.retry('failed');
     return ids;
+  }
+
+  /** Each job's state ('unknown': not in the queue), asked BATCH at a time. */
+  private async states(ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += BATCH) out.push(...(await Promise.all(ids.slice(i, i + BATCH).map((id) => this.queue.getJobState(id)))));
+    return out;
   }
 
   /** Waits until every job is completed or failed for good, telling progress as they finish. */
@@ -55,7 +65,7 @@ export class AuditQueue {
     let pending = ids;
     let failed = 0;
     for (;;) {
-      const states = await Promise.all(pending.map((id) => this.queue.getJobState(id)));
+      const states = await this.states(pending);
       failed += states.filter((s) => s === 'failed').length;
       pending = pending.filter((_, i) => states[i] !== 'completed' && states[i] !== 'failed');
       onProgress?.(ids.length - pending.length, failed);
