@@ -10,7 +10,7 @@ import { StrataError } from '../src/util/errors.js';
 import { fixture } from './helpers/fixtures.js';
 import { writeOciArchive } from './helpers/image-builder.js';
 import {
-  freePort, makeTokenKey, push, startProxy, startRegistry, startTokenServer, tempDir, type Registry,
+  freePort, push, startProxy, startRegistry, startTokenRegistry, tempDir, type Registry,
 } from './helpers/registry-harness.js';
 
 /** No logins, no engine: only what a test passes counts. */
@@ -171,16 +171,7 @@ test('htpasswd Basic auth: the catalog with credentials; refused without or with
 });
 
 test('token auth: the registry asks for registry:catalog:* and the token is widened to it', async (t) => {
-  const dir = tempDir('token');
-  const key = await makeTokenKey(dir);
-  const service = 'strata-test-registry';
-  const issuer = 'strata-test-issuer';
-  const ts = await startTokenServer(key, { service, issuer, users: { carol: 'tok-pw' } });
-  const r = await startRegistry({ kind: 'token', realm: ts.url, service, issuer, certFile: key.certFile });
-  t.teardown(async () => {
-    await r.stop();
-    await ts.stop();
-  });
+  const { reg: r, ts } = await startTokenRegistry(t);
   let catalogAllowed = true;
   ts.policy = (name, user) => (user === 'carol' ? ['pull', 'push'] : name === 'catalog' ? (catalogAllowed ? ['*'] : []) : ['pull']);
   await push(`oci-archive:${await synthetic('token', [{ created: '2024-05-01T00:00:00Z' }])}`, `${r.host}/public/app:v1`, { creds: 'carol:tok-pw' });

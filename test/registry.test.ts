@@ -12,7 +12,7 @@ import { listView } from '../src/model/views.js';
 import { parsePlatform } from '../src/image/platform.js';
 import type { RemoteOptions } from '../src/sources/remote.js';
 import {
-  makeTokenKey, push, startProxy, startRegistry, startTlsProxy, startTokenServer, tempDir,
+  push, startProxy, startRegistry, startTlsProxy, startTokenRegistry, tempDir,
   type Registry, type TokenServer,
 } from './helpers/registry-harness.js';
 
@@ -356,16 +356,7 @@ interface TokenSetup {
 }
 
 async function tokenRegistry(t: import('ava').ExecutionContext): Promise<TokenSetup> {
-  const dir = tempDir('token');
-  const key = await makeTokenKey(dir);
-  const service = 'strata-test-registry';
-  const issuer = 'strata-test-issuer';
-  const ts = await startTokenServer(key, { service, issuer, users: { carol: 'tok-pw' } });
-  const r = await startRegistry({ kind: 'token', realm: ts.url, service, issuer, certFile: key.certFile });
-  t.teardown(async () => {
-    await r.stop();
-    await ts.stop();
-  });
+  const { reg: r, ts } = await startTokenRegistry(t);
   // Public repositories pull anonymously; private/ needs carol; pushing needs carol.
   ts.policy = (repo, user) => (user === 'carol' ? ['pull', 'push'] : repo.startsWith('private/') ? [] : ['pull']);
   await push(`oci-archive:${OVERLAY}`, `${r.host}/public/app:v1`, { creds: 'carol:tok-pw' });

@@ -29,8 +29,26 @@ function pageScript(name: 'bundle.js' | 'fleet-bundle.js'): string {
 const inert = (s: string) => s.replace(/</g, '\\u003c');
 
 export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture): string {
-  if (picture.kind === 'fleet') return renderFleetHtml(picture);
+  if (picture.kind === 'fleet') {
+    return page(`fleet of ${picture.report.fleet.images} images`, picture, 'fleet-bundle.js', `
+<section><h2>Images</h2><p class="hint">Bar: what the image's layers store; solid: its final view, light: bloat in it, striped: wasted (hidden by a later layer).</p><div id="images"></div><div id="failed"></div></section>
+<section><h2>Layers shared by most images</h2><div id="shared"></div></section>
+<section><h2>Waste by instruction</h2><div id="waste"></div></section>
+<section><h2>The same content in several layers</h2><p class="hint">Files of 100 kB or more stored in more than one distinct layer: "stored again" is what one shared copy would save.</p><div id="duplicates"></div></section>`);
+  }
   const title = picture.kind === 'diff' ? `${picture.summary.a.ref} → ${picture.summary.b.ref}` : picture.ref;
+  return page(title, picture, 'bundle.js', `
+<section><h2>Where the bytes are</h2>
+<div class="bar-line"><nav id="crumbs"></nav><span id="colour"></span></div>
+<div id="map"></div><div id="legend"></div></section>
+<section id="layers-section"><h2>Layers</h2><p class="hint">Bar: bytes the layer stored; solid: still visible, striped: hidden by a later layer. Click a layer to light up what it set.</p><div id="layers"></div></section>
+<section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>
+<section id="risks-section" hidden><h2>Risks</h2><p id="user"></p><div id="risks"></div></section>
+<div id="tip"></div>`);
+}
+
+/** The page around a picture: its sections, the data block and the script that draws them. */
+function page(title: string, picture: object, script: 'bundle.js' | 'fleet-bundle.js', sections: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -41,40 +59,9 @@ export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture)
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>
-<section><h2>Where the bytes are</h2>
-<div class="bar-line"><nav id="crumbs"></nav><span id="colour"></span></div>
-<div id="map"></div><div id="legend"></div></section>
-<section id="layers-section"><h2>Layers</h2><p class="hint">Bar: bytes the layer stored; solid: still visible, striped: hidden by a later layer. Click a layer to light up what it set.</p><div id="layers"></div></section>
-<section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>
-<section id="risks-section" hidden><h2>Risks</h2><p id="user"></p><div id="risks"></div></section>
-<div id="tip"></div>
+<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>${sections}
 <script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
-<script>${pageScript('bundle.js')}</script>
-</body>
-</html>
-`;
-}
-
-/** The fleet page of `strata audit --html`: a bar and a row per image, then the fleet's tables. */
-function renderFleetHtml(picture: FleetPicture): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>strata: fleet of ${picture.report.fleet.images} images</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>
-<section><h2>Images</h2><p class="hint">Bar: what the image's layers store; solid: its final view, light: bloat in it, striped: wasted (hidden by a later layer).</p><div id="images"></div><div id="failed"></div></section>
-<section><h2>Layers shared by most images</h2><div id="shared"></div></section>
-<section><h2>Waste by instruction</h2><div id="waste"></div></section>
-<section><h2>The same content in several layers</h2><p class="hint">Files of 100 kB or more stored in more than one distinct layer: "stored again" is what one shared copy would save.</p><div id="duplicates"></div></section>
-<script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
-<script>${pageScript('fleet-bundle.js')}</script>
+<script>${pageScript(script)}</script>
 </body>
 </html>
 `;

@@ -360,3 +360,17 @@ export async function startTlsProxy(target: { port: number }): Promise<{ host: s
     }),
   };
 }
+
+/** A registry whose auth is a token server (user carol, password tok-pw), both stopped when the test ends. */
+export async function startTokenRegistry(t: import('ava').ExecutionContext): Promise<{ reg: Registry; ts: TokenServer }> {
+  const key = await makeTokenKey(tempDir('token'));
+  const service = 'strata-test-registry';
+  const issuer = 'strata-test-issuer';
+  const ts = await startTokenServer(key, { service, issuer, users: { carol: 'tok-pw' } });
+  const reg = await startRegistry({ kind: 'token', realm: ts.url, service, issuer, certFile: key.certFile });
+  t.teardown(async () => {
+    await reg.stop();
+    await ts.stop();
+  });
+  return { reg, ts };
+}
