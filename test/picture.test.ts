@@ -58,6 +58,10 @@ test('ties at the cut are broken by order, and nothing is lost when the budget i
   t.is(whole.k!.find((x) => x.n === 'same')!.k!.length, 10);
   t.true([...tiles(whole)].some((x) => x.x && x.f === 1 && x.s === 0), 'an empty file is counted, folded, not drawn as a tile of its own');
   assertExact(t, whole);
+  // a builder builds again, with another budget, to the same sizes (sums do not pile up)
+  t.deepEqual(b2.build(1000), whole);
+  t.deepEqual(b.build(1000).s, 70);
+  t.deepEqual(b.build(6), cut);
 });
 
 test('a grouping of strata\'s never merges with a directory of the same name', (t) => {

@@ -141,7 +141,11 @@ export class TileTreeBuilder {
 
   /** The tree cut down to about `budget` tiles (ancestors of kept tiles and folded tiles come on top). */
   build(budget = DEFAULT_TILE_BUDGET): Tile {
-    const { n, parent, area, before, after, flags } = this;
+    const { n, parent, flags } = this;
+    // sums go into copies: the leaves' own sizes stay as added, so build() can run again (another budget)
+    const area = this.area.slice(0, n);
+    const before = this.sides ? this.before.slice(0, n) : this.before;
+    const after = this.sides ? this.after.slice(0, n) : this.after;
     const isDir = (i: number) => (flags[i] & DIR) !== 0;
     const files = new Float64Array(n);
     // children come after their parents (dir() creates parents first), so one backward pass sums up
@@ -154,7 +158,7 @@ export class TileTreeBuilder {
       }
       files[parent[i]] += files[i];
     }
-    const kept = this.keep(budget);
+    const kept = this.keep(budget, area);
     // every leaf not kept lands in the folded tile of its nearest kept ancestor
     const target = new Int32Array(n);
     const folded = new Map<number, Folded>();
@@ -214,11 +218,11 @@ export class TileTreeBuilder {
    * The `budget` biggest nodes with bytes (at equal size the lower id, i.e. the ancestor, first), and
    * the root. A node's parent weighs at least as much and has a lower id, so it is kept too.
    */
-  private keep(budget: number): Uint8Array {
+  private keep(budget: number, area: Float64Array): Uint8Array {
     const n = this.n;
     const kept = new Uint8Array(n);
     kept[0] = 1;
-    const sizes = this.area.slice(1, n).sort();
+    const sizes = area.slice(1, n).sort();
     let cut = 0; // keep area > cut, then area == cut in id order until the budget is spent
     let atCut = 0;
     if (sizes.length > budget) {
@@ -226,7 +230,7 @@ export class TileTreeBuilder {
       atCut = budget - (sizes.length - upperBound(sizes, cut));
     }
     for (let i = 1; i < n; i++) {
-      const a = this.area[i];
+      const a = area[i];
       if (a <= 0 || a < cut) continue;
       if (a > cut || sizes.length <= budget) kept[i] = 1;
       else if (atCut > 0) {

@@ -83,10 +83,6 @@ function hiddenLayerOf(d: Node): number {
   return -1;
 }
 
-function isHidden(d: Node): boolean {
-  return state.stack.some((t) => t.v) || d.ancestors().some((a) => a.data.v);
-}
-
 // ---- treemap
 
 function layout(top: Tile, w: number, h: number): Node {
@@ -109,30 +105,33 @@ function draw(): void {
   const html: string[] = [];
   const drawn: Node[] = [];
   const sel = state.layer;
-  const visit = (d: Node) => {
+  // each tile's path and whether it is hidden come down the walk: climbing the tree per tile cost a walk of its ancestors
+  const visit = (d: Node, base: string, inHidden: boolean) => {
+    const t = d.data;
+    const path = t.v || t.x ? base : `${base}/${t.n}`;
+    const hidden = inHidden || !!t.v;
     const dw = d.x1 - d.x0, dh = d.y1 - d.y0;
     if (dw * dh < MIN_AREA || drawn.length >= MAX_DRAWN) return;
-    if (d.children && dw * dh < MIN_FRAME && !d.data.v) {
+    if (d.children && dw * dh < MIN_FRAME && !t.v) {
       // a frame this small shows nothing but its border: its tiles alone (the browser paints half the elements)
-      for (const c of d.children) visit(c);
+      for (const c of d.children) visit(c, path, hidden);
       return;
     }
     const i = drawn.push(d) - 1;
-    const t = d.data;
     const box = `left:${d.x0.toFixed(1)}px;top:${d.y0.toFixed(1)}px;width:${dw.toFixed(1)}px;height:${dh.toFixed(1)}px`;
-    const where = t.v ? `data-group="${escapeMarkup(t.n)}"` : `data-path="${escapeMarkup(pathOf(d))}"`;
+    const where = t.v ? `data-group="${escapeMarkup(t.n)}"` : `data-path="${escapeMarkup(path || '/')}"`;
     const attrs = `data-i="${i}" ${where} data-size="${t.s}"`;
     if (d.children) {
       const label = dh > LABEL * 2 && dw > 40 ? `<span>${escapeMarkup(t.n || '/')} <b>${humanBytes(t.s)}</b></span>` : '';
       html.push(`<div class="dir${t.v ? ' virt' : ''}" ${attrs} style="${box}">${label}</div>`);
-      for (const c of d.children) visit(c);
+      for (const c of d.children) visit(c, path, hidden);
       return;
     }
     const c = t.c?.[state.dim] ?? -1;
     const layer = picture.kind === 'inspect' ? (t.c?.[0] ?? -1) : -1;
     const cls = ['tile'];
     if (t.x) cls.push('folded');
-    if (picture.kind === 'inspect' && isHidden(d)) cls.push('hidden');
+    if (picture.kind === 'inspect' && hidden) cls.push('hidden');
     if (sel >= 0) cls.push(layer === sel ? 'hl' : 'dim');
     const label = dw > 50 && dh > 14 ? `<span>${escapeMarkup(t.x ? `${t.f} small files` : t.n)}</span>` : '';
     const extra = t.x ? ` data-folded="${t.f}"` : '';
@@ -140,7 +139,9 @@ function draw(): void {
     const colourAttr = ` data-colour="${escapeMarkup(className(state.dim, c))}"`;
     html.push(`<div class="${cls.join(' ')}" ${attrs}${extra}${layerAttr}${colourAttr} style="${box};background-color:${colourOf(state.dim, c)}">${label}</div>`);
   };
-  if (root.children) for (const c of root.children) visit(c);
+  const zoomed = state.stack.slice(1);
+  const base = zoomed.filter((z) => !z.v).map((z) => `/${z.n}`).join('');
+  if (root.children) for (const c of root.children) visit(c, base, zoomed.some((z) => z.v));
   map.innerHTML = html.join('');
   map.dataset.size = String(top.s);
   state.drawn = drawn;
