@@ -3,7 +3,11 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { runStrata } from './helpers/cli.js';
+import { fixture } from './helpers/fixtures.js';
+import { writeOciArchive } from './helpers/image-builder.js';
+import { dir, file } from './helpers/tar-writer.js';
 import { keyBody, SECRETS, writeRiskyImage } from './helpers/risky-image.js';
 import type { InspectReport } from '../src/analyze/report.js';
 import type { CiReport } from '../src/analyze/gate/gate.js';
@@ -225,4 +229,54 @@ test('html report: a risks table with the hidden key and the risky files, no sec
   t.is(data.risks.secrets.length, 6);
   t.is(data.risks.files.length, 3);
   t.true(page.includes('id="risks-section"'));
+});
+
+test('secrets in the image config (ENV, a RUN line, a label, CMD): found, and masked wherever strata prints them', async (t) => {
+  const pick = (n: number) => [...randomBytes(n)].map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('');
+  const gh = `ghp_${pick(36)}`, npm = `npm_${pick(36)}`, db = pick(20), slack = `xoxb-1234567890-${pick(24)}`;
+  const configImage = join(work, 'config-secrets.oci.tar');
+  await writeOciArchive(configImage, {
+    images: [{
+      layers: [{ entries: [dir('app'), file('app/run.sh', 'echo hi\n')] }, { entries: [file('app/x', 'x')] }],
+      history: [
+        { created_by: '/bin/sh -c #(nop) COPY file:run in /app' },
+        { created_by: `/bin/sh -c #(nop) ENV GITHUB_TOKEN=${gh}`, empty_layer: true },
+        { created_by: `RUN |1 NPM_TOKEN=${npm} /bin/sh -c npm ci` },
+      ],
+      config: { config: { Env: ['PATH=/usr/bin', `GITHUB_TOKEN=${gh}`, `DB_PASSWORD=${db}`], Labels: { 'ci.token': slack }, Cmd: ['app', `--token=${gh}`], User: '1000' } },
+    }],
+  });
+  const r = await runStrata(['inspect', '--json', configImage]);
+  t.is(r.code, 0, r.stderr);
+  const { risks, image, layers } = JSON.parse(r.stdout) as InspectReport;
+  t.deepEqual(risks.config.map((c) => [c.field, c.layer, c.rule]), [
+    ['ENV GITHUB_TOKEN', null, 'github-token'],
+    ['ENV DB_PASSWORD', null, 'env-credential'],
+    ['LABEL ci.token', null, 'slack-token'],
+    ['CMD', null, 'github-token'],
+    ['history 1: ENV', null, 'github-token'],
+    ['history 2: RUN (layer 1)', 1, 'npm-token'],
+  ]);
+  // the same token in ENV, CMD and the history: one fingerprint
+  t.is(new Set(risks.config.filter((c) => c.rule === 'github-token').map((c) => c.fingerprint)).size, 1);
+  t.regex(image.config.env[1], /^GITHUB_TOKEN=‹secret sha256:[0-9a-f]{12}›$/);
+  t.is(image.config.env[0], 'PATH=/usr/bin');
+  t.regex(layers[1].createdBy!, /^RUN \|1 NPM_TOKEN=‹secret sha256:[0-9a-f]{12}› \/bin\/sh -c npm ci$/);
+  const tiny = fixture('tiny-commit.docker.tar');
+  const runs = await Promise.all([
+    runStrata(['inspect', configImage]),
+    runStrata(['ci', configImage, '--forbid-secrets', '--format', 'sarif']),
+    runStrata(['ci', configImage, '--forbid-secrets', '--format', 'json']),
+    runStrata(['ci', configImage, '--forbid-secrets']),
+    runStrata(['diff', tiny, configImage]),
+    runStrata(['diff', tiny, configImage, '--json']),
+    runStrata(['inspect', configImage, '--html', join(work, 'config.html')]),
+  ]);
+  const ci = JSON.parse(runs[2].stdout) as CiReport;
+  t.is(runs[3].code, 1);
+  t.regex(ci.rules[0].message, /6 secrets in the config/);
+  t.regex(runs[0].stdout, /config {8}6 secrets in the image config/);
+  t.regex(runs[4].stdout, /GITHUB_TOKEN/, 'the diff names the variable');
+  const outputs = [r.stdout, ...runs.map((x) => x.stdout + x.stderr), readFileSync(join(work, 'config.html'), 'utf8')];
+  for (const secret of [gh, npm, db, slack]) for (const [i, o] of outputs.entries()) t.false(o.includes(secret), `output ${i}`);
 });

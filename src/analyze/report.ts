@@ -8,6 +8,7 @@ import { analyzeBloat, type Finding, type Verdict } from './bloat/findings.js';
 import { defaultBloatConfig, type BloatConfig } from './bloat/section.js';
 import { analyzeRisks, type RisksReport } from './risks/risks.js';
 import type { SecretsConfig } from './risks/section.js';
+import { configSecrets, maskSecrets, type ConfigSecret } from './risks/config-secrets.js';
 import { historyBaseLayers } from './optimize/base.js';
 
 export const SCHEMA_VERSION = 1;
@@ -79,8 +80,15 @@ export interface InspectReport {
   };
   /** Largest first; all of them unless --top / --category narrowed the list. */
   findings: Finding[];
-  /** Secrets in any layer and risky files of the final view (docs/risks.md). */
-  risks: RisksReport & { user: UserRisk };
+  /** Secrets in any layer and risky files of the final view (docs/risks.md); the user and the config's own secrets. */
+  risks: RisksReport & ImageRisks;
+}
+
+/** What the image's config risks, apart from its layers (and so told again for a report of the same layers). */
+export interface ImageRisks {
+  user: UserRisk;
+  /** Secrets in Env and in the history's lines (masked wherever strata prints them). */
+  config: ConfigSecret[];
 }
 
 /** The user the image runs as, from its config: root when it names none, 0 or root. */
@@ -136,13 +144,17 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
       findingCount: bloat.findings.length,
     },
     findings,
-    risks: { ...analyzeRisks(model, baseLayersOf(model.image), opts.secrets), user: userRisk(model.image) },
+    risks: { ...analyzeRisks(model, baseLayersOf(model.image), opts.secrets), ...imageRisks(model.image) },
   };
 }
 
 /** The base image's layers as its history tells (src/analyze/optimize/base.ts): risky files there are not reported. */
 export function baseLayersOf(image: Image): number {
   return historyBaseLayers(image.config.history, image.layers.length);
+}
+
+function imageRisks(image: Image): ImageRisks {
+  return { user: userRisk(image), config: configSecrets(image) };
 }
 
 function userRisk(image: Image): UserRisk {
@@ -161,7 +173,7 @@ export function restamp(r: InspectReport, image: Image, stored: StoredLayer[]): 
     image: imageSection(image),
     layers: r.layers.map((l, i) => layerRow(l, stored[i])),
     summary: { ...r.summary, ...storedSizes(stored) },
-    risks: { ...r.risks, user: userRisk(image) },
+    risks: { ...r.risks, ...imageRisks(image) },
   };
 }
 
@@ -178,10 +190,10 @@ function imageSection(image: Image): InspectReport['image'] {
     config: {
       user: c.User || null,
       workdir: c.WorkingDir || null,
-      entrypoint: c.Entrypoint ?? null,
-      cmd: c.Cmd ?? null,
-      env: c.Env ?? [],
-      labels: c.Labels ?? {},
+      entrypoint: c.Entrypoint?.map(maskSecrets) ?? null,
+      cmd: c.Cmd?.map(maskSecrets) ?? null,
+      env: (c.Env ?? []).map(maskSecrets),
+      labels: Object.fromEntries(Object.entries(c.Labels ?? {}).map(([k, v]) => [k, maskSecrets(v)])),
       exposedPorts: Object.keys(c.ExposedPorts ?? {}),
       volumes: Object.keys(c.Volumes ?? {}),
     },
@@ -201,9 +213,9 @@ function layerRow(l: Pick<LayerReport, 'index' | 'diffId' | 'size' | 'tarSize' |
     size: l.size,
     tarSize: l.tarSize,
     entries: l.entries,
-    createdBy: s.history?.created_by ?? null,
+    createdBy: s.history?.created_by === undefined ? null : maskSecrets(s.history.created_by),
     created: s.history?.created ?? null,
-    comment: s.history?.comment ?? null,
+    comment: s.history?.comment === undefined ? null : maskSecrets(s.history.comment),
     changes: l.changes,
   };
 }

@@ -26,8 +26,9 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  *    `core.PID` with digits only; objects a toolchain installs are not build leftovers, nor
  *    debconf's database a cache, nor a package's documentation a log.
  * 8: reports carry risks (secrets, risky files); the built-in secret rules are not in the key either.
+ * 9: secret values in instructions and Env are masked (their fingerprint) in the report.
  */
-export const ANALYSIS_REVISION = 8;
+export const ANALYSIS_REVISION = 9;
 
 export class ReportCache {
   private readonly files: KeyedFiles;

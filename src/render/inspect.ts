@@ -111,6 +111,11 @@ function renderRisks(r: InspectReport, width: number): string[] {
     if (s.matches.length) lines.push(...label('found', s.matches.map((m) => `${m.rule} at line ${m.line}, fingerprint ${m.fingerprint}`)));
     lines.push(...label('fix', wrapWords(s.remedy, w)));
   }
+  if (k.config.length) {
+    lines.push(`  config        ${k.config.length} secret${k.config.length === 1 ? '' : 's'} in the image config (docker inspect shows them to anyone; printed here as fingerprints)`);
+    for (const s of k.config) lines.push(`      ${truncate(`${s.field}  ${s.description}, fingerprint ${s.fingerprint}`, width - 6)}`);
+    lines.push(...label('fix', wrapWords(k.config[0].remedy, w)));
+  }
   const c = k.counts;
   const counts = [[c.setuid, 'setuid'], [c.setgid, 'setgid'], [c.capability, 'with capabilities'], [c.worldWritable, 'world-writable']].filter(([n]) => n).map(([n, t]) => `${n} ${t}`);
   lines.push(`  risky files   ${counts.length ? counts.join(', ') : 'none found'}${k.baseLayers ? ` (setuid, setgid and capabilities above the base's ${plural(k.baseLayers, 'layer')})` : ''}`);
@@ -128,7 +133,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 function risksClause(r: InspectReport): string {
   const k = r.risks;
   const parts = [
-    k.secrets.length ? `${plural(k.secrets.length, 'secret')}${k.counts.hiddenSecrets ? ` (${k.counts.hiddenSecrets} hidden but stored)` : ''}` : '',
+    k.secrets.length + k.config.length ? `${plural(k.secrets.length + k.config.length, 'secret')}${k.counts.hiddenSecrets ? ` (${k.counts.hiddenSecrets} hidden but stored)` : ''}` : '',
     k.files.length ? plural(k.files.length, 'risky file') : '',
     k.user.root ? 'runs as root' : '',
   ].filter(Boolean);

@@ -92,6 +92,17 @@ export function renderCiSarif(r: CiReport): string {
       partialFingerprints: { 'strataSecret/v1': print(s.rule, s.path, digest(s.layer), ...s.matches.map((m) => m.fingerprint)) },
     });
   }
+  for (const c of r.risks.config) {
+    const id = `secret/${c.rule}`;
+    rule(id, c.rule, c.description, c.remedy, UNGATED.secret, ['security', 'secret']);
+    results.push({
+      ruleId: id,
+      level: levelOf('secret'),
+      message: { text: `${c.description} in the image config: ${c.field}, fingerprint ${c.fingerprint}. ${c.remedy}` },
+      locations: [at(null, null)],
+      partialFingerprints: { 'strataSecret/v1': print(c.rule, c.field, c.fingerprint) },
+    });
+  }
   for (const f of r.risks.files) {
     rule(f.kind, f.kind, FILE_TEXT[f.kind], f.remedy, UNGATED[f.kind], ['security']);
     results.push({

@@ -128,11 +128,16 @@ export class SecretScanner {
   /** The secrets in one file's content (`path` for the rules gated by file name). */
   scan(path: string, content: Buffer): SecretHit[] {
     if ((content.length <= 1024 ? content : content.subarray(0, 1024)).indexOf(0) >= 0) return []; // binary
-    const name = baseName(path);
     const text = content.toString('latin1');
+    return this.spans(path, text).map((s) => ({ rule: s.rule, line: lineAt(text, s.match), fingerprint: s.fingerprint }));
+  }
+
+  /** Where the secret values are in `text` (`start`..`end`: the value; `match`: where its rule's match begins), in rule order. */
+  spans(path: string, text: string): { rule: string; match: number; start: number; end: number; fingerprint: string }[] {
+    const name = baseName(path);
     const triggered = this.trigger.test(text);
     if (!triggered && !this.named?.test(name)) return [];
-    const hits: SecretHit[] = [];
+    const out: { rule: string; match: number; start: number; end: number; fingerprint: string }[] = [];
     for (const rule of this.rules) {
       if (rule.names ? !rule.names.test(name) : !triggered) continue;
       rule.regex.lastIndex = 0;
@@ -143,10 +148,11 @@ export class SecretScanner {
         }
         const value = m[1] ?? m[0];
         if (rule.notValue?.test(value)) continue;
-        hits.push({ rule: rule.id, line: lineAt(text, m.index), fingerprint: fingerprintOf(value.replace(/\s+/g, '')) });
+        const start = m.index + (m[1] === undefined ? 0 : m[0].lastIndexOf(value));
+        out.push({ rule: rule.id, match: m.index, start, end: start + value.length, fingerprint: fingerprintOf(value.replace(/\s+/g, '')) });
       }
     }
-    return hits;
+    return out;
   }
 }
 

@@ -1,6 +1,7 @@
 /** The explorer's panes: each renders exactly `height` lines of at most `width` columns. */
 import { Box, Text } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
+import { maskSecrets } from '../analyze/risks/config-secrets.js';
 import type { ChangeCounts, Sizes } from '../model/views.js';
 import { Kind, kindName } from '../scan/records.js';
 import { modeString, truncate, wrapWords } from '../render/text.js';
@@ -38,7 +39,7 @@ export function Lines({ lines, width, height }: { lines: string[]; width: number
 
 export function layerInstruction(model: ImageModel, L: number): string {
   const h = model.layers[L].history;
-  return instructionText(h?.created_by, h?.comment) || '(no history entry)';
+  return maskSecrets(instructionText(h?.created_by, h?.comment)) || '(no history entry)';
 }
 
 export function LayersPane(props: { model: ImageModel; selected: number; range: [number, number] | null; mark: number | null; focused: boolean; width: number; height: number }) {

@@ -56,6 +56,7 @@ function risksLine(r: InspectReport): string | null {
   const c = r.risks.counts;
   const parts = [
     c.secrets ? `${c.secrets} secret${c.secrets === 1 ? '' : 's'}${c.hiddenSecrets ? ` (${c.hiddenSecrets} hidden but stored)` : ''}` : '',
+    r.risks.config.length ? `${r.risks.config.length} secret${r.risks.config.length === 1 ? '' : 's'} in the config` : '',
     c.setuid + c.setgid ? `${c.setuid + c.setgid} setuid/setgid` : '',
     c.capability ? `${c.capability} with capabilities` : '',
     c.worldWritable ? `${c.worldWritable} world-writable` : '',

@@ -10,6 +10,7 @@ import type { ImageModel } from '../../model/read-image.js';
 import type { InspectReport } from '../report.js';
 import type { Verdict } from '../bloat/findings.js';
 import { analyzeWaste } from '../waste.js';
+import { maskSecrets } from '../risks/config-secrets.js';
 import { planOptimize } from '../optimize/plan.js';
 import { optimizeSummary } from '../optimize/summary.js';
 import { historyBaseLayers } from '../optimize/base.js';
@@ -59,7 +60,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
   for (const f of report.findings) {
     if (f.kind !== 'waste') continue;
     const h = model.layers[f.layer]?.history;
-    const pattern = instructionKey(h?.created_by) || '(no history)';
+    const pattern = maskSecrets(instructionKey(h?.created_by)) || '(no history)';
     byPattern.set(pattern, (byPattern.get(pattern) ?? 0) + f.bytes);
   }
   const waste = analyzeWaste(model);
@@ -79,7 +80,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
     wastedBytes: s.wastedBytes,
     bloatBytes: s.bloatBytes,
     verdict: s.verdict,
-    secrets: report.risks.counts.secrets,
+    secrets: report.risks.counts.secrets + report.risks.config.length,
     hiddenSecrets: report.risks.counts.hiddenSecrets,
     waste: [...byPattern].map(([pattern, bytes]) => ({ pattern, bytes })).sort((a, b) => b.bytes - a.bytes || (a.pattern < b.pattern ? -1 : 1)),
     optimizeSaves: Math.max(0, plan.saved.fileBytes),
@@ -87,7 +88,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
       const r = l.records;
       const big: [string, number, string][] = [];
       for (let i = 0; i < r.count; i++) if (r.kind[i] === Kind.file && r.size[i] >= DUPLICATE_MIN_BYTES) big.push([hashHex(r, i), r.size[i], `/${r.path[i]}`]);
-      return { diffId: l.diffId, size: l.size, blobSize: l.blobSize, instruction: instructionText(l.history?.created_by, l.history?.comment) || null, big };
+      return { diffId: l.diffId, size: l.size, blobSize: l.blobSize, instruction: maskSecrets(instructionText(l.history?.created_by, l.history?.comment)) || null, big };
     }),
   };
 }

@@ -407,8 +407,24 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
       removedByInstruction: s.hiddenByInstruction,
       remedy: s.remedy,
     }));
+    for (const c of k.config) {
+      found.push({
+        title: `${c.description}: ${c.field} (in the image config)`,
+        category: 'secret',
+        bytes: 0,
+        files: [],
+        fileCount: 0,
+        layer: c.layer,
+        instruction: null,
+        removedBy: null,
+        removedByInstruction: null,
+        remedy: c.remedy,
+      });
+    }
     const hidden = k.counts.hiddenSecrets;
-    return { found, message: found.length ? `${countOf(found.length, 'secret')} in the layers${hidden ? ` (${hidden} hidden by a later layer but still stored)` : ''}` : 'no secret found' };
+    const inLayers = k.secrets.length;
+    const parts = [inLayers ? `${countOf(inLayers, 'secret')} in the layers${hidden ? ` (${hidden} hidden by a later layer but still stored)` : ''}` : '', k.config.length ? `${countOf(k.config.length, 'secret')} in the config` : ''].filter(Boolean);
+    return { found, message: found.length ? parts.join(', ') : 'no secret found' };
   }
   if (key === 'forbid-root-user') {
     const found: Offender[] = k.user.root

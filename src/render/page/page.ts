@@ -242,7 +242,7 @@ function inspectPage(p: InspectPicture): void {
   $('title').textContent = p.ref;
   $('facts').innerHTML = [
     `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
-    ...(p.risks.secrets.length ? [`<span class="verdict bloated">${p.risks.secrets.length} secret${p.risks.secrets.length === 1 ? '' : 's'}</span>`] : []),
+    ...(secretCount(p) ? [`<span class="verdict bloated">${secretCount(p)} secret${secretCount(p) === 1 ? '' : 's'}</span>`] : []),
     `${escapeMarkup(p.platform)}`,
     `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
     `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
@@ -281,6 +281,9 @@ function inspectPage(p: InspectPicture): void {
   risks(p.risks);
 }
 
+/** Secrets in the layers and in the config. */
+const secretCount = (p: InspectPicture) => p.risks.secrets.length + p.risks.config.length;
+
 interface RiskRow {
   kind: string;
   path: string;
@@ -307,6 +310,15 @@ function risks(k: InspectPicture['risks']): void {
       remedy: s.remedy,
       instruction: s.instruction,
     })),
+    ...k.config.map((c) => ({
+      kind: `secret: ${c.description}`,
+      path: `(config) ${c.field}`,
+      layer: c.layer ?? -1,
+      hiddenBy: null,
+      detail: `in the image config <code>${escapeMarkup(c.fingerprint)}</code>`,
+      remedy: c.remedy,
+      instruction: null,
+    })),
     ...k.files.map((f) => ({ kind: f.kind, path: f.path, layer: f.layer, hiddenBy: null, detail: escapeMarkup(f.capabilities ?? `${f.mode} ${f.type} ${f.uid}:${f.gid}`), remedy: f.remedy, instruction: f.instruction })),
   ];
   const el = $('risks');
@@ -317,7 +329,7 @@ function risks(k: InspectPicture['risks']): void {
   sortable(el, rows, [
     { title: 'kind', cell: (r) => escapeMarkup(r.kind), key: (r) => r.kind },
     { title: 'path', cell: (r) => `<code>${escapeMarkup(r.path)}</code>`, key: (r) => r.path },
-    { title: 'layer', cell: (r) => `${r.layer}${r.hiddenBy !== null ? ` → ${r.hiddenBy}` : ''}`, key: (r) => r.layer, num: true },
+    { title: 'layer', cell: (r) => (r.layer < 0 ? '–' : `${r.layer}${r.hiddenBy !== null ? ` → ${r.hiddenBy}` : ''}`), key: (r) => r.layer, num: true },
     { title: 'what', cell: (r) => r.detail },
     { title: 'remedy', cell: (r) => `${escapeMarkup(r.remedy)}${r.instruction ? `<br><code>${escapeMarkup(clip(r.instruction))}</code>` : ''}` },
   ]);
