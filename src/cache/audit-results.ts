@@ -26,8 +26,12 @@ export class DiskAuditResults implements AuditResults {
     this.files = new KeyedFiles(join(opts.dir, settingsKey), opts.maxBytes);
   }
 
+  private file(key: string): string {
+    return `${key.replace(':', '-')}.json`;
+  }
+
   async get(key: string): Promise<AuditEntry | undefined> {
-    const buf = await this.files.get(`${key.replace(':', '-')}.json`);
+    const buf = await this.files.get(this.file(key));
     if (!buf) return undefined;
     try {
       return JSON.parse(buf.toString('utf8')) as AuditEntry;
@@ -37,6 +41,6 @@ export class DiskAuditResults implements AuditResults {
   }
 
   async put(key: string, entry: AuditEntry): Promise<void> {
-    await this.files.put(`${key.replace(':', '-')}.json`, Buffer.from(JSON.stringify(entry)));
+    await this.files.put(this.file(key), Buffer.from(JSON.stringify(entry)));
   }
 }

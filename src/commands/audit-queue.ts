@@ -20,7 +20,7 @@ interface QueueArgs {
 
 export async function auditOnQueue(args: QueueArgs, refs: string[], settings: AuditSettings): Promise<AuditOutcome | undefined> {
   const url = args.queue!;
-  (await connectRedis(url)).disconnect(); // a wrong address is an error now, not a wait for reconnects
+  const redis = await connectRedis(url); // a wrong address is an error now, not a wait for reconnects
   const queue = new AuditQueue(url, args.run);
   try {
     if (args.collect) {
@@ -40,15 +40,11 @@ export async function auditOnQueue(args: QueueArgs, refs: string[], settings: Au
     } finally {
       tally.end();
     }
-    const redis = await connectRedis(url);
-    try {
-      const scans = Object.values(await redis.hgetall(new RedisRecords(redis, settings.secrets.scan).scansKey)).map(Number);
-      process.stderr.write(`strata audit: the shared store holds ${scans.length} layers, scanned ${scans.reduce((a, b) => a + b, 0)} times in all\n`);
-    } finally {
-      redis.disconnect();
-    }
+    const scans = Object.values(await redis.hgetall(new RedisRecords(redis, settings.secrets.scan).scansKey)).map(Number);
+    process.stderr.write(`strata audit: the shared store holds ${scans.length} layers, scanned ${scans.reduce((a, b) => a + b, 0)} times in all\n`);
     return await queue.collect(ids);
   } finally {
     await queue.close();
+    redis.disconnect();
   }
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { CiReport, RuleResult, Status } from '../analyze/gate/gate.js';
-import type { RiskyFileKind } from '../analyze/risks/risks.js';
+import { ROOT_USER_REMEDY, type RiskyFileKind } from '../analyze/risks/risks.js';
 import type { RuleKey } from '../analyze/gate/rules.js';
 
 type Level = 'error' | 'warning' | 'note';
@@ -114,7 +114,7 @@ export function renderCiSarif(r: CiReport): string {
     });
   }
   if (r.risks.user.root) {
-    const help = 'Add a USER instruction with a non-root uid (USER 1000, or a user the image creates).';
+    const help = ROOT_USER_REMEDY;
     rule('root-user', 'root-user', 'the image runs as root', help, UNGATED['root-user'], ['security']);
     results.push({
       ruleId: 'root-user',

@@ -9,10 +9,9 @@ import { Kind, hashHex } from '../../scan/records.js';
 import type { ImageModel } from '../../model/read-image.js';
 import type { InspectReport } from '../report.js';
 import type { Verdict } from '../bloat/findings.js';
-import { analyzeWaste } from '../waste.js';
 import { maskSecrets } from '../risks/config-secrets.js';
 import { planOptimize } from '../optimize/plan.js';
-import { optimizeSummary } from '../optimize/summary.js';
+import { fileBytesSaved } from '../optimize/summary.js';
 import { historyBaseLayers } from '../optimize/base.js';
 
 /** Files at least this big take part in the cross-image duplicate count: smaller ones cost more to list than they waste. */
@@ -63,9 +62,9 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
     const pattern = maskSecrets(instructionKey(h?.created_by)) || '(no history)';
     byPattern.set(pattern, (byPattern.get(pattern) ?? 0) + f.bytes);
   }
-  const waste = analyzeWaste(model);
+  // the saving alone: the summary's other figures need a waste analysis the report has made already
   const base = historyBaseLayers(image.config.history, model.layers.length);
-  const plan = optimizeSummary(model, waste, planOptimize(model, { base, layers: 'auto' }), 'history');
+  const saves = fileBytesSaved(model, planOptimize(model, { base, layers: 'auto' }));
   return {
     ref: image.ref,
     key: image.manifestDigest ?? image.configDigest,
@@ -83,7 +82,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
     secrets: report.risks.counts.secrets + report.risks.config.length,
     hiddenSecrets: report.risks.counts.hiddenSecrets,
     waste: [...byPattern].map(([pattern, bytes]) => ({ pattern, bytes })).sort((a, b) => b.bytes - a.bytes || (a.pattern < b.pattern ? -1 : 1)),
-    optimizeSaves: Math.max(0, plan.saved.fileBytes),
+    optimizeSaves: Math.max(0, saves),
     layers: model.layers.map((l) => {
       const r = l.records;
       const big: [string, number, string][] = [];

@@ -22,6 +22,7 @@ import { Kind } from '../../scan/records.js';
 import { parentOf } from '../../util/paths.js';
 import { humanBytes } from '../../util/units.js';
 import { instructionText } from '../../image/history.js';
+import { ROOT_USER_REMEDY } from '../risks/risks.js';
 
 export type Status = 'pass' | 'warn' | 'fail' | 'error';
 export type Unit = 'bytes' | 'ratio' | 'count';
@@ -428,7 +429,7 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
   }
   if (key === 'forbid-root-user') {
     const found: Offender[] = k.user.root
-      ? [{ title: `runs as root (${k.user.user === null ? 'the config names no user' : `User ${k.user.user}`})`, category: 'root-user', bytes: 0, files: [], fileCount: 0, layer: null, instruction: null, removedBy: null, removedByInstruction: null, remedy: 'Add a USER instruction with a non-root uid (USER 1000, or a user the image creates).' }]
+      ? [{ title: `runs as root (${k.user.user === null ? 'the config names no user' : `User ${k.user.user}`})`, category: 'root-user', bytes: 0, files: [], fileCount: 0, layer: null, instruction: null, removedBy: null, removedByInstruction: null, remedy: ROOT_USER_REMEDY }]
       : [];
     return { found, message: k.user.root ? found[0].title : `runs as ${k.user.user}` };
   }
@@ -447,7 +448,7 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
     remedy: f.remedy,
   }));
   const what = key === 'forbid-setuid' ? `setuid, setgid or capability file${k.baseLayers ? ` above the base's ${countOf(k.baseLayers, 'layer')}` : ''}` : 'world-writable entry without the sticky bit';
-    const parts = kinds.map((x) => [files.filter((f) => f.kind === x).length, x] as const).filter(([n]) => n > 0);
+  const parts = kinds.map((x) => [files.filter((f) => f.kind === x).length, x] as const).filter(([n]) => n > 0);
   return { found, message: found.length ? `${countOf(found.length, 'file')}: ${parts.map(([n, x]) => `${n} ${x}`).join(', ')}` : `no ${what}` };
 }
 

@@ -32,10 +32,8 @@ export const RULE_KEYS = [
 export type RuleKey = (typeof RULE_KEYS)[number];
 
 /** How a rule's limit is written and compared. */
+/** `switch`: a rule that is on or off, failing (or warning) on any finding of its kind. */
 export type RuleKind = 'size' | 'ratio' | 'count' | 'categories' | 'paths' | 'switch';
-
-/** Rules that are on or off: each fails (or warns) when the image has any finding of its kind. */
-export const SWITCH_RULES = ['forbid-secrets', 'forbid-setuid', 'forbid-world-writable', 'forbid-root-user'] as const;
 
 export const RULE_KIND: Record<RuleKey, RuleKind> = {
   'max-compressed-size': 'size',

@@ -29,6 +29,12 @@ export interface OptimizeSummary {
   droppedBytes: number;
 }
 
+/** File bytes the plan takes out: what the rewritten layers stored, less what their replacements store. */
+export function fileBytesSaved(model: ImageModel, plan: Plan): number {
+  const upper = model.layers.slice(plan.base).reduce((n, l) => n + l.records.fileBytes, 0);
+  return upper - plan.layers.reduce((n, l) => n + l.bytes, 0);
+}
+
 export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: Plan, baseFrom: BaseSource, blobSizes?: number[]): OptimizeSummary {
   const L = model.layers;
   const B = plan.base;
@@ -57,7 +63,7 @@ export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: P
     before,
     after,
     written: !!blobSizes,
-    saved: { blobBytes: before.blobBytes - after.blobBytes, fileBytes: before.fileBytes - after.fileBytes },
+    saved: { blobBytes: before.blobBytes - after.blobBytes, fileBytes: fileBytesSaved(model, plan) },
     layers: plan.layers.map((l, j) => ({
       from: l.from,
       entries: l.markers.length + l.entries.length + l.files.length + l.links.length,

@@ -5,8 +5,7 @@
  * instruction or an Env entry: the value is replaced by its fingerprint.
  */
 import type { Image } from '../../image/image.js';
-import { defaultContentScan, SecretScanner } from '../../scan/secret-scan.js';
-import { CONTENT_RULES } from '../../scan/secret-scan.js';
+import { CONTENT_RULES, defaultContentScan, SecretScanner } from '../../scan/secret-scan.js';
 import { instructionText } from '../../image/history.js';
 
 export interface ConfigSecret {

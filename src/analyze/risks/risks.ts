@@ -67,6 +67,9 @@ export interface RisksReport {
   counts: { secrets: number; hiddenSecrets: number; setuid: number; setgid: number; capability: number; worldWritable: number };
 }
 
+/** What to do about an image that runs as root (the CI offender and the SARIF rule say it). */
+export const ROOT_USER_REMEDY = 'Add a USER instruction with a non-root uid (USER 1000, or a user the image creates).';
+
 const REMEDY = {
   hidden: (L: number, copied: boolean) =>
     `Deleting it in layer ${L} did not remove it: the layer that stored it is still in the image and anyone who pulls it can read the file. Rebuild without it: ${copied ? 'keep it out of the build context (.dockerignore) and ' : ''}pass credentials with a build secret (RUN --mount=type=secret,id=…), or use it only in an earlier stage of a multi-stage build; then rotate it.`,
