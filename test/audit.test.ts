@@ -85,6 +85,14 @@ test.serial('one machine: a row per image, shared layers, waste by instruction, 
   t.is(second.stdout, first.stdout);
 });
 
+test.serial('one layer stored in two blobs (gzip in one image, plain tar in the other), read at the same time: scanned once', async (t) => {
+  const both = [fixture('tiny-overlay.oci.tar'), fixture('tiny-overlay.skopeo-docker.tar')];
+  const r = await audit([...both, '--jobs', '2', '--json'], { cache: mkdtempSync(join(work, 'cache-')) });
+  t.is(r.code, 0, r.stderr);
+  t.is(json(r.stdout).fleet.distinctLayers, 8);
+  t.is(r.scanned, 8);
+});
+
 test.serial('resumable: a run stopped half-way goes on where it was; a bad image is reported and the others complete (exit 2)', async (t) => {
   const cache = mkdtempSync(join(work, 'cache-'));
   const half = await audit([FILES[0], FILES[2], '--json'], { cache });

@@ -91,11 +91,20 @@ export class KeyedFiles {
   }
 }
 
+/**
+ * Scans running in this process, by cache directory and key. The scan memo of readImage is by blob,
+ * so two blobs of one layer (the same diffID stored gzip in one image and plain in another) read at
+ * the same time would both be scanned; the second waits for the first here instead.
+ */
+const running = new Map<string, Promise<LayerScan>>();
+
 export class LayerCache {
   private readonly files: KeyedFiles;
   private readonly variant: string;
+  private readonly dir: string;
   constructor(opts: LayerCacheOptions) {
-    this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}`), opts.maxBytes);
+    this.dir = join(opts.dir, `v${CACHE_SCHEMA}`);
+    this.files = new KeyedFiles(this.dir, opts.maxBytes);
     this.variant = LayerCache.variantOf(opts.secrets);
   }
 
@@ -117,6 +126,26 @@ export class LayerCache {
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
     await this.files.put(this.key(diffId), encodeScan(scan, diffId));
+  }
+
+  /** The stored scan, or the one another blob of this layer is being scanned into, or `scan()` stored. */
+  async once(diffId: string, scan: () => Promise<LayerScan>): Promise<{ scan: LayerScan; stored: boolean }> {
+    const hit = await this.get(diffId);
+    if (hit) return { scan: hit, stored: true };
+    const key = join(this.dir, this.key(diffId));
+    const other = running.get(key);
+    // a failed scan of the other blob says nothing of this one: it is then scanned here
+    const done = other && (await other.catch(() => undefined));
+    if (done) return { scan: done, stored: true };
+    const p = scan();
+    running.set(key, p);
+    try {
+      const made = await p;
+      await this.put(diffId, made);
+      return { scan: made, stored: false };
+    } finally {
+      if (running.get(key) === p) running.delete(key);
+    }
   }
 }
 
