@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -11,6 +13,10 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Peak resident set of the whole process in KiB (with `measureRss`). */
+  maxRssKb?: number;
+  /** Wall time of the run. */
+  ms: number;
 }
 
 export interface RunOptions {
@@ -21,6 +27,8 @@ export interface RunOptions {
   cwd?: string;
   /** Environment on top of the defaults (`STRATA_NO_CACHE: ''` with a `STRATA_CACHE_DIR` turns a cache on). */
   env?: Record<string, string>;
+  /** Load test/helpers/rss-probe.js into the child and report its peak RSS. */
+  measureRss?: boolean;
 }
 
 const bin = join(repoRoot, 'bin', 'strata.js');
@@ -47,11 +55,16 @@ function runOnce(args: string[], opts: RunOptions): Promise<RunResult> {
   const [cmd, argv] = opts.pipeFrom === undefined
     ? [process.execPath, [bin, ...args]]
     : ['bash', ['-c', 'node=$0 bin=$1 f=$2; shift 2; exec "$node" "$bin" "$@" <(cat "$f")', process.execPath, bin, opts.pipeFrom, ...args]];
+  const rssDir = opts.measureRss ? mkdtempSync(join(tmpdir(), 'strata-rss-')) : undefined;
+  const rssEnv: Record<string, string> = rssDir
+    ? { STRATA_RSS_FILE: join(rssDir, 'rss'), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${new URL('./rss-probe.js', import.meta.url).href}`.trim() }
+    : {};
+  const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, {
       cwd: opts.cwd ?? repoRoot,
       // no stack traces; no layer cache, so every run reads the bytes it is given
-      env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1', ...opts.env },
+      env: { ...process.env, STRATA_DEBUG: '', STRATA_NO_CACHE: '1', ...opts.env, ...rssEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -67,7 +80,16 @@ function runOnce(args: string[], opts: RunOptions): Promise<RunResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+      let maxRssKb: number | undefined;
+      if (rssDir) {
+        try {
+          maxRssKb = Number(readFileSync(join(rssDir, 'rss'), 'utf8'));
+        } catch {
+          maxRssKb = undefined;
+        }
+        rmSync(rssDir, { recursive: true, force: true });
+      }
+      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, maxRssKb, ms: Date.now() - started });
     });
     if (opts.stdin) child.stdin.end(opts.stdin);
     else child.stdin.end();
