@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { StrataError } from './util/errors.js';
+import { terminalText } from './util/terminal-text.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
 import { diffCommand } from './commands/diff.js';
@@ -54,8 +55,8 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (process.env.STRATA_DEBUG) process.stderr.write(`${err.stack}\n`);
     const known = err instanceof StrataError;
-    // One line whatever the message quotes (JSON.parse quotes the input, line breaks and all).
-    const message = (known ? err.message : `internal error: ${err.message}`).replace(/\r?\n/g, '\\n');
+    // One line, and no control character, whatever the message quotes (input, a registry's error text).
+    const message = terminalText(known ? err.message : `internal error: ${err.message}`);
     process.stderr.write(`strata: ${message}\n`);
     return 2;
   }

@@ -162,35 +162,35 @@ test('missing layer blob, missing config blob, missing docker layer.tar', async 
 test('malformed JSON: index.json, manifest, config, manifest.json', async (t) => {
   const garbage = Buffer.from('{"schemaVersion": 2, "manifests": [');
   const idx = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', garbage));
-  t.regex(await fails(t, idx.dir), new RegExp(`^${escape(idx.dir)}: index.json is not valid JSON \\(.+\\)$`));
+  t.is(await fails(t, idx.dir), `${idx.dir}/index.json: not valid JSON at byte ${garbage.length} (end of input)`);
   // the parser's message quotes the input, here with its line break: still one line
   const text = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', Buffer.from('nope\n')));
-  t.regex(await fails(t, text.dir), new RegExp(`^${escape(text.dir)}: index.json is not valid JSON \\(.+\\)$`));
+  t.is(await fails(t, text.dir), `${text.dir}/index.json: not valid JSON at byte 0 ("nope\\n")`);
   // blobs are content-addressed: the malformed ones are stored under their own digest
   const man = layout(t, { layers: [okLayer()] }, (b) => pointIndexAt(b, garbage));
-  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(sha256(garbage))} is not valid JSON \\(.+\\)$`));
+  t.is(await fails(t, man.dir), `${man.dir} manifest ${sha256(garbage)}: not valid JSON at byte ${garbage.length} (end of input)`);
   const cfg = layout(t, { layers: [okLayer()] }, (b) => {
     b.files.set(blobPath(sha256(garbage)), garbage);
     const m = JSON.parse(b.images[0].manifest.toString());
     m.config = { ...m.config, digest: sha256(garbage), size: garbage.length };
     pointIndexAt(b, Buffer.from(JSON.stringify(m)));
   });
-  t.regex(await fails(t, cfg.dir), new RegExp(`^${escape(cfg.dir)}: ${blobPath(sha256(garbage))} is not valid JSON \\(.+\\)$`));
+  t.is(await fails(t, cfg.dir), `${cfg.dir} config ${sha256(garbage)}: not valid JSON at byte ${garbage.length} (end of input)`);
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   save.files.set('manifest.json', Buffer.from('[{"Config": '));
   const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
-  t.regex(await fails(t, path), new RegExp(`^${escape(path)}: manifest.json is not valid JSON \\(.+\\)$`));
+  t.is(await fails(t, path), `${path}: manifest.json: not valid JSON at byte 12 (end of input)`);
 });
 
 test('well-formed JSON of the wrong shape', async (t) => {
   const idx = layout(t, { layers: [okLayer()] }, (b) => b.files.set('index.json', Buffer.from('{"schemaVersion": 2}')));
-  t.is(await fails(t, idx.dir), `${idx.dir}: index.json has no "manifests" list`);
+  t.is(await fails(t, idx.dir), `${idx.dir}/index.json: manifests is missing (expected an array)`);
   const cfg = layout(t, { layers: [okLayer()], config: { rootfs: undefined } });
-  t.is(await fails(t, cfg.dir), `${cfg.dir} config ${cfg.built.images[0].configDigest}: not an image config (expected rootfs.diff_ids)`);
+  t.is(await fails(t, cfg.dir), `${cfg.dir} config ${cfg.built.images[0].configDigest}: rootfs is missing (expected an object)`);
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   save.files.set('manifest.json', Buffer.from('{"Config": "x.json"}'));
   const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
-  t.is(await fails(t, path), `${path}: manifest.json is not a list of images`);
+  t.is(await fails(t, path), `${path}: manifest.json: must be an array, not an object`);
 });
 
 test('an image config whose fields strata reads have the wrong JSON type', async (t) => {
@@ -200,11 +200,11 @@ test('an image config whose fields strata reads have the wrong JSON type', async
     [{ history: [{ created_by: 7 }] }, 'history[0].created_by must be a string, not a number'],
     [{ history: [{ empty_layer: 'yes' }] }, 'history[0].empty_layer must be true or false, not a string'],
     [{ created: 5 }, 'created must be a string, not a number'],
-    [{ config: { Env: 'notarray' } }, 'config.Env must be an array of strings, not a string'],
-    [{ config: { Env: [1, 2] } }, 'config.Env must be an array of strings, not an array holding a number'],
+    [{ config: { Env: 'notarray' } }, 'config.Env must be an array, not a string'],
+    [{ config: { Env: [1, 2] } }, 'config.Env[0] must be a string, not a number'],
     [{ config: { User: 1000 } }, 'config.User must be a string, not a number'],
     [{ config: { ExposedPorts: '80' } }, 'config.ExposedPorts must be an object, not a string'],
-    [{ config: { Labels: { a: 1 } } }, 'config.Labels must be an object of strings, not an object holding a number'],
+    [{ config: { Labels: { a: 1 } } }, 'config.Labels.a must be a string, not a number'],
   ];
   for (const [config, message] of cases) {
     const { dir, built } = layout(t, { layers: [okLayer()], config });
@@ -304,10 +304,10 @@ test('path traversal: an outer archive entry and a layer entry', async (t) => {
   const d = tmp(t);
   const outer = new TarWriter().entry(file('manifest.json', '[]')).entry(file('../../etc/cron.d/evil', 'x')).end().toBuffer();
   writeFileSync(`${d}/evil.tar`, outer);
-  t.is(await fails(t, `${d}/evil.tar`), `${d}/evil.tar: entry "../../etc/cron.d/evil" climbs out of the root ("..")`);
-  t.is(await fails(t, '-', { stdin: outer }), 'stdin: entry "../../etc/cron.d/evil" climbs out of the root ("..")');
+  t.is(await fails(t, `${d}/evil.tar`), `${d}/evil.tar: entry "../../etc/cron.d/evi…" climbs out of the root ("..")`);
+  t.is(await fails(t, '-', { stdin: outer }), 'stdin: entry "../../etc/cron.d/evi…" climbs out of the root ("..")');
   const { dir, built } = layout(t, { layers: [{ entries: [file('ok', 'ok'), file('../../../root/.ssh/authorized_keys', 'key')] }] });
-  t.is(await fails(t, dir), `${layerAt(0, built.images[0].layers[0].digest)}: tar entry at byte 1024: entry "../../../root/.ssh/authorized_keys" climbs out of the root ("..")`);
+  t.is(await fails(t, dir), `${layerAt(0, built.images[0].layers[0].digest)}: tar entry at byte 1024: entry "../../../root/.ssh/a…" climbs out of the root ("..")`);
 });
 
 test('a layer blob that is an empty file', async (t) => {
@@ -350,7 +350,7 @@ test('path traversal through a digest or a manifest.json path stays inside the a
   const { dir } = layout(t, { layers: [okLayer()] }, (b) => {
     b.files.set('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: evil, size: 10 }] })));
   });
-  t.is(await fails(t, dir), `${dir} index.json: bad digest "${evil}"`);
+  t.is(await fails(t, dir), `${dir}/index.json: manifests[0].digest must be a digest like sha256:<64 hex digits>, not "sha256:../../../../e"…`);
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   const m = JSON.parse((save.files.get('manifest.json') as Buffer).toString());
   m[0].Layers[0] = '../../../../etc/passwd';
@@ -424,18 +424,18 @@ test('a config or manifest whose bytes do not match their digest (tampered after
   const tamper = (b: Buffer) => Buffer.from(b.toString().replace('/bin/sh', '/bin/xx'));
   const cfg = layout(t, { layers: [okLayer()] }, (b) => b.files.set(blobPath(b.images[0].configDigest), tamper(b.images[0].config)));
   const c = cfg.built.images[0];
-  t.is(await fails(t, cfg.dir), `${cfg.dir}: ${blobPath(c.configDigest)}: content does not match its digest ${c.configDigest} (got ${sha256(tamper(c.config))})`);
+  t.is(await fails(t, cfg.dir), `${cfg.dir} config ${c.configDigest}: content does not match its digest (got ${sha256(tamper(c.config))})`);
   const man = layout(t, { layers: [okLayer()] }, (b) => {
     const m = Buffer.from(b.images[0].manifest.toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
     b.files.set(blobPath(b.images[0].manifestDigest), m);
   });
   const md = man.built.images[0].manifestDigest;
-  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)}: ${blobPath(md)}: content does not match its digest ${md} \\(got sha256:[0-9a-f]{64}\\)$`));
+  t.regex(await fails(t, man.dir), new RegExp(`^${escape(man.dir)} manifest ${md}: content does not match its digest \\(got sha256:[0-9a-f]{64}\\)$`));
   const save = dockerArchiveFiles({ images: [{ layers: [okLayer()] }] });
   const name = `${save.images[0].configDigest.slice(7)}.json`;
   save.files.set(name, tamper(save.images[0].config));
   const path = await writeTar(`${tmp(t)}/save.tar`, save.files);
-  t.is(await fails(t, path), `${path}: ${name}: content does not match its digest ${save.images[0].configDigest} (got ${sha256(tamper(save.images[0].config))})`);
+  t.is(await fails(t, path), `${path}: ${name}: content does not match its digest (got ${sha256(tamper(save.images[0].config))})`);
 });
 
 test('not an image through a pipe path: text, an empty pipe', async (t) => {

@@ -361,15 +361,15 @@ test('a push that fails part way leaves the registry without the manifest: one l
   proxy.fault = (req) => (req.method === 'POST' && req.path.includes('/blobs/uploads/') && ++posts === 3 ? { kind: 'status', status: 400, body: '{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"injected"}]}' } : undefined);
   const r = await runStrata(['optimize', fixture('tiny-overlay.oci.tar'), '-o', `docker://${proxy.host}/slim/app:v1`]);
   t.is(r.code, 2);
-  // (buildah wrote a base annotation naming its local `localhost/tiny-base:1`: a note says it is not reachable)
-  t.regex(r.stderr, /^strata: the base annotation names localhost\/tiny-base:1@sha256:[0-9a-f]{64}, not usable \(.*\); the base is read from the history\n/);
+  // (buildah wrote a base annotation naming its local `localhost/tiny-base:1`: a note says it is not looked up)
+  t.regex(r.stderr, /^strata: the base annotation names localhost\/tiny-base:1@sha256:[0-9a-f]{64}, not fetched \(--base-from-registry pulls it\); the base is read from the history\n/);
   t.regex(r.stderr, /\nstrata: 127\.0\.0\.1:\d+\/slim\/app: upload of blob sha256:[0-9a-f]{64}: HTTP 400 \(BLOB_UPLOAD_INVALID: injected\)\n$/);
   t.false(proxy.seen.some((q) => q.method === 'PUT' && q.path.includes('/manifests/')), 'no manifest was sent');
   const inspect = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/slim/app:v1`]).then(() => 'found', (e: Error) => e.message);
   t.regex(inspect, /manifest unknown|not found/i);
 });
 
-test("the base from the manifest's annotation (org.opencontainers.image.base.name/digest), pulled to count its layers; else the history, with a note", async (t) => {
+test("the base from the manifest's annotation (org.opencontainers.image.base.name/digest), pulled with --base-from-registry to count its layers; else the history, with a note", async (t) => {
   const reg = await startRegistry();
   t.teardown(() => reg.stop());
   const l0 = [dir('etc'), file('etc/os', 'base os')];
@@ -393,10 +393,10 @@ test("the base from the manifest's annotation (org.opencontainers.image.base.nam
     writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
     return `oci:${layout}`;
   };
-  const good = await runStrata(['optimize', await annotated({ 'org.opencontainers.image.base.name': `${reg.host}/base:1`, 'org.opencontainers.image.base.digest': digest }), '--dry-run', '--json']);
+  const good = await runStrata(['optimize', await annotated({ 'org.opencontainers.image.base.name': `${reg.host}/base:1`, 'org.opencontainers.image.base.digest': digest }), '--base-from-registry', '--dry-run', '--json']);
   t.is(good.code, 0, good.stderr);
   t.like(JSON.parse(good.stdout), { baseLayers: 2, baseFrom: 'annotation' });
-  const gone = await runStrata(['optimize', await annotated({ 'org.opencontainers.image.base.name': `${reg.host}/nowhere:1` }), '--dry-run']);
+  const gone = await runStrata(['optimize', await annotated({ 'org.opencontainers.image.base.name': `${reg.host}/nowhere:1` }), '--base-from-registry', '--dry-run']);
   t.is(gone.code, 0, gone.stderr);
   t.regex(gone.stdout, /Kept base {3}layers 0-0 byte for byte \(read from the history\)/);
   t.regex(gone.stderr, /^strata: the base annotation names 127\.0\.0\.1:\d+\/nowhere:1, not usable \(.*not found.*\); the base is read from the history\n$/);

@@ -8,7 +8,7 @@ import { analyzeBloat, type Finding, type Verdict } from './bloat/findings.js';
 import { defaultBloatConfig, type BloatConfig } from './bloat/section.js';
 import { analyzeRisks, type RisksReport } from './risks/risks.js';
 import type { SecretsConfig } from './risks/section.js';
-import { configSecrets, maskSecrets, type ConfigSecret } from './risks/config-secrets.js';
+import { configSecrets, type ConfigSecret } from './risks/config-secrets.js';
 import { historyBaseLayers } from './optimize/base.js';
 
 export const SCHEMA_VERSION = 1;
@@ -190,10 +190,10 @@ function imageSection(image: Image): InspectReport['image'] {
     config: {
       user: c.User || null,
       workdir: c.WorkingDir || null,
-      entrypoint: c.Entrypoint?.map(maskSecrets) ?? null,
-      cmd: c.Cmd?.map(maskSecrets) ?? null,
-      env: (c.Env ?? []).map(maskSecrets),
-      labels: Object.fromEntries(Object.entries(c.Labels ?? {}).map(([k, v]) => [k, maskSecrets(v)])),
+      entrypoint: c.Entrypoint ?? null,
+      cmd: c.Cmd ?? null,
+      env: c.Env ?? [],
+      labels: c.Labels ?? {},
       exposedPorts: Object.keys(c.ExposedPorts ?? {}),
       volumes: Object.keys(c.Volumes ?? {}),
     },
@@ -213,9 +213,9 @@ function layerRow(l: Pick<LayerReport, 'index' | 'diffId' | 'size' | 'tarSize' |
     size: l.size,
     tarSize: l.tarSize,
     entries: l.entries,
-    createdBy: s.history?.created_by === undefined ? null : maskSecrets(s.history.created_by),
+    createdBy: s.history?.created_by === undefined ? null : s.history.created_by,
     created: s.history?.created ?? null,
-    comment: s.history?.comment === undefined ? null : maskSecrets(s.history.comment),
+    comment: s.history?.comment === undefined ? null : s.history.comment,
     changes: l.changes,
   };
 }

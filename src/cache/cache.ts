@@ -3,10 +3,11 @@
  * same base, downloads nothing twice. A blob enters only after its digest checked out (written to a
  * temp file, renamed into place); the least recently used blobs leave when the cache passes its cap.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { makeDir } from '../util/make-dir.js';
+import { createExclusive } from '../util/safe-write.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from '../util/errors.js';
@@ -75,11 +76,12 @@ export class BlobCache {
     }
     const final = this.pathOf(digest);
     const tmpDir = join(this.dir, 'tmp');
-    const tmp = join(tmpDir, `${digest.replace(':', '-')}.${process.pid}.${randomBytes(4).toString('hex')}`);
-    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    let tmp: string | undefined;
+    let fh: FileHandle | undefined;
     try {
       await makeDir(tmpDir);
-      fh = await open(tmp, 'w');
+      // `<digest>.<pid>.<random>`, created exclusively: nothing planted in tmp/ is written through (sweepTemp reads the pid)
+      ({ path: tmp, handle: fh } = await createExclusive(tmpDir, `${digest.replace(':', '-')}.${process.pid}`));
     } catch {
       fh = undefined;
     }
@@ -103,14 +105,14 @@ export class BlobCache {
         fh = undefined;
         if (`${digest.split(':')[0]}:${hash.digest('hex')}` === digest) {
           await makeDir(join(final, '..'));
-          await rename(tmp, final);
+          await rename(tmp!, final);
           committed = true;
           await this.evict();
         }
       }
     } finally {
       await fh?.close().catch(() => undefined);
-      if (!committed) await unlink(tmp).catch(() => undefined);
+      if (!committed && tmp) await unlink(tmp).catch(() => undefined);
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * On-disk cache of LayerRecords keyed by diffID. Records are a pure function of the layer's
- * uncompressed bytes, so a layer shared by many images (a base image) is read once. A hit trusts
- * that the image's blob matches the diffID its config names, as a content store does; `--no-cache`
- * reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
+ * uncompressed bytes, so a layer shared by many images (a base image) is read once. A hit stands
+ * for a layer only when a digest of its bytes is known to give its diffID (`diffIdOf`, kept beside
+ * the records from the verified read that made them: read-image.ts `vouched`), as containerd maps
+ * blob digests to diffIDs; `--no-cache` reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
  * record format bumps it and old entries are simply not found (and age out under the size cap).
  */
 import { readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
@@ -126,6 +127,11 @@ export class LayerCache {
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
     await this.files.put(this.key(diffId), encodeScan(scan, diffId));
+    if (scan.blobDigest) await this.files.put(blobKey(scan.blobDigest), Buffer.from(diffId));
+  }
+
+  async diffIdOf(blobDigest: string): Promise<string | undefined> {
+    return (await this.files.get(blobKey(blobDigest)))?.toString('utf8');
   }
 
   /** The stored scan, or the one another blob of this layer is being scanned into, or `scan()` stored. */
@@ -148,6 +154,9 @@ export class LayerCache {
     }
   }
 }
+
+/** Where the diffID that a verified read of a blob gave is kept (whatever the scan settings). */
+const blobKey = (blobDigest: string) => `${blobDigest.replace(':', '-')}.diffid`;
 
 /** A layer's scan as the bytes of a cache entry: a JSON header, then the record columns as they are. */
 export function encodeScan(scan: LayerScan, diffId: string): Buffer {

@@ -4,14 +4,15 @@
  * `inspect` of an unchanged image reads no layer, and neither does one of an image with the same
  * layers under another config (a rebuild that only changed a label, CMD or ENV), compression or
  * source: the hit is told as this image's (its name, config and blobs: report.ts `restamp`). An
- * image that only shares some layers still reuses their records (layer-cache.ts). A hit trusts the
- * diffIDs it is keyed by, as the layer cache does.
+ * image that only shares some layers still reuses their records (layer-cache.ts). A hit stands for
+ * an image only when each of its layers' bytes is known to give the diffID the key names, as for a
+ * layer cache hit (read-image.ts `storeMayServe`).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Image } from '../image/image.js';
 import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
-import { layerHistory, storedLayers } from '../model/read-image.js';
+import { layerHistory, storedLayers, storeMayServe, type RecordStore } from '../model/read-image.js';
 import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectReport, type ReportOptions } from '../analyze/report.js';
 
 /**
@@ -32,7 +33,8 @@ export const ANALYSIS_REVISION = 9;
 
 export class ReportCache {
   private readonly files: KeyedFiles;
-  constructor(opts: CacheOptions) {
+  /** `records`: the layer store whose digest map says whether a report may stand for an image's bytes. */
+  constructor(opts: CacheOptions, private readonly records: RecordStore) {
     this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}.${ANALYSIS_REVISION}`), opts.maxBytes);
   }
 
@@ -57,7 +59,7 @@ export class ReportCache {
    */
   async find(image: Image, settings: ReportOptions): Promise<InspectReport | undefined> {
     const buf = await this.files.get(this.key(image, settings));
-    if (!buf) return undefined;
+    if (!buf || !(await storeMayServe(image, this.records))) return undefined;
     let r: InspectReport;
     try {
       r = JSON.parse(buf.toString('utf8')) as InspectReport;

@@ -7,7 +7,7 @@ import { auditEntry, type AuditEntry } from '../analyze/fleet/entry.js';
 import type { AuditResults } from '../cache/audit-results.js';
 import type { ReportOptions } from '../analyze/report.js';
 import type { Layer } from '../image/image.js';
-import type { RecordStore } from '../model/read-image.js';
+import { storeMayServe, type RecordStore } from '../model/read-image.js';
 import type { SecretsConfig } from '../analyze/risks/section.js';
 import type { BloatConfig } from '../analyze/bloat/section.js';
 import { openForArgs, wholeReport, type ImageArgs, type Loading } from './common.js';
@@ -33,7 +33,8 @@ export async function auditImage(args: ImageArgs, deps: AuditDeps): Promise<Audi
   const opened = await openForArgs(args, { loading: deps.loading, secrets: deps.settings.secrets.scan, records: deps.records, onScanned: deps.onScanned, onProgress: () => undefined });
   const key = opened.image.manifestDigest ?? opened.image.configDigest;
   const kept = await deps.results?.get(key);
-  if (kept) return { ...kept, ref: opened.image.ref };
+  // a kept result stands for the image's bytes as a cached report does (a local archive may claim a digest)
+  if (kept && opened.records && (await storeMayServe(opened.image, opened.records))) return { ...kept, ref: opened.image.ref };
   const model = await opened.read();
   const entry = auditEntry(model, await wholeReport(opened, model, settings));
   await deps.results?.put(key, entry);

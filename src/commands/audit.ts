@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cacheChoice, imageFlags, Loading, wholeNumber, type ImageArgs } from './common.js';
+import { cacheChoice, imageFlags, Loading, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
 import { loadConfig } from './config-file.js';
 import { auditImage, type AuditSettings } from './audit-image.js';
 import { fleetReport } from '../analyze/fleet/fleet.js';
@@ -86,14 +86,14 @@ async function referencesOf(args: Args): Promise<string[]> {
   if (args.registry !== undefined) {
     const [host, ...prefix] = args.registry.split('/');
     const { listRegistryImages } = await import('../sources/registry/catalog.js');
-    refs.push(...(await listRegistryImages(host, prefix.join('/') || undefined, { newest: args.tags || undefined, insecure: args.insecure, onNote: (m) => process.stderr.write(`strata: ${m}\n`) })));
+    refs.push(...(await listRegistryImages(host, prefix.join('/') || undefined, { newest: args.tags || undefined, insecure: args.insecure, timeoutMs: timeoutMs(args), onNote: warn })));
   }
   return [...new Set(refs)];
 }
 
 /** Every image on this machine: a few at a time, layers from the local cache, results kept there. */
 async function auditHere(args: Args, refs: string[], settings: AuditSettings) {
-  const cache = await cacheChoice(args, (m) => process.stderr.write(`strata: ${m}\n`));
+  const cache = await cacheChoice(args, warn);
   // without a cache (--no-cache), the run keeps its layers in a directory of its own, so that each is read once
   const temp = cache.off ? mkdtempSync(join(tmpdir(), 'strata-audit-')) : undefined;
   const imageArgs = (ref: string): ImageArgs => ({ ...args, image: ref, cacheDir: temp ?? cache.root, cache: true });

@@ -1,9 +1,10 @@
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from './config-file.js';
 import { loadDiveCi } from '../analyze/gate/dive-ci.js';
 import { StrataError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/safe-write.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';
 import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, RULE_KIND, type RuleKey } from '../analyze/gate/rules.js';
 import type { InspectReport, ReportOptions } from '../analyze/report.js';
@@ -57,7 +58,7 @@ export const ciCommand: CommandModule<object, Args> = {
     }
     const { report, model } = await gateInput(await openForArgs(args, { secrets: config.secrets.scan }), { bloat: config.bloat, secrets: config.secrets }, (r) => gateNeedsModel(rules, diveRules, r));
     const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args, { bloat: config.bloat, secrets: config.secrets });
-    if (args['save-baseline']) writeFile(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
+    if (args['save-baseline']) await writeFileAtomic(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
     if (rules.length + diveRules.length === 0) {
       process.stdout.write(`strata ci: no rules to check; baseline written to ${args['save-baseline']}\n`);
       return;
@@ -65,7 +66,7 @@ export const ciCommand: CommandModule<object, Args> = {
     const input = { report, model, bloat: config.bloat, baseline };
     const r = ciReport(input, evaluateGate(input, rules, diveRules, args.top));
     const width = process.stdout.columns || 120;
-    for (const o of outputs) if (o.file !== '-') writeFile(o.file, renderCi(r, o.format, width));
+    for (const o of outputs) if (o.file !== '-') await writeFileAtomic(o.file, renderCi(r, o.format, width));
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {
       try {
@@ -124,14 +125,6 @@ async function gateInput(opened: OpenedImage, settings: ReportOptions, needsMode
   if (cached && !needsModel(cached)) return { report: cached, model: null };
   const model = await opened.read();
   return { report: cached ?? (await newReport(opened, model, settings)), model };
-}
-
-function writeFile(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    throw new StrataError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code})`);
-  }
 }
 
 /** A report file (`.json`: from --save-baseline, `strata inspect --json` or `strata ci --format json`), else an image. */

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { openImage } from '../sources/resolve.js';
+import { DEFAULT_REGISTRY_TIMEOUT_S } from '../sources/remote.js';
 import type { Image } from '../image/image.js';
 import { readImage, type ImageModel, type RecordStore } from '../model/read-image.js';
 import type { Layer } from '../image/image.js';
@@ -18,6 +19,7 @@ import { access, constants } from 'node:fs/promises';
 import { makeDir } from '../util/make-dir.js';
 import { ProgressBars } from '../render/progress.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
+import { terminalText } from '../util/terminal-text.js';
 
 export interface ImageArgs {
   image: string;
@@ -28,6 +30,8 @@ export interface ImageArgs {
   cacheDir?: string;
   cache?: boolean;
   cacheMax?: string;
+  /** --timeout, in seconds. */
+  timeout?: number;
 }
 
 /**
@@ -57,13 +61,29 @@ export function imageOptions<T>(y: Argv<T>) {
 
 /** The image options but the image and a login of its own: commands on many images (audit, worker) use the stored logins. */
 export function imageFlags<T>(y: Argv<T>) {
-  return y
+  return timeoutFlag(y)
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
     .option('insecure', { type: 'boolean', describe: 'allow plain HTTP and unverified TLS for the registry' })
     .option('cache-dir', { type: 'string', describe: 'cache root: pulled blobs and per-layer results (default $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata)' })
     .option('cache', { type: 'boolean', describe: 'use the cache (--no-cache, or STRATA_NO_CACHE=1: pull and verify every blob, reuse nothing)' })
     .option('cache-max', { type: 'string', describe: 'size cap of each store (blobs, layer results), e.g. 5GiB (default $STRATA_CACHE_MAX, else 10GiB); least recently used go first' });
 }
+
+/** `--timeout`, on every command that pulls: the registry deadline (sources/registry/http.ts, Deadline). */
+export function timeoutFlag<T>(y: Argv<T>) {
+  return y.option('timeout', {
+    type: 'string',
+    coerce: (v: unknown) => {
+      const s = wholeNumber('timeout')(v);
+      if (s === 0) throw new StrataError('--timeout: 0 s leaves a registry no time; give 1 or more');
+      return s;
+    },
+    describe: `seconds a registry may go without progress (no answer, a stalled body, a Retry-After to wait) before the pull fails (default ${DEFAULT_REGISTRY_TIMEOUT_S})`,
+  });
+}
+
+/** --timeout as the registry options take it. */
+export const timeoutMs = (args: Pick<ImageArgs, 'timeout'>): number | undefined => (args.timeout === undefined ? undefined : args.timeout * 1000);
 
 export interface CacheChoice {
   off: boolean;
@@ -139,12 +159,14 @@ export interface OpenedImage {
   image: Image;
   /** Whole reports of this image's layers (none with --no-cache, nor for an image read from a stream). */
   reports?: ReportCache;
+  /** Where its layers' records are kept (none with --no-cache). */
+  records?: RecordStore;
   read(): Promise<ImageModel>;
 }
 
 export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Promise<OpenedImage> {
   const tty = process.stderr.isTTY && !opts.onProgress;
-  const note = opts.onProgress ? undefined : (msg: string) => process.stderr.write(`strata: ${msg}\n`);
+  const note = opts.onProgress ? undefined : warn;
   const cache = await cacheChoice(args, note);
   const bars = tty ? new ProgressBars(process.stderr) : undefined;
   const image = await openImage(args.image, {
@@ -154,6 +176,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       username: args.username,
       password: args.passwordStdin ? await readPassword(args) : undefined,
       insecure: args.insecure,
+      timeoutMs: timeoutMs(args),
       cacheDir: cache.root,
       noCache: cache.off,
       cacheMax: cache.maxBytes,
@@ -161,6 +184,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       onProgress: bars?.update,
     },
   });
+  const records = opts.records ?? (cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes, secrets: opts.secrets }));
   const read = async () => {
     bars?.expect(image.layers);
     // A pull draws byte bars; everything else counts layers.
@@ -172,14 +196,14 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
       prefixes: opts.loading?.prefixes,
       secrets: opts.secrets,
       onScanned: opts.onScanned,
-      cache: opts.records ?? (cache.off ? undefined : new LayerCache({ dir: join(cache.root, 'layers'), maxBytes: cache.maxBytes, secrets: opts.secrets })),
+      cache: records,
       onProgress: opts.onProgress ?? (tty && !pulled ? (done, total) => process.stderr.write(`\rreading layers ${done}/${total}`) : undefined),
     }).finally(() => bars?.finish());
     if (tty && !pulled) process.stderr.write('\r\x1b[K');
     return model;
   };
-  const reports = cache.off || !ReportCache.applies(image) ? undefined : new ReportCache({ dir: join(cache.root, 'reports'), maxBytes: cache.maxBytes });
-  return { image, reports, read };
+  const reports = !records || cache.off || !ReportCache.applies(image) ? undefined : new ReportCache({ dir: join(cache.root, 'reports'), maxBytes: cache.maxBytes }, records);
+  return { image, reports, records, read };
 }
 
 /**
@@ -208,6 +232,11 @@ async function readPassword(args: ImageArgs): Promise<string> {
   let s = '';
   for await (const c of process.stdin) s += c;
   return s.replace(/\r?\n$/, '');
+}
+
+/** A warning on stderr, one line: it may quote a registry's or an image's text. */
+export function warn(msg: string): void {
+  process.stderr.write(`strata: ${terminalText(msg)}\n`);
 }
 
 /** Write lines to stdout honouring back-pressure (large listings piped to less or head). */

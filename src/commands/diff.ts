@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { Loading, openForArgs, wholeNumber, wholeReport, type OpenedImage } from './common.js';
+import { Loading, openForArgs, timeoutFlag, wholeNumber, wholeReport, type OpenedImage } from './common.js';
 import { StrataError } from '../util/errors.js';
+import { markdownBlock } from '../util/terminal-text.js';
 import { htmlOptionText, writeHtmlReport } from './html-output.js';
 import { type DiffOptions, type DiffReport } from '../analyze/diff/diff.js';
 import { type DiffSide } from '../analyze/diff/side.js';
@@ -39,7 +40,7 @@ export const diffCommand: CommandModule<object, Args> = {
   command: 'diff <a> [b]',
   describe: 'compare two images, or two layers of one (A@N: the view after layer N)',
   builder: (y) =>
-    y
+    timeoutFlag(y)
       .positional('a', { type: 'string', demandOption: true, describe: 'image reference; REF@N compares the view after layer N' })
       .positional('b', { type: 'string', describe: 'second image reference (REF@N as for A)' })
       .option('layers', { type: 'string', describe: 'M..N: with one image, compare the views after layers M and N' })
@@ -79,7 +80,7 @@ export const diffCommand: CommandModule<object, Args> = {
       const contents = await contentDiffs(a, b, args.file, Math.max(args['content-limit'], FILE_LIMIT));
       different = contents.some((c) => !c.identical);
       const text = contents.map(renderContent).join('');
-      process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `\`\`\`diff\n${text}\`\`\`\n` : text);
+      process.stdout.write(args.json ? `${JSON.stringify({ schemaVersion: 1, contents }, null, 2)}\n` : args.markdown ? `${markdownBlock('diff', text)}\n` : text);
     } else {
       const report = await compare();
       if (args.html !== undefined) {

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { imageOptions, Loading, openForArgs, wholeNumber, type ImageArgs } from './common.js';
+import { imageOptions, Loading, openForArgs, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
 import { loadConfig } from './config-file.js';
 import { parseRef } from '../sources/resolve.js';
 import { openImage } from '../sources/resolve.js';
@@ -10,7 +10,7 @@ import { StrataError } from '../util/errors.js';
 import { analyzeWaste } from '../analyze/waste.js';
 import { knownCategories } from '../analyze/bloat/matching.js';
 import { RESERVED_CATEGORIES } from '../analyze/bloat/rules.js';
-import { historyBaseLayers, sharedBase } from '../analyze/optimize/base.js';
+import { annotatedBase, historyBaseLayers, sharedBase } from '../analyze/optimize/base.js';
 import { planOptimize, type LayersMode } from '../analyze/optimize/plan.js';
 import { optimizeSummary, type BaseSource } from '../analyze/optimize/summary.js';
 import type { Image } from '../image/image.js';
@@ -25,6 +25,7 @@ interface Args extends ImageArgs {
   layers: LayersMode;
   baseLayers?: number;
   base?: string;
+  baseFromRegistry?: boolean;
   drop?: string[];
   compression: OutputCompression;
   dryRun?: boolean;
@@ -41,6 +42,7 @@ export const optimizeCommand: CommandModule<object, Args> = {
       .option('layers', { type: 'string', choices: ['auto', '1', 'keep'], default: 'auto', describe: 'layers above the base: auto (one per original layer that still holds something), 1 (merged), keep (one per original layer)' })
       .option('base-layers', { type: 'string', coerce: wholeNumber('base-layers'), describe: 'leading layers to keep as they are (default: read from the history)' })
       .option('base', { type: 'string', describe: 'the base image: its layers, which the image starts with, are kept' })
+      .option('base-from-registry', { type: 'boolean', describe: "pull the base the manifest's annotation names (org.opencontainers.image.base.name) to count its layers; without it the annotation causes no network request and the history decides" })
       .option('drop', { type: 'string', array: true, coerce: (v: string[]) => v.flatMap((s) => s.split(',')).filter(Boolean), describe: 'also leave out visible bloat of these categories above the base (temp, cache, log, vcs…): changes the view' })
       .option('compression', { choices: ['gzip', 'zstd', 'none'], default: 'gzip', describe: 'compression of the new layers' })
       .option('dry-run', { type: 'boolean', describe: 'print the plan and the saving, write nothing' })
@@ -71,9 +73,6 @@ export const optimizeCommand: CommandModule<object, Args> = {
   },
 };
 
-const BASE_NAME = 'org.opencontainers.image.base.name';
-const BASE_DIGEST = 'org.opencontainers.image.base.digest';
-
 /** The kept base, and what said so: --base-layers, --base, the manifest's base annotation, or the history. */
 async function chooseBase(args: Args, image: Image): Promise<{ base: number; from: BaseSource }> {
   const n = image.layers.length;
@@ -84,22 +83,23 @@ async function chooseBase(args: Args, image: Image): Promise<{ base: number; fro
   }
   const platform = args.platform ? parsePlatform(args.platform) : undefined;
   if (args.base !== undefined) {
-    const b = await openImage(args.base, { platform });
+    const b = await openImage(args.base, { platform, remote: { timeoutMs: timeoutMs(args) } });
     const shared = sharedBase(diffIds, b.config.rootfs.diff_ids);
     if (shared === undefined) throw new StrataError(`--base ${args.base}: ${args.image} does not start with its ${b.config.rootfs.diff_ids.length} layers`);
     return { base: shared, from: '--base' };
   }
-  const name = image.annotations?.[BASE_NAME];
-  if (typeof name === 'string' && name) {
-    const digest = image.annotations?.[BASE_DIGEST];
-    const ref = typeof digest === 'string' && digest ? `${name.replace(/@.*$/, '')}@${digest}` : name;
-    // one quick try: an unreachable base only costs the note, the history still says where it ends
-    const why = await openImage(ref, { platform, remote: { attempts: 1, timeoutMs: 10_000, probeTimeoutMs: 3000, noCache: true } }).then(
+  const ref = annotatedBase(image.annotations);
+  // the annotation is the input's word, and an input never makes strata go on the network by itself (issue 29)
+  if (ref !== undefined && !args.baseFromRegistry) warn(`the base annotation names ${ref}, not fetched (--base-from-registry pulls it); the base is read from the history`);
+  else if (ref !== undefined) {
+    // from its registry only, never a file or an engine; one try: an unreachable base only costs the note
+    const remote = { attempts: 1, insecure: args.insecure, timeoutMs: timeoutMs(args), noCache: true };
+    const why = await openImage(`docker://${ref}`, { platform, remote }).then(
       (b) => sharedBase(diffIds, b.config.rootfs.diff_ids) ?? `the image does not start with its ${b.config.rootfs.diff_ids.length} layers`,
       (e: Error) => e.message,
     );
     if (typeof why === 'number') return { base: why, from: 'annotation' };
-    process.stderr.write(`strata: the base annotation names ${ref}, not usable (${why}); the base is read from the history\n`);
+    warn(`the base annotation names ${ref}, not usable (${why}); the base is read from the history`);
   }
   return { base: historyBaseLayers(image.config.history, n), from: 'history' };
 }
@@ -111,10 +111,10 @@ async function write(model: Parameters<typeof buildImage>[0], plan: Parameters<t
     const img = await buildImage(model, plan, args.compression, scratch, tty ? (done, total) => process.stderr.write(`\rwriting layers ${done}/${total}`) : undefined);
     if (tty) process.stderr.write('\r\x1b[K');
     // --username/--password-stdin name the input's registry login; a push uses the stored logins
-    if (target.kind === 'registry') await pushImage(img, target.ref, { insecure: args.insecure, onNote: (m) => process.stderr.write(`strata: ${m}\n`) });
-    else await writeLocal(img, target, scratch);
+    if (target.kind === 'registry') await pushImage(img, target.ref, { insecure: args.insecure, onNote: warn });
+    else await writeLocal(img, target);
     return img.layers.map((l) => l.size);
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await rm(scratch.dir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@ import { imageFlags, Loading, wholeNumber, type ImageArgs } from './common.js';
 import { auditImage, type AuditSettings } from './audit-image.js';
 import { StrataError } from '../util/errors.js';
 import type { LayerScan } from '../scan/scan-layer.js';
+import { terminalText } from '../util/terminal-text.js';
 
 type Args = Omit<ImageArgs, 'image' | 'username' | 'passwordStdin'> & {
   queue?: string;
@@ -34,7 +35,8 @@ export const workerCommand: CommandModule<object, Args> = {
     const redis = await connectRedis(url);
     redis.on('error', () => undefined); // reconnects are retried forever: a restarted Redis is found again
     const loading = new Loading(new InFlight<LayerScan>(), false);
-    const say = (msg: string) => process.stderr.write(`strata worker: ${msg}\n`);
+    // job refs and errors come from the queue and the images: one escaped line each
+    const say = (msg: string) => process.stderr.write(`strata worker: ${terminalText(msg)}\n`);
     const worker = startWorker(
       url,
       args.run,

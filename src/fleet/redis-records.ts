@@ -38,7 +38,18 @@ export class RedisRecords implements RecordStore {
   }
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
-    await this.redis.multi().set(`${this.prefix}:${diffId}`, encodeScan(scan, diffId)).hincrby(this.scansKey, diffId, 1).exec();
+    const m = this.redis.multi().set(`${this.prefix}:${diffId}`, encodeScan(scan, diffId)).hincrby(this.scansKey, diffId, 1);
+    if (scan.blobDigest) m.set(this.blobKey(scan.blobDigest), diffId);
+    await m.exec();
+  }
+
+  /** The diffID a verified read of the blob gave: what lets a stored record stand for a layer (read-image.ts). */
+  async diffIdOf(blobDigest: string): Promise<string | undefined> {
+    return (await this.redis.get(this.blobKey(blobDigest))) ?? undefined;
+  }
+
+  private blobKey(blobDigest: string): string {
+    return `strata:layers:blob:${blobDigest}`;
   }
 
   async once(diffId: string, scan: () => Promise<LayerScan>): Promise<{ scan: LayerScan; stored: boolean }> {

@@ -68,6 +68,11 @@ export interface Layer {
   file?: FileRange;
   /** Set by sources that had to read the bytes before the layer order was known (stdin). */
   scanned?: LayerScan;
+  /**
+   * The bytes are fetched by `digest` from a store that verifies it on every fetch (a registry), so
+   * the digest names these very bytes; local bytes are named by nothing until they are hashed.
+   */
+  contentAddressed?: boolean;
 }
 
 export type SourceKind = 'docker-archive' | 'oci' | 'oci-archive' | 'docker-archive-stdin' | 'registry' | 'docker-daemon' | 'podman';
@@ -82,7 +87,13 @@ export interface Image {
   configDigest: string;
   /** The manifest's annotations, where the image has a manifest (e.g. `org.opencontainers.image.base.name`). */
   annotations?: Record<string, string>;
+  /**
+   * The config with every secret value masked (analyze/risks/config-secrets.ts, applied once when
+   * the image is opened): what every analysis, renderer and cache reads.
+   */
   config: ImageConfig;
+  /** The config as the image holds it, secrets and all: only for finding them and for writing images. */
+  rawConfig?: ImageConfig;
   platform: Platform;
   layers: Layer[];
 }

@@ -1,5 +1,8 @@
 /** OCI / Docker schema2 manifests and indexes: media types, validation, platform selection. */
+import { z } from 'zod';
 import { StrataError } from '../util/errors.js';
+import { Digest } from '../util/digest.js';
+import { shown, validateJson } from '../util/json-doc.js';
 import { DEFAULT_PLATFORM, formatPlatform, normalizePlatform, platformMatches, type Platform } from './platform.js';
 import type { ImageConfig } from './image.js';
 
@@ -27,119 +30,110 @@ const layerMediaTypes = new Set([
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ]);
 
-export interface Descriptor {
-  mediaType?: string;
-  digest: string;
-  size: number;
-  platform?: Platform & { 'os.version'?: string };
-  annotations?: Record<string, string>;
-}
+/** null stands for absent in the documents Docker writes (`"Env": null`). */
+const absent = <T extends z.ZodType>(t: T) => t.nullish();
+const Strings = z.array(z.string());
+const StringMap = z.record(z.string(), z.string());
+/** An object whose members strata does not read (ExposedPorts, Volumes). */
+const AnyObject = z.looseObject({});
 
-export interface Manifest {
-  schemaVersion: number;
-  mediaType?: string;
-  config: Descriptor;
-  layers: Descriptor[];
-  annotations?: Record<string, string>;
-}
+export const DescriptorSchema = z.looseObject({
+  mediaType: z.string().optional(),
+  digest: Digest,
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  platform: z.looseObject({
+    os: z.string(),
+    architecture: z.string(),
+    variant: z.string().optional(),
+    'os.version': z.string().optional(),
+  }).optional(),
+  annotations: StringMap.optional(),
+});
+export type Descriptor = z.output<typeof DescriptorSchema>;
 
-export interface Index {
-  schemaVersion: number;
-  mediaType?: string;
-  manifests: Descriptor[];
-}
+export const IndexSchema = z.looseObject({
+  schemaVersion: z.number().optional(),
+  mediaType: z.string().optional(),
+  manifests: z.array(DescriptorSchema),
+  annotations: StringMap.optional(),
+});
+export type Index = z.output<typeof IndexSchema>;
 
-export function isIndex(doc: { mediaType?: string; manifests?: unknown }, declared?: string): boolean {
-  const mt = declared ?? doc.mediaType;
+const isSchema1 = (doc: unknown) => {
+  const d = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>) : {};
+  return d.mediaType === MediaType.dockerSchema1 || d.mediaType === MediaType.dockerSchema1Signed || d.schemaVersion === 1;
+};
+
+/** A manifest strata can read: schema 2, an image (not an artifact), layers of known media types. */
+export const ManifestSchema = z.unknown().superRefine((doc, ctx) => {
+  if (isSchema1(doc)) ctx.addIssue({ code: 'custom', message: 'Docker schema 1 manifests are not supported (deprecated since 2017); re-push the image with a current client' });
+}).pipe(z.looseObject({
+  schemaVersion: z.number().optional(),
+  mediaType: z.string().optional(),
+  config: DescriptorSchema,
+  layers: z.array(DescriptorSchema),
+  annotations: StringMap.optional(),
+}).superRefine((m, ctx) => {
+  const cmt = m.config.mediaType;
+  if (cmt && cmt !== MediaType.ociConfig && cmt !== MediaType.dockerConfig) {
+    ctx.addIssue({ code: 'custom', message: `an artifact, not a container image (config media type ${shown(cmt)})` });
+  }
+  const i = m.layers.findIndex((l) => l.mediaType && !layerMediaTypes.has(l.mediaType));
+  if (i >= 0) ctx.addIssue({ code: 'custom', message: `layer ${i} has unknown media type ${shown(m.layers[i].mediaType!)}` });
+}));
+export type Manifest = z.output<typeof ManifestSchema>;
+
+/** The config fields strata reads; others pass through untouched. */
+const ConfigFields = z.looseObject({
+  architecture: absent(z.string()),
+  os: absent(z.string()),
+  variant: absent(z.string()),
+  created: absent(z.string()),
+  author: absent(z.string()),
+  config: absent(z.looseObject({
+    User: absent(z.string()),
+    WorkingDir: absent(z.string()),
+    Env: absent(Strings),
+    Entrypoint: absent(Strings),
+    Cmd: absent(Strings),
+    Labels: absent(StringMap),
+    ExposedPorts: absent(AnyObject),
+    Volumes: absent(AnyObject),
+  })),
+  rootfs: z.looseObject({ type: z.string().optional(), diff_ids: z.array(Digest) }),
+  history: absent(z.array(z.looseObject({
+    created: absent(z.string()),
+    created_by: absent(z.string()),
+    comment: absent(z.string()),
+    author: absent(z.string()),
+    empty_layer: absent(z.boolean()),
+  }))),
+});
+
+// null members stand for absent ones, which is how the model (ImageConfig's optional fields) reads them
+export const ConfigSchema = ConfigFields as unknown as z.ZodType<ImageConfig>;
+
+/** Whether a document (any JSON value) is an index: by its declared media type, else by its shape. */
+export function isIndex(doc: unknown, declared?: string): boolean {
+  const d = typeof doc === 'object' && doc !== null ? (doc as { mediaType?: unknown; manifests?: unknown }) : {};
+  const mt = declared ?? d.mediaType;
   if (mt === MediaType.ociIndex || mt === MediaType.dockerList) return true;
   if (mt === MediaType.ociManifest || mt === MediaType.dockerManifest) return false;
-  return Array.isArray(doc.manifests);
+  return Array.isArray(d.manifests);
 }
 
-export function checkDigest(d: unknown, what: string): string {
-  if (typeof d !== 'string' || !/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(d)) {
-    throw new StrataError(`${what}: bad digest ${JSON.stringify(d)}`);
-  }
-  if (d.startsWith('sha256:') && !/^sha256:[a-f0-9]{64}$/.test(d)) throw new StrataError(`${what}: bad sha256 digest ${d}`);
-  return d;
+export function validateIndex(doc: unknown, where: string): Index {
+  return validateJson(doc, IndexSchema, where);
 }
 
 /** Validate a parsed manifest; `where` names it in errors. */
 export function validateManifest(doc: unknown, where: string): Manifest {
-  const m = doc as Manifest;
-  const mt = m?.mediaType;
-  if (mt === MediaType.dockerSchema1 || mt === MediaType.dockerSchema1Signed || (m as { schemaVersion?: number })?.schemaVersion === 1) {
-    throw new StrataError(`${where}: Docker schema 1 manifests are not supported (deprecated since 2017); re-push the image with a current client`);
-  }
-  if (!m || typeof m !== 'object' || !m.config || !Array.isArray(m.layers)) {
-    throw new StrataError(`${where}: not an image manifest (expected "config" and "layers")`);
-  }
-  checkDigest(m.config.digest, `${where} config`);
-  const cmt = m.config.mediaType;
-  if (cmt && cmt !== MediaType.ociConfig && cmt !== MediaType.dockerConfig) {
-    throw new StrataError(`${where}: an artifact, not a container image (config media type ${cmt})`);
-  }
-  m.layers.forEach((l, i) => {
-    checkDigest(l.digest, `${where} layer ${i}`);
-    if (l.mediaType && !layerMediaTypes.has(l.mediaType)) {
-      throw new StrataError(`${where}: layer ${i} has unknown media type ${l.mediaType}`);
-    }
-  });
-  return m;
+  return validateJson(doc, ManifestSchema, where);
 }
 
 export function validateConfig(doc: unknown, where: string): ImageConfig {
-  const c = doc as ImageConfig;
-  if (!c || typeof c !== 'object' || !c.rootfs || !Array.isArray(c.rootfs.diff_ids)) {
-    throw new StrataError(`${where}: not an image config (expected rootfs.diff_ids)`);
-  }
-  c.rootfs.diff_ids.forEach((d, i) => checkDigest(d, `${where} diff_ids[${i}]`));
-  const bad = (field: string, expected: string, v: unknown) => {
-    throw new StrataError(`${where}: ${field} must be ${expected}, not ${describe(v)}`);
-  };
-  const fields = (o: object, prefix: string, kinds: Record<string, Kind>) => {
-    for (const [k, kind] of Object.entries(kinds)) {
-      const v = (o as Record<string, unknown>)[k];
-      if (v !== undefined && v !== null && !kindOk[kind](v)) bad(`${prefix}${k}`, kindName[kind], v);
-    }
-  };
-  fields(c, '', { architecture: 'string', os: 'string', variant: 'string', created: 'string', author: 'string', config: 'object', history: 'array' });
-  if (c.config) fields(c.config, 'config.', { User: 'string', WorkingDir: 'string', Env: 'strings', Entrypoint: 'strings', Cmd: 'strings', Labels: 'labels', ExposedPorts: 'object', Volumes: 'object' });
-  c.history?.forEach((h, i) => {
-    if (h === null || typeof h !== 'object' || Array.isArray(h)) bad(`history[${i}]`, 'an object', h);
-    fields(h, `history[${i}].`, { created: 'string', created_by: 'string', comment: 'string', author: 'string', empty_layer: 'boolean' });
-  });
-  return c;
+  return validateJson(doc, ConfigSchema, where);
 }
-
-/** What validateConfig accepts for the config fields strata reads (null stands for absent). */
-type Kind = 'string' | 'boolean' | 'object' | 'array' | 'strings' | 'labels';
-const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
-const kindOk: Record<Kind, (v: unknown) => boolean> = {
-  string: (v) => typeof v === 'string',
-  boolean: (v) => typeof v === 'boolean',
-  object: isObject,
-  array: Array.isArray,
-  strings: (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'),
-  labels: (v) => isObject(v) && Object.values(v).every((x) => typeof x === 'string'),
-};
-/** A value's JSON type; for an array or object, also the type of a member that is not a string. */
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  const members = Array.isArray(v) ? v : isObject(v) ? Object.values(v) : undefined;
-  if (!members) return `a ${typeof v}`;
-  const odd = members.find((x) => typeof x !== 'string');
-  const what = Array.isArray(v) ? 'an array' : 'an object';
-  return odd === undefined ? what : `${what} holding ${describe(odd)}`;
-}
-const kindName: Record<Kind, string> = {
-  string: 'a string',
-  boolean: 'true or false',
-  object: 'an object',
-  array: 'an array',
-  strings: 'an array of strings',
-  labels: 'an object of strings',
-};
 
 function isAttestation(d: Descriptor): boolean {
   return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
@@ -155,12 +149,11 @@ export interface Candidate {
  * Walk an index (and nested indexes) to the image manifests it offers, in order, without
  * attestation manifests. `loadIndex` fetches a nested index by descriptor.
  */
-export async function flattenIndex(index: Index, loadIndex: (d: Descriptor) => Promise<Index>, where: string, depth = 0): Promise<Candidate[]> {
+export async function flattenIndex(doc: unknown, loadIndex: (d: Descriptor) => Promise<unknown>, where: string, depth = 0): Promise<Candidate[]> {
   if (depth > 8) throw new StrataError(`${where}: image indexes nested more than 8 deep`);
-  if (!Array.isArray(index.manifests)) throw new StrataError(`${where}: index has no "manifests" list`);
+  const index = validateIndex(doc, where);
   const out: Candidate[] = [];
   for (const d of index.manifests) {
-    checkDigest(d.digest, where);
     if (isAttestation(d)) continue;
     if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerList) {
       out.push(...(await flattenIndex(await loadIndex(d), loadIndex, `${where} -> ${d.digest.slice(0, 19)}`, depth + 1)));

@@ -1,7 +1,9 @@
 /** Image -> layer records (verified) -> union: the model every analysis and renderer reads. */
+import { createHash } from 'node:crypto';
 import { StrataError, within } from '../util/errors.js';
 import type { HistoryEntry, Image, Layer } from '../image/image.js';
-import { scanLayer, type LayerScan } from '../scan/scan-layer.js';
+import { scanLayer, type Algorithms, type LayerScan } from '../scan/scan-layer.js';
+import { algorithmOf, checkDigest } from '../util/digest.js';
 import { ScanPool } from '../scan/scan-pool.js';
 import { Union } from './union.js';
 import { UnionPrefixes } from './union-prefixes.js';
@@ -39,10 +41,18 @@ export interface ImageModel {
   union: Union;
 }
 
-/** Where layer records are kept between runs, by diffID (src/cache/layer-cache.ts is one). */
+/**
+ * Where layer records are kept between runs, by diffID (src/cache/layer-cache.ts is one). A stored
+ * scan stands for a layer only when a digest of the layer's very bytes is known to give its diffID
+ * (`diffIdOf`, recorded by `put` from a verified read): a diffID the config merely claims is not
+ * enough, or an archive claiming a cached layer's diffID would hide its real content (docs/security.md).
+ */
 export interface RecordStore {
   get(diffId: string): Promise<LayerScan | undefined>;
+  /** Stores the scan, and that its blob (`scan.blobDigest`, computed from the bytes) gives `diffId`. */
   put(diffId: string, scan: LayerScan): Promise<void>;
+  /** The diffID a verified read of the blob `blobDigest` gave, if one was stored. */
+  diffIdOf(blobDigest: string): Promise<string | undefined>;
   /**
    * A store shared by several processes (fleet/redis-records.ts) gets a layer to scan once among
    * them: the stored scan, or `scan()` run by the one process holding the layer's lock and stored.
@@ -206,18 +216,52 @@ async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: b
   // the very blob the records were made from has their compression: only another one is opened to be sniffed
   const fromStore = async (hit: LayerScan) => asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
-  const scan = async () => verified(layer, small ? await scanLayer(layer.open(), { secrets }) : await pool.scan(layer.file ?? layer.open(), { split, secrets }));
+  const algorithms = digestAlgorithms(layer);
+  const scan = async () => verified(layer, small ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
   if (cache?.once) {
     const got = await cache.once(layer.diffId, scan);
     if (!got.stored) opts.onScanned?.(layer);
-    return got.stored ? fromStore(got.scan) : got.scan;
+    if (!got.stored || (await vouched(layer, cache))) return got.stored ? fromStore(got.scan) : got.scan;
+  } else {
+    const hit = await cache?.get(layer.diffId);
+    if (hit && (await vouched(layer, cache!))) return fromStore(hit);
   }
-  const hit = await cache?.get(layer.diffId);
-  if (hit) return fromStore(hit);
   const made = await scan();
   opts.onScanned?.(layer);
   await cache?.put(layer.diffId, made);
   return made;
+}
+
+/**
+ * Whether a stored scan may stand for `layer`: its bytes are named by a digest that a verified read
+ * mapped to the layer's diffID. Bytes a registry serves by digest are named by it; local bytes are
+ * hashed here (a sha256 pass over the blob as stored, no inflating: docs/security.md gives the cost).
+ */
+async function vouched(layer: Layer, store: RecordStore): Promise<boolean> {
+  if (layer.contentAddressed) return layer.digest !== undefined && (await store.diffIdOf(layer.digest)) === layer.diffId;
+  const digest = await blobDigest(layer);
+  if (layer.digest !== undefined && layer.digest.startsWith('sha256:')) check(layer.digest, digest, 'blob digest');
+  // a plain tar is its own diffID
+  return digest === layer.diffId || (await store.diffIdOf(digest)) === layer.diffId;
+}
+
+/** sha256 of a layer's bytes as stored. */
+async function blobDigest(layer: Layer): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of layer.open()) h.update(chunk);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** Whether every layer of `image` may be served from `store` (a whole cached report stands for them all). */
+export async function storeMayServe(image: Image, store: RecordStore): Promise<boolean> {
+  for (const l of image.layers) {
+    try {
+      if (l.scanned || !(await vouched(l, store))) return false;
+    } catch {
+      return false; // a mismatch is then found, and named, by the read that follows
+    }
+  }
+  return true;
 }
 
 /**
@@ -244,10 +288,15 @@ async function sniffBlob(layer: Layer): Promise<Compression> {
   }
 }
 
+/** A scan hashes with the algorithms the layer's digests name, so that every one of them is verified. */
+function digestAlgorithms(layer: Layer): Algorithms {
+  return { blob: layer.digest === undefined ? 'sha256' : checkDigest(layer.digest, 'blob digest'), diff: checkDigest(layer.diffId, 'diff_id') };
+}
+
 /** Throws without naming the layer: read() prefixes every scan failure with layer.where. */
 function verified(layer: Layer, scan: LayerScan): LayerScan {
   check(layer.digest, scan.blobDigest, 'blob digest');
-  check(layer.diffId, scan.diffId, 'diff_id (sha256 of the uncompressed layer)');
+  check(layer.diffId, scan.diffId, `diff_id (${algorithmOf(layer.diffId)} of the uncompressed layer)`);
   if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {
     throw new StrataError(`size mismatch: manifest says ${layer.blobSize} bytes, blob has ${scan.blobSize}`);
   }
@@ -255,8 +304,7 @@ function verified(layer: Layer, scan: LayerScan): LayerScan {
 }
 
 function check(expected: string | undefined, actual: string, what: string): void {
-  if (!expected || !expected.startsWith('sha256:')) return; // other algorithms: not verified (none seen in practice)
-  if (expected !== actual) throw new StrataError(`${what} mismatch: expected ${expected}, got ${actual}`);
+  if (expected !== undefined && expected !== actual) throw new StrataError(`${what} mismatch: expected ${expected}, got ${actual}`);
 }
 
 class Semaphore {

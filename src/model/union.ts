@@ -8,6 +8,7 @@
  * per deletion of live nodes). See docs/union.md for the rules and their sources.
  */
 import { StrataError } from '../util/errors.js';
+import { checkPathLength } from '../util/paths.js';
 import { Bytes, Ints } from '../util/growable.js';
 import { hashPath, PathTable } from './path-table.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from '../scan/records.js';
@@ -498,6 +499,7 @@ export class Union {
           const dir = p.slice(0, Math.max(p.lastIndexOf('/', cut - 1), 0));
           const to = resolveLink(dir, this.linkOf(v)!);
           p = to === '' ? p.slice(cut + 1) : `${to}${p.slice(cut)}`;
+          checkPathLength(p); // long link targets joined up would build a path deeper than any entry's
           followed = true;
         } else if (k !== Kind.dir) {
           return p; // a file: the entry replaces it (ensureParents)

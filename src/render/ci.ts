@@ -4,6 +4,7 @@ import { pct, type CiReport, type Offender, type RuleResult, type Status } from 
 import type { Limit } from '../analyze/gate/rules.js';
 import { humanBytes } from '../util/units.js';
 import { escapeMarkup } from '../util/markup.js';
+import { markdownCode, markdownText, terminalCopy } from '../util/terminal-text.js';
 import { renderCiSarif } from './sarif.js';
 
 export const CI_FORMATS = ['text', 'json', 'junit', 'markdown', 'sarif'] as const;
@@ -59,7 +60,8 @@ const fileList = (o: Offender) =>
 
 const layerText = (layer: number | null, ins: string | null) => (layer === null ? '' : `layer ${layer}${ins ? `: ${ins}` : ''}`);
 
-export function renderCiText(r: CiReport, width = 100): string {
+export function renderCiText(report: CiReport, width = 100): string {
+  const r = terminalCopy(report);
   const lines = [verdictLine(r)];
   if (r.baseline) lines.push(`baseline: ${r.baseline.ref}`);
   const name = Math.max(...r.rules.map((x) => x.rule.length), 4);
@@ -84,28 +86,18 @@ export function renderCiText(r: CiReport, width = 100): string {
 
 const ICON: Record<Status, string> = { pass: '✅ PASS', warn: '⚠️ WARN', fail: '❌ FAIL', error: '⛔ ERROR' };
 
-/** Markdown prose and table cells: pipes, emphasis, links, newlines and HTML-looking text made inert. */
-const cell = (s: string) => s.replace(/[\\|*_[\]`]/g, '\\$&').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
-/** Inline code (never in table cells: a pipe would split them); a fence longer than any backtick run inside. */
-function code(s: string): string {
-  if (!s) return '';
-  const fence = '`'.repeat(Math.max(0, ...(s.match(/`+/g) ?? []).map((r) => r.length)) + 1);
-  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${s.replace(/\r?\n/g, ' ')}${pad}${fence}`;
-}
-
 export function renderCiMarkdown(r: CiReport): string {
-  const out = [`### strata ci: ${ICON[r.verdict]} ${code(r.image.ref)}`, '', `${counts(r)}${r.baseline ? `; baseline ${code(r.baseline.ref)}` : ''}`, ''];
+  const out = [`### strata ci: ${ICON[r.verdict]} ${markdownCode(r.image.ref)}`, '', `${counts(r)}${r.baseline ? `; baseline ${markdownCode(r.baseline.ref)}` : ''}`, ''];
   out.push('| result | rule | measured | limits | detail |', '|---|---|--:|---|---|');
-  for (const x of r.rules) out.push(`| ${ICON[x.status]} | ${code(x.rule)} | ${cell(measuredText(x))} | ${cell(limits(x))} | ${cell(x.message)} |`);
+  for (const x of r.rules) out.push(`| ${ICON[x.status]} | ${markdownCode(x.rule, true)} | ${markdownText(measuredText(x))} | ${markdownText(limits(x))} | ${markdownText(x.message)} |`);
   if (r.offenders.length) {
     out.push('', `<details${r.verdict === 'pass' ? '' : ' open'}><summary>Top offenders</summary>`, '');
     for (const [i, o] of r.offenders.entries()) {
-      out.push(`${i + 1}. **${humanBytes(o.bytes)}** ${cell(o.category)}: ${cell(o.title)}`);
-      if (o.files.length) out.push(`   - files: ${o.files.map((f) => `${code(f.path)} (${humanBytes(f.bytes)})`).join(', ')}${o.fileCount > o.files.length ? `, … ${o.fileCount - o.files.length} more` : ''}`);
-      if (o.layer !== null) out.push(`   - stored by: layer ${o.layer}${o.instruction ? ` ${code(truncate(o.instruction, 200))}` : ''}`);
-      if (o.removedBy !== null) out.push(`   - hidden by: layer ${o.removedBy}${o.removedByInstruction ? ` ${code(truncate(o.removedByInstruction, 200))}` : ''}`);
-      if (o.remedy) out.push(`   - fix: ${cell(o.remedy)}`);
+      out.push(`${i + 1}. **${humanBytes(o.bytes)}** ${markdownText(o.category)}: ${markdownText(o.title)}`);
+      if (o.files.length) out.push(`   - files: ${o.files.map((f) => `${markdownCode(f.path)} (${humanBytes(f.bytes)})`).join(', ')}${o.fileCount > o.files.length ? `, … ${o.fileCount - o.files.length} more` : ''}`);
+      if (o.layer !== null) out.push(`   - stored by: layer ${o.layer}${o.instruction ? ` ${markdownCode(truncate(o.instruction, 200))}` : ''}`);
+      if (o.removedBy !== null) out.push(`   - hidden by: layer ${o.removedBy}${o.removedByInstruction ? ` ${markdownCode(truncate(o.removedByInstruction, 200))}` : ''}`);
+      if (o.remedy) out.push(`   - fix: ${markdownText(o.remedy)}`);
     }
     out.push('', '</details>');
   }
@@ -116,7 +108,9 @@ export function renderCiMarkdown(r: CiReport): string {
  * One test suite, one test case per rule: FAIL is a <failure>, ERROR an <error>, WARN passes with
  * the warning in <system-out> (GitLab and Jenkins count it as passed and show the text).
  */
-export function renderCiJunit(r: CiReport): string {
+export function renderCiJunit(report: CiReport): string {
+  // escapeMarkup drops what XML cannot hold; the copy shows it (and keeps messages one line each)
+  const r = terminalCopy(report);
   const c = r.counts;
   const total = r.rules.length;
   const attrs = `tests="${total}" failures="${c.fail}" errors="${c.error}" skipped="0"`;

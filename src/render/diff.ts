@@ -8,6 +8,7 @@ import { type SideSummary } from '../analyze/diff/side.js';
 import { table, truncate } from './text.js';
 import { humanBytes } from '../util/units.js';
 import { instructionText } from '../image/history.js';
+import { markdownBlock, markdownCode, markdownText, terminalCopy, terminalLines } from '../util/terminal-text.js';
 
 export function signedBytes(n: number): string {
   return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';
@@ -85,11 +86,12 @@ function historyPrefix(h: HistoryLine): string {
   return h.op === 'added' ? '+' : h.op === 'removed' ? '-' : ' ';
 }
 
-export function renderContent(c: ContentDiff): string {
+export function renderContent(content: ContentDiff): string {
+  const c = terminalCopy({ ...content, patch: undefined });
   const size = (s: ContentDiff['a']) => (s ? `${humanBytes(s.size)} ${s.sha256 ?? s.contentHash ?? ''}`.trim() : 'absent');
   switch (c.kind) {
     case 'text':
-      return c.patch!;
+      return terminalLines(content.patch!); // its lines kept, each escaped
     case 'identical':
       return `${c.path}: identical (${size(c.a)})\n`;
     case 'not-a-file':
@@ -100,7 +102,9 @@ export function renderContent(c: ContentDiff): string {
   }
 }
 
-export function renderDiffText(r: DiffReport, width: number): string {
+export function renderDiffText(report: DiffReport, width: number): string {
+  // contents are multi-line: renderContent escapes them line by line
+  const r = terminalCopy({ ...report, contents: undefined });
   const s = r.summary;
   const lines: string[] = [];
   lines.push(`A  ${sideName(s.a)}`, `B  ${sideName(s.b)}`, '');
@@ -152,9 +156,9 @@ export function renderDiffText(r: DiffReport, width: number): string {
       for (const row of table(dirs.map((d) => [signedBytes(d.sizeDelta), d.path, `${d.changed} changed`]), ['r', 'l', 'l'])) lines.push(`  ${row}`);
     }
   }
-  if (r.contents?.length) {
+  if (report.contents?.length) {
     lines.push('', 'Content');
-    for (const c of r.contents) lines.push(renderContent(c).trimEnd());
+    for (const c of report.contents) lines.push(renderContent(c).trimEnd());
   }
   return `${lines.join('\n')}\n`;
 }
@@ -167,15 +171,16 @@ function points(d: number): string {
   return `${d > 0 && v !== '0.0' ? '+' : ''}${v === '-0.0' ? '0.0' : v} pt`;
 }
 
-function md(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-/** A PR comment: summary table, then collapsible sections. Long file lists are cut at 100 rows. */
-export function renderDiffMarkdown(r: DiffReport): string {
+/**
+ * A PR comment: summary table, then collapsible sections. Long file lists are cut at 100 rows.
+ * Image-controlled strings go through markdownText (cells, prose), markdownCode or markdownBlock;
+ * the terminal copy keeps each of them one line for the code blocks.
+ */
+export function renderDiffMarkdown(report: DiffReport): string {
+  const r = terminalCopy({ ...report, contents: undefined });
   const s = r.summary;
   const out: string[] = [];
-  out.push(`### strata diff: \`${md(s.a.ref)}\`@${s.a.layer} → \`${md(s.b.ref)}\`@${s.b.layer}`, '');
+  out.push(`### strata diff: ${markdownCode(s.a.ref)}@${s.a.layer} → ${markdownCode(s.b.ref)}@${s.b.layer}`, '');
   if (s.identical) out.push('**Identical** (files, config and history).', '');
   out.push('| | A | B | Δ |', '|---|---:|---:|---:|');
   out.push(`| size | ${humanBytes(s.a.size)} | ${humanBytes(s.b.size)} | ${signedBytes(s.sizeDelta)} |`);
@@ -184,16 +189,16 @@ export function renderDiffMarkdown(r: DiffReport): string {
   const w = r.bloat.wastedBytes, e = r.bloat.efficiency;
   out.push(`| wasted | ${humanBytes(w.a)} | ${humanBytes(w.b)} | ${signedBytes(w.delta)} |`);
   out.push(`| efficiency | ${pct(e.a)} | ${pct(e.b)} | ${points(e.b - e.a)} |`);
-  out.push('', `**Files:** ${fileCounts(r)}${s.ignored.length ? ` (ignoring \`${s.ignored.map(md).join('`, `')}\`)` : ''}`);
+  out.push('', `**Files:** ${fileCounts(r)}${s.ignored.length ? ` (ignoring ${s.ignored.map((g) => markdownCode(g)).join(', ')})` : ''}`);
   const cats = categoryRows(r);
   if (cats.length) {
     out.push('', '<details><summary>Bloat and waste by category</summary>', '', '| category | kind | A | B | Δ |', '|---|---|---:|---:|---:|');
-    for (const row of cats) out.push(`| ${row.join(' | ')} |`);
+    for (const row of cats) out.push(`| ${row.map(markdownText).join(' | ')} |`);
     out.push('', '</details>');
   }
   if (r.config.length) {
     out.push('', '<details><summary>Config changes</summary>', '', '| field | A | B |', '|---|---|---|');
-    for (const c of r.config) out.push(`| ${configLine(c).map((v) => md(v)).join(' | ')} |`);
+    for (const c of r.config) out.push(`| ${configLine(c).map(markdownText).join(' | ')} |`);
     out.push('', '</details>');
   }
   if (r.layers.pairs.length) {
@@ -201,31 +206,29 @@ export function renderDiffMarkdown(r: DiffReport): string {
     for (const p of r.layers.pairs) {
       const [ai, , ax] = layerCell(p.a);
       const [bi, , bx] = layerCell(p.b);
-      out.push(`| ${ai} | ${md(truncate(ax, 80))} | ${matchMark[p.match]} | ${bi} | ${md(truncate(bx, 80))} |`);
+      out.push(`| ${ai} | ${markdownText(truncate(ax, 80))} | ${matchMark[p.match]} | ${bi} | ${markdownText(truncate(bx, 80))} |`);
     }
     out.push('', '</details>');
   }
   if (r.history.some((h) => h.op !== 'same')) {
-    out.push('', '<details><summary>History</summary>', '', '```diff');
-    for (const h of r.history) out.push(`${historyPrefix(h)} ${h.instruction}`);
-    out.push('```', '', '</details>');
+    out.push('', '<details><summary>History</summary>', '', markdownBlock('diff', r.history.map((h) => `${historyPrefix(h)} ${h.instruction}`).join('\n')), '', '</details>');
   }
   if (r.files.length) {
     out.push('', '<details><summary>Files</summary>', '', '| | path | Δ size | detail |', '|---|---|---:|---|');
-    for (const f of r.files.slice(0, MARKDOWN_FILES)) out.push(`| ${changeMark[f.change]} | \`${md(f.path)}\` | ${f.sizeDelta ? signedBytes(f.sizeDelta) : ''} | ${md(fileDetail(f))} |`);
+    for (const f of r.files.slice(0, MARKDOWN_FILES)) out.push(`| ${changeMark[f.change]} | ${markdownCode(f.path, true)} | ${f.sizeDelta ? signedBytes(f.sizeDelta) : ''} | ${markdownText(fileDetail(f))} |`);
     if (r.files.length > MARKDOWN_FILES) out.push('', `… and ${r.files.length - MARKDOWN_FILES} more (\`strata diff --json\` lists all).`);
     const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
     if (dirs.length) {
       out.push('', '| directory | Δ size | changed |', '|---|---:|---:|');
-      for (const d of dirs) out.push(`| \`${md(d.path)}\` | ${signedBytes(d.sizeDelta)} | ${d.changed} |`);
+      for (const d of dirs) out.push(`| ${markdownCode(d.path, true)} | ${signedBytes(d.sizeDelta)} | ${d.changed} |`);
     }
     out.push('', '</details>');
   }
-  if (r.contents?.length) {
+  if (report.contents?.length) {
     out.push('', '<details><summary>Content</summary>', '');
-    for (const c of r.contents) {
-      if (c.kind === 'text') out.push('```diff', c.patch!.trimEnd(), '```');
-      else out.push(renderContent(c).trimEnd(), '');
+    for (const c of report.contents) {
+      if (c.kind === 'text') out.push(markdownBlock('diff', c.patch!.trimEnd()));
+      else out.push(markdownText(renderContent(c).trimEnd()), '');
     }
     out.push('', '</details>');
   }

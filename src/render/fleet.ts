@@ -2,6 +2,7 @@
 import type { FleetReport } from '../analyze/fleet/fleet.js';
 import { humanBytes } from '../util/units.js';
 import { table, truncate } from './text.js';
+import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
 export const AUDIT_FORMATS = ['text', 'json', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -9,7 +10,7 @@ export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 export function renderFleet(r: FleetReport, format: AuditFormat, width = 120): string {
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
   if (format === 'csv') return renderCsv(r);
-  return renderText(r, width);
+  return renderText(terminalCopy(r), width);
 }
 
 const size = (n: number | null) => (n === null ? '—' : humanBytes(n));
@@ -41,11 +42,11 @@ function renderText(r: FleetReport, width: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** One row per image (failed ones with their error); fields quoted as RFC 4180 asks. */
+/** One row per image (failed ones with their error); fields quoted as RFC 4180 asks, escaped as on a terminal (a row stays a line). */
 function renderCsv(r: FleetReport): string {
   const q = (v: string | number | null) => {
-    const s = v === null ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    const s = v === null ? '' : terminalText(String(v));
+    return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const head = ['ref', 'key', 'platform', 'compressed_bytes', 'uncompressed_bytes', 'final_bytes', 'wasted_bytes', 'bloat_bytes', 'optimize_saves_bytes', 'secrets', 'hidden_secrets', 'layers', 'verdict', 'error'];
   const rows = r.images.map((i) => [i.ref, i.key, i.platform, i.compressedSize, i.uncompressedSize, i.finalSize, i.wastedBytes, i.bloatBytes, i.optimizeSaves, i.secrets, i.hiddenSecrets, i.layers, i.verdict, '']);

@@ -3,11 +3,15 @@ import type { InspectReport } from '../analyze/report.js';
 import { instructionText } from '../image/history.js';
 import { humanBytes } from '../util/units.js';
 import { table, truncate, wrapWords } from './text.js';
+import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
-export function renderInspect(r: InspectReport, width: number): string {
+export function renderInspect(report: InspectReport, width: number): string {
+  const r = terminalCopy(report);
   const i = r.image;
   const c = i.config;
   const none = '—';
+  // argv as JSON of the raw strings: JSON names the control characters itself, terminalText the rest
+  const argv = (a: string[] | null) => (a ? terminalText(JSON.stringify(a)) : none);
   const kv: [string, string][] = [
     ['Image', i.ref],
     ['Source', i.source],
@@ -16,8 +20,8 @@ export function renderInspect(r: InspectReport, width: number): string {
     ['Manifest', i.manifestDigest ?? none],
     ['Config', i.configDigest],
     ['Created', i.created ?? none],
-    ['Entrypoint', c.entrypoint ? JSON.stringify(c.entrypoint) : none],
-    ['Cmd', c.cmd ? JSON.stringify(c.cmd) : none],
+    ['Entrypoint', argv(report.image.config.entrypoint)],
+    ['Cmd', argv(report.image.config.cmd)],
     ['User', c.user ?? none],
     ['Workdir', c.workdir ?? none],
     ...c.env.map((e, n): [string, string] => [n === 0 ? 'Env' : '', e]),

@@ -2,10 +2,13 @@
 import type { OptimizeSummary } from '../analyze/optimize/summary.js';
 import { humanBytes } from '../util/units.js';
 import { table } from './text.js';
+import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
 const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0%');
 
-export function renderOptimize(s: OptimizeSummary, out: string | undefined): string {
+export function renderOptimize(summary: OptimizeSummary, output: string | undefined): string {
+  const s = terminalCopy(summary);
+  const out = output === undefined ? undefined : terminalText(output);
   const lines: string[] = [];
   const est = s.written ? '' : '~';
   lines.push(out ? `${s.written ? 'Wrote' : 'Would write'} ${out}` : 'Plan (dry run: nothing written)');

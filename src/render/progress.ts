@@ -1,6 +1,7 @@
 /** Download progress on a terminal: a bar per layer being fetched, and a total line; redrawn in place. */
 import type { BlobProgress } from '../image/image.js';
 import { humanBytes } from '../util/units.js';
+import { terminalText } from '../util/terminal-text.js';
 
 const BAR = 24;
 
@@ -42,7 +43,8 @@ export class ProgressBars {
     const finished = all.length - active.length;
     const count = Math.max(this.expectedCount, all.length);
     lines.push(`  total    ${' '.repeat(12)} ${bar(done, total)} ${humanBytes(done)} / ${humanBytes(total)}  (${finished}/${count} layers)`);
-    this.out.write(this.clearSeq() + lines.map((l) => `${l}\x1b[K\n`).join(''));
+    // a digest is the manifest's text: escaped, as a line holding a newline would break the redraw
+    this.out.write(this.clearSeq() + lines.map((l) => `${terminalText(l)}\x1b[K\n`).join(''));
     this.drawn = lines.length;
   }
 

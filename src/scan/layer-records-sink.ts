@@ -1,6 +1,7 @@
 import type { IHasher } from 'hash-wasm';
 import { StrataError } from '../util/errors.js';
-import { normalizeEntryPath, parentOf, baseName, joinPath } from '../util/paths.js';
+import { checkPathLength, normalizeEntryPath, parentOf, baseName, joinPath } from '../util/paths.js';
+import { excerpt } from '../util/json-doc.js';
 import { Flag, HASH_BYTES, Kind, type KindCode, type LayerRecords, RecordsBuilder } from './records.js';
 import type { TarHeader, TarSink, TarType } from './tar-parser.js';
 import type { SecretScanner } from './secret-scan.js';
@@ -63,13 +64,15 @@ export class LayerRecordsSink implements TarSink {
       } else if (base.startsWith('.wh.')) {
         const target = base.slice(4);
         if (target === '' || target === '.' || target === '..' || target.startsWith('.wh.')) {
-          throw new StrataError(`tar entry at byte ${h.offset}: invalid whiteout name "${h.name}"`);
+          throw new StrataError(`tar entry at byte ${h.offset}: invalid whiteout name ${excerpt(h.name)}`);
         }
         path = joinPath(parentOf(path), target);
         kind = Kind.whiteout;
       }
     }
     const isData = kind === Kind.file;
+    // apparent sizes, as the union and the waste analysis count files: a sparse file stores less
+    if (isData) this.fileBytes += h.size;
     const i = this.b.add(path, kind, isData ? h.size : 0, h.mode, h.uid, h.gid, h.mtime);
     const r = this.b.records;
     if (flags) r.flags[i] = flags;
@@ -84,9 +87,14 @@ export class LayerRecordsSink implements TarSink {
       try {
         r.link[i] = normalizeEntryPath(h.linkname);
       } catch (e) {
-        throw new StrataError(`tar entry "${h.name}": hardlink target ${(e as Error).message}`);
+        throw new StrataError(`tar entry at byte ${h.offset}: hardlink target ${(e as Error).message}`);
       }
     } else if (h.type === 'symlink') {
+      try {
+        checkPathLength(h.linkname);
+      } catch (e) {
+        throw new StrataError(`tar entry at byte ${h.offset}: symlink target ${(e as Error).message}`);
+      }
       r.link[i] = h.linkname;
     }
     if (isData) {
@@ -106,7 +114,6 @@ export class LayerRecordsSink implements TarSink {
   }
 
   data(chunk: Buffer): void {
-    this.fileBytes += chunk.length;
     if (this.hashing) this.hasher.update(chunk);
     if (this.readRow < 0) return;
     if (this.readGot === 0 && chunk.length === this.readSize) {

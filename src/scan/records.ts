@@ -51,7 +51,7 @@ export interface LayerRecords {
   dev: Record<number, [number, number]>;
   /** row -> secrets found in the file's content (secret-scan.ts); rows without any are absent. */
   secrets: Record<number, SecretHit[]>;
-  /** Bytes of regular-file content stored in the layer (sparse files: stored bytes). */
+  /** Bytes of regular-file content in the layer: the sum of their sizes (sparse files: apparent size, as the union counts them). */
   fileBytes: number;
   /** Length of the uncompressed tar stream. */
   tarSize: number;

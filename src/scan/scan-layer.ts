@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { DigestAlgorithm } from '../util/digest.js';
 import { uncompressed, type Compression } from './compression.js';
 import { TarParser } from './tar-parser.js';
 import { LayerRecordsSink } from './layer-records-sink.js';
@@ -20,8 +21,16 @@ export interface LayerScan {
  * Streams the blob; holds at most one chunk of content at a time. Each chunk of `blob` is used up
  * before the next is asked for, so a source may read every chunk into the same buffer.
  */
+/** What the blob's and the tar's digests are taken with: the algorithms the image names them by. */
+export interface Algorithms {
+  blob: DigestAlgorithm;
+  diff: DigestAlgorithm;
+}
+const SHA256: Algorithms = { blob: 'sha256', diff: 'sha256' };
+
 export interface ScanOptions {
   hashBlob?: boolean;
+  algorithms?: Algorithms;
   digests?: boolean;
   /** What small files are read for (secret-scan.ts); default the built-in rules. */
   secrets?: ContentScanSettings;
@@ -49,8 +58,8 @@ export type LayerDigests = Pick<LayerScan, 'blobDigest' | 'diffId' | 'blobSize'>
  * A blob's digests alone: sha256 of the blob as stored and of its uncompressed stream. Run on a
  * second thread beside a scan with `digests: false`, it shortens an image's one big layer.
  */
-export async function digestLayer(blob: AsyncIterable<Buffer>): Promise<LayerDigests> {
-  const stream = await hashedStream(blob, {});
+export async function digestLayer(blob: AsyncIterable<Buffer>, algorithms?: Algorithms): Promise<LayerDigests> {
+  const stream = await hashedStream(blob, { algorithms });
   for await (const chunk of stream.chunks) stream.tally(chunk);
   const { blobDigest, diffId, blobSize } = stream.finish();
   return { blobDigest, diffId, blobSize };
@@ -58,20 +67,23 @@ export async function digestLayer(blob: AsyncIterable<Buffer>): Promise<LayerDig
 
 /**
  * A blob's uncompressed chunks, with its digests taken as they pass (each chunk given to `tally`):
- * sha256 of the blob as stored and of the tar. `hashBlob: false`: blobs posted to a worker in chunks
+ * of the blob as stored and of the tar, with `algorithms` (default sha256). `hashBlob: false`: blobs posted to a worker in chunks
  * are hashed by the pool on the main thread as they pass; `digests: false`: another thread computes
  * both (digestLayer), and they are left empty.
  */
-async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean }) {
-  let blobHash: Hash | null = opts.hashBlob === false || opts.digests === false ? null : createHash('sha256');
-  const diffHash = opts.digests === false ? null : createHash('sha256');
+async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean; algorithms?: Algorithms }) {
+  const alg = opts.algorithms ?? SHA256;
+  let blobHash: Hash | null = opts.hashBlob === false || opts.digests === false ? null : createHash(alg.blob);
+  const diffHash = opts.digests === false ? null : createHash(alg.diff);
+  // a plain blob is the tar: its digest is the diffID, when both are taken with one algorithm
+  const blobIsDiff = (c: Compression) => c === 'none' && alg.blob === alg.diff;
   let blobSize = 0;
   let tarSize = 0;
   const { compression, chunks } = await uncompressed(blob, (c) => {
     blobHash?.update(c);
     blobSize += c.length;
   });
-  if (compression === 'none') blobHash = null; // the blob is the tar: its digest is the diffID
+  if (blobIsDiff(compression)) blobHash = null;
   return {
     chunks,
     tally(chunk: Buffer): void {
@@ -79,8 +91,8 @@ async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: bool
       tarSize += chunk.length;
     },
     finish(): Omit<LayerScan, 'records'> & { tarSize: number } {
-      const diffId = diffHash ? `sha256:${diffHash.digest('hex')}` : '';
-      const blobDigest = compression === 'none' ? diffId : blobHash ? `sha256:${blobHash.digest('hex')}` : '';
+      const diffId = diffHash ? `${alg.diff}:${diffHash.digest('hex')}` : '';
+      const blobDigest = blobIsDiff(compression) ? diffId : blobHash ? `${alg.blob}:${blobHash.digest('hex')}` : '';
       return { blobDigest, blobSize, diffId, compression, tarSize };
     },
   };

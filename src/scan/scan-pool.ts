@@ -11,14 +11,14 @@ import { createHash, type Hash } from 'node:crypto';
 import { sniffCompression } from './compression.js';
 import { availableParallelism } from 'node:os';
 import { StrataError } from '../util/errors.js';
-import type { LayerDigests, LayerScan } from './scan-layer.js';
+import type { Algorithms, LayerDigests, LayerScan } from './scan-layer.js';
 import type { FileRange } from '../image/image.js';
 import type { ContentScanSettings } from './secret-scan.js';
 
 export type ToWorker =
-  | { type: 'start'; id: number; secrets?: ContentScanSettings }
-  | { type: 'file'; id: number; range: FileRange; digests: boolean; secrets?: ContentScanSettings }
-  | { type: 'digest'; id: number; range: FileRange }
+  | { type: 'start'; id: number; secrets?: ContentScanSettings; algorithms?: Algorithms }
+  | { type: 'file'; id: number; range: FileRange; digests: boolean; secrets?: ContentScanSettings; algorithms?: Algorithms }
+  | { type: 'digest'; id: number; range: FileRange; algorithms?: Algorithms }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number };
 
@@ -66,20 +66,22 @@ class ScanWorker {
   }
 
   /** `digests: false`: a file range scanned without its digests, which a `digest` task computes. */
-  async run(id: number, blob: AsyncIterable<Buffer> | FileRange, secrets: ContentScanSettings | undefined, digests = true): Promise<LayerScan> {
+  async run(id: number, blob: AsyncIterable<Buffer> | FileRange, secrets: ContentScanSettings | undefined, digests = true, algorithms?: Algorithms): Promise<LayerScan> {
     const result = this.expect<LayerScan>();
     if (!(Symbol.asyncIterator in blob)) {
-      this.worker.postMessage({ type: 'file', id, range: blob, digests, secrets } satisfies ToWorker);
+      this.worker.postMessage({ type: 'file', id, range: blob, digests, secrets, algorithms } satisfies ToWorker);
       return this.settled(result);
     }
-    this.worker.postMessage({ type: 'start', id, secrets } satisfies ToWorker);
+    this.worker.postMessage({ type: 'start', id, secrets, algorithms } satisfies ToWorker);
+    const blobAlgorithm = algorithms?.blob ?? 'sha256';
     // A plain tar blob is its own diffID, which the worker computes: hashing it here too would
     // double the cost (a short first chunk is hashed anyway rather than sniffed).
     let blobHash: Hash | null = null;
     let first = true;
     for await (const chunk of blob) {
       if (this.failed) break;
-      if (first && !(chunk.length >= 4 && sniffCompression(chunk) === 'none')) blobHash = createHash('sha256');
+      const plain = chunk.length >= 4 && sniffCompression(chunk) === 'none';
+      if (first && (!plain || blobAlgorithm !== (algorithms?.diff ?? 'sha256'))) blobHash = createHash(blobAlgorithm);
       first = false;
       blobHash?.update(chunk);
       const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
@@ -90,13 +92,13 @@ class ScanWorker {
     }
     if (!this.failed) this.worker.postMessage({ type: 'end', id } satisfies ToWorker);
     const scan = await this.settled(result);
-    return { ...scan, blobDigest: blobHash ? `sha256:${blobHash.digest('hex')}` : scan.diffId };
+    return { ...scan, blobDigest: blobHash ? `${blobAlgorithm}:${blobHash.digest('hex')}` : scan.diffId };
   }
 
   /** The digests of a file range alone (scan-layer.ts digestLayer). */
-  digest(id: number, range: FileRange): Promise<LayerDigests> {
+  digest(id: number, range: FileRange, algorithms?: Algorithms): Promise<LayerDigests> {
     const result = this.expect<LayerDigests>();
-    this.worker.postMessage({ type: 'digest', id, range } satisfies ToWorker);
+    this.worker.postMessage({ type: 'digest', id, range, algorithms } satisfies ToWorker);
     return this.settled(result);
   }
 
@@ -138,9 +140,10 @@ export class ScanPool {
    * range again): for an image's one big layer, which would otherwise keep one worker busy while the
    * others wait. The parser's error wins over the digests' when both fail, as without a split.
    */
-  async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean; secrets?: ContentScanSettings } = {}): Promise<LayerScan> {
-    if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob, opts.secrets));
-    const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, opts.secrets, false)), this.task((w, id) => w.digest(id, blob))]);
+  async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean; secrets?: ContentScanSettings; algorithms?: Algorithms } = {}): Promise<LayerScan> {
+    const { secrets, algorithms } = opts;
+    if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob, secrets, true, algorithms));
+    const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, secrets, false)), this.task((w, id) => w.digest(id, blob, algorithms))]);
     if (scan.status === 'rejected') throw scan.reason;
     if (digests.status === 'rejected') throw digests.reason;
     return { ...scan.value, ...digests.value };

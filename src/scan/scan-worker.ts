@@ -71,19 +71,19 @@ function reply(id: number, work: Promise<LayerScan | LayerDigests>): void {
 port.on('message', (m: ToWorker) => {
   if (m.type === 'file') {
     current = -1;
-    reply(m.id, scanLayer(fileChunks(m.range), { digests: m.digests, secrets: m.secrets }));
+    reply(m.id, scanLayer(fileChunks(m.range), { digests: m.digests, secrets: m.secrets, algorithms: m.algorithms }));
     return;
   }
   if (m.type === 'digest') {
     current = -1;
-    reply(m.id, digestLayer(fileChunks(m.range)));
+    reply(m.id, digestLayer(fileChunks(m.range), m.algorithms));
     return;
   }
   if (m.type === 'start') {
     current = m.id;
     queue = [];
     ended = false;
-    reply(m.id, scanLayer(chunks(m.id), { hashBlob: false, secrets: m.secrets }));
+    reply(m.id, scanLayer(chunks(m.id), { hashBlob: false, secrets: m.secrets, algorithms: m.algorithms }));
     return;
   }
   if (m.id !== current) return; // chunks of a scan that already failed

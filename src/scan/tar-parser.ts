@@ -7,6 +7,8 @@
  * for the outer `docker save` archive read from stdin, where both costs are irrelevant.
  */
 import { StrataError } from '../util/errors.js';
+import { excerpt } from '../util/json-doc.js';
+import { MAX_PATH_LENGTH } from '../util/paths.js';
 
 export type TarType =
   | 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
@@ -38,6 +40,25 @@ export interface TarSink {
 }
 
 const BLOCK = 512;
+
+/**
+ * Limits on what a header may declare (issue 29): the parser buffers metadata bodies whole, so
+ * without them a 2 MB archive declaring a 2 GiB PAX header would take gigabytes. Honest archives
+ * stay far below: a PAX header holds a path, a link target and xattrs (Linux caps one xattr value at
+ * 64 KiB); consecutive PAX headers before one entry count together.
+ */
+export const MAX_PAX_BYTES = 1024 * 1024;
+/** A GNU long name or link target: the longest path strata accepts, in UTF-8 with its NUL, fits. */
+export const MAX_LONG_NAME_BYTES = 4 * MAX_PATH_LENGTH;
+/**
+ * Bytes allowed after the end-of-archive marker. Writers pad the archive to a whole record (GNU
+ * tar: 10 KiB; `tar -b 2048`: 1 MiB); more is not padding, and an endless input (/dev/zero, a pipe)
+ * would otherwise be read for ever.
+ */
+export const MAX_TRAILING_BYTES = 1024 * 1024;
+/** uid and gid are 32-bit on Linux (and in LayerRecords). */
+const MAX_ID = 0xffffffff;
+
 type State = 'header' | 'data' | 'meta' | 'sparse-ext' | 'done';
 
 export class TarParser {
@@ -49,6 +70,8 @@ export class TarParser {
   private metaKind = ''; // 'x' | 'g' | 'L' | 'K' while collecting metadata
   private metaBuf: Buffer[] = [];
   private pax: Map<string, Buffer> | null = null;
+  private paxBytes = 0; // PAX bytes declared since the last entry
+  private trailing = 0; // bytes seen after the end-of-archive marker
   private longName: string | null = null;
   private longLink: string | null = null;
   private pos = 0; // offset in the stream of the next byte to consume
@@ -84,7 +107,11 @@ export class TarParser {
     let off = 0;
     while (off < chunk.length) {
       if (this.state === 'done') {
-        // Anything after the end-of-archive marker is padding; ignore it.
+        // Padding after the end-of-archive marker is ignored, up to a bound (an endless input ends there).
+        this.trailing += chunk.length - off;
+        if (this.trailing > MAX_TRAILING_BYTES) {
+          throw new StrataError(`more than ${MAX_TRAILING_BYTES} bytes after the end-of-archive marker at byte ${this.pos - BLOCK}: not tar padding (an endless input?)`);
+        }
         return;
       }
       if (this.padding > 0 && this.remaining === 0) {
@@ -175,8 +202,9 @@ export class TarParser {
       throw new StrataError(`invalid tar header at byte ${at} (checksum mismatch): not a tar stream or corrupt`);
     }
     const flag = String.fromCharCode(block[156]);
-    const size = num(block, 124, 12, at);
+    const size = unsigned(block, 124, 12, at, 'size');
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+      this.checkMetaSize(flag, size, at);
       this.metaKind = flag;
       this.startData(size, 'meta');
       return;
@@ -190,21 +218,21 @@ export class TarParser {
     let stored = size;
     let sparse = flag === 'S';
     let mtime = num(block, 136, 12, at);
-    let uid = num(block, 108, 8, at);
-    let gid = num(block, 116, 8, at);
+    let uid = unsigned(block, 108, 8, at, 'uid', MAX_ID);
+    let gid = unsigned(block, 116, 8, at, 'gid', MAX_ID);
     let xattrs: Map<string, Buffer> | null = null;
     if (pax) {
       const p = (k: string) => pax.get(k)?.toString('utf8');
       if (pax.has('path')) name = p('path')!;
       if (pax.has('linkpath')) linkname = p('linkpath')!;
-      if (pax.has('size')) apparent = stored = paxNumber(p('size')!, 'size', at);
-      if (pax.has('mtime')) mtime = paxNumber(p('mtime')!, 'mtime', at);
-      if (pax.has('uid')) uid = paxNumber(p('uid')!, 'uid', at);
-      if (pax.has('gid')) gid = paxNumber(p('gid')!, 'gid', at);
+      if (pax.has('size')) apparent = stored = paxCount(p('size')!, 'size', at);
+      if (pax.has('mtime')) mtime = paxTime(p('mtime')!, at);
+      if (pax.has('uid')) uid = paxCount(p('uid')!, 'uid', at, MAX_ID);
+      if (pax.has('gid')) gid = paxCount(p('gid')!, 'gid', at, MAX_ID);
       for (const [k, v] of pax) {
         if (k.startsWith('SCHILY.xattr.')) (xattrs ??= new Map()).set(k.slice(13), v);
         else if (k.startsWith('LIBARCHIVE.xattr.')) {
-          (xattrs ??= new Map()).set(decodeURIComponent(k.slice(17)), Buffer.from(v.toString('latin1'), 'base64'));
+          (xattrs ??= new Map()).set(percentDecoded(k.slice(17), at), Buffer.from(v.toString('latin1'), 'base64'));
         }
       }
       // GNU sparse formats 0.x / 1.0 carried in PAX records
@@ -212,11 +240,12 @@ export class TarParser {
       const real = p('GNU.sparse.realsize') ?? p('GNU.sparse.size');
       if (real !== undefined) {
         sparse = true;
-        apparent = paxNumber(real, 'GNU.sparse.realsize', at);
+        apparent = paxCount(real, 'GNU.sparse.realsize', at);
       }
     }
-    if (flag === 'S') apparent = num(block, 483, 12, at);
+    if (flag === 'S') apparent = unsigned(block, 483, 12, at, 'sparse real size');
     this.pax = null;
+    this.paxBytes = 0;
     this.longName = null;
     this.longLink = null;
 
@@ -245,8 +274,8 @@ export class TarParser {
       gid,
       mtime,
       linkname,
-      devmajor: type === 'char' || type === 'block' ? num(block, 329, 8, at) : 0,
-      devminor: type === 'char' || type === 'block' ? num(block, 337, 8, at) : 0,
+      devmajor: type === 'char' || type === 'block' ? unsigned(block, 329, 8, at, 'device major') : 0,
+      devminor: type === 'char' || type === 'block' ? unsigned(block, 337, 8, at, 'device minor') : 0,
       xattrs,
       sparse,
       offset: at,
@@ -260,6 +289,16 @@ export class TarParser {
     }
     this.sink.entry(header);
     this.startData(stored, 'data');
+  }
+
+  /** Refused before a byte of the body is read, so no declared size is ever allocated or buffered. */
+  private checkMetaSize(flag: string, size: number, at: number): void {
+    if (flag === 'L' || flag === 'K') {
+      if (size > MAX_LONG_NAME_BYTES) throw new StrataError(`tar header at byte ${at}: GNU long ${flag === 'L' ? 'name' : 'link target'} of ${size} bytes, more than the ${MAX_LONG_NAME_BYTES} a path may take`);
+      return;
+    }
+    const total = flag === 'x' ? (this.paxBytes += size) : size;
+    if (total > MAX_PAX_BYTES) throw new StrataError(`tar header at byte ${at}: PAX extended header of ${total} bytes, more than the ${MAX_PAX_BYTES} allowed`);
   }
 
   private onSparseExt(block: Buffer): void {
@@ -365,10 +404,35 @@ function num(b: Buffer, off: number, len: number, at: number): number {
   return n;
 }
 
-function paxNumber(s: string, key: string, at: number): number {
+/** A size, id or device number: a non-negative safe integer (base-256 fields can be negative). */
+function unsigned(b: Buffer, off: number, len: number, at: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = num(b, off, len, at);
+  if (n < 0 || n > max) throw new StrataError(`tar header at byte ${at}: ${what} ${n} out of range (0 to ${max})`);
+  return n;
+}
+
+const DECIMAL = /^[0-9]+$/;
+/** POSIX: PAX times are decimal seconds, maybe negative, maybe with a fraction. */
+const PAX_TIME = /^-?[0-9]+(\.[0-9]*)?$/;
+
+function paxCount(s: string, key: string, at: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = Number(s);
-  if (!Number.isFinite(v) || (v < 0 && key === 'size')) throw new StrataError(`tar header at byte ${at}: bad PAX ${key} "${s}"`);
+  if (!DECIMAL.test(s) || v > max) throw new StrataError(`tar header at byte ${at}: PAX ${key} ${excerpt(s)} is not an integer from 0 to ${max}`);
   return v;
+}
+
+function paxTime(s: string, at: number): number {
+  const v = Number(s);
+  if (!PAX_TIME.test(s) || !Number.isFinite(v)) throw new StrataError(`tar header at byte ${at}: PAX mtime ${excerpt(s)} is not a decimal time`);
+  return v;
+}
+
+function percentDecoded(s: string, at: number): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new StrataError(`tar header at byte ${at}: PAX LIBARCHIVE.xattr name ${excerpt(s)} is not valid percent-encoding`);
+  }
 }
 
 /** PAX records: "LEN key=value\n", values kept as raw bytes (xattrs may be binary). */

@@ -1,9 +1,9 @@
+import { z } from 'zod';
 import { StrataError } from '../util/errors.js';
 import { readJson, type FileTree } from './file-tree.js';
 import type { Image, Layer, SourceKind } from '../image/image.js';
 import {
-  checkDigest, checkImageConfig, choosePlatform, flattenIndex, isIndex, validateConfig, validateManifest,
-  type Descriptor, type Index, type Manifest,
+  checkImageConfig, choosePlatform, ConfigSchema, flattenIndex, IndexSchema, isIndex, validateManifest, type Descriptor,
 } from '../image/oci.js';
 import type { Platform } from '../image/platform.js';
 import { selectByTag } from './select.js';
@@ -14,11 +14,11 @@ export function blobPath(digest: string): string {
   return `blobs/${alg}/${hex}`;
 }
 
-export async function readBlobJson<T>(tree: FileTree, d: Descriptor, what: string): Promise<T> {
-  checkDigest(d.digest, what);
+/** A JSON blob a descriptor (already validated) points at, verified against its digest; errors name it `tree what digest`. */
+export async function readBlobJson<S extends z.ZodType>(tree: FileTree, d: Descriptor, what: string, schema: S): Promise<z.output<S>> {
   const p = blobPath(d.digest);
   if (!tree.has(p)) throw new StrataError(`${tree.name}: missing blob ${d.digest} (${what})`);
-  return readJson<T>(tree, p, d.digest);
+  return readJson(tree, p, schema, `${tree.name} ${what} ${d.digest}`, d.digest);
 }
 
 const refName = (d: Descriptor) => d.annotations?.['org.opencontainers.image.ref.name'];
@@ -30,8 +30,7 @@ export interface SelectOptions {
 
 /** An OCI image layout (directory or tar): index.json -> [index ->]* manifest -> config + layers. */
 export async function readOciLayout(tree: FileTree, ref: string, source: SourceKind, opts: SelectOptions): Promise<Image> {
-  const index = await readJson<Index>(tree, 'index.json');
-  if (!Array.isArray(index.manifests)) throw new StrataError(`${tree.name}: index.json has no "manifests" list`);
+  const index = await readJson(tree, 'index.json', IndexSchema);
   // Several differently named entries are several images; one name (or none) is one image, maybe multi-platform.
   const names = [...new Set(index.manifests.map(refName).filter((n): n is string => !!n))];
   let top: Descriptor[] = index.manifests;
@@ -39,13 +38,13 @@ export async function readOciLayout(tree: FileTree, ref: string, source: SourceK
     const groups = names.map((n) => index.manifests.filter((d) => refName(d) === n));
     top = selectByTag(groups, (g) => [refName(g[0])!], opts.tag, tree.name);
   }
-  const loadIndex = (d: Descriptor) => readBlobJson<Index>(tree, d, 'image index');
+  const loadIndex = (d: Descriptor) => readBlobJson(tree, d, 'image index', IndexSchema);
   const cands = await flattenIndex({ schemaVersion: 2, manifests: top }, loadIndex, `${tree.name} index.json`);
   const chosen = choosePlatform(cands, opts.platform, `${tree.name}`);
-  const mdoc = await readBlobJson<Manifest | Index>(tree, chosen.descriptor, 'manifest');
-  if (isIndex(mdoc as Index, chosen.descriptor.mediaType)) throw new StrataError(`${tree.name}: ${chosen.descriptor.digest} is an index where a manifest was expected`);
+  const mdoc = await readBlobJson(tree, chosen.descriptor, 'manifest', z.unknown());
+  if (isIndex(mdoc, chosen.descriptor.mediaType)) throw new StrataError(`${tree.name}: ${chosen.descriptor.digest} is an index where a manifest was expected`);
   const manifest = validateManifest(mdoc, `${tree.name} manifest ${chosen.descriptor.digest}`);
-  const config = validateConfig(await readBlobJson(tree, manifest.config, 'config'), `${tree.name} config ${manifest.config.digest}`);
+  const config = await readBlobJson(tree, manifest.config, 'config', ConfigSchema);
   const platform = checkImageConfig(config, manifest.layers.length, tree.name, { listedIn: 'manifest', want: opts.platform, pickedByIndex: !!chosen.platform });
   const layers: Layer[] = manifest.layers.map((d, i) => {
     const path = blobPath(d.digest);

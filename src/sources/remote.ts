@@ -11,6 +11,8 @@ import type { RegistryOptions } from './registry/open.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
 import { formatReference, parseReference, tryParseReference } from './registry/reference.js';
 
+/** `--timeout`: seconds a registry exchange may go without progress (here, not in registry/, so the CLI can state it without loading the HTTP client). */
+export const DEFAULT_REGISTRY_TIMEOUT_S = 30;
 
 export interface RemoteOptions extends Omit<RegistryOptions, 'platform' | 'cache'> {
   /** Blob cache directory; default $XDG_CACHE_HOME/strata (or ~/.cache/strata). */

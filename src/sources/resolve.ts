@@ -14,6 +14,7 @@ import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './oci-layout.js';
 import { openRemote, remoteTarget, type RemoteOptions } from './remote.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
+import { masked } from '../analyze/risks/config-secrets.js';
 
 export interface OpenOptions {
   platform?: Platform;
@@ -55,7 +56,16 @@ async function readStreamTree(...args: Parameters<typeof import('./stream-archiv
   return (await import('./stream-archive.js')).readStreamTree(...args);
 }
 
+/**
+ * Open any image strata reads. Its config leaves here with every secret value masked (the raw one
+ * kept beside it for writers of images only): the one place masking happens (docs/security.md).
+ */
 export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Image> {
+  const image = await openSource(ref, opts);
+  return { ...image, config: masked(image.config), rawConfig: image.config, annotations: image.annotations && masked(image.annotations) };
+}
+
+async function openSource(ref: string, opts: OpenOptions): Promise<Image> {
   const sel = { platform: opts.platform };
   // `-`, or `docker-archive:-:TAG` / `oci-archive:-:TAG` to pick one image of an archive on stdin
   const stdin = /^(?:(docker-archive|oci-archive):)?-(?::(.+))?$/.exec(ref);
@@ -131,14 +141,9 @@ async function fromTree(tree: FileTree, ref: string, tag: string | undefined, se
 
 /** A DirTree answers only for files it has looked at: stat every blob the layout names, once. */
 async function attachDirBlobs(tree: DirTree, read: () => Promise<Image>): Promise<Image> {
-  const { readdir } = await import('node:fs/promises');
   const files: string[] = [];
   for (const alg of ['sha256', 'sha512']) {
-    try {
-      for (const f of await readdir(`${tree.name}/blobs/${alg}`)) files.push(`blobs/${alg}/${f}`);
-    } catch {
-      // no blobs of that algorithm
-    }
+    for (const f of await tree.list(`blobs/${alg}`)) files.push(`blobs/${alg}/${f}`);
   }
   await tree.prefetch(files);
   return read();

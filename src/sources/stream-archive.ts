@@ -4,19 +4,25 @@
  * image is assembled at the end; nothing is written to disk. tar-stream reads the outer archive: its
  * members are few and large, where its per-entry streams cost nothing.
  */
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { extract, type Extract, type Header } from 'tar-stream';
 import { StrataError } from '../util/errors.js';
 import { decompressor, sniffCompression } from '../scan/compression.js';
 import { normalizeEntryPath, parentOf } from '../util/paths.js';
 import { scanLayer, type LayerScan } from '../scan/scan-layer.js';
+import { TarParser } from '../scan/tar-parser.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
 import type { ScannedTree } from './tree-layer.js';
 import { resolveRelative } from './file-tree.js';
 
 /** Members up to this size are kept in memory (configs, manifests, small layers). */
 const KEEP_BYTES = 1024 * 1024;
+/**
+ * All the members kept, together: an image has at most 127 layers (overlayfs), so an honest archive
+ * keeps less than this; an endless stream of small members would otherwise fill the memory.
+ */
+const MAX_KEPT_BYTES = 256 * 1024 * 1024;
 
 /** A source that can be read again from the start (a file, another export from an engine). */
 export type Reopen = () => AsyncIterable<Buffer>;
@@ -93,8 +99,28 @@ async function outerArchive(input: AsyncIterable<Buffer>, name: string): Promise
   const kind = sniffCompression(first.value);
   const source = Readable.from(all(), { objectMode: false });
   const ex = extract();
-  const piped = kind === 'none' ? pipeline(source, ex) : pipeline(source, decompressor(kind), ex);
+  const piped = kind === 'none' ? pipeline(source, checked(name), ex) : pipeline(source, decompressor(kind), checked(name), ex);
   return { source, ex, piped };
+}
+
+/**
+ * The outer tar passes through strata's own parser on its way to tar-stream, which only counts the
+ * data: its limits (declared sizes, metadata caps, bytes after the end-of-archive marker, which
+ * tar-stream reads for ever) apply to a streamed archive as to a layer.
+ */
+function checked(name: string): Transform {
+  const parser = new TarParser({ entry() {}, data() {}, end() {} });
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        parser.push(chunk);
+      } catch (e) {
+        done(e instanceof StrataError ? new StrataError(`${name}: not a readable tar archive (${e.message})`) : (e as Error));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
 }
 
 const isRegular = (h: Header) => h.type === 'file' || h.type === 'contiguous-file';
@@ -124,6 +150,7 @@ async function* memberAgain(reopen: Reopen, path: string, name: string): AsyncGe
 export async function readStreamTree(input: AsyncIterable<Buffer>, name: string, reopen?: Reopen, secrets?: ContentScanSettings): Promise<StreamTree> {
   const tree = new StreamTree(name, reopen);
   const { ex, piped } = await outerArchive(input, name);
+  let kept = 0;
   const consume = (async () => {
     for await (const entry of ex) {
       const h = entry.header;
@@ -146,6 +173,8 @@ export async function readStreamTree(input: AsyncIterable<Buffer>, name: string,
       } else if (!isRegular(h)) {
         entry.resume();
       } else if ((h.size ?? 0) <= KEEP_BYTES) {
+        kept += h.size ?? 0;
+        if (kept > MAX_KEPT_BYTES) throw new StrataError(`${name}: more than ${MAX_KEPT_BYTES} bytes of small members (up to ${KEEP_BYTES} bytes each) to keep: not an image archive`);
         const parts: Buffer[] = [];
         for await (const c of entry) parts.push(c as Buffer);
         tree.small.set(path, Buffer.concat(parts));

@@ -9,8 +9,7 @@ import { changeCounts, imageSizes } from '../model/views.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { wasteSummary, type Finding } from './waste.js';
-import { truncate } from '../render/text.js';
-import { fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
+import { clip, fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
 
 export interface ExplorerProps {
   model: ImageModel;
@@ -129,7 +128,7 @@ export function ExplorerApp(props: ExplorerProps) {
     return (
       <Box flexDirection="column" width={width}>
         <HelpScreen keymap={keymap} width={width} height={height - 1} />
-        <Text>{truncate(state.message, width)}</Text>
+        <Text>{clip(state.message, width)}</Text>
       </Box>
     );
   }
@@ -178,7 +177,7 @@ export function ExplorerApp(props: ExplorerProps) {
         </Box>
       )}
       <Text wrap="truncate" inverse={state.editing !== null}>
-        {state.editing !== null ? fit(status, width) : truncate(status, width)}
+        {state.editing !== null ? fit(status, width) : clip(status, width)}
       </Text>
     </Box>
   );

@@ -8,13 +8,12 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { type DiffReport } from '../analyze/diff/diff.js';
 import { type SideSummary } from '../analyze/diff/side.js';
 import { Kind } from '../scan/records.js';
-import { truncate } from '../render/text.js';
 import { changeMark, signedBytes } from '../render/diff.js';
 import { useTerminalSize } from './app.js';
 import { DiffExplorer, diffBindings, initialDiffState, type DiffUiState } from './diff-state.js';
 import type { DiffStatus, DiffTree, DiffTreeView } from './diff-tree.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
-import { fit, HelpScreen, Lines, printable, Title, TreeRowsPane } from './panes.js';
+import { clip, fit, HelpScreen, Lines, Title, TreeRowsPane } from './panes.js';
 import { treeGuides } from './preorder-tree.js';
 import type { Event } from './state.js';
 import { humanBytes } from '../util/units.js';
@@ -50,11 +49,11 @@ export function diffRowText(v: DiffTreeView, node: number): string {
   const kind = t.kind(node);
   const dir = t.isDir(node);
   const marker = dir ? (v.expanded(node) ? '▾' : '▸') : '─';
-  const link = (l: string | undefined) => (l === undefined ? '' : kind === Kind.hardlink ? `/${printable(l)}` : printable(l));
+  const link = (l: string | undefined) => (l === undefined ? '' : kind === Kind.hardlink ? `/${l}` : l);
   const target =
     t.status(node) === 'retarget' ? ` -> ${link(t.linkA[node])} ⇒ ${link(t.linkB[node])}` : (t.linkB[node] ?? t.linkA[node]) === undefined ? '' : ` ${kind === Kind.hardlink ? '=>' : '->'} ${link(t.linkB[node] ?? t.linkA[node])}`;
   const delta = t.delta[node] ? signedBytes(t.delta[node]) : '';
-  return `${glyph[t.status(node)]} ${side(t.size(node, 'a')).padStart(8)} ${side(t.size(node, 'b')).padStart(8)} ${delta.padStart(9)} ${treeGuides(v, node)}${marker} ${printable(t.name(node))}${dir ? '/' : ''}${target}`;
+  return `${glyph[t.status(node)]} ${side(t.size(node, 'a')).padStart(8)} ${side(t.size(node, 'b')).padStart(8)} ${delta.padStart(9)} ${treeGuides(v, node)}${marker} ${t.name(node)}${dir ? '/' : ''}${target}`;
 }
 
 const DIFF_HEADER = `  ${'Size A'.padStart(8)} ${'Size B'.padStart(8)} ${'Delta'.padStart(9)} Name`;
@@ -128,7 +127,7 @@ export function DiffApp(props: DiffAppProps) {
     return (
       <Box flexDirection="column" width={width}>
         <HelpScreen keymap={keymap} width={width} height={height - 1} bindings={diffBindings} />
-        <Text>{truncate(state.message, width)}</Text>
+        <Text>{clip(state.message, width)}</Text>
       </Box>
     );
   }
@@ -174,7 +173,7 @@ export function DiffApp(props: DiffAppProps) {
         </Box>
       )}
       <Text wrap="truncate" inverse={state.editing !== null}>
-        {state.editing !== null ? fit(status, width) : truncate(status, width)}
+        {state.editing !== null ? fit(status, width) : clip(status, width)}
       </Text>
     </Box>
   );

@@ -1,10 +1,10 @@
 /** The explorer's panes: each renders exactly `height` lines of at most `width` columns. */
 import { Box, Text } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
-import { maskSecrets } from '../analyze/risks/config-secrets.js';
 import type { ChangeCounts, Sizes } from '../model/views.js';
 import { Kind, kindName } from '../scan/records.js';
 import { modeString, truncate, wrapWords } from '../render/text.js';
+import { terminalText } from '../util/terminal-text.js';
 import type { TreeView, Status } from './tree-view.js';
 import { treeGuides, windowRows, type PreorderTree } from './preorder-tree.js';
 import type { WasteSummary } from './waste.js';
@@ -20,9 +20,18 @@ export function Title({ text, focused, width }: { text: string; focused?: boolea
   );
 }
 
+/**
+ * A line as ink draws it: escaped (names, history and messages carry the image's control
+ * characters), then cut to `width` columns, measured on the escaped text. Every line of the
+ * explorer and the diff view goes through here or fit.
+ */
+export function clip(s: string, width: number): string {
+  return truncate(terminalText(s), width);
+}
+
 /** Pad or cut a line to exactly `width` columns (for highlighted bars; other lines are only cut: fewer cells to draw). */
 export function fit(s: string, width: number): string {
-  return truncate(s, width).padEnd(width);
+  return clip(s, width).padEnd(width);
 }
 
 export function Lines({ lines, width, height }: { lines: string[]; width: number; height: number }) {
@@ -30,7 +39,7 @@ export function Lines({ lines, width, height }: { lines: string[]; width: number
     <Box flexDirection="column" width={width} height={height}>
       {lines.slice(0, height).map((l, i) => (
         <Text key={i} wrap="truncate">
-          {truncate(l, width)}
+          {clip(l, width)}
         </Text>
       ))}
     </Box>
@@ -39,7 +48,8 @@ export function Lines({ lines, width, height }: { lines: string[]; width: number
 
 export function layerInstruction(model: ImageModel, L: number): string {
   const h = model.layers[L].history;
-  return maskSecrets(instructionText(h?.created_by, h?.comment)) || '(no history entry)';
+  // escaped here too: the layout measures it and the details pane wraps it
+  return terminalText(instructionText(h?.created_by, h?.comment)) || '(no history entry)';
 }
 
 export function LayersPane(props: { model: ImageModel; selected: number; range: [number, number] | null; mark: number | null; focused: boolean; width: number; height: number }) {
@@ -55,7 +65,7 @@ export function LayersPane(props: { model: ImageModel; selected: number; range: 
     const text = `${mark}${String(L).padStart(numW)} ${humanBytes(model.layers[L].size).padStart(8)}  ${layerInstruction(model, L)}`;
     lines.push(
       <Text key={L} wrap="truncate" inverse={L === selected && props.focused} bold={L === selected} color={inRange && L !== selected ? 'magenta' : undefined}>
-        {L === selected ? fit(text, width) : truncate(text, width)}
+        {L === selected ? fit(text, width) : clip(text, width)}
       </Text>,
     );
   }
@@ -87,7 +97,7 @@ export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; wa
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
     `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,
-    ...(waste.risks ? wrapWords(`Risks: ${waste.risks}`, width) : []),
+    ...(waste.risks ? wrapWords(terminalText(`Risks: ${waste.risks}`), width) : []),
     ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
   ];
   return (
@@ -107,11 +117,6 @@ function wrap(s: string, width: number): string[] {
 const colour: Record<Status, string | undefined> = { added: 'green', modified: 'yellow', metadata: 'cyan', removed: 'red', unchanged: undefined };
 const glyph: Record<Status, string> = { added: 'A', modified: 'M', metadata: 'm', removed: 'D', unchanged: ' ' };
 
-/** Control characters in names (a newline is a valid file name byte) would tear the screen. */
-export function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f]/g, '?');
-}
-
 export function treeRowText(v: TreeView, node: number, attributes: boolean): string {
   const u = v.u;
   const ver = v.versionOf(node);
@@ -120,9 +125,9 @@ export function treeRowText(v: TreeView, node: number, attributes: boolean): str
   const guides = treeGuides(v, node);
   const dir = kind === Kind.dir;
   const marker = dir ? (v.expanded(node) ? '▾' : '▸') : '─';
-  const name = printable(u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1));
+  const name = u.nodePath[node].slice(u.nodePath[node].lastIndexOf('/') + 1);
   const link = u.linkOf(ver);
-  const target = link === undefined ? '' : kind === Kind.hardlink ? ` => /${printable(link)}` : ` -> ${printable(link)}`;
+  const target = link === undefined ? '' : kind === Kind.hardlink ? ` => /${link}` : ` -> ${link}`;
   const cols = attributes
     ? `${modeString(kindName[kind], u.modeOf(ver).toString(8))} ${`${u.uidOf(ver)}:${u.gidOf(ver)}`.padStart(9)} ${humanBytes(v.size(node)).padStart(8)} `
     : '';
@@ -170,15 +175,15 @@ export function TreeRowsPane(props: {
     const text = props.rowText(n);
     return (
       <Text key={n} wrap="truncate" color={props.rowColour(n)} inverse={sel && props.focused} bold={sel && !props.focused}>
-        {sel ? fit(text, width) : truncate(text, width)}
+        {sel ? fit(text, width) : clip(text, width)}
       </Text>
     );
   });
-  if (!rows.length) lines.push(<Text key="empty">{truncate(props.empty, width)}</Text>);
+  if (!rows.length) lines.push(<Text key="empty">{clip(props.empty, width)}</Text>);
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Title text={props.title} focused={props.focused} width={width} />
-      {props.header === null ? null : <Text wrap="truncate">{truncate(props.header, width)}</Text>}
+      {props.header === null ? null : <Text wrap="truncate">{clip(props.header, width)}</Text>}
       {lines}
     </Box>
   );

@@ -3,6 +3,7 @@ import { Component, useEffect, useState, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useStdin } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
 import { StrataError } from '../util/errors.js';
+import { terminalText } from '../util/terminal-text.js';
 import type { Keymap } from './keymap.js';
 import { ExplorerApp, type ExplorerProps } from './app.js';
 
@@ -63,7 +64,7 @@ function Failure({ error }: { error: Error }) {
   useInput(() => exit(error instanceof StrataError ? error : new StrataError(`internal error: ${error.message}`)));
   return (
     <Box flexDirection="column">
-      <Text color="red">strata: {error.message}</Text>
+      <Text color="red">strata: {terminalText(error.message)}</Text>
       <Text dimColor>press any key to quit</Text>
     </Box>
   );

@@ -63,7 +63,8 @@ export function mediaFamily(image: Image, compression: OutputCompression): 'dock
   return docker && compression === 'gzip' ? 'docker' : 'oci';
 }
 
-export async function buildImage(model: ImageModel, plan: Plan, compression: OutputCompression, scratch: string, onLayer?: (done: number, total: number) => void): Promise<BuiltImage> {
+/** `scratch`: a directory of this run's own; `output` names the image's destination when writing there fails. */
+export async function buildImage(model: ImageModel, plan: Plan, compression: OutputCompression, scratch: { dir: string; output: string }, onLayer?: (done: number, total: number) => void): Promise<BuiltImage> {
   const image = model.image;
   const family = mediaFamily(image, compression);
   const types = family === 'docker' ? DOCKER : OCI;
@@ -71,8 +72,8 @@ export async function buildImage(model: ImageModel, plan: Plan, compression: Out
   const total = plan.base + plan.layers.length;
   for (let i = 0; i < plan.base; i++) {
     const info = model.layers[i];
-    const file = join(scratch, `base-${i}`);
-    const got = await copyBlob(image.layers[i].open(), file, image.layers[i].where, info.digest);
+    const file = join(scratch.dir, `base-${i}`);
+    const got = await copyBlob(image.layers[i].open(), { path: file, output: scratch.output }, image.layers[i].where, info.digest);
     layers.push({ ...got, diffId: info.diffId, mediaType: keptMediaType(info.mediaType, info.compression, family), file, tarSize: info.tarSize, kept: true });
     onLayer?.(layers.length, total);
   }
@@ -82,15 +83,16 @@ export async function buildImage(model: ImageModel, plan: Plan, compression: Out
   let done = layers.length;
   const worker = async () => {
     for (let j = next++; j < plan.layers.length; j = next++) {
-      const file = join(scratch, `layer-${j}`);
-      const got = await writeLayer(image, plan.layers[j], file, compression);
+      const file = join(scratch.dir, `layer-${j}`);
+      const got = await writeLayer(image, plan.layers[j], { path: file, output: scratch.output }, compression);
       written[j] = { digest: got.digest, size: got.size, diffId: got.diffId, mediaType: types.layer[compression], file, tarSize: got.tarSize, kept: false };
       onLayer?.(++done, total);
     }
   };
   await Promise.all(Array.from({ length: Math.min(availableParallelism(), plan.layers.length) }, worker));
   layers.push(...written);
-  const config = Buffer.from(JSON.stringify(newConfig(image.config, model.layers.length, plan, layers.map((l) => l.diffId))));
+  // the image as it is, secrets and all: the masked config is for people and caches, not for the image
+  const config = Buffer.from(JSON.stringify(newConfig(image.rawConfig ?? image.config, model.layers.length, plan, layers.map((l) => l.diffId))));
   const configDigest = sha256(config);
   const manifest = Buffer.from(
     JSON.stringify({

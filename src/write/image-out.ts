@@ -1,17 +1,18 @@
 /**
  * Where an optimized image goes, named as skopeo names it: `docker-archive:PATH[:repo:tag]` (the
  * default for a bare `.tar` path), `oci:DIR[:tag]`, `oci-archive:PATH[:tag]`, `docker://REF`.
- * Files are written under a temporary name in the destination's directory and renamed into place
- * at the end, so a failure never leaves a half-written OUT.
+ * Every file goes out through the safe writer (util/safe-write.ts): a failure never leaves a
+ * half-written OUT, and nothing planted beside or inside OUT is written through.
  */
 import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { createWriteStream } from 'node:fs';
+import { mkdtemp, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { StrataError } from '../util/errors.js';
+import { AtomicFile, cannotWrite, checkWritable } from '../util/safe-write.js';
 import type { BuiltImage } from './build-image.js';
+import { examineLayout, LAYOUT_FILE, OCI_INDEX_MEDIA_TYPE, writeOciDir, type IndexDescriptor, type LayoutBlob } from './oci-dir.js';
 
 export type Target =
   | { kind: 'docker-archive' | 'oci-archive' | 'oci'; path: string; tag?: string }
@@ -36,49 +37,62 @@ export function parseTarget(text: string): Target {
   throw new StrataError(`-o ${text}: name the output as docker-archive:PATH, oci:DIR[:tag], oci-archive:PATH[:tag] or docker://REF (a bare path must end in .tar)`);
 }
 
-/** Fails early, before any layer is written, when OUT cannot be written or is the input. */
+/**
+ * Fails early, before the image is read, when OUT cannot be written or is the input: its directory
+ * refuses a new file, it is a directory (or, for oci:, an existing directory that is not a valid
+ * layout). The write itself checks again, just before the first byte.
+ */
 export async function checkTarget(t: Target, inputPath: string | undefined): Promise<void> {
   if (t.kind === 'registry') return;
   const out = resolve(t.path);
   if (inputPath && resolve(inputPath) === out) throw new StrataError(`-o ${t.path}: is the input image; write the optimized image elsewhere`);
-  const dir = dirname(out);
+  if (t.kind === 'oci') await examineLayout(out, t.path);
+  else await checkWritable(out, t.path);
+}
+
+/**
+ * A scratch directory for the new blobs (removed by the caller), on OUT's filesystem so that they
+ * move into an oci: layout by rename: beside OUT, or beside where a symlinked DIR points.
+ */
+export async function scratchFor(t: Target, tmpRoot: string): Promise<{ dir: string; output: string }> {
+  const out = t.kind === 'registry' ? undefined : resolve(t.path);
+  const parent = !out ? tmpRoot : dirname(t.kind === 'oci' ? await realpath(out).catch(() => out) : out);
+  // what a failure to write the scratch files (a full disk) names: the output, or for a push the temporary directory
+  const output = t.kind === 'registry' ? parent : t.path;
   try {
-    await access(dir, constants.W_OK);
+    return { dir: await mkdtemp(join(parent, `.strata-optimize-`)), output };
   } catch (e) {
-    throw new StrataError(`-o ${t.path}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code})`);
+    throw cannotWrite(output, e);
   }
-  const st = await stat(out).catch(() => undefined);
-  if (t.kind === 'oci' && st && !st.isDirectory()) throw new StrataError(`-o oci:${t.path}: exists and is not a directory`);
-  if (t.kind !== 'oci' && st?.isDirectory()) throw new StrataError(`-o ${t.path}: is a directory; ${t.kind}: writes a file`);
 }
 
-/** A scratch directory beside OUT (same filesystem: the final rename is atomic), removed by the caller. */
-export async function scratchFor(t: Target, tmpRoot: string): Promise<string> {
-  const parent = t.kind === 'registry' ? tmpRoot : dirname(resolve(t.path));
-  return mkdtemp(join(parent, `.strata-optimize-`));
-}
-
-const LAYOUT = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
 const hex = (digest: string) => digest.slice('sha256:'.length);
 
-/** The files of an OCI layout holding `img` (Docker 25+'s `docker save` adds manifest.json to the same). */
-function layoutFiles(img: BuiltImage, tag: string | undefined, docker: boolean): { name: string; data?: Buffer; file?: string; size: number }[] {
+/** Each blob of `img` once: layers, config, manifest. */
+function blobsOf(img: BuiltImage): LayoutBlob[] {
+  const blobs = new Map<string, LayoutBlob>();
+  for (const l of img.layers) blobs.set(l.digest, { digest: l.digest, size: l.size, file: l.file });
+  blobs.set(img.configDigest, { digest: img.configDigest, size: img.config.length, data: img.config });
+  blobs.set(img.manifestDigest, { digest: img.manifestDigest, size: img.manifest.length, data: img.manifest });
+  return [...blobs.values()];
+}
+
+/** The image's entry in index.json (Docker 25+'s `docker save` names the tag as containerd does). */
+function indexEntry(img: BuiltImage, tag: string | undefined, docker: boolean): IndexDescriptor {
   const annotations: Record<string, string> = {};
   if (tag) annotations['org.opencontainers.image.ref.name'] = docker ? tag.slice(tag.lastIndexOf(':') + 1) : tag;
   if (tag && docker) annotations['io.containerd.image.name'] = tag;
-  const desc = { mediaType: img.manifestMediaType, digest: img.manifestDigest, size: img.manifest.length, ...(tag ? { annotations } : {}) };
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [desc] }));
+  return { mediaType: img.manifestMediaType, digest: img.manifestDigest, size: img.manifest.length, ...(tag ? { annotations } : {}) };
+}
+
+/** The files of an archive holding `img`: an OCI layout (Docker 25+'s `docker save` adds manifest.json to the same). */
+function archiveFiles(img: BuiltImage, tag: string | undefined, docker: boolean): { name: string; data?: Buffer; file?: string; size: number }[] {
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [indexEntry(img, tag, docker)] }));
   const files: { name: string; data?: Buffer; file?: string; size: number }[] = [
-    { name: 'oci-layout', data: LAYOUT, size: LAYOUT.length },
+    { name: 'oci-layout', data: LAYOUT_FILE, size: LAYOUT_FILE.length },
     { name: 'index.json', data: index, size: index.length },
+    ...blobsOf(img).map((b) => ({ ...b, name: `blobs/sha256/${hex(b.digest)}` })),
   ];
-  const seen = new Set<string>();
-  for (const b of [...img.layers, { digest: img.configDigest, data: img.config }, { digest: img.manifestDigest, data: img.manifest }]) {
-    if (seen.has(b.digest)) continue;
-    seen.add(b.digest);
-    if ('file' in b) files.push({ name: `blobs/sha256/${hex(b.digest)}`, file: b.file, size: b.size });
-    else files.push({ name: `blobs/sha256/${hex(b.digest)}`, data: b.data, size: b.data.length });
-  }
   if (docker) {
     const manifest = [{ Config: `blobs/sha256/${hex(img.configDigest)}`, RepoTags: tag ? [tag] : null, Layers: img.layers.map((l) => `blobs/sha256/${hex(l.digest)}`) }];
     const data = Buffer.from(JSON.stringify(manifest));
@@ -88,74 +102,33 @@ function layoutFiles(img: BuiltImage, tag: string | undefined, docker: boolean):
 }
 
 /** Write `img` to a docker-archive, oci-archive or oci directory target. */
-export async function writeLocal(img: BuiltImage, t: Extract<Target, { path: string }>, scratch: string): Promise<void> {
+export async function writeLocal(img: BuiltImage, t: Extract<Target, { path: string }>): Promise<void> {
   const out = resolve(t.path);
-  if (t.kind === 'oci') return writeOciDir(img, out, t.tag, scratch);
+  if (t.kind === 'oci') return writeOciDir(out, t.path, blobsOf(img), indexEntry(img, t.tag, false), t.tag);
   const tag = t.kind === 'docker-archive' ? dockerTag(t.tag) : t.tag;
-  const files = layoutFiles(img, tag, t.kind === 'docker-archive');
-  const tmp = join(dirname(out), `.${basename(out)}.strata-tmp`);
+  const file = await AtomicFile.open(out, { output: t.path });
   const p = pack();
-  const writing = pipeline(p, createWriteStream(tmp));
-  try {
-    for (const f of files) {
+  const feeding = (async () => {
+    for (const f of archiveFiles(img, tag, t.kind === 'docker-archive')) {
       const entry = p.entry({ name: f.name, size: f.size, mode: 0o644, mtime: new Date(0) });
       if (f.data) entry.end(f.data);
       await (f.file ? pipeline(createReadStream(f.file), entry) : new Promise<void>((ok, fail) => entry.on('finish', ok).on('error', fail)));
     }
     p.finalize();
-    await writing;
-    await rename(tmp, out);
+  })();
+  try {
+    // together: a failed write (a full disk) ends the run at once, while an entry may still wait for room
+    await Promise.all([pipeline(p, file.stream()), feeding]);
   } catch (e) {
     p.destroy();
-    await rm(tmp, { force: true });
-    throw e;
+    await file.discard();
+    throw cannotWrite(t.path, e);
   }
+  await file.commit();
 }
 
 /** `repo:tag` for RepoTags: a bare name gets `:latest`, as docker tags it. */
 function dockerTag(tag: string | undefined): string | undefined {
   if (!tag) return undefined;
   return /:[^/]+$/.test(tag) ? tag : `${tag}:latest`;
-}
-
-/**
- * An OCI layout directory: a new one is made beside DIR and renamed to it; an existing layout gets
- * the blobs (content-addressed, so adding them is safe) and then a new index.json, renamed over the
- * old one, where a manifest of the same tag is replaced.
- */
-async function writeOciDir(img: BuiltImage, out: string, tag: string | undefined, scratch: string): Promise<void> {
-  const files = layoutFiles(img, tag, false);
-  const exists = await stat(out).then(() => true, () => false);
-  let index: { manifests: { annotations?: Record<string, string> }[] } | undefined;
-  if (exists) {
-    const text = await readFile(join(out, 'index.json'), 'utf8').catch(() => undefined);
-    if (text === undefined) {
-      if ((await readdir(out)).length > 0) throw new StrataError(`-o oci:${out}: exists and is not an OCI layout (no index.json)`);
-    } else {
-      try {
-        index = JSON.parse(text);
-      } catch {
-        throw new StrataError(`-o oci:${out}: index.json is not valid JSON`);
-      }
-    }
-  }
-  const root = index ? out : join(scratch, 'layout');
-  await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
-  for (const f of files) {
-    if (index && f.name === 'index.json') continue;
-    const dest = join(root, f.name);
-    if (index && (await stat(dest).then(() => true, () => false))) continue;
-    if (f.file) await rename(f.file, dest);
-    else await writeFile(index ? `${dest}.strata-tmp` : dest, f.data!).then(() => (index ? rename(`${dest}.strata-tmp`, dest) : undefined));
-  }
-  if (!index) {
-    if (exists) await rm(out, { recursive: true });
-    await rename(root, out);
-    return;
-  }
-  const mine = JSON.parse(files.find((f) => f.name === 'index.json')!.data!.toString()).manifests[0];
-  const others = index.manifests.filter((m) => !tag || m.annotations?.['org.opencontainers.image.ref.name'] !== tag);
-  const next = { ...index, manifests: [...others, mine] };
-  await writeFile(join(out, 'index.json.strata-tmp'), JSON.stringify(next));
-  await rename(join(out, 'index.json.strata-tmp'), join(out, 'index.json'));
 }

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { StrataError, within } from '../util/errors.js';
+import { cannotWrite } from '../util/safe-write.js';
 import { normalizeEntryPath } from '../util/paths.js';
 import { uncompressed } from '../scan/compression.js';
 import { TarParser, type TarHeader } from '../scan/tar-parser.js';
@@ -62,12 +63,25 @@ function hashing(): { stream: Transform; digest: () => WrittenBlob } {
   return { stream, digest: () => ({ digest: `sha256:${h.digest('hex')}`, size }) };
 }
 
-/** Copy a blob to `file` as it is, checking its digest on the way. */
-export async function copyBlob(blob: AsyncIterable<Buffer>, file: string, where: string, digest?: string): Promise<WrittenBlob> {
+/** A file of the scratch directory, and the output it is made for: a failure to write it (a full disk) is that output's. */
+export interface ScratchFile {
+  path: string;
+  output: string;
+}
+
+/** Whether `e` is a failure of writing `file` (its open, a write), not of reading the input. */
+function writingFailed(e: unknown, file: string): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return err?.syscall === 'write' || err?.path === file;
+}
+
+/** Copy a blob to `to` as it is, checking its digest on the way. */
+export async function copyBlob(blob: AsyncIterable<Buffer>, to: ScratchFile, where: string, digest?: string): Promise<WrittenBlob> {
   const h = hashing();
   try {
-    await pipeline(blob, h.stream, createWriteStream(file));
+    await pipeline(blob, h.stream, createWriteStream(to.path));
   } catch (e) {
+    if (writingFailed(e, to.path)) throw cannotWrite(to.output, e);
     throw e instanceof StrataError ? e : within(where, e);
   }
   const got = h.digest();
@@ -75,7 +89,15 @@ export async function copyBlob(blob: AsyncIterable<Buffer>, file: string, where:
   return got;
 }
 
-export async function writeLayer(image: Image, plan: PlannedLayer, file: string, compression: OutputCompression): Promise<WrittenLayer> {
+export async function writeLayer(image: Image, plan: PlannedLayer, to: ScratchFile, compression: OutputCompression): Promise<WrittenLayer> {
+  try {
+    return await writeLayerFile(image, plan, to.path, compression);
+  } catch (e) {
+    throw writingFailed(e, to.path) ? cannotWrite(to.output, e) : e;
+  }
+}
+
+async function writeLayerFile(image: Image, plan: PlannedLayer, file: string, compression: OutputCompression): Promise<WrittenLayer> {
   const tar = createHash('sha256');
   let tarSize = 0;
   const zip = compressor(compression);

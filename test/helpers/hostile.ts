@@ -17,6 +17,8 @@ export interface Bounds {
   rssMb?: number;
   /** Values that must appear in no output (stdout, stderr). */
   secrets?: string[];
+  /** refuses(): progress notes allowed on stderr before the refusal (`pulling REF from the registry`). */
+  notes?: RegExp;
 }
 
 /** C0 controls other than \n, DEL, C1 controls: what a terminal acts on. Tabs are refused too. */
@@ -53,7 +55,8 @@ export async function refuses(t: ExecutionContext, args: string[], opts: RunOpti
   const r = await run(t, args, opts);
   t.is(r.code, 2, `exit ${r.code}: ${r.stderr}`);
   t.is(r.stdout, '');
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  const all = r.stderr.replace(/\n$/, '').split('\n');
+  const lines = all.filter((l, i) => i === all.length - 1 || !opts.notes?.test(l));
   t.is(lines.length, 1, r.stderr);
   t.true(lines[0].startsWith('strata: '), r.stderr);
   t.false(lines[0].includes('internal error'), r.stderr);

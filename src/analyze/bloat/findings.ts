@@ -12,7 +12,6 @@
  * Plain data; the words are remedies.ts', the text renderer is src/render/inspect.ts.
  */
 import { instructionText, stepOf } from '../../image/history.js';
-import { maskSecrets } from '../risks/config-secrets.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from '../waste.js';
 import { ContentGroups, sameMeta } from './content-groups.js';
@@ -109,7 +108,7 @@ class Findings {
 
   private instruction(L: number): string | null {
     const h = this.model.layers[L]?.history;
-    return maskSecrets(instructionText(h?.created_by, h?.comment)) || null;
+    return instructionText(h?.created_by, h?.comment) || null;
   }
 
   private finding(f: Found, advice: Advice): Finding {

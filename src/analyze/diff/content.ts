@@ -9,6 +9,7 @@ import { StrataError } from '../../util/errors.js';
 import { readRows } from '../../scan/extract.js';
 import { hashHex, Kind, kindName } from '../../scan/records.js';
 import type { DiffSide } from './side.js';
+import { maskSecrets } from '../risks/config-secrets.js';
 
 export interface ContentSide {
   type: string;
@@ -106,6 +107,8 @@ export async function contentDiffs(a: DiffSide, b: DiffSide, paths: readonly str
     });
     const texts = bufs.map((buf) => (buf ? asText(buf) : ''));
     if (texts.some((t) => t === null)) return { ...base, kind: 'binary' };
+    // strata shows no secret value it recognises, in a file's content either
+    texts.forEach((text, i) => (texts[i] = maskSecrets(text!, w.path)));
     const patch = createTwoFilesPatch(x ? `a${w.path}` : '/dev/null', y ? `b${w.path}` : '/dev/null', texts[0]!, texts[1]!);
     return { ...base, kind: 'text', patch: patch.replace(/^={67}\n/, '') };
   });

@@ -2,7 +2,6 @@
 import { diffArrays } from 'diff';
 import type { HistoryEntry } from '../../image/image.js';
 import { instructionKey } from '../../image/history.js';
-import { maskSecrets } from '../risks/config-secrets.js';
 import { layerHistory, type ImageModel } from '../../model/read-image.js';
 import type { DiffSide } from './side.js';
 
@@ -29,7 +28,7 @@ export interface HistoryLine {
 
 function layerRef(m: ImageModel, i: number): LayerRef {
   const l = m.layers[i];
-  return { index: i, diffId: l.diffId, size: l.size, compressedSize: l.compressedSize, createdBy: l.history?.created_by === undefined ? null : maskSecrets(l.history.created_by) };
+  return { index: i, diffId: l.diffId, size: l.size, compressedSize: l.compressedSize, createdBy: l.history?.created_by === undefined ? null : l.history.created_by };
 }
 
 /**
@@ -76,7 +75,7 @@ export function viewHistory(side: DiffSide): HistoryEntry[] {
 }
 
 export function diffHistory(a: HistoryEntry[], b: HistoryEntry[]): HistoryLine[] {
-  const line = (h: HistoryEntry) => ({ instruction: maskSecrets(instructionKey(h.created_by) || (h.comment ? `(${h.comment})` : '')), emptyLayer: !!h.empty_layer });
+  const line = (h: HistoryEntry) => ({ instruction: instructionKey(h.created_by) || (h.comment ? `(${h.comment})` : ''), emptyLayer: !!h.empty_layer });
   const la = a.map(line), lb = b.map(line);
   const out: HistoryLine[] = [];
   for (const part of diffArrays(la, lb, { comparator: (x, y) => x.instruction === y.instruction && x.emptyLayer === y.emptyLayer })) {

@@ -9,7 +9,6 @@ import { Kind, hashHex } from '../../scan/records.js';
 import type { ImageModel } from '../../model/read-image.js';
 import type { InspectReport } from '../report.js';
 import type { Verdict } from '../bloat/findings.js';
-import { maskSecrets } from '../risks/config-secrets.js';
 import { planOptimize } from '../optimize/plan.js';
 import { fileBytesSaved } from '../optimize/summary.js';
 import { historyBaseLayers } from '../optimize/base.js';
@@ -59,7 +58,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
   for (const f of report.findings) {
     if (f.kind !== 'waste') continue;
     const h = model.layers[f.layer]?.history;
-    const pattern = maskSecrets(instructionKey(h?.created_by)) || '(no history)';
+    const pattern = instructionKey(h?.created_by) || '(no history)';
     byPattern.set(pattern, (byPattern.get(pattern) ?? 0) + f.bytes);
   }
   // the saving alone: the summary's other figures need a waste analysis the report has made already
@@ -87,7 +86,7 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
       const r = l.records;
       const big: [string, number, string][] = [];
       for (let i = 0; i < r.count; i++) if (r.kind[i] === Kind.file && r.size[i] >= DUPLICATE_MIN_BYTES) big.push([hashHex(r, i), r.size[i], `/${r.path[i]}`]);
-      return { diffId: l.diffId, size: l.size, blobSize: l.blobSize, instruction: maskSecrets(instructionText(l.history?.created_by, l.history?.comment)) || null, big };
+      return { diffId: l.diffId, size: l.size, blobSize: l.blobSize, instruction: instructionText(l.history?.created_by, l.history?.comment) || null, big };
     }),
   };
 }

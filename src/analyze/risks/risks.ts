@@ -12,7 +12,6 @@ import { CONTENT_RULES } from '../../scan/secret-scan.js';
 import { GlobSet, ignoreMatcher } from '../../util/glob.js';
 import { instructionText, stepOf } from '../../image/history.js';
 import { capabilityText } from './capabilities.js';
-import { maskSecrets } from './config-secrets.js';
 import { NAME_RULES } from './name-rules.js';
 import { defaultSecretsConfig, type SecretsConfig } from './section.js';
 
@@ -85,7 +84,7 @@ export function analyzeRisks(model: ImageModel, baseLayers: number, config: Secr
   const u = model.union;
   const instruction = (L: number) => {
     const h = model.layers[L]?.history;
-    return maskSecrets(instructionText(h?.created_by, h?.comment)) || null;
+    return instructionText(h?.created_by, h?.comment) || null;
   };
   const allowed = ignoreMatcher(config.allow);
   const secrets = findSecrets(model, config, allowed, instruction);

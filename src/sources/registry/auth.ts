@@ -4,9 +4,25 @@
  * for a scope (anonymously or with credentials), kept until it expires and fetched again for a wider
  * scope when the registry says `insufficient_scope`.
  */
+import { z } from 'zod';
 import { StrataError } from '../../util/errors.js';
+import { parseJson } from '../../util/json-doc.js';
 import type { Credentials } from './credentials.js';
-import { readBody, type Http } from './http.js';
+import { readBody, resolveUrl, type Http } from './http.js';
+
+const MAX_TOKEN_ANSWER_BYTES = 1 << 20;
+/** Longer than any token a registry issues (a JWT with many claims is a few KiB). */
+const MAX_TOKEN_CHARS = 16 * 1024;
+/** What may go into an Authorization header: printable ASCII, no space (a token68 and then some), no CR/LF. */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+/** A token server's answer (docker's `token`, OAuth2's `access_token`); odd optional fields are ignored, not fatal. */
+const TokenAnswer = z.object({
+  token: z.unknown().optional(),
+  access_token: z.unknown().optional(),
+  expires_in: z.number().optional().catch(undefined),
+  issued_at: z.string().optional().catch(undefined),
+});
 
 export interface Challenge {
   scheme: string;
@@ -151,7 +167,7 @@ export class Auth {
 
   private async fetchToken(scope: string): Promise<string> {
     const p = this.bearer!;
-    const realm = new URL(p.realm);
+    const realm = resolveUrl(p.realm, undefined, `${this.registry}: token realm`);
     if (realm.protocol !== 'https:' && !isLocalRealm(realm) && !this.http.opts.insecureTls) {
       throw new StrataError(`${this.registry}: token realm ${realm.origin} is not HTTPS (--insecure allows it)`);
     }
@@ -168,19 +184,19 @@ export class Auth {
       const authorization = c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : undefined;
       res = await this.http.send(url, { authorization });
     }
-    const body = await readBody(res, 1 << 20, `token from ${realm.host}`);
+    const from = `${this.registry}: token server ${realm.host}`;
+    const body = await readBody(res, MAX_TOKEN_ANSWER_BYTES, from);
     if (res.status === 401 || res.status === 403) {
-      throw new StrataError(`${this.registry}: token server ${realm.host} refused ${c ? `the credentials (from ${c.from})` : 'anonymous access'}: HTTP ${res.status}`);
+      throw new StrataError(`${from} refused ${c ? `the credentials (from ${c.from})` : 'anonymous access'}: HTTP ${res.status}`);
     }
-    if (res.status !== 200) throw new StrataError(`${this.registry}: token server ${realm.host} answered HTTP ${res.status}`);
-    let doc: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
-    try {
-      doc = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new StrataError(`${this.registry}: token server ${realm.host} sent no JSON`);
-    }
+    if (res.status !== 200) throw new StrataError(`${from} answered HTTP ${res.status}`);
+    const doc = parseJson(body, TokenAnswer, from);
     const value = doc.token || doc.access_token;
-    if (!value) throw new StrataError(`${this.registry}: token server ${realm.host} sent no token`);
+    if (!value) throw new StrataError(`${from} sent no token`);
+    // it goes into a header: CR/LF would inject others. Never quoted: it is a secret.
+    if (typeof value !== 'string' || value.length > MAX_TOKEN_CHARS || !HEADER_SAFE.test(value)) {
+      throw new StrataError(`${from} sent a token that is not ${typeof value === 'string' ? `printable ASCII of at most ${MAX_TOKEN_CHARS} characters` : 'a string'}`);
+    }
     // Tokens live 60 s unless told otherwise; renew a little early.
     const issued = doc.issued_at ? Date.parse(doc.issued_at) : NaN;
     const start = Number.isNaN(issued) ? Date.now() : Math.min(issued, Date.now());

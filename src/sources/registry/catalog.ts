@@ -56,7 +56,8 @@ export async function listRegistryImages(host: string, prefix: string | undefine
   } catch (e) {
     if (!(e instanceof StrataError)) throw e;
     const msg = e.message.split('\n')[0];
-    throw new StrataError(msg.startsWith(host) ? `registry ${msg}` : `registry ${host}: ${msg}`);
+    // a spent deadline says `registry HOST:` already
+    throw new StrataError(msg.startsWith('registry ') ? msg : msg.startsWith(host) ? `registry ${msg}` : `registry ${host}: ${msg}`);
   }
 }
 

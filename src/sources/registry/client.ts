@@ -2,12 +2,14 @@
  * The OCI distribution API for one repository: ping, manifests by tag or digest, blobs streamed with
  * their size checked as they arrive and an interrupted transfer resumed with a Range request.
  */
-import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { digestOf, DigestVerifier, verifyDigest } from '../../util/digest.js';
 import { StrataError } from '../../util/errors.js';
+import { excerpt, parseJson } from '../../util/json-doc.js';
 import { MediaType } from '../../image/oci.js';
 import { Auth } from './auth.js';
 import type { Credentials } from './credentials.js';
-import { Http, readBody, TransportError, type HttpOptions, type RequestInit, type Response } from './http.js';
+import { Deadline, DeadlineError, discard, Http, readBody, resolveUrl, TransportError, type HttpOptions, type RequestInit, type Response } from './http.js';
 import { DOCKER_HUB, DOCKER_HUB_API, isLoopback } from './reference.js';
 
 const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerList].join(', ');
@@ -50,22 +52,24 @@ export class RegistryClient {
   async ping(): Promise<void> {
     const host = this.registry === DOCKER_HUB ? DOCKER_HUB_API : this.registry;
     const mayHttp = this.opts.insecure || isLoopback(this.registry);
+    // one deadline for both schemes: an honest plain-HTTP registry refuses the TLS handshake at once
+    const deadline = new Deadline(this.opts.timeoutMs);
     let res: Response | undefined;
     let httpsProblem = '';
     try {
-      res = await this.http.send(new URL(`https://${host}/v2/`));
+      res = await this.http.send(new URL(`https://${host}/v2/`), { deadline });
     } catch (e) {
       if (!mayHttp || !(e instanceof TransportError)) throw within(this.registry, e);
       httpsProblem = e.message;
     }
     if (!res) {
       try {
-        res = await this.http.send(new URL(`http://${host}/v2/`));
+        res = await this.http.send(new URL(`http://${host}/v2/`), { deadline });
       } catch (e) {
         throw within(this.registry, e, httpsProblem ? `HTTPS: ${httpsProblem}; HTTP` : undefined);
       }
     }
-    res.body.resume();
+    discard(res);
     if (res.status !== 200 && res.status !== 401) {
       throw new StrataError(`${this.registry}: ${res.url.origin}/v2/ answered HTTP ${res.status}; not a registry (OCI distribution API)`);
     }
@@ -85,7 +89,7 @@ export class RegistryClient {
       const authorization = await this.auth.header(this.scope);
       const res = await this.http.send(url, { ...init, authorization });
       if (res.status !== 401 && res.status !== 403) return res;
-      res.body.resume();
+      discard(res);
       if (res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, authorization))) continue;
       throw await this.auth.refusal(res.status, what);
     }
@@ -97,21 +101,14 @@ export class RegistryClient {
     const body = await readBody(res, MAX_MANIFEST_BYTES, `${this.registry}/${this.repository}: ${what}`);
     if (res.status === 404) throw new StrataError(`${this.registry}/${this.repository}: ${target.includes(':') ? 'manifest' : 'tag'} ${target} not found${registryError(body)}`);
     if (res.status !== 200) throw new StrataError(`${this.registry}/${this.repository}: ${what}: HTTP ${res.status}${registryError(body)}`);
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    if (target.startsWith('sha256:') && target !== digest) {
-      throw new StrataError(`${this.registry}/${this.repository}: manifest ${target} does not match its digest (got ${digest})`);
-    }
+    // a manifest asked for by digest must be those very bytes, whatever the algorithm
+    if (target.includes(':')) verifyDigest(body, target, `${this.registry}/${this.repository}: ${what}`);
     const mediaType = String(res.headers['content-type'] ?? '').split(';')[0].trim() || undefined;
     if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
       throw new StrataError(`${this.registry}/${this.repository}: ${target} is a Docker schema 1 manifest, not supported (deprecated since 2017); re-push the image with a current client`);
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(body.toString('utf8'));
-    } catch (e) {
-      throw new StrataError(`${this.registry}/${this.repository}: ${what} is not valid JSON (${(e as Error).message})`);
-    }
-    return { doc, mediaType, digest: target.includes(':') ? target : digest };
+    const doc = parseJson(body, z.unknown(), `${this.registry}/${this.repository}: ${what}`);
+    return { doc, mediaType, digest: target.includes(':') ? target : digestOf(body) };
   }
 
   /**
@@ -121,12 +118,13 @@ export class RegistryClient {
    */
   async *blob(d: BlobRef, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
     const name = `blob ${d.digest}`;
-    const alg = d.digest.split(':')[0];
-    const hash = alg === 'sha256' || alg === 'sha512' ? createHash(alg) : undefined;
+    const verifier = new DigestVerifier(d.digest, `${this.registry}/${this.repository}: ${name}`);
+    // the resumes share it: a body that stalls, resumed, stalls again on the time left
+    const deadline = new Deadline(this.opts.timeoutMs);
     let received = 0;
     for (let resumes = 0; ; resumes++) {
       const headers: Record<string, string> = received > 0 ? { Range: `bytes=${received}-` } : {};
-      const res = await this.get(`blobs/${d.digest}`, headers, name);
+      const res = await this.request(`blobs/${d.digest}`, { headers, deadline }, name);
       let skip = 0;
       if (res.status === 206 && received > 0) {
         const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
@@ -156,7 +154,7 @@ export class RegistryClient {
             res.body.destroy();
             throw new StrataError(`${this.registry}: ${name}: more bytes than the ${d.size} the manifest declares`);
           }
-          hash?.update(c);
+          verifier.update(c);
           onBytes?.(c.length);
           yield c;
         }
@@ -171,16 +169,13 @@ export class RegistryClient {
       if (resumes >= MAX_RESUMES) throw new StrataError(`${this.registry}: ${name}: ${problem} (gave up after ${MAX_RESUMES} resumes)`);
       this.opts.onNote?.(`${this.registry}: ${name}: ${problem}; resuming at byte ${received}`);
     }
-    if (hash) {
-      const got = `${alg}:${hash.digest('hex')}`;
-      if (got !== d.digest) throw new StrataError(`${this.registry}/${this.repository}: ${name}: content does not match its digest (got ${got})`);
-    }
+    verifier.check();
   }
 
   /** HEAD of a blob: whether the repository has it already (then it is not uploaded again). */
   async hasBlob(digest: string): Promise<boolean> {
     const res = await this.request(`blobs/${digest}`, { method: 'HEAD' }, `blob ${digest}`);
-    res.body.resume();
+    discard(res);
     return res.status === 200;
   }
 
@@ -191,7 +186,7 @@ export class RegistryClient {
     const startBody = await readBody(start, 1 << 16, what).catch(() => Buffer.alloc(0));
     const location = start.headers.location;
     if (start.status !== 202 || !location) throw new StrataError(`${this.registry}/${this.repository}: ${what}: HTTP ${start.status}${registryError(startBody)}`);
-    const url = new URL(location, start.url);
+    const url = resolveUrl(location, start.url, `${this.registry}/${this.repository}: ${what}: upload location`);
     url.searchParams.set('digest', d.digest);
     const res = await this.request(url.href, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(d.size) }, body }, what);
     const resBody = await readBody(res, 1 << 16, what).catch(() => Buffer.alloc(0));
@@ -207,18 +202,25 @@ export class RegistryClient {
   }
 }
 
-/** The first message of a registry's JSON error body, for the one-line error. */
-function registryError(body: Buffer): string {
+/** The distribution spec's error body; anything else in it is ignored. */
+const RegistryErrors = z.object({ errors: z.array(z.object({ code: z.unknown().optional(), message: z.unknown().optional() })).min(1) });
+/** What a registry's error text may show as it is: a line of printable ASCII; the rest is shown escaped and cut. */
+const PLAIN_TEXT = /^[\x20-\x7e]{1,100}$/;
+
+/** The first message of a registry's JSON error body, for the one-line error (nothing when there is none). */
+export function registryError(body: Buffer): string {
+  let e;
   try {
-    const doc = JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] };
-    const e = doc.errors?.[0];
-    return e ? ` (${[e.code, e.message].filter(Boolean).join(': ')})` : '';
+    e = parseJson(body, RegistryErrors, 'error body').errors[0];
   } catch {
     return '';
   }
+  const text = [e.code, e.message].filter((v): v is string => typeof v === 'string' && v !== '').map((v) => (PLAIN_TEXT.test(v) ? v : excerpt(v)));
+  return text.length ? ` (${text.join(': ')})` : '';
 }
 
 function within(registry: string, e: unknown, prefix?: string): StrataError {
+  if (e instanceof DeadlineError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   return new StrataError(`${registry}: ${prefix ? `${prefix}: ` : ''}${msg.startsWith(registry) ? msg.slice(registry.length + 2) : msg}`);
 }

@@ -1,14 +1,15 @@
 /**
- * One HTTP exchange over node:http(s), with what a registry client needs around it: an idle timeout,
- * retries of 408/429/5xx and dropped connections with backoff that honours Retry-After, and
- * redirects followed by hand so that credentials never travel to another host.
+ * One HTTP exchange over node:http(s), with what a registry client needs around it: one deadline
+ * policy (below), retries of 408/429/5xx and dropped connections with backoff that honours
+ * Retry-After, and redirects followed by hand so that credentials never travel to another host.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { StrataError } from '../../util/errors.js';
+import { excerpt } from '../../util/json-doc.js';
 
 export interface HttpOptions {
-  /** Idle time (no bytes either way) before a request is abandoned. */
+  /** The deadline of an exchange: how long it may go without progress (`--timeout`, see Deadline). */
   timeoutMs: number;
   /** Attempts per request, the first included. */
   attempts: number;
@@ -35,14 +36,54 @@ export interface RequestInit {
   body?: string | Buffer | (() => NodeJS.ReadableStream);
   /** Sent to the origin of the first URL only (redirects elsewhere go without it). */
   authorization?: string;
+  /** Shared by the exchanges of one operation (a blob's resumes); a new one per send otherwise. */
+  deadline?: Deadline;
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'TIMEOUT', 'UND_ERR_SOCKET']);
+const RETRY_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const MAX_BACKOFF_MS = 30_000;
+const MAX_REDIRECTS = 10;
+/** Fewer bytes than this (either way) within a deadline is a trickle, not progress (a slow-loris). */
+const PROGRESS_BYTES = 64 * 1024;
+/** A body nobody reads is drained up to this size (its connection is reused), else dropped. */
+const DRAIN_BYTES = 64 * 1024;
 
 export class TransportError extends StrataError {
   constructor(message: string, readonly code: string) {
     super(message);
+  }
+}
+
+/** A deadline spent, or a wait it cannot afford: final, never retried nor resumed, never re-worded. */
+export class DeadlineError extends StrataError {}
+
+/**
+ * The one deadline policy of registry traffic (issue 29). An exchange (a request with its redirects
+ * and retries, then its body; a blob with its resumes; the ping's HTTPS then HTTP) must make
+ * progress within `ms`: an answer that is not retried, the end of a body, or PROGRESS_BYTES moved
+ * either way. Retries and resumes spend the same deadline and a Retry-After longer than what is left
+ * is not waited for, so a failing exchange ends within about `ms` whatever the server does. Time
+ * strata itself spends not reading (a body buffered behind a slow scan) is not the server's.
+ */
+export class Deadline {
+  private last = Date.now();
+  constructor(readonly ms: number) {}
+
+  progressed(): void {
+    this.last = Date.now();
+  }
+
+  leftMs(): number {
+    return this.last + this.ms - Date.now();
+  }
+
+  expired(host: string, answered: boolean): DeadlineError {
+    return new DeadlineError(`registry ${host}: ${answered ? 'no data' : 'no answer'} in ${this.ms / 1000} s (--timeout)`);
+  }
+
+  cannotWait(host: string, problem: string, waitMs: number): DeadlineError {
+    return new DeadlineError(`registry ${host}: ${problem}, asked to wait ${Math.ceil(waitMs / 1000)} s, more than the ${this.ms / 1000} s of --timeout`);
   }
 }
 
@@ -55,17 +96,38 @@ export class Http {
     };
   }
 
-  /** Send once, no retries, no redirects. */
-  once(url: URL, init: RequestInit, headers: Record<string, string>): Promise<Response> {
-    const mod = url.protocol === 'https:' ? https : http;
-    const agent = url.protocol === 'https:' ? this.agents.https : this.agents.http;
+  /** Send once, no retries, no redirects; the deadline watches the answer and then its body. */
+  once(url: URL, init: RequestInit, headers: Record<string, string>, deadline: Deadline): Promise<Response> {
+    const tls = url.protocol === 'https:';
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
-        res.setTimeout(this.opts.timeoutMs, () => res.destroy(new TransportError(`no data for ${this.opts.timeoutMs / 1000} s`, 'TIMEOUT')));
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
+      let res: IncomingMessage | undefined;
+      const req = (tls ? https : http).request(url, { method: init.method ?? 'GET', headers, agent: tls ? this.agents.https : this.agents.http }, (r) => {
+        res = r;
+        // a body nobody reads any more (discarded, abandoned) may still fail: never as an uncaught error
+        r.on('error', () => undefined);
+        r.once('end', () => deadline.progressed());
+        r.once('close', () => clearTimeout(timer));
+        resolve({ status: r.statusCode ?? 0, headers: r.headers, body: r, url });
       });
-      req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransportError(`no answer in ${this.opts.timeoutMs / 1000} s`, 'TIMEOUT')));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof TransportError ? e : new TransportError(describeNetError(e), e.code ?? 'ERR')));
+      let moved = 0;
+      const socketBytes = () => (req.socket ? req.socket.bytesRead + req.socket.bytesWritten : 0);
+      req.once('socket', () => (moved = socketBytes()));
+      const watch = () => {
+        if (res?.complete || res?.destroyed) return;
+        const now = socketBytes();
+        // a body buffered unread is strata's wait, not the server's
+        if (now - moved >= PROGRESS_BYTES || (res?.readableLength ?? 0) > 0) deadline.progressed();
+        moved = now;
+        const left = deadline.leftMs();
+        if (left > 0) timer = setTimeout(watch, left).unref();
+        else if (res) res.destroy(deadline.expired(url.host, true));
+        else req.destroy(deadline.expired(url.host, false));
+      };
+      let timer = setTimeout(watch, Math.max(0, deadline.leftMs())).unref();
+      req.on('close', () => {
+        if (!res) clearTimeout(timer);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof StrataError ? e : new TransportError(describeNetError(e), e.code ?? 'ERR')));
       if (typeof init.body === 'function') {
         const src = init.body();
         src.on('error', (e: Error) => req.destroy(e));
@@ -76,47 +138,77 @@ export class Http {
 
   /**
    * Send with redirects and retries. The response is returned for any final status (the caller
-   * interprets 401, 404, ...) except the retryable ones, which are retried until attempts run out.
+   * interprets 401, 404, ...) except the retryable ones, which are retried while attempts and the
+   * deadline last.
    */
   async send(url: URL, init: RequestInit = {}): Promise<Response> {
-    let lastProblem = '';
+    const deadline = init.deadline ?? new Deadline(this.opts.timeoutMs);
     for (let attempt = 1; ; attempt++) {
       let res: Response | undefined;
-      let waitMs = Math.min(this.opts.backoffMs * 2 ** (attempt - 1), 30_000);
+      let problem: string;
+      let code = '';
       try {
-        res = await this.follow(url, init);
-        if (!RETRY_STATUS.has(res.status)) return res;
-        lastProblem = `HTTP ${res.status}${res.status === 429 ? ' (too many requests)' : ''}`;
-        const after = retryAfterMs(res.headers['retry-after']);
-        if (after !== undefined) waitMs = Math.min(after, 60_000);
-        res.body.resume();
+        res = await this.follow(url, init, deadline);
+        if (!RETRY_STATUS.has(res.status)) return answered(res, deadline);
+        problem = `HTTP ${res.status}${res.status === 429 ? ' (too many requests)' : ''}`;
       } catch (e) {
         if (!(e instanceof TransportError) || !RETRY_CODES.has(e.code)) throw e;
-        lastProblem = e.message;
+        problem = e.message;
+        code = e.code;
       }
-      if (attempt >= this.opts.attempts) {
-        if (res) return res;
-        throw new StrataError(`${url.host}: ${lastProblem} (gave up after ${attempt} attempts)`);
+      const asked = res && retryAfterMs(res.headers['retry-after']);
+      const waitMs = asked ?? Math.min(this.opts.backoffMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+      const left = deadline.leftMs();
+      if (attempt < this.opts.attempts && asked !== undefined && asked >= left) {
+        discard(res!);
+        throw deadline.cannotWait(url.host, problem, asked);
       }
-      this.opts.onRetry?.(`${url.host}: ${lastProblem}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
+      if (attempt >= this.opts.attempts || waitMs >= left) {
+        if (res) return answered(res, deadline);
+        // still a transport failure: the ping falls back from HTTPS to HTTP on it
+        throw new TransportError(`${url.host}: ${problem} (gave up after ${attempt} attempts)`, code);
+      }
+      if (res) discard(res);
+      this.opts.onRetry?.(`${url.host}: ${problem}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, waitMs));
     }
   }
 
-  private async follow(start: URL, init: RequestInit): Promise<Response> {
+  private async follow(start: URL, init: RequestInit, deadline: Deadline): Promise<Response> {
     let url = start;
-    for (let hops = 0; hops < 10; hops++) {
+    for (let hops = 0; hops <= MAX_REDIRECTS; hops++) {
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new StrataError(`${start.host}: ${hops ? 'redirect to' : 'asked for'} an unsupported URL ${url.protocol}`);
       const headers: Record<string, string> = { 'User-Agent': 'strata', ...init.headers };
       if (init.authorization && url.origin === start.origin) headers.Authorization = init.authorization;
-      const res = await this.once(url, hops === 0 ? init : { ...init, method: init.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined }, headers);
+      const res = await this.once(url, hops === 0 ? init : { ...init, method: init.method === 'HEAD' ? 'HEAD' : 'GET', body: undefined }, headers, deadline);
       if (![301, 302, 303, 307, 308].includes(res.status) || !res.headers.location) return res;
-      res.body.resume();
-      const next = new URL(res.headers.location, url);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new StrataError(`${url.host}: redirect to unsupported URL ${next.protocol}`);
+      discard(res);
+      const next = resolveUrl(res.headers.location, url, `${url.host}: redirect`);
       if (url.protocol === 'https:' && next.protocol === 'http:') throw new StrataError(`${url.host}: refusing a redirect from HTTPS to plain HTTP (${next.host})`);
       url = next;
     }
-    throw new StrataError(`${start.host}: more than 10 redirects`);
+    throw new StrataError(`${start.host}: more than ${MAX_REDIRECTS} redirects`);
+  }
+}
+
+/** A final answer is progress: its body starts with the whole deadline. */
+function answered(res: Response, deadline: Deadline): Response {
+  deadline.progressed();
+  return res;
+}
+
+/** Let go of a body nobody reads: drained when small (its connection is reused), else dropped (an endless one would flow forever). */
+export function discard(res: Response): void {
+  if (Number(res.headers['content-length']) <= DRAIN_BYTES) res.body.resume();
+  else res.body.destroy();
+}
+
+/** A URL a registry gave (Location, a token realm), resolved against `base`; a bad one is bad input, not a crash. */
+export function resolveUrl(text: string, base: URL | undefined, what: string): URL {
+  try {
+    return new URL(text, base);
+  } catch {
+    throw new StrataError(`${what}: not a URL (${excerpt(text)})`);
   }
 }
 
@@ -176,7 +268,8 @@ export async function readBody(res: Response, limit: number, what: string): Prom
     }
   } catch (e) {
     if (e instanceof StrataError) throw e;
-    throw new TransportError(`${what}: ${describeNetError(e as NodeJS.ErrnoException)}`, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET');
+    const problem = n < declared ? `body ended after ${n} of ${declared} bytes` : describeNetError(e as NodeJS.ErrnoException);
+    throw new TransportError(`${what}: ${problem}`, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET');
   }
   return Buffer.concat(parts);
 }

@@ -11,6 +11,7 @@ import { normalizeTag } from '../select.js';
 import { RegistryClient, type BlobRef } from './client.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import { formatReference, referenceTarget, type Reference } from './reference.js';
+import { DEFAULT_REGISTRY_TIMEOUT_S } from '../remote.js';
 
 const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
@@ -21,6 +22,7 @@ export interface RegistryOptions {
   password?: string;
   insecure?: boolean;
   cache?: BlobCache;
+  /** How long a registry exchange may go without progress (`--timeout`; http.ts, Deadline). */
   timeoutMs?: number;
   attempts?: number;
   backoffMs?: number;
@@ -40,7 +42,7 @@ export function registryClient(ref: Reference, opts: RegistryOptions, push = fal
   return new RegistryClient(ref.registry, ref.repository, {
     insecure: opts.insecure ?? false,
     insecureTls: opts.insecure ?? false,
-    timeoutMs: opts.timeoutMs ?? 60_000,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_S * 1000,
     attempts: opts.attempts ?? 5,
     backoffMs: opts.backoffMs ?? 1000,
     credentials,
@@ -86,6 +88,7 @@ export async function openRegistryImage(ref: Reference, refText: string, opts: R
     blobSize: d.size,
     where: `layer ${i} (${d.digest.slice(0, 19)}…)`,
     open: () => fetchBlob(d, i),
+    contentAddressed: true,
   }));
   return {
     ref: refText,
