@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CACHE_SCHEMA } from '../src/cache/layer-cache.js';
 import { Redis } from 'ioredis';
 import { repoRoot, runStrata } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
@@ -180,7 +181,7 @@ test.serial('distributed: three workers on BullMQ, one killed with SIGKILL mid-j
     t.deepEqual(distributed, json(local.stdout));
     // each distinct layer scanned once across the workers (a killed worker's scan never completed, so it stored nothing)
     const db = new Redis(redisUrl);
-    const scans = await db.hgetall('strata:layers:v2:scans');
+    const scans = await db.hgetall(`strata:layers:v${CACHE_SCHEMA}:scans`);
     db.disconnect();
     t.is(Object.keys(scans).length, distributed.fleet.distinctLayers);
     t.deepEqual([...new Set(Object.values(scans))], ['1']);

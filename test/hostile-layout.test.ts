@@ -78,7 +78,7 @@ test('a FIFO planted as a layer blob is refused at once, not waited on', async (
   rmSync(join(s.dir, p));
   execFileSync('mkfifo', [join(s.dir, p)]);
   // snapshot() would itself wait on the FIFO: watch the victim directory alone
-  await refusedUntouched(t, s, `${join(s.dir, p)}: is not a regular file`, s.victim);
+  await refusedUntouched(t, s, `layer 0 (${p.slice(0, 37)}…): ${join(s.dir, p)}: is not a regular file`, s.victim);
 });
 
 test('the root itself may be named through a symlink (the user chose it)', async (t) => {

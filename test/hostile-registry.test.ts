@@ -68,7 +68,7 @@ test('a manifest trickled a byte at a time is a stall, not progress', async (t) 
 
 test('an endless 429 with Retry-After: 3600 fails at once, saying so', async (t) => {
   const reg = await faulty(t, 'throttle');
-  t.is(await pullRefused(t, reg), `registry ${reg.host}: HTTP 429 (too many requests), asked to wait 3600 s, more than the ${TIMEOUT_S} s of --timeout`);
+  t.is(await pullRefused(t, reg), `registry ${reg.host}: HTTP 429 (too many requests), asked to wait 3600 s, more than --timeout (${TIMEOUT_S} s) leaves`);
 });
 
 test('503 forever: retries stop within the deadline', async (t) => {
@@ -134,7 +134,7 @@ test('a Content-Length larger than the body sent', async (t) => {
 test('a manifest whose bytes do not match the digest asked for', async (t) => {
   const reg = await faulty(t, 'manifest-mismatch');
   const d = reg.image.manifestDigest;
-  t.regex(await pullRefused(t, reg, { ref: `app@${d}` }), new RegExp(`^${esc(reg.host)}/app: manifest ${d} does not match its digest \\(got sha256:[0-9a-f]{64}\\)$`));
+  t.regex(await pullRefused(t, reg, { ref: `app@${d}` }), new RegExp(`^${esc(reg.host)}/app: manifest ${d}\\b.* does not match its digest \\(got sha256:[0-9a-f]{64}\\)$`));
 });
 
 test('a blob whose bytes do not match its digest', async (t) => {

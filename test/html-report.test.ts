@@ -196,7 +196,7 @@ test('--html: one image only, and a file it cannot write is a one-line error', a
   t.regex(two.stderr, /--html draws one image/);
   const bad = await runStrata(['inspect', image, '--html', '/nonexistent-dir/x.html']);
   t.is(bad.code, 2);
-  t.regex(bad.stderr.trim(), /^strata: --html \/nonexistent-dir\/x\.html: cannot write it \(ENOENT\)$/);
+  t.regex(bad.stderr.trim(), /^strata: cannot write \/nonexistent-dir\/x\.html: no such file or directory \(ENOENT\)$/);
   const conflict = await runStrata(['diff', image, image, '--html', join(t.context.dir, 'y.html'), '--file', '/bin/sh']);
   t.is(conflict.code, 2);
 });

@@ -291,7 +291,7 @@ test('base layers: from the history, --base-layers N, or --base IMAGE', async (t
 test('bad output: the input itself, an unwritable directory, a bare name, no -o; one line, exit 2, nothing written', async (t) => {
   const cases: [string[], RegExp][] = [
     [[fixture('tiny-commit.docker.tar'), '-o', fixture('tiny-commit.docker.tar')], /^strata: -o .*tiny-commit\.docker\.tar: is the input image; write the optimized image elsewhere\n$/],
-    [[fixture('tiny-commit.docker.tar'), '-o', '/proc/nope/out.tar'], /^strata: -o \/proc\/nope\/out\.tar: cannot write in \/proc\/nope \(ENOENT\)\n$/],
+    [[fixture('tiny-commit.docker.tar'), '-o', '/proc/nope/out.tar'], /^strata: cannot write \/proc\/nope\/out\.tar: no such file or directory \(ENOENT\)\n$/],
     [[fixture('tiny-commit.docker.tar'), '-o', 'out-without-format'], /^strata: -o out-without-format: name the output as docker-archive:PATH/],
     [[fixture('tiny-commit.docker.tar')], /^strata: optimize: name the output with -o \(or use --dry-run\)\n$/],
     [['/nonexistent/image.tar', '-o', out('x.tar')], /^strata: \/nonexistent\/image\.tar: no such file or directory\n$/],
@@ -307,7 +307,7 @@ test('bad output: the input itself, an unwritable directory, a bare name, no -o;
   await chmod(ro, 0o500);
   const r = await runStrata(['optimize', fixture('tiny-commit.docker.tar'), '-o', join(ro, 'o.tar')]);
   t.is(r.code, 2);
-  t.regex(r.stderr, /cannot write in .*ro \(EACCES\)/);
+  t.regex(r.stderr, /^strata: cannot write .*ro\/o\.tar: permission denied \(EACCES\)\n$/);
 });
 
 test('an image that fails to read leaves no output and no temporary file', async (t) => {

@@ -6,7 +6,8 @@
  * blob digests to diffIDs; `--no-cache` reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
  * record format bumps it and old entries are simply not found (and age out under the size cap).
  */
-import { readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/safe-write.js';
 import { makeDir } from '../util/make-dir.js';
 import { join } from 'node:path';
 import { HASH_BYTES, type LayerRecords } from '../scan/records.js';
@@ -14,8 +15,11 @@ import type { LayerScan } from '../scan/scan-layer.js';
 import { defaultContentScan, type ContentScanSettings } from '../scan/secret-scan.js';
 import { createHash } from 'node:crypto';
 
-/** 2: records carry the secrets found in small files (secret-scan.ts). */
-export const CACHE_SCHEMA = 2;
+/**
+ * 2: records carry the secrets found in small files (secret-scan.ts).
+ * 3: a sparse file's bytes count at its apparent size; blob digests are mapped to diffIDs (`vouch`).
+ */
+export const CACHE_SCHEMA = 3;
 const MAGIC = 'strata-layer-records';
 
 export interface CacheOptions {
@@ -70,9 +74,7 @@ export class KeyedFiles {
   async put(key: string, data: Buffer): Promise<void> {
     try {
       await makeDir(this.dir);
-      const tmp = `${this.file(key)}.${process.pid}.tmp`;
-      await writeFile(tmp, data);
-      await rename(tmp, this.file(key));
+      await writeFileAtomic(this.file(key), data);
       await this.evict();
     } catch {
       // a read-only or full disk must not fail the analysis
@@ -127,7 +129,11 @@ export class LayerCache {
 
   async put(diffId: string, scan: LayerScan): Promise<void> {
     await this.files.put(this.key(diffId), encodeScan(scan, diffId));
-    if (scan.blobDigest) await this.files.put(blobKey(scan.blobDigest), Buffer.from(diffId));
+    if (scan.blobDigest) await this.vouch(scan.blobDigest, diffId);
+  }
+
+  async vouch(blobDigest: string, diffId: string): Promise<void> {
+    await this.files.put(blobKey(blobDigest), Buffer.from(diffId));
   }
 
   async diffIdOf(blobDigest: string): Promise<string | undefined> {

@@ -9,6 +9,8 @@
  * layer cache hit (read-image.ts `storeMayServe`).
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseJson } from '../util/json-doc.js';
 import { join } from 'node:path';
 import type { Image } from '../image/image.js';
 import { CACHE_SCHEMA, KeyedFiles, type CacheOptions } from './layer-cache.js';
@@ -28,8 +30,19 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  *    debconf's database a cache, nor a package's documentation a log.
  * 8: reports carry risks (secrets, risky files); the built-in secret rules are not in the key either.
  * 9: secret values in instructions and Env are masked (their fingerprint) in the report.
+ * 10: every string of the config is masked (labels, healthcheck, author…); control characters are
+ *    kept raw in the report and escaped by each renderer.
  */
-export const ANALYSIS_REVISION = 9;
+export const ANALYSIS_REVISION = 10;
+
+/** What a cached report must hold to be told as an image's (restamp, narrowFindings). */
+const CachedReport = z.looseObject({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  layers: z.array(z.looseObject({ digest: z.string(), compression: z.string(), tarSize: z.number() })),
+  summary: z.looseObject({}),
+  risks: z.looseObject({}),
+  findings: z.array(z.looseObject({ category: z.string() })),
+});
 
 export class ReportCache {
   private readonly files: KeyedFiles;
@@ -62,10 +75,11 @@ export class ReportCache {
     if (!buf || !(await storeMayServe(image, this.records))) return undefined;
     let r: InspectReport;
     try {
-      r = JSON.parse(buf.toString('utf8')) as InspectReport;
+      r = parseJson(buf, CachedReport, 'cached report') as unknown as InspectReport;
     } catch {
-      return undefined;
+      return undefined; // damaged: a miss, and rewritten
     }
+    if (r.layers.length !== image.layers.length) return undefined;
     const stored = await storedLayers(image, r.layers);
     return stored && { ...restamp(r, image, stored), findings: narrowFindings(r.findings, settings) };
   }

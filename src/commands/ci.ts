@@ -3,6 +3,8 @@ import type { CommandModule } from 'yargs';
 import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from './config-file.js';
 import { loadDiveCi } from '../analyze/gate/dive-ci.js';
+import { z } from 'zod';
+import { parseJson } from '../util/json-doc.js';
 import { StrataError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/safe-write.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';
@@ -136,17 +138,20 @@ async function loadBaseline(ref: string, args: ImageArgs, settings: ReportOption
     const { summary } = (await gateInput(opened, settings, () => false)).report;
     return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };
   }
-  let doc: { schemaVersion?: unknown; summary?: Record<string, unknown> };
+  let bytes: Buffer;
   try {
-    doc = JSON.parse(readFileSync(ref, 'utf8'));
+    bytes = readFileSync(ref);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new StrataError(`--baseline ${ref}: ${code === 'ENOENT' ? 'no such file' : code ? `cannot read (${code})` : `not JSON (${(e as Error).message})`}`);
+    throw new StrataError(`--baseline ${ref}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
   }
-  const s = doc?.summary;
-  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-  if (doc?.schemaVersion !== 1 || !s || !num(s.uncompressedSize) || !num(s.finalSize) || !(s.compressedSize === null || num(s.compressedSize))) {
-    throw new StrataError(`--baseline ${ref}: not a strata report (expected schemaVersion 1 and summary sizes, as written by --save-baseline)`);
-  }
-  return { ref, summary: { compressedSize: s.compressedSize as number | null, uncompressedSize: s.uncompressedSize as number, finalSize: s.finalSize as number } };
+  const { summary } = parseJson(bytes, BaselineDoc, `--baseline ${ref} (a strata report, as written by --save-baseline)`);
+  return { ref, summary };
 }
+
+/** What a baseline report must hold: the sizes a growth rule compares. */
+const size = z.number().nonnegative().finite();
+const BaselineDoc = z.looseObject({
+  schemaVersion: z.literal(1),
+  summary: z.looseObject({ compressedSize: size.nullable(), uncompressedSize: size, finalSize: size }),
+});

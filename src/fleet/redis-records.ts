@@ -48,6 +48,10 @@ export class RedisRecords implements RecordStore {
     return (await this.redis.get(this.blobKey(blobDigest))) ?? undefined;
   }
 
+  async vouch(blobDigest: string, diffId: string): Promise<void> {
+    await this.redis.set(this.blobKey(blobDigest), diffId);
+  }
+
   private blobKey(blobDigest: string): string {
     return `strata:layers:blob:${blobDigest}`;
   }

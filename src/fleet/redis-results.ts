@@ -1,7 +1,7 @@
 /** A fleet audit's results in Redis, by image key, for one analysis (cache/audit-results.ts on disk). */
 import type { Redis } from 'ioredis';
 import type { AuditEntry } from '../analyze/fleet/entry.js';
-import type { AuditResults } from '../cache/audit-results.js';
+import { keptEntry, type AuditResults } from '../cache/audit-results.js';
 
 export class RedisResults implements AuditResults {
   private readonly hash: string;
@@ -12,11 +12,7 @@ export class RedisResults implements AuditResults {
   async get(key: string): Promise<AuditEntry | undefined> {
     const text = await this.redis.hget(this.hash, key);
     if (!text) return undefined;
-    try {
-      return JSON.parse(text) as AuditEntry;
-    } catch {
-      return undefined;
-    }
+    return keptEntry(text);
   }
 
   async put(key: string, entry: AuditEntry): Promise<void> {

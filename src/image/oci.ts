@@ -131,10 +131,6 @@ export function validateManifest(doc: unknown, where: string): Manifest {
   return validateJson(doc, ManifestSchema, where);
 }
 
-export function validateConfig(doc: unknown, where: string): ImageConfig {
-  return validateJson(doc, ConfigSchema, where);
-}
-
 function isAttestation(d: Descriptor): boolean {
   return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
     (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');

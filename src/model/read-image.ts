@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { StrataError, within } from '../util/errors.js';
 import type { HistoryEntry, Image, Layer } from '../image/image.js';
-import { scanLayer, type Algorithms, type LayerScan } from '../scan/scan-layer.js';
+import { digestLayer, scanLayer, type Algorithms, type LayerDigests, type LayerScan } from '../scan/scan-layer.js';
 import { algorithmOf, checkDigest } from '../util/digest.js';
 import { ScanPool } from '../scan/scan-pool.js';
 import { Union } from './union.js';
@@ -53,6 +53,8 @@ export interface RecordStore {
   put(diffId: string, scan: LayerScan): Promise<void>;
   /** The diffID a verified read of the blob `blobDigest` gave, if one was stored. */
   diffIdOf(blobDigest: string): Promise<string | undefined>;
+  /** Record that a verified read of the blob `blobDigest` gave `diffId`. */
+  vouch(blobDigest: string, diffId: string): Promise<void>;
   /**
    * A store shared by several processes (fleet/redis-records.ts) gets a layer to scan once among
    * them: the stored scan, or `scan()` run by the one process holding the layer's lock and stored.
@@ -220,11 +222,17 @@ async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: b
   const scan = async () => verified(layer, small ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
   if (cache?.once) {
     const got = await cache.once(layer.diffId, scan);
-    if (!got.stored) opts.onScanned?.(layer);
-    if (!got.stored || (await vouched(layer, cache))) return got.stored ? fromStore(got.scan) : got.scan;
-  } else {
-    const hit = await cache?.get(layer.diffId);
-    if (hit && (await vouched(layer, cache!))) return fromStore(hit);
+    if (!got.stored) {
+      opts.onScanned?.(layer);
+      return got.scan;
+    }
+    await prove(layer, cache);
+    return fromStore(got.scan);
+  }
+  const hit = await cache?.get(layer.diffId);
+  if (hit) {
+    await prove(layer, cache!);
+    return fromStore(hit);
   }
   const made = await scan();
   opts.onScanned?.(layer);
@@ -233,35 +241,39 @@ async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: b
 }
 
 /**
- * Whether a stored scan may stand for `layer`: its bytes are named by a digest that a verified read
- * mapped to the layer's diffID. Bytes a registry serves by digest are named by it; local bytes are
- * hashed here (a sha256 pass over the blob as stored, no inflating: docs/security.md gives the cost).
+ * Makes sure a stored scan may stand for `layer`: a digest of its very bytes is known to give its
+ * diffID. Bytes a registry serves by digest are named by it; local bytes are hashed here (sha256 of
+ * the blob as stored, no inflating). A blob no verified read has mapped yet (another encoding of a
+ * stored layer, gzip here and zstd there) is inflated and hashed, not parsed, and then recorded.
+ * Throws a mismatch as a read would (docs/security.md gives the costs).
  */
-async function vouched(layer: Layer, store: RecordStore): Promise<boolean> {
-  if (layer.contentAddressed) return layer.digest !== undefined && (await store.diffIdOf(layer.digest)) === layer.diffId;
-  const digest = await blobDigest(layer);
-  if (layer.digest !== undefined && layer.digest.startsWith('sha256:')) check(layer.digest, digest, 'blob digest');
-  // a plain tar is its own diffID
-  return digest === layer.diffId || (await store.diffIdOf(digest)) === layer.diffId;
+async function prove(layer: Layer, store: RecordStore): Promise<void> {
+  if (layer.contentAddressed) {
+    if (layer.digest !== undefined && (await store.diffIdOf(layer.digest)) === layer.diffId) return;
+  } else {
+    const digest = await blobDigest(layer);
+    check(layer.digest, digest, 'blob digest');
+    // a plain tar is its own diffID
+    if (digest === layer.diffId || (await store.diffIdOf(digest)) === layer.diffId) return;
+  }
+  const d = verified(layer, await digestLayer(layer.open(), digestAlgorithms(layer)));
+  await store.vouch(d.blobDigest, d.diffId);
 }
 
-/** sha256 of a layer's bytes as stored. */
+/** The digest of a layer's bytes as stored, with the algorithm its descriptor names (sha256 without one). */
 async function blobDigest(layer: Layer): Promise<string> {
-  const h = createHash('sha256');
+  const algorithm = digestAlgorithms(layer).blob;
+  const h = createHash(algorithm);
   for await (const chunk of layer.open()) h.update(chunk);
-  return `sha256:${h.digest('hex')}`;
+  return `${algorithm}:${h.digest('hex')}`;
 }
 
 /** Whether every layer of `image` may be served from `store` (a whole cached report stands for them all). */
 export async function storeMayServe(image: Image, store: RecordStore): Promise<boolean> {
-  for (const l of image.layers) {
-    try {
-      if (l.scanned || !(await vouched(l, store))) return false;
-    } catch {
-      return false; // a mismatch is then found, and named, by the read that follows
-    }
-  }
-  return true;
+  if (image.layers.some((l) => l.scanned)) return false;
+  // a mismatch makes it a miss: the read that follows names it
+  const proven = await Promise.all(image.layers.map((l) => prove(l, store).then(() => true, () => false)));
+  return proven.every(Boolean);
 }
 
 /**
@@ -294,7 +306,7 @@ function digestAlgorithms(layer: Layer): Algorithms {
 }
 
 /** Throws without naming the layer: read() prefixes every scan failure with layer.where. */
-function verified(layer: Layer, scan: LayerScan): LayerScan {
+function verified<T extends LayerDigests>(layer: Layer, scan: T): T {
   check(layer.digest, scan.blobDigest, 'blob digest');
   check(layer.diffId, scan.diffId, `diff_id (${algorithmOf(layer.diffId)} of the uncompressed layer)`);
   if (layer.blobSize !== undefined && layer.blobSize !== scan.blobSize) {

@@ -7,6 +7,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { parseJson } from '../util/json-doc.js';
 import { StrataError } from '../util/errors.js';
 import type { Image } from '../image/image.js';
 import type { Platform } from '../image/platform.js';
@@ -70,13 +72,16 @@ async function readAll(res: IncomingMessage): Promise<string> {
   return s;
 }
 
+/** The Engine API's error body (`{"message": …}`); its text as it came otherwise. */
 function engineMessage(body: string): string {
   try {
-    return (JSON.parse(body) as { message?: string }).message ?? body.trim();
+    return parseJson(body, EngineError, 'engine answer').message;
   } catch {
     return body.trim();
   }
 }
+
+const EngineError = z.looseObject({ message: z.string() });
 
 /** Whether the engine answers and holds `name`: undefined when nothing answers at that address. */
 export async function engineHas(ep: Endpoint, name: string, timeoutMs = 3000): Promise<boolean | undefined> {

@@ -14,7 +14,7 @@ import { readDockerArchive } from './docker-archive.js';
 import { readOciLayout } from './oci-layout.js';
 import { openRemote, remoteTarget, type RemoteOptions } from './remote.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
-import { masked } from '../analyze/risks/config-secrets.js';
+import { masked } from '../scan/secret-mask.js';
 
 export interface OpenOptions {
   platform?: Platform;

@@ -32,7 +32,7 @@ export function parseJson<S extends z.ZodType>(bytes: Buffer | string, schema: S
     doc = JSON.parse(text);
   } catch {
     const at = jsonErrorOffset(text);
-    throw new StrataError(`${where}: not valid JSON at byte ${Buffer.byteLength(text.slice(0, at))} (${excerpt(text.slice(at))})`);
+    throw new StrataError(`${where}: not valid JSON at byte ${Buffer.byteLength(text.slice(0, at))} (${jsonExcerpt(text.slice(at))})`);
   }
   return validateJson(doc, schema, where);
 }
@@ -64,6 +64,19 @@ export function excerpt(s: string): string {
   return JSON.stringify(s.length > EXCERPT_CHARS ? `${s.slice(0, EXCERPT_CHARS)}…` : s).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * The excerpt of a JSON document where parsing stopped, with any token-like run cut to its first
+ * characters: the document may be a config or a token answer, and no message may carry a usable
+ * part of a secret.
+ */
+function jsonExcerpt(rest: string): string {
+  const piece = rest.slice(0, EXCERPT_CHARS + 1).replace(TOKEN_LIKE, (run) => `${run.slice(0, 4)}…`);
+  return excerpt(piece);
+}
+
+/** A run of characters tokens are made of, long enough to be (part of) one. */
+const TOKEN_LIKE = /[A-Za-z0-9+/=_-]{9,}/g;
+
 /** `manifests[0].annotations["org.x"]`: the JSON path of a field, keys escaped and shortened. */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -92,6 +105,7 @@ function describeIssue(issue: z.core.$ZodRawIssue): string {
       if (issue.input === undefined) return `is missing (expected ${EXPECTED[issue.expected] ?? issue.expected})`;
       return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(issue.input)}`;
     case 'invalid_value':
+      if (issue.input === undefined) return `is missing (expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')})`;
       return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}, not ${describeValue(issue.input)}`;
     case 'too_small':
       return issue.origin === 'array' ? `must hold at least ${issue.minimum} entries` : `must be at least ${issue.minimum}`;

@@ -8,7 +8,7 @@
  * is left as it was (what `mv`, `sed -i` and compilers do).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type Stats, type WriteStream } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StrataError } from './errors.js';
@@ -46,12 +46,17 @@ export function cannotWrite(output: string, err: unknown): unknown {
   return new StrataError(`cannot write ${output}: ${meaning} (${err.code})`);
 }
 
-/** What a refused target is, or undefined when it may be replaced: absent, a regular file, or a symlink (the link is replaced). */
-async function refusedKind(target: string): Promise<string | undefined> {
-  const st = await lstat(target).catch((e: NodeJS.ErrnoException) => {
+/** The entry at `path` itself (a symlink is not followed), or undefined when there is none. */
+export async function lstatOrNone(path: string): Promise<Stats | undefined> {
+  return lstat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw e;
   });
+}
+
+/** What a refused target is, or undefined when it may be replaced: absent, a regular file, or a symlink (the link is replaced). */
+async function refusedKind(target: string): Promise<string | undefined> {
+  const st = await lstatOrNone(target);
   if (!st || st.isFile() || st.isSymbolicLink()) return undefined;
   return st.isDirectory() ? 'is a directory' : 'exists and is not a regular file (a device, pipe or socket)';
 }

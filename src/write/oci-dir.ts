@@ -8,13 +8,14 @@
  * writes (Node has no openat()); checking just before writing keeps that window short.
  */
 import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink } from 'node:fs/promises';
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { StrataError } from '../util/errors.js';
 import { parseJson, MAX_JSON_BYTES } from '../util/json-doc.js';
 import { Digest } from '../util/digest.js';
-import { cannotWrite, checkWritable, writeFileAtomic } from '../util/safe-write.js';
+import { humanBytes } from '../util/units.js';
+import { cannotWrite, checkWritable, lstatOrNone, writeFileAtomic } from '../util/safe-write.js';
 
 export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 const LAYOUT_VERSION = '1.0.0';
@@ -50,13 +51,6 @@ interface Found {
 
 const emptyIndex = (): OciIndex => ({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: [] });
 
-async function lstatOrNone(p: string): Promise<Stats | undefined> {
-  return lstat(p).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw e;
-  });
-}
-
 /** A small JSON file of the layout, refused unless it is a regular file (not a link, pipe or device). */
 async function readLayoutFile(path: string, label: string): Promise<Buffer> {
   // O_NONBLOCK: a FIFO planted in place of the file cannot block the open; fstat then refuses it
@@ -68,7 +62,7 @@ async function readLayoutFile(path: string, label: string): Promise<Buffer> {
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new StrataError(`${label}: is not a regular file`);
-    if (st.size > MAX_JSON_BYTES) throw new StrataError(`${label}: is ${st.size} bytes, more than an index strata rewrites (${MAX_JSON_BYTES})`);
+    if (st.size > MAX_JSON_BYTES) throw new StrataError(`${label}: is ${humanBytes(st.size)}, more than the ${humanBytes(MAX_JSON_BYTES)} a JSON document may be`);
     return await fh.readFile();
   } finally {
     await fh.close();

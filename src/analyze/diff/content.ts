@@ -9,7 +9,7 @@ import { StrataError } from '../../util/errors.js';
 import { readRows } from '../../scan/extract.js';
 import { hashHex, Kind, kindName } from '../../scan/records.js';
 import type { DiffSide } from './side.js';
-import { maskSecrets } from '../risks/config-secrets.js';
+import { maskSecrets } from '../../scan/secret-mask.js';
 
 export interface ContentSide {
   type: string;

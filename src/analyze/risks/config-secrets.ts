@@ -1,13 +1,13 @@
 /**
  * Secrets in the image config itself: `ENV` values, labels, `CMD`/`ENTRYPOINT`, the history's
  * `created_by` lines (a token in an `ARG` or a `RUN` line) and any other string of it, readable by
- * anyone with `docker inspect` or `docker history`. Found with the content rules (a `KEY: value`
- * entry also as the `.env` line `KEY=value`), and masked ONCE, when an image is opened
- * (sources/resolve.ts): `masked` replaces each value by its fingerprint, so no analysis,
- * renderer or cache ever sees one. Finding and masking walk the same strings the same way.
+ * anyone with `docker inspect` or `docker history`. Found in the raw config with the content rules,
+ * walking its strings as scan/secret-mask.ts masks them (once, when the image is opened), so what
+ * is listed here is what no analysis, renderer or cache ever sees.
  */
 import type { Image, ImageConfig } from '../../image/image.js';
-import { CONTENT_RULES, defaultContentScan, SecretScanner } from '../../scan/secret-scan.js';
+import { CONTENT_RULES } from '../../scan/secret-scan.js';
+import { configScanner, readings, walk, AS_ENV, type Path } from '../../scan/secret-mask.js';
 import { instructionText } from '../../image/history.js';
 
 export interface ConfigSecret {
@@ -26,72 +26,10 @@ export interface ConfigSecret {
   remedy: string;
 }
 
-const scanner = new SecretScanner(defaultContentScan());
-/** An Env entry is matched as a line of a `.env` file too (KEY=VALUE). */
-const AS_ENV = '.env';
 const describe = new Map(CONTENT_RULES.map((r) => [r.id, r.description]));
 
 const REMEDY =
   'ENV, ARG and RUN lines are part of the image config: docker inspect and docker history show them to anyone who pulls the image. Pass build-time secrets with RUN --mount=type=secret, run-time ones with the container\'s environment or a secrets manager, and rotate this one.';
-
-/** `text` with every secret value the content rules find replaced by its fingerprint; `path`: the file it is, for the rules that go by name. */
-export function maskSecrets(text: string, path = AS_ENV): string {
-  const spans = scanner.spans(path, text);
-  if (!spans.length) return text;
-  let out = '';
-  let at = 0;
-  for (const s of [...spans].sort((a, b) => a.start - b.start)) {
-    if (s.start < at) continue; // found by two rules: masked once
-    out += `${text.slice(at, s.start)}‹secret ${s.fingerprint}›`;
-    at = s.end;
-  }
-  return out + text.slice(at);
-}
-
-/** A config string as the rules read it: alone, and as `KEY=value` when it is the value of a key. */
-function readings(key: string | undefined, value: string): string[] {
-  return key === undefined ? [value] : [`${key}=${value}`, value];
-}
-
-/** `value` masked in each of its readings (a `KEY=` prefix the rules read it with is taken off again). */
-function maskValue(key: string | undefined, value: string): string {
-  let out = value;
-  if (key !== undefined) {
-    const whole = maskSecrets(`${key}=${value}`);
-    out = whole.startsWith(`${key}=`) ? whole.slice(key.length + 1) : maskSecrets(value);
-  }
-  return maskSecrets(out);
-}
-
-/** Path of a config string: `config.Labels.k`, `history[2].created_by`. */
-type Path = (string | number)[];
-
-/** Every string of a JSON value with its path and the key it is the value of (keys are strings too). */
-function walk(v: unknown, path: Path, visit: (path: Path, key: string | undefined, s: string) => void): void {
-  if (typeof v === 'string') {
-    const last = path[path.length - 1];
-    visit(path, typeof last === 'string' ? last : undefined, v);
-  } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i], visit));
-  else if (v !== null && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      visit([...path, k], undefined, k);
-      walk(x, [...path, k], visit);
-    }
-  }
-}
-
-/** A deep copy of `v` with every secret value, in keys and values, masked. */
-function maskDeep(v: unknown, key?: string): unknown {
-  if (typeof v === 'string') return maskValue(key, v);
-  if (Array.isArray(v)) return v.map((x) => maskDeep(x));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [maskSecrets(k), maskDeep(x, k)]));
-  return v;
-}
-
-/** A config (or manifest annotations) as analyses, renderers and caches see it: every secret value the rules find, masked. */
-export function masked<T>(value: T): T {
-  return maskDeep(value) as T;
-}
 
 export function configSecrets(image: Image): ConfigSecret[] {
   const config = image.rawConfig ?? image.config;
@@ -100,7 +38,7 @@ export function configSecrets(image: Image): ConfigSecret[] {
   walk(config, [], (path, key, text) => {
     const seen = new Set<string>();
     for (const reading of readings(key, text)) {
-      for (const s of scanner.spans(AS_ENV, reading)) {
+      for (const s of configScanner.spans(AS_ENV, reading)) {
         if (seen.has(s.fingerprint)) continue; // one value, several rules or readings
         seen.add(s.fingerprint);
         out.push({ ...placeOf(path, config, layerOf), rule: s.rule, description: describe.get(s.rule) ?? s.rule, fingerprint: s.fingerprint, remedy: REMEDY });

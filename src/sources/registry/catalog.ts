@@ -2,10 +2,12 @@
  * What a registry holds: repositories from `GET /v2/_catalog`, their tags from `tags/list` (both
  * paginated by `?n=` and `Link: <…>; rel="next"`), and for `newest` each tag's config `created`.
  */
+import { z } from 'zod';
+import { parseJson } from '../../util/json-doc.js';
 import { StrataError } from '../../util/errors.js';
 import { flattenIndex, isIndex, type Index } from '../../image/oci.js';
 import { DEFAULT_PLATFORM, platformMatches, type Platform } from '../../image/platform.js';
-import type { RegistryClient } from './client.js';
+import { registryError, type RegistryClient } from './client.js';
 import { readBody } from './http.js';
 import { registryClient, type RegistryOptions } from './open.js';
 import { tryParseReference } from './reference.js';
@@ -76,15 +78,9 @@ async function pages(client: RegistryClient, first: string, key: 'repositories' 
     if (res.status === 404 && key === 'tags') return [];
     if (res.status === 404) throw new StrataError(`does not list its repositories (404 on /v2/_catalog)${registryError(body)}`);
     if (res.status !== 200) throw new StrataError(`${what}: HTTP ${res.status}${registryError(body)}`);
-    let list: unknown;
-    try {
-      list = (JSON.parse(body.toString('utf8')) as Record<string, unknown> | null)?.[key];
-    } catch {
-      throw new StrataError(`${what}: the answer is not JSON`);
-    }
     // docker-registry answers `"tags": null` for a repository whose tags were all deleted.
-    if (list != null && (!Array.isArray(list) || !list.every((s) => typeof s === 'string'))) throw new StrataError(`${what}: "${key}" is not a list of names`);
-    out.push(...((list as string[] | null) ?? []));
+    const list = parseJson(body, z.looseObject({ [key]: z.array(z.string()).nullish() }), what)[key];
+    out.push(...(list ?? []));
     path = nextLink(res.headers.link);
   }
   return [...new Set(out)];
@@ -98,6 +94,7 @@ function nextLink(header: string | string[] | undefined): string | undefined {
   const text = Array.isArray(header) ? header.join(', ') : header ?? '';
   const m = /<([^>]*)>[^,]*;\s*rel="?next"?/i.exec(text);
   if (!m) return undefined;
+  if (!URL.canParse(m[1], 'http://registry.invalid')) throw new StrataError(`the registry's Link header names no usable next page`);
   const u = new URL(m[1], 'http://registry.invalid');
   return u.pathname + u.search;
 }
@@ -116,24 +113,14 @@ async function createdOf(client: RegistryClient, tag: string, want: Platform): P
   if (typeof config?.digest !== 'string' || typeof config.size !== 'number' || config.size > MAX_CONFIG_BYTES) return undefined;
   const parts: Buffer[] = [];
   for await (const c of client.blob({ digest: config.digest, size: config.size })) parts.push(c);
-  let created: unknown;
+  let created: string | undefined;
   try {
-    created = (JSON.parse(Buffer.concat(parts).toString('utf8')) as { created?: unknown })?.created;
+    created = parseJson(Buffer.concat(parts), z.looseObject({ created: z.string().optional() }), 'config').created;
   } catch {
     return undefined;
   }
-  const t = typeof created === 'string' ? Date.parse(created) : NaN;
+  const t = created === undefined ? NaN : Date.parse(created);
   return Number.isNaN(t) ? undefined : t;
-}
-
-/** The first message of a registry's JSON error body. */
-function registryError(body: Buffer): string {
-  try {
-    const e = (JSON.parse(body.toString('utf8')) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
-    return e ? ` (${[e.code, e.message].filter(Boolean).join(': ')})` : '';
-  } catch {
-    return '';
-  }
 }
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

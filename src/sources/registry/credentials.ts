@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { parseJson } from '../../util/json-doc.js';
 import { StrataError } from '../../util/errors.js';
 import { DOCKER_HUB } from './reference.js';
 
@@ -15,18 +17,17 @@ export type Credentials =
   /** An OAuth2 refresh token (docker login with an identity provider): traded at the token endpoint. */
   | { kind: 'identity'; username: string; token: string; from: string };
 
-interface AuthEntry {
-  auth?: string;
-  username?: string;
-  password?: string;
-  identitytoken?: string;
-}
-
-interface ConfigFile {
-  auths?: Record<string, AuthEntry>;
-  credHelpers?: Record<string, string>;
-  credsStore?: string;
-}
+/** Docker's config.json and containers' auth.json, as far as logins go (the rest of the file is ignored). */
+const AuthEntry = z.looseObject({ auth: z.string().optional(), username: z.string().optional(), password: z.string().optional(), identitytoken: z.string().optional() });
+const ConfigFile = z.looseObject({
+  auths: z.record(z.string(), AuthEntry).optional(),
+  credHelpers: z.record(z.string(), z.string()).optional(),
+  credsStore: z.string().optional(),
+});
+type AuthEntry = z.output<typeof AuthEntry>;
+type ConfigFile = z.output<typeof ConfigFile>;
+/** What a docker-credential-NAME helper prints for `get`. */
+const HelperAnswer = z.looseObject({ Username: z.string().optional(), Secret: z.string().optional() });
 
 /** Docker Hub is stored under its v1 index URL by `docker login`. */
 const HUB_KEYS = ['https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io'];
@@ -47,11 +48,7 @@ function readConfig(path: string): ConfigFile | undefined {
   } catch {
     return undefined;
   }
-  try {
-    return JSON.parse(text) as ConfigFile;
-  } catch (e) {
-    throw new StrataError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  return parseJson(text, ConfigFile, path);
 }
 
 /**
@@ -105,12 +102,7 @@ async function runHelper(name: string, server: string, env: NodeJS.ProcessEnv): 
     if (/credentials not found/i.test(msg)) return undefined;
     throw new StrataError(`credential helper ${prog} failed: ${msg.split('\n')[0] || `exit ${code}`}`);
   }
-  let doc: { Username?: string; Secret?: string };
-  try {
-    doc = JSON.parse(out);
-  } catch {
-    throw new StrataError(`credential helper ${prog} printed no JSON`);
-  }
+  const doc = parseJson(out, HelperAnswer, `credential helper ${prog}`);
   const from = `credential helper ${prog}`;
   if (doc.Username === '<token>') return { kind: 'identity', username: '', token: doc.Secret ?? '', from };
   return { kind: 'basic', username: doc.Username ?? '', password: doc.Secret ?? '', from };

@@ -83,7 +83,7 @@ export class Deadline {
   }
 
   cannotWait(host: string, problem: string, waitMs: number): DeadlineError {
-    return new DeadlineError(`registry ${host}: ${problem}, asked to wait ${Math.ceil(waitMs / 1000)} s, more than the ${this.ms / 1000} s of --timeout`);
+    return new DeadlineError(`registry ${host}: ${problem}, asked to wait ${Math.ceil(waitMs / 1000)} s, more than --timeout (${this.ms / 1000} s) leaves`);
   }
 }
 

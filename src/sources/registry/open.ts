@@ -1,9 +1,10 @@
 /** A registry reference -> Image: manifest (through an index by platform), config, layers streamed on demand. */
+import { parseJson } from '../../util/json-doc.js';
 import { StrataError } from '../../util/errors.js';
 import type { BlobProgress, Image, Layer } from '../../image/image.js';
 import { BlobCache } from '../../cache/cache.js';
 import {
-  checkImageConfig, choosePlatform, flattenIndex, isIndex, validateConfig, validateManifest,
+  checkImageConfig, choosePlatform, ConfigSchema, flattenIndex, isIndex, validateManifest,
   type Descriptor, type Index,
 } from '../../image/oci.js';
 import type { Platform } from '../../image/platform.js';
@@ -72,13 +73,7 @@ export async function openRegistryImage(ref: Reference, refText: string, opts: R
   const manifest = validateManifest(chosen.doc, `${where} manifest ${chosen.digest}`);
   const fetchBlob = (d: BlobRef, layer: number) => blobSource(client, d, layer, opts);
   const configBytes = await collect(fetchBlob(manifest.config, -1), manifest.config.size, MAX_CONFIG_BYTES, where);
-  let configDoc: unknown;
-  try {
-    configDoc = JSON.parse(configBytes.toString('utf8'));
-  } catch (e) {
-    throw new StrataError(`${where}: config ${manifest.config.digest} is not valid JSON (${(e as Error).message})`);
-  }
-  const config = validateConfig(configDoc, `${where} config ${manifest.config.digest}`);
+  const config = parseJson(configBytes, ConfigSchema, `${where} config ${manifest.config.digest}`);
   const platform = checkImageConfig(config, manifest.layers.length, where, { listedIn: 'manifest', want: opts.platform, pickedByIndex: fromIndex });
   const layers: Layer[] = manifest.layers.map((d, i) => ({
     index: i,
