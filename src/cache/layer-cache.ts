@@ -136,6 +136,12 @@ export class LayerCache {
     await this.files.put(blobKey(blobDigest), Buffer.from(diffId));
   }
 
+  /** Local files' digests by file version: a cached run of an unchanged archive hashes nothing. */
+  readonly fileDigests = {
+    get: async (version: string) => (await this.files.get(fileKey(version)))?.toString('utf8'),
+    put: (version: string, digest: string) => this.files.put(fileKey(version), Buffer.from(digest)),
+  };
+
   async diffIdOf(blobDigest: string): Promise<string | undefined> {
     return (await this.files.get(blobKey(blobDigest)))?.toString('utf8');
   }
@@ -163,6 +169,7 @@ export class LayerCache {
 
 /** Where the diffID that a verified read of a blob gave is kept (whatever the scan settings). */
 const blobKey = (blobDigest: string) => `${blobDigest.replace(':', '-')}.diffid`;
+const fileKey = (version: string) => `${createHash('sha256').update(version).digest('hex')}.digest`;
 
 /** A layer's scan as the bytes of a cache entry: a JSON header, then the record columns as they are. */
 export function encodeScan(scan: LayerScan, diffId: string): Buffer {

@@ -1,7 +1,8 @@
 /** Image -> layer records (verified) -> union: the model every analysis and renderer reads. */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { StrataError, within } from '../util/errors.js';
-import type { HistoryEntry, Image, Layer } from '../image/image.js';
+import type { FileRange, HistoryEntry, Image, Layer } from '../image/image.js';
 import { digestLayer, scanLayer, type Algorithms, type LayerDigests, type LayerScan } from '../scan/scan-layer.js';
 import { algorithmOf, checkDigest } from '../util/digest.js';
 import { ScanPool } from '../scan/scan-pool.js';
@@ -55,6 +56,8 @@ export interface RecordStore {
   diffIdOf(blobDigest: string): Promise<string | undefined>;
   /** Record that a verified read of the blob `blobDigest` gave `diffId`. */
   vouch(blobDigest: string, diffId: string): Promise<void>;
+  /** Digests of local files by file version (read-image.ts `fileVersion`), where the store is on this machine. */
+  fileDigests?: { get(version: string): Promise<string | undefined>; put(version: string, digest: string): Promise<void> };
   /**
    * A store shared by several processes (fleet/redis-records.ts) gets a layer to scan once among
    * them: the stored scan, or `scan()` run by the one process holding the layer's lock and stored.
@@ -219,7 +222,12 @@ async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: b
   const fromStore = async (hit: LayerScan) => asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
   const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
   const algorithms = digestAlgorithms(layer);
-  const scan = async () => verified(layer, small ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
+  const scan = async () => {
+    const before = await localVersion(layer, cache);
+    const made = verified(layer, small ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
+    await rememberDigest(layer, cache, before, made.blobDigest); // a cached run of this file then hashes nothing
+    return made;
+  };
   if (cache?.once) {
     const got = await cache.once(layer.diffId, scan);
     if (!got.stored) {
@@ -251,7 +259,7 @@ async function prove(layer: Layer, store: RecordStore): Promise<void> {
   if (layer.contentAddressed) {
     if (layer.digest !== undefined && (await store.diffIdOf(layer.digest)) === layer.diffId) return;
   } else {
-    const digest = await blobDigest(layer);
+    const digest = await blobDigest(layer, store);
     check(layer.digest, digest, 'blob digest');
     // a plain tar is its own diffID
     if (digest === layer.diffId || (await store.diffIdOf(digest)) === layer.diffId) return;
@@ -260,12 +268,46 @@ async function prove(layer: Layer, store: RecordStore): Promise<void> {
   await store.vouch(d.blobDigest, d.diffId);
 }
 
-/** The digest of a layer's bytes as stored, with the algorithm its descriptor names (sha256 without one). */
-async function blobDigest(layer: Layer): Promise<string> {
+/**
+ * The digest of a layer's bytes as stored, with the algorithm its descriptor names (sha256 without
+ * one). A local file's digest is remembered by the file's version (fileVersion): hashed once, not on
+ * every cached run.
+ */
+async function blobDigest(layer: Layer, store: RecordStore): Promise<string> {
   const algorithm = digestAlgorithms(layer).blob;
+  const version = await localVersion(layer, store);
+  const known = version && (await store.fileDigests!.get(version));
+  if (known) return known;
   const h = createHash(algorithm);
   for await (const chunk of layer.open()) h.update(chunk);
-  return `${algorithm}:${h.digest('hex')}`;
+  const digest = `${algorithm}:${h.digest('hex')}`;
+  await rememberDigest(layer, store, version, digest);
+  return digest;
+}
+
+/** The version of a local layer's file, where the store keeps file digests. */
+function localVersion(layer: Layer, store: RecordStore | undefined): Promise<string | undefined> | undefined {
+  return layer.file && store?.fileDigests ? fileVersion(layer.file, digestAlgorithms(layer).blob) : undefined;
+}
+
+/** Keep the digest read from a file under the version it had before the read, unless it changed meanwhile. */
+async function rememberDigest(layer: Layer, store: RecordStore | undefined, before: string | undefined, digest: string): Promise<void> {
+  if (before !== undefined && digest && (await localVersion(layer, store)) === before) await store!.fileDigests!.put(before, digest);
+}
+
+/**
+ * What names one version of a byte range of a local file: device, inode, size, modification and
+ * change times in nanoseconds, and the range. The change time is the kernel's own (no archive or
+ * user can set it), so a file written anew, or changed in place, is another version; undefined when
+ * the file cannot be looked at (it is then hashed).
+ */
+async function fileVersion(range: FileRange, algorithm: string): Promise<string | undefined> {
+  try {
+    const st = await stat(range.file, { bigint: true });
+    return [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, range.offset, range.size, algorithm].join(':');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether every layer of `image` may be served from `store` (a whole cached report stands for them all). */
