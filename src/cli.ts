@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { StrataError } from './util/errors.js';
 import { terminalText } from './util/terminal-text.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -9,6 +9,7 @@ import { ciCommand } from './commands/ci.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { auditCommand } from './commands/audit.js';
 import { workerCommand } from './commands/worker.js';
+import { unknownOptionMessage, withCommandTypos } from './commands/typos.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -23,31 +24,31 @@ function restoreStdinArg(args: Record<string, unknown>): void {
   }
 }
 
+/** The named commands; a mistyped command is matched against their names (commands/typos.ts). */
+const commands = [inspectCommand, lsCommand, diffCommand, ciCommand, optimizeCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
+const commandNames = commands.map((c) => String(c.command).split(' ')[0]);
+
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0); // `strata ls … | head`
   });
   try {
-    await yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
+    const cli = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
       .middleware(restoreStdinArg, true)
-      .scriptName('strata')
-      .command(inspectCommand)
-      .command(lsCommand)
-      .command(diffCommand)
-      .command(ciCommand)
-      .command(optimizeCommand)
-      .command(auditCommand)
-      .command(workerCommand)
-      .command(exploreCommand)
-      .command(defaultCommand)
-      .demandCommand(1, 'name an image or a command: inspect, ls, diff, ci, optimize, audit, worker, explore')
+      .scriptName('strata');
+    for (const command of commands) cli.command(command);
+    await cli
+      .command(withCommandTypos(defaultCommand, commandNames))
+      .demandCommand(1, `name an image or a command: ${commandNames.join(', ')}`)
       .strict()
       .help()
       .version()
       .fail((msg, err) => {
         // yargs' own errors (YError: a failed coerce, say) are about the command line, not bugs
-        throw err && err.name !== 'YError' ? err : new StrataError(err?.message ?? msg);
+        if (err && err.name !== 'YError') throw err;
+        // an unknown flag first: yargs takes the word after it for its value and complains of that
+        throw new StrataError(unknownOptionMessage(argv, cli) ?? err?.message ?? msg);
       })
       .parseAsync();
     return Number(process.exitCode ?? 0); // a command may report a policy failure (1) this way

@@ -6,7 +6,7 @@
  * middle of a job must not keep the audit from completing.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,9 @@ import { repoRoot, runStrata } from './helpers/cli.js';
 import { fixture } from './helpers/fixtures.js';
 import { freePort, push, startProxy, startRegistry, stopProcess, type Proxy, type Registry } from './helpers/registry-harness.js';
 import type { FleetReport } from '../src/analyze/fleet/fleet.js';
+import { requireTools, spawnTied } from './helpers/system-tools.js';
+
+requireTools('redis-server', 'docker-registry', 'skopeo');
 
 const work = mkdtempSync(join(tmpdir(), 'strata-audit-'));
 const FILES = ['tiny-dockerfile.docker.tar', 'tiny-dockerfile.docker25.tar', 'tiny-commit.docker.tar', 'tiny-overlay.oci.tar', 'tiny-overlay.skopeo-docker.tar'].map(fixture);
@@ -36,7 +39,7 @@ test.before(async () => {
   await push(`oci-archive:${fixture('tiny-overlay-zstd.oci-layout.tar')}`, `${registry.host}/other/zstd:1`);
   proxy = await startProxy(registry);
   const port = await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  redis = spawnTied('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   redisUrl = `redis://127.0.0.1:${port}`;
   const probe = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: null, retryStrategy: () => 50 });
   probe.on('error', () => undefined); // refused until the server is up
@@ -132,7 +135,7 @@ interface Worker {
 
 function startWorker(cache: string, run = 'fleet'): Worker {
   let log = '';
-  const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'strata.js'), 'worker', '--queue', redisUrl, '--run', run, '--stalled-after', '2', '--insecure', '--cache-dir', cache], { env: { ...process.env, ...env() }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawnTied(process.execPath, [join(repoRoot, 'bin', 'strata.js'), 'worker', '--queue', redisUrl, '--run', run, '--stalled-after', '2', '--insecure', '--cache-dir', cache], { env: { ...process.env, ...env() }, stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr!.on('data', (d) => (log += d));
   return { proc, log: () => log };
 }
@@ -218,7 +221,7 @@ test.serial('distributed: Redis restarted under a waiting worker; the worker rec
     await until(() => /waiting for jobs/.test(w.log()));
     await stopProcess(redis);
     const port = Number(new URL(redisUrl).port);
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    redis = spawnTied('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     const r = await runStrata(['audit', FILES[2], '--queue', redisUrl, '--run', 'restart', '--json'], { env: env(), timeoutMs: 60_000 });
     t.is(r.code, 0, `${r.stderr}\n${w.log()}`);
     t.deepEqual(json(r.stdout).images.map((i) => i.ref), [FILES[2]]);

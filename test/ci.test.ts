@@ -9,7 +9,8 @@ import { file, writeOciLayout } from './helpers/bloat-images.js';
 import { parseConfig } from '../src/commands/config-file.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline, type CiReport, type RuleResult } from '../src/analyze/gate/gate.js';
 import { mergeRules, parseRuleFlags, type GateRule } from '../src/analyze/gate/rules.js';
-import { humanizeBytes, parseDiveCi } from '../src/analyze/gate/dive-ci.js';
+import { diveDefaults, humanizeBytes, parseDiveCi } from '../src/analyze/gate/dive-ci.js';
+import { planGate } from '../src/analyze/gate/plan.js';
 import { inspectReport } from '../src/analyze/report.js';
 import { renderCiJunit, renderCiMarkdown } from '../src/render/ci.js';
 import { pairOutputs } from '../src/commands/ci.js';
@@ -31,7 +32,7 @@ async function gate(name: string, rulesYaml: string, opts: { baseline?: Baseline
   const model = await loadFixture(name);
   const report = inspectReport(model, { bloat: config.bloat });
   const rules = mergeRules(config.rules, {});
-  checkRules(rules, config.bloat, opts.baseline !== undefined);
+  checkRules(rules, config.bloat);
   const input = { report, model, bloat: config.bloat, baseline: opts.baseline ?? null };
   return ciReport(input, evaluateGate(input, rules));
 }
@@ -153,8 +154,25 @@ test('growth rules against a baseline: bytes, percent, and the size they compare
   const shrank = await one(t, VFS, 'max-growth-bytes: {fail: 0, size: final}', { status: 'pass', measured: 2851740 - 3096471 }, { baseline });
   t.is(shrank.message, 'final growth (3.1 MB -> 2.9 MB against commit) -245 kB (-244731 B), limit at most 0 B');
   await one(t, VFS, 'max-growth-bytes: {fail: 1MB, size: compressed}', { status: 'error', measured: null }, { baseline });
-  const err = await t.throwsAsync(gate(VFS, 'max-growth-percent: 10%'));
-  t.is(err!.message, '.strata.yml: rules.max-growth-percent: growth rules need --baseline REF|report.json');
+  // without a baseline (a first run) growth rules are set aside with a note, the others checked
+  const rules = mergeRules(parseConfig('rules:\n  max-growth-percent: 10%\n  max-layers: 30\n', '.strata.yml').rules, {});
+  const first = planGate(rules, null, false);
+  t.deepEqual(first.rules.map((r) => r.key), ['max-layers']);
+  t.deepEqual(first.notes, ['.strata.yml: rules.max-growth-percent: skipped, no --baseline to compare with (give --baseline REF or a report.json)']);
+  t.deepEqual(planGate(rules, null, true), { rules, diveRules: [], notes: [] });
+});
+
+test("no rules at all: dive's defaults (lowestEfficiency 0.9, highestUserWastedPercent 0.1, highestWastedBytes disabled), said in a note", (t) => {
+  const plan = planGate([], null, false);
+  t.deepEqual(plan.rules, []);
+  t.deepEqual(plan.diveRules, [
+    { key: 'lowestEfficiency', limit: 0.9, origin: '(dive default for lowestEfficiency)' },
+    { key: 'highestUserWastedPercent', limit: 0.1, origin: '(dive default for highestUserWastedPercent)' },
+  ]);
+  t.deepEqual(plan.notes, ["no rules given (.strata.yml rules:, rule flags or .dive-ci): checking dive's defaults, lowestEfficiency 0.9, highestUserWastedPercent 0.1"]);
+  t.deepEqual(plan.diveRules, diveDefaults());
+  // a .dive-ci that disables every rule is a choice: no default comes back
+  t.deepEqual(planGate([], parseDiveCi('rules:\n  lowestEfficiency: disabled\n  highestUserWastedPercent: disabled\n', '.dive-ci'), false), { rules: [], diveRules: [], notes: [] });
 });
 
 test('config: rule keys, sizes, percents and levels are validated with the key named', (t) => {
@@ -332,6 +350,7 @@ test('the XML check itself rejects what is not well-formed', (t) => {
 
 test('JUnit: well-formed, one test case per rule, failures and errors counted, hostile names escaped', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const image = join(work, 'img');
   const nasty = 'srv/a<&"\']]>b\u0001.log';
   writeOciLayout(image, [{ entries: [file(nasty, 300), file('srv/app.bin', 1000)], createdBy: '/bin/sh -c echo "<&>" > /srv/x' }]);
@@ -401,6 +420,7 @@ function strata(args: string[], cwd: string, env: Record<string, string> = {}): 
 
 test('binary: exit 0 on pass and on warnings, 1 on a failed rule, 2 when it cannot evaluate', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const image = fixture(VFS);
   const pass = await strata(['ci', image, '--max-final-size', '10MB', '--max-layers', '8'], work);
   t.is(pass.code, 0, pass.stderr);
@@ -429,7 +449,6 @@ test('binary: exit 0 on pass and on warnings, 1 on a failed rule, 2 when it cann
     [['ci', join(work, 'missing.tar'), '--max-layers', '3'], /missing\.tar/],
     [['ci', image, '--max-final-size', 'big'], /^strata: --max-final-size: "big" is not a size/],
     [['ci', image, '--config', join(work, 'nope.yml')], /nope\.yml: no such config file/],
-    [['ci', image, '--max-growth-bytes', '1MB'], /growth rules need --baseline/],
     [['ci', image, '--baseline', join(work, 'none.json'), '--max-growth-bytes', '1MB'], /none\.json: no such file/],
     [['ci', image, '--max-compressed-size', '1MB'], /^strata: could not evaluate --max-compressed-size: cannot measure/],
   ];
@@ -443,13 +462,25 @@ test('binary: exit 0 on pass and on warnings, 1 on a failed rule, 2 when it cann
   t.is(typo.code, 2);
   t.regex(typo.stderr, /^strata: \.strata\.yml: rules\.max-final-sise: unknown rule/);
   writeFileSync(join(work, '.strata.yml'), '');
-  const none = await strata(['ci', image], work);
-  t.is(none.code, 2);
-  t.regex(none.stderr, /^strata: no rules to check/);
+  // growth rules without a baseline: skipped with a note, the rest checked
+  const first = await strata(['ci', image, '--max-growth-bytes', '1MB', '--max-layers', '30'], work);
+  t.is(first.code, 0, first.stderr);
+  t.is(first.stderr, 'strata: --max-growth-bytes: skipped, no --baseline to compare with (give --baseline REF or a report.json)\n');
+  t.is(first.stdout.split('\n')[0], `strata ci: PASS ${image} (0 failed, 0 warnings, 1 passed)`);
+  // no rules at all: dive's defaults, said on stderr (the vfs build: dive's efficiency 80.63%, user waste 62.90%)
+  const none = await strata(['ci', image, '--format', 'json'], work);
+  t.is(none.code, 1, none.stderr);
+  t.regex(none.stderr, /^strata: no rules given \(.*\): checking dive's defaults, lowestEfficiency 0\.9, highestUserWastedPercent 0\.1\n$/);
+  const verdicts = (JSON.parse(none.stdout) as CiReport).rules.map((x) => [x.rule, x.status, x.origin]);
+  t.deepEqual(verdicts, [
+    ['lowestEfficiency', 'fail', '(dive default for lowestEfficiency)'],
+    ['highestUserWastedPercent', 'fail', '(dive default for highestUserWastedPercent)'],
+  ]);
 });
 
 test('binary: baseline round trip; reports written per --output; the Markdown appended to $GITHUB_STEP_SUMMARY', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const saved = await strata(['ci', fixture(COMMIT), '--save-baseline', 'base.json'], work);
   t.is(saved.code, 0, saved.stderr);
   t.is(saved.stdout, 'strata ci: no rules to check; baseline written to base.json\n');
@@ -485,6 +516,7 @@ test('binary: baseline round trip; reports written per --output; the Markdown ap
 
 test('binary: a .dive-ci in the working directory is read, and --dive-ci names one', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   writeFileSync(join(work, '.dive-ci'), 'rules:\n  lowestEfficiency: 0.8\n  highestWastedBytes: 2MB\n  highestUserWastedPercent: disabled\n');
   const r = await strata(['ci', fixture(VFS)], work);
   t.is(r.code, 0, r.stderr);
@@ -541,11 +573,21 @@ test("the README's CI gate examples: the config parses, the report lines are the
   const block = section.slice(section.indexOf('  strata ci: FAIL app:ci'));
   const shown = block.slice(0, block.indexOf('```')).split('\n').map((l) => l.replace(/^ {2}/, ''));
   const work = mkdtempSync(join(tmpdir(), 'strata-ci-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const run = await strata(['ci', fixture(VFS), '--max-final-size', '10MB', '--max-wasted-bytes', 'warn:500kB', '--forbid-paths', '/app/**'], work);
   t.is(run.code, 1, run.stderr);
   const real = run.stdout.split('\n');
   t.is(real[0], shown[0].replace('app:ci', fixture(VFS)));
   t.deepEqual(real.slice(1, 4), shown.slice(1, 4));
+  // the example .strata.yml on a first run (no baseline yet), on an image with compressed layers:
+  // evaluated (min-efficiency fails), the growth rules skipped with a note, not exit 2
+  writeFileSync(join(work, '.strata.yml'), yaml);
+  const first = await strata(['ci', fixture(OVERLAY), '--format', 'json'], work);
+  t.is(first.code, 1, first.stderr);
+  t.deepEqual(first.stderr.split('\n').filter(Boolean), ['max-growth-bytes', 'max-growth-percent'].map((k) => `strata: .strata.yml: rules.${k}: skipped, no --baseline to compare with (give --baseline REF or a report.json)`));
+  const checked = (JSON.parse(first.stdout) as CiReport).rules;
+  t.deepEqual(checked.filter((x) => x.status !== 'pass').map((x) => [x.rule, x.status]), [['max-wasted-percent', 'warn'], ['min-efficiency', 'fail']]);
+  t.is(checked.length, 12);
 });
 
 test(".dive-ci on the overlay build: dive ignores the opaque whiteout, so the confs it hides are not dive's waste", async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dir, file, writeOciLayout } from './helpers/bloat-images.js';
@@ -106,6 +106,7 @@ test('inspect refuses an unknown category; every whole-number option refuses wha
 
 test('inspect reads .strata.yml from the working directory, or --config FILE', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'strata-bloat-cli-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
   const image = join(work, 'image');
   writeOciLayout(image, [{ entries: [dir('srv'), file('srv/reports/q1.csv', 4000), file('var/log/app.log', 100)] }]);
   const plain = await strata(['inspect', image, '--json'], work);

@@ -25,6 +25,9 @@ import { dir, file, hardlink, whiteout, type Entry } from './helpers/tar-writer.
 import { compare, edgeImages, rootless, walkDisk } from './helpers/unpacked.js';
 import { hashedView } from './helpers/fixtures.js';
 import { push, startProxy, startRegistry } from './helpers/registry-harness.js';
+import { requireTools } from './helpers/system-tools.js';
+
+requireTools('umoci', 'skopeo', 'docker-registry');
 
 const run = promisify(execFile);
 let work = '';

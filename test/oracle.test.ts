@@ -7,7 +7,7 @@
  * difference between the unpacked trees before and after it.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { writeOciArchive } from './helpers/image-builder.js';
 import type { Entry } from './helpers/tar-writer.js';
 import { compare, edgeImages, rootless, walkDisk, type Disk } from './helpers/unpacked.js';
 import { FIXTURE_FILES, fixture, hashedView, loadFixture, strata, type HashedEntry } from './helpers/fixtures.js';
+import { requireTools } from './helpers/system-tools.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -244,14 +245,6 @@ function registerOracle(): void {
   });
 }
 
-const missing = ['umoci', 'skopeo'].filter((cmd) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error);
-const why = `${missing.join(' and ')} not installed (apt-get install umoci skopeo)`;
-
-if (missing.length === 0) {
-  if (rootless) process.stderr.write('oracle: not root, so umoci unpacks --rootless and owners are not compared\n');
-  registerOracle();
-} else if (process.env.CI) test('oracle: umoci and skopeo must run on CI', (t: ExecutionContext) => t.fail(why));
-else {
-  process.stderr.write(`oracle tests skipped: ${why}\n`);
-  test.skip(`oracle: skipped, ${why}`, () => {});
-}
+requireTools('umoci', 'skopeo');
+if (rootless) process.stderr.write('oracle: not root, so umoci unpacks --rootless and owners are not compared\n');
+registerOracle();

@@ -20,6 +20,14 @@ const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as 
 /** What the tarball may hold: the launcher, the built src/ (no tests, no bench), docs, the metadata. */
 const SHIPPED = /^(bin\/|dist\/src\/|docs\/|README\.md$|LICENSE$|package\.json$)/;
 
+/**
+ * Time each step may take: 57 s for the whole file on a quiet machine, mostly npm building the zstd
+ * addon from source; several times that beside the rest of the suite on two cores. Generous on
+ * purpose: a loaded machine is slow, not broken (ava's 2 min default would kill the file).
+ */
+const PACK_TIMEOUT_MS = 300_000;
+const INSTALL_TIMEOUT_MS = 900_000;
+
 const dir = mkdtempSync(join(tmpdir(), 'strata-package-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -29,6 +37,7 @@ const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destina
 );
 
 test('npm pack: a tarball under 2 MB with bin/, the built src/, docs, README and LICENSE only', async (t) => {
+  t.timeout(PACK_TIMEOUT_MS);
   const p = await packed;
   t.is(p.filename, `${pkg.name}-${pkg.version}.tgz`);
   t.true(statSync(join(dir, p.filename)).size < 2_000_000, `${p.size} bytes`);
@@ -38,7 +47,7 @@ test('npm pack: a tarball under 2 MB with bin/, the built src/, docs, README and
 });
 
 test('npm install -g of the tarball into an empty prefix: the installed strata inspects a bundled image', async (t) => {
-  t.timeout(300_000); // npm builds the zstd addon from source (its prebuilt binaries are not reachable here)
+  t.timeout(INSTALL_TIMEOUT_MS); // npm builds the zstd addon from source (its prebuilt binaries are not reachable here)
   const p = await packed;
   const prefix = join(dir, 'prefix');
   await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', join(dir, p.filename)], { cwd: dir, maxBuffer: 64 << 20 });

@@ -12,6 +12,9 @@ import { writeOciArchive } from './helpers/image-builder.js';
 import {
   freePort, push, startProxy, startRegistry, startTokenRegistry, tempDir, type Registry,
 } from './helpers/registry-harness.js';
+import { requireTools } from './helpers/system-tools.js';
+
+requireTools('docker-registry', 'skopeo', 'htpasswd', 'openssl');
 
 /** No logins, no engine: only what a test passes counts. */
 function opts(extra: CatalogOptions = {}): CatalogOptions {

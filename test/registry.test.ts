@@ -15,6 +15,9 @@ import {
   push, startProxy, startRegistry, startTlsProxy, startTokenRegistry, tempDir,
   type Registry, type TokenServer,
 } from './helpers/registry-harness.js';
+import { requireTools } from './helpers/system-tools.js';
+
+requireTools('docker-registry', 'skopeo', 'htpasswd', 'openssl');
 
 const OVERLAY = 'testdata/tiny-overlay.oci.tar';
 const ZSTD = 'testdata/tiny-overlay-zstd.oci-layout.tar';

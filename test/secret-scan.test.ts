@@ -17,6 +17,9 @@ import { inspectReport } from '../src/analyze/report.js';
 import { FIXTURE_FILES, loadFixture } from './helpers/fixtures.js';
 import { modelOf } from './helpers/model.js';
 import { dir, file, tar } from './helpers/tar-writer.js';
+import { requireTools } from './helpers/system-tools.js';
+
+requireTools('setcap', 'getcap', 'python3');
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const pick = (n: number) => [...randomBytes(n)].map((b) => ALNUM[b % ALNUM.length]).join('');

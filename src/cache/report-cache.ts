@@ -32,8 +32,9 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  * 9: secret values in instructions and Env are masked (their fingerprint) in the report.
  * 10: every string of the config is masked (labels, healthcheck, author…); control characters are
  *    kept raw in the report and escaped by each renderer.
+ * 11: secret-looking files packages ship are reported apart (risks.shipped); one duplicate remedy per cause.
  */
-export const ANALYSIS_REVISION = 10;
+export const ANALYSIS_REVISION = 11;
 
 /** What a cached report must hold to be told as an image's (restamp, narrowFindings). */
 const CachedReport = z.looseObject({

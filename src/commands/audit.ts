@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cacheChoice, imageFlags, Loading, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
+import { cacheChoice, imageFlags, Loading, textWidth, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
 import { loadConfig } from './config-file.js';
 import { auditImage, type AuditSettings } from './audit-image.js';
 import { fleetReport } from '../analyze/fleet/fleet.js';
@@ -65,7 +65,7 @@ export const auditCommand: CommandModule<object, Args> = {
       const { fleetPicture } = await import('../analyze/picture/fleet-picture.js');
       await writeHtmlReport(args.html, fleetPicture(report));
     }
-    process.stdout.write(renderFleet(report, format, process.stdout.columns || 120));
+    process.stdout.write(renderFleet(report, format, textWidth()));
     if (outcome.failed.length) process.exitCode = 2;
   },
 };

@@ -1,6 +1,6 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { imageOptions, newReport, openForArgs, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
+import { imageOptions, newReport, openForArgs, textWidth, warn, wholeNumber, type ImageArgs, type OpenedImage } from './common.js';
 import { loadConfig } from './config-file.js';
 import { loadDiveCi } from '../analyze/gate/dive-ci.js';
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { parseJson } from '../util/json-doc.js';
 import { StrataError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/safe-write.js';
 import { checkRules, ciReport, evaluateGate, gateNeedsModel, type Baseline } from '../analyze/gate/gate.js';
+import { planGate } from '../analyze/gate/plan.js';
 import { mergeRules, parseRuleFlags, RULE_DESCRIPTION, RULE_KEYS, RULE_KIND, type RuleKey } from '../analyze/gate/rules.js';
 import type { InspectReport, ReportOptions } from '../analyze/report.js';
 import type { ImageModel } from '../model/read-image.js';
@@ -36,7 +37,7 @@ export const ciCommand: CommandModule<object, Args> = {
       .option('baseline', { type: 'string', describe: 'compare with this image, or a report saved with --save-baseline (a file ending in .json)' })
       .option('save-baseline', { type: 'string', describe: "write this image's report (JSON) for a later --baseline" })
       .option('format', { type: 'string', coerce: list, describe: `report format: ${CI_FORMATS.join(', ')} (repeatable; the Nth --format goes to the Nth --output)` })
-      .option('output', { type: 'string', coerce: list, describe: 'write a report to FILE (repeatable; - is stdout; without --format the extension decides: .json .xml .md .txt)' })
+      .option('output', { type: 'string', coerce: list, describe: `write a report to FILE (repeatable; - is stdout; without --format the extension decides: ${Object.keys(BY_EXTENSION).map((e) => `.${e}`).join(' ')})` })
       .option('top', { type: 'string', default: 5, coerce: wholeNumber('top'), describe: 'offenders to list' });
     for (const key of RULE_KEYS) {
       // a switch is a boolean flag: a value would swallow the image positional after it
@@ -51,24 +52,24 @@ export const ciCommand: CommandModule<object, Args> = {
       throw new StrataError(`${key}: ${msg}`);
     };
     const config = loadConfig({ file: args.config });
-    const rules = mergeRules(config.rules, parseRuleFlags(args, fail));
-    const diveRules = loadDiveCi({ file: args['dive-ci'] }) ?? [];
+    const given = mergeRules(config.rules, parseRuleFlags(args, fail));
+    const givenDive = loadDiveCi({ file: args['dive-ci'] });
     const outputs = pairOutputs(args.format ?? [], args.output ?? []);
-    checkRules(rules, config.bloat, args.baseline !== undefined);
-    if (rules.length + diveRules.length === 0 && !args['save-baseline']) {
-      throw new StrataError('no rules to check: add a rules: section to .strata.yml (or --config), give rule flags such as --max-final-size 100MB, or a .dive-ci');
-    }
+    checkRules(given, config.bloat);
+    // --save-baseline alone saves (a main branch's job), it checks nothing
+    const saveOnly = given.length === 0 && givenDive === null && !!args['save-baseline'];
+    const { rules, diveRules, notes } = saveOnly ? { rules: [], diveRules: [], notes: [] } : planGate(given, givenDive, args.baseline !== undefined);
+    for (const n of notes) warn(n);
     const { report, model } = await gateInput(await openForArgs(args, { secrets: config.secrets.scan }), { bloat: config.bloat, secrets: config.secrets }, (r) => gateNeedsModel(rules, diveRules, r));
     const baseline = args.baseline === undefined ? null : await loadBaseline(args.baseline, args, { bloat: config.bloat, secrets: config.secrets });
     if (args['save-baseline']) await writeFileAtomic(args['save-baseline'], `${JSON.stringify(report, null, 2)}\n`);
-    if (rules.length + diveRules.length === 0) {
+    if (saveOnly) {
       process.stdout.write(`strata ci: no rules to check; baseline written to ${args['save-baseline']}\n`);
       return;
     }
     const input = { report, model, bloat: config.bloat, baseline };
     const r = ciReport(input, evaluateGate(input, rules, diveRules, args.top));
-    const width = process.stdout.columns || 120;
-    for (const o of outputs) if (o.file !== '-') await writeFileAtomic(o.file, renderCi(r, o.format, width));
+    for (const o of outputs) if (o.file !== '-') await writeFileAtomic(o.file, renderCi(r, o.format, textWidth(null)));
     const summaryFile = process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {
       try {
@@ -78,7 +79,7 @@ export const ciCommand: CommandModule<object, Args> = {
       }
     }
     const toStdout = outputs.find((o) => o.file === '-')?.format ?? 'text';
-    process.stdout.write(renderCi(r, toStdout, width));
+    process.stdout.write(renderCi(r, toStdout, textWidth()));
     if (r.exitCode === 2) {
       const bad = r.rules.filter((x) => x.status === 'error').map((x) => `${x.origin}: ${x.message}`);
       throw new StrataError(`could not evaluate ${bad.join('; ')}`);

@@ -52,21 +52,28 @@ export function wholeNumber(flag: string, negative = false): (v: unknown) => num
 
 export function imageOptions<T>(y: Argv<T>) {
   const withImage = y.positional('image', { type: 'string', demandOption: true, describe: 'image: archive path, OCI layout, prefixed reference, or - for stdin' });
-  return imageFlags(
-    withImage
-      .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
-      .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin' }),
-  );
+  return imageFlags(loginFlags(withImage));
+}
+
+/** A login of the command's own; commands on many images (audit, worker) use the stored logins only. */
+export function loginFlags<T>(y: Argv<T>) {
+  return y
+    .option('username', { type: 'string', describe: 'registry user name (else docker/podman logins are used)' })
+    .option('password-stdin', { type: 'boolean', describe: 'read the registry password or token from stdin (with --username)' });
 }
 
 /** The image options but the image and a login of its own: commands on many images (audit, worker) use the stored logins. */
 export function imageFlags<T>(y: Argv<T>) {
+  return sourceFlags(y).option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' });
+}
+
+/** Every command that reads images takes these; `diff` declares its platforms itself (one per side). */
+export function sourceFlags<T>(y: Argv<T>) {
   return timeoutFlag(y)
-    .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index (default linux/amd64)' })
-    .option('insecure', { type: 'boolean', describe: 'allow plain HTTP and unverified TLS for the registry' })
-    .option('cache-dir', { type: 'string', describe: 'cache root: pulled blobs and per-layer results (default $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata)' })
+    .option('insecure', { type: 'boolean', describe: 'allow plain HTTP and unverified TLS certificates for registries' })
+    .option('cache-dir', { type: 'string', describe: 'the cache root, for pulled blobs, layer records and reports (default $STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata, else $HOME/.cache/strata)' })
     .option('cache', { type: 'boolean', describe: 'use the cache (--no-cache, or STRATA_NO_CACHE=1: pull and verify every blob, reuse nothing)' })
-    .option('cache-max', { type: 'string', describe: 'size cap of each store (blobs, layer results), e.g. 5GiB (default $STRATA_CACHE_MAX, else 10GiB); least recently used go first' });
+    .option('cache-max', { type: 'string', describe: 'size cap of each store (blobs, layer records, reports), e.g. 5GiB (default $STRATA_CACHE_MAX, else 10GiB); least recently used go first' });
 }
 
 /** `--timeout`, on every command that pulls: the registry deadline (sources/registry/http.ts, Deadline). */
@@ -229,6 +236,13 @@ export async function loadModel(args: ImageArgs, opts: LoadOptions = {}): Promis
 async function readPassword(args: ImageArgs): Promise<string> {
   if (/^(?:(?:docker|oci)-archive:)?-(?::|$)/.test(args.image)) throw new StrataError('--password-stdin: stdin already carries the image (-)');
   if (args.username === undefined) throw new StrataError('--password-stdin needs --username');
+  return (stdinPassword ??= readStdinLine());
+}
+
+/** stdin is read once, whatever the number of images opened with the login (both sides of a diff). */
+let stdinPassword: Promise<string> | undefined;
+
+async function readStdinLine(): Promise<string> {
   let s = '';
   for await (const c of process.stdin) s += c;
   return s.replace(/\r?\n$/, '');
@@ -237,6 +251,17 @@ async function readPassword(args: ImageArgs): Promise<string> {
 /** A warning on stderr, one line: it may quote a registry's or an image's text. */
 export function warn(msg: string): void {
   process.stderr.write(`strata: ${terminalText(msg)}\n`);
+}
+
+/** Columns of a terminal whose width is unknown (a pty that reports 0). */
+const UNKNOWN_TERMINAL_WIDTH = 100;
+
+/**
+ * The width text reports are cut and wrapped to: a terminal's own, and none for a file or a pipe
+ * (a report saved or piped keeps every column: `strata audit > fleet.txt`).
+ */
+export function textWidth(out: NodeJS.WriteStream | null /* a file */ = process.stdout): number {
+  return out?.isTTY ? out.columns || UNKNOWN_TERMINAL_WIDTH : Infinity;
 }
 
 /** Write lines to stdout honouring back-pressure (large listings piped to less or head). */

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { Loading, openForArgs, timeoutFlag, wholeNumber, wholeReport, type OpenedImage } from './common.js';
+import { Loading, loginFlags, openForArgs, sourceFlags, textWidth, wholeNumber, wholeReport, type ImageArgs, type OpenedImage } from './common.js';
 import { StrataError } from '../util/errors.js';
 import { markdownBlock } from '../util/terminal-text.js';
-import { htmlOptionText, writeHtmlReport } from './html-output.js';
+import { writeHtmlReport } from './html-output.js';
 import { type DiffOptions, type DiffReport } from '../analyze/diff/diff.js';
 import { type DiffSide } from '../analyze/diff/side.js';
 import { keymapOf, type Keymap } from '../tui/keymap.js';
@@ -13,7 +13,7 @@ import { configName, loadConfig } from './config-file.js';
 import type { InspectReport, ReportOptions } from '../analyze/report.js';
 import type { ContentScanSettings } from '../scan/secret-scan.js';
 
-interface Args {
+interface Args extends Omit<ImageArgs, 'image'> {
   a: string;
   b?: string;
   layers?: string;
@@ -40,16 +40,16 @@ export const diffCommand: CommandModule<object, Args> = {
   command: 'diff <a> [b]',
   describe: 'compare two images, or two layers of one (A@N: the view after layer N)',
   builder: (y) =>
-    timeoutFlag(y)
+    loginFlags(sourceFlags(y))
       .positional('a', { type: 'string', demandOption: true, describe: 'image reference; REF@N compares the view after layer N' })
       .positional('b', { type: 'string', describe: 'second image reference (REF@N as for A)' })
       .option('layers', { type: 'string', describe: 'M..N: with one image, compare the views after layers M and N' })
       .option('platform', { type: 'string', describe: 'os/arch[/variant] for both sides' })
       .option('platform-a', { type: 'string', describe: 'platform for A (overrides --platform)' })
       .option('platform-b', { type: 'string', describe: 'platform for B (overrides --platform)' })
-      .option('file', { type: 'string', coerce: list, describe: 'show the content diff of this file only (repeatable)' })
+      .option('file', { type: 'string', coerce: list, describe: 'print the content diff of this file only (repeatable)' })
       .option('content', { type: 'boolean', describe: 'inline diffs of modified text files under --content-limit' })
-      .option('content-limit', { type: 'string', default: 64 * 1024, coerce: wholeNumber('content-limit'), describe: 'largest file (bytes) --content reads' })
+      .option('content-limit', { type: 'string', default: 64 * 1024, coerce: wholeNumber('content-limit'), describe: 'largest file, in bytes, that --content reads' })
       .option('ignore', { type: 'string', coerce: list, describe: 'glob of paths to leave out (repeatable; also diff.ignore in .strata.yml)' })
       .option('ignore-mtime', { type: 'boolean', default: true, describe: 'mtimes are never compared (always on)' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON (docs/json.md)' })
@@ -57,7 +57,7 @@ export const diffCommand: CommandModule<object, Args> = {
       .option('exit-code', { type: 'boolean', describe: 'exit 1 when the sides differ, 0 when identical' })
       .option('config', { type: 'string', describe: 'config file (default: .strata.yml in the current directory)' })
       .option('tui', { type: 'boolean', describe: 'browse the diff in the terminal: the tree with A→B statuses and the summary' })
-      .option('html', { type: 'string', describe: htmlOptionText })
+      .option('html', { type: 'string', describe: 'also write the diff as one self-contained HTML page (both views by change, size delta per directory and category) to FILE' })
       .conflicts('json', 'markdown')
       .conflicts('tui', ['json', 'markdown', 'file', 'html'])
       .conflicts('html', 'file') as never,
@@ -94,7 +94,7 @@ export const diffCommand: CommandModule<object, Args> = {
         report.contents = await contentDiffs(a, b, paths, limit);
       }
       different = !report.summary.identical;
-      process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : args.markdown ? renderDiffMarkdown(report) : renderDiffText(report, process.stdout.columns || 120));
+      process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : args.markdown ? renderDiffMarkdown(report) : renderDiffText(report, textWidth()));
     }
     if (args['exit-code'] && different) process.exitCode = 1;
   },

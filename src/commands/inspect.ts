@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { imageOptions, newReport, openForArgs, Loading, wholeNumber, wholeReport, type ImageArgs } from './common.js';
+import { imageOptions, newReport, openForArgs, Loading, textWidth, wholeNumber, wholeReport, type ImageArgs } from './common.js';
 import { narrowFindings, type InspectReport, type ReportOptions } from '../analyze/report.js';
 import { renderInspect } from '../render/inspect.js';
 import { loadConfig } from './config-file.js';
@@ -41,7 +41,7 @@ export const inspectCommand: CommandModule<object, Args> = {
     if (args.html !== undefined && refs.length > 1) throw new StrataError('--html draws one image: give one, or run inspect once per image');
     const settings = { bloat: config.bloat, secrets: config.secrets, top, categories: args.category };
     const reports = await Loading.with((loading) => Promise.all(refs.map((image) => report({ ...args, image }, settings, loading))));
-    const width = process.stdout.columns || 100;
+    const width = textWidth();
     // One image: one JSON object (docs/json.md); several: an array of them.
     if (args.json) process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
     else process.stdout.write(reports.map((r) => renderInspect(r, width)).join('\n'));

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { StrataError } from '../util/errors.js';
 import { imageOptions, loadModel, wholeNumber, writeLines, type ImageArgs } from './common.js';
 import { layerChanges, listView, type FileEntry, type ChangeEntry } from '../model/views.js';
-import { renderEntry } from '../render/ls.js';
+import { lsLegend, renderEntry } from '../render/ls.js';
 
 interface Args extends ImageArgs {
   layer?: number;
@@ -17,7 +17,8 @@ export const lsCommand: CommandModule<object, Args> = {
     imageOptions(y)
       .option('layer', { type: 'string', coerce: wholeNumber('layer', true), describe: 'layer index (default: the last); negative counts from the end' })
       .option('changes', { type: 'boolean', describe: "only the layer's own changes, each with a change status" })
-      .option('json', { type: 'boolean', describe: 'one JSON object per line' }) as never,
+      .option('json', { type: 'boolean', describe: 'one JSON object per line' })
+      .epilogue(lsLegend) as never,
   handler: async (args) => {
     const model = await loadModel(args);
     const n = model.layers.length;

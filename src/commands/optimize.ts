@@ -12,7 +12,8 @@ import { knownCategories } from '../analyze/bloat/matching.js';
 import { RESERVED_CATEGORIES } from '../analyze/bloat/rules.js';
 import { annotatedBase, historyBaseLayers, sharedBase } from '../analyze/optimize/base.js';
 import { planOptimize, type LayersMode } from '../analyze/optimize/plan.js';
-import { optimizeSummary, type BaseSource } from '../analyze/optimize/summary.js';
+import { optimizeSummary, type BaseSource, type NewBlobs } from '../analyze/optimize/summary.js';
+import { estimateBlobs } from '../write/estimate.js';
 import type { Image } from '../image/image.js';
 import { buildImage } from '../write/build-image.js';
 import { checkTarget, parseTarget, scratchFor, writeLocal, type Target } from '../write/image-out.js';
@@ -64,9 +65,10 @@ export const optimizeCommand: CommandModule<object, Args> = {
       const { base, from } = await chooseBase(args, model.image);
       const plan = planOptimize(model, { base, layers: args.layers, drop: drop.length ? { categories: drop, config: config.bloat } : undefined });
       const waste = analyzeWaste(model);
-      let sizes: number[] | undefined;
-      if (target && !args.dryRun) sizes = await write(model, plan, args, target);
-      const summary = optimizeSummary(model, waste, plan, from, sizes);
+      const blobs: NewBlobs = target && !args.dryRun
+        ? { written: await write(model, plan, args, target) }
+        : await estimateBlobs(model.image, plan.layers, args.compression).then((e) => ({ estimated: e.blobBytes, sampledBytes: e.sampledBytes }));
+      const summary = optimizeSummary(model, waste, plan, from, blobs);
       if (args.json) process.stdout.write(`${JSON.stringify({ output: args.output ?? null, dryRun: !!args.dryRun, ...summary }, null, 2)}\n`);
       else process.stdout.write(renderOptimize(summary, args.output));
     });

@@ -2,6 +2,7 @@
 import { Flag, Kind, kindName } from '../scan/records.js';
 import { Change, changeName, IMPLICIT, type ChangeName, type Union } from './union.js';
 import type { ImageModel, LayerInfo } from './read-image.js';
+import { countedBytes } from './counted-bytes.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -114,7 +115,7 @@ export interface Sizes {
   uncompressed: number;
   /** Sum of uncompressed tar streams. */
   tar: number;
-  /** Regular-file bytes visible in the final view, each inode once. */
+  /** Regular-file bytes visible in the final view, each inode once (counted-bytes.ts). */
   final: number;
   /** Entries in the final view. */
   finalEntries: number;
@@ -132,16 +133,12 @@ export function blobSizes(layers: Pick<LayerInfo, 'compressedSize' | 'blobSize'>
 export function imageSizes(model: ImageModel): Sizes {
   const u = model.union;
   const top = model.layers.length - 1;
-  const seen = new Uint8Array(u.versionCount); // per inode: a flag, not a Set of a million numbers
+  const counted = countedBytes(u, top);
   let entries = 0;
   let final = 0;
   for (const version of u.visibleAt(top)) {
     entries++;
-    const ino = u.inodeOf(version);
-    if (ino >= 0 && !seen[ino]) {
-      seen[ino] = 1;
-      final += u.sizeOf(ino);
-    }
+    final += counted.of(version);
   }
   return {
     ...blobSizes(model.layers),

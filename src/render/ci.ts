@@ -81,6 +81,10 @@ export function renderCiText(report: CiReport, width = 100): string {
       row('fix', wrapWords(o.remedy ?? '', w));
     }
   }
+  if (r.risks.shipped.length && r.rules.some((x) => x.rule === 'forbid-secrets')) {
+    lines.push('', 'Informational: secret-looking files that packages ship (not counted by forbid-secrets)');
+    for (const s of r.risks.shipped) lines.push(`  ${truncate(`${s.path}  ${s.description}: ${s.shippedBy.reason}`, width - 2)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -48,7 +48,7 @@ export function fileDetail(f: FileDiff): string {
       if (m === 'uid') out.push(`uid ${a.uid} -> ${b.uid}`);
       if (m === 'gid') out.push(`gid ${a.gid} -> ${b.gid}`);
       if (m === 'xattrs') out.push('xattrs');
-      if (m === 'links') out.push(`hardlinks ${a.links} -> ${b.links}`);
+      if (m === 'links') out.push(a.links === b.links ? `hardlinks ${b.links}, bytes counted at ${f.sizeDelta > 0 ? 'this path now' : 'another path now'}` : `hardlinks ${a.links} -> ${b.links}`);
     }
   } else {
     const s = (a ?? b)!;

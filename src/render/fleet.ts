@@ -7,7 +7,7 @@ import { terminalCopy, terminalText } from '../util/terminal-text.js';
 export const AUDIT_FORMATS = ['text', 'json', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 
-export function renderFleet(r: FleetReport, format: AuditFormat, width = 120): string {
+export function renderFleet(r: FleetReport, format: AuditFormat, width: number): string {
   if (format === 'json') return `${JSON.stringify(r, null, 2)}\n`;
   if (format === 'csv') return renderCsv(r);
   return renderText(terminalCopy(r), width);

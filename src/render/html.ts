@@ -8,6 +8,8 @@ import type { InspectPicture } from '../analyze/picture/inspect-picture.js';
 import type { DiffPicture } from '../analyze/picture/diff-picture.js';
 import type { FleetPicture } from '../analyze/picture/fleet-picture.js';
 import { escapeMarkup } from '../util/markup.js';
+import { humanBytes } from '../util/units.js';
+import { signedBytes } from './diff.js';
 
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
@@ -30,14 +32,14 @@ const inert = (s: string) => s.replace(/</g, '\\u003c');
 
 export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture): string {
   if (picture.kind === 'fleet') {
-    return page(`fleet of ${picture.report.fleet.images} images`, picture, 'fleet-bundle.js', `
+    return page(`fleet of ${picture.report.fleet.images} images`, picture, 'fleet-bundle.js', '', `
 <section><h2>Images</h2><p class="hint">Bar: what the image's layers store; solid: its final view, light: bloat in it, striped: wasted (hidden by a later layer).</p><div id="images"></div><div id="failed"></div></section>
 <section><h2>Layers shared by most images</h2><div id="shared"></div></section>
 <section><h2>Waste by instruction</h2><div id="waste"></div></section>
 <section><h2>The same content in several layers</h2><p class="hint">Files of 100 kB or more stored in more than one distinct layer: "stored again" is what one shared copy would save.</p><div id="duplicates"></div></section>`);
   }
   const title = picture.kind === 'diff' ? `${picture.summary.a.ref} → ${picture.summary.b.ref}` : picture.ref;
-  return page(title, picture, 'bundle.js', `
+  return page(title, picture, 'bundle.js', facts(picture), `
 <section><h2>Where the bytes are</h2>
 <div class="bar-line"><nav id="crumbs"></nav><span id="colour"></span></div>
 <div id="map"></div><div id="legend"></div></section>
@@ -47,8 +49,39 @@ export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture)
 <div id="tip"></div>`);
 }
 
-/** The page around a picture: its sections, the data block and the script that draws them. */
-function page(title: string, picture: object, script: 'bundle.js' | 'fleet-bundle.js', sections: string): string {
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/**
+ * The header's facts, written here rather than by the page script, in the text report's words: a
+ * compressed size only when every layer is stored compressed ("n/a" otherwise, never the stored size).
+ */
+function facts(p: InspectPicture | DiffPicture): string {
+  if (p.kind === 'diff') {
+    const s = p.summary;
+    return [
+      `<span class="verdict ${s.identical ? 'lean' : 'some-waste'}">${s.identical ? 'identical' : 'different'}</span>`,
+      `A <b>${humanBytes(s.a.size)}</b> → B <b>${humanBytes(s.b.size)}</b> (${signedBytes(s.sizeDelta)})`,
+      `compressed ${s.compressedSizeDelta === null ? 'n/a' : signedBytes(s.compressedSizeDelta)}`,
+      `${s.files.added} added, ${s.files.removed} removed, ${s.files.modified} modified, ${s.files.metadata + s.files.type + s.files.retarget} other changes`,
+    ].join(' · ');
+  }
+  const s = p.summary;
+  const secrets = p.risks.secrets.length + p.risks.config.length;
+  return [
+    `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
+    ...(secrets ? [`<span class="verdict bloated">${secrets} secret${secrets === 1 ? '' : 's'}</span>`] : []),
+    escapeMarkup(p.platform),
+    `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
+    `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
+    `compressed <b>${humanBytes(s.compressedSize)}</b>`,
+    `wasted <b>${humanBytes(s.wastedBytes)}</b>`,
+    `bloat <b>${humanBytes(s.bloatBytes)}</b>`,
+    `reclaimable <b>${pct(s.reclaimableShare)}</b>`,
+  ].join(' · ');
+}
+
+/** The page around a picture: its header's facts, its sections, the data block and the script that draws them. */
+function page(title: string, picture: object, script: 'bundle.js' | 'fleet-bundle.js', header: string, sections: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -59,7 +92,7 @@ function page(title: string, picture: object, script: 'bundle.js' | 'fleet-bundl
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1>strata <span id="title"></span></h1><p id="facts"></p></header>${sections}
+<header><h1>strata <span id="title"></span></h1><p id="facts">${header}</p></header>${sections}
 <script id="strata-data" type="application/json">${inert(JSON.stringify(picture))}</script>
 <script>${pageScript(script)}</script>
 </body>

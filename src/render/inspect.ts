@@ -115,6 +115,14 @@ function renderRisks(r: InspectReport, width: number): string[] {
     if (s.matches.length) lines.push(...label('found', s.matches.map((m) => `${m.rule} at line ${m.line}, fingerprint ${m.fingerprint}`)));
     lines.push(...label('fix', wrapWords(s.remedy, w)));
   }
+  if (k.shipped.length) {
+    lines.push(`  informational ${plural(k.shipped.length, 'secret-looking file')} that packages ship: not secrets of this image, not counted`);
+    for (const [i, s] of k.shipped.entries()) {
+      lines.push(`  ${String(i + 1).padStart(3)}. ${truncate(`${s.path}  ${s.description}`, width - 7)}`);
+      lines.push(...label('stored by', [layer(s.layer, s.instruction)]));
+      lines.push(...label('why', wrapWords(s.remedy, w)));
+    }
+  }
   if (k.config.length) {
     lines.push(`  config        ${k.config.length} secret${k.config.length === 1 ? '' : 's'} in the image config (docker inspect shows them to anyone; printed here as fingerprints)`);
     for (const s of k.config) lines.push(`      ${truncate(`${s.field}  ${s.description}, fingerprint ${s.fingerprint}`, width - 6)}`);

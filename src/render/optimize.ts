@@ -27,7 +27,7 @@ export function renderOptimize(summary: OptimizeSummary, output: string | undefi
       ['l', 'r', 'r', 'r'],
     ).map((l) => `  ${l}`),
   );
-  if (!s.written) lines.push('  (~ estimated from the input layers\' compression ratio; exact once written)');
+  if (!s.written) lines.push(`  (~ estimated from a ${humanBytes(s.sampledBytes ?? 0)} sample of the new layers, compressed as -o would; exact once written)`);
   if (s.after.wastedBytes > 0) lines.push(`  the ${humanBytes(s.after.wastedBytes)} still wasted are stored in the kept base layers`);
   lines.push('');
   lines.push('New layers');

@@ -1,6 +1,7 @@
 /**
  * `strata ci --format sarif`: SARIF 2.1.0 for code scanning (GitHub's upload-sarif). One result per
- * risk finding (secret, setuid/setgid, capability, world-writable file, root user) and per rule that
+ * risk finding (secret, setuid/setgid, capability, world-writable file, root user; a secret-looking
+ * file that packages ship as a note, never gated) and per rule that
  * did not pass, located in the layer that made it: `layers/N/PATH`, with the line of a secret found
  * by content. Secrets appear as their fingerprint only, as everywhere else.
  */
@@ -88,6 +89,18 @@ export function renderCiSarif(r: CiReport): string {
       ruleId: id,
       level,
       message: { text: `${s.description}: ${s.path}, stored by layer ${s.layer}${s.instruction ? ` (${s.instruction})` : ''}, ${state}.${found ? ` Found: ${found}.` : ''} ${s.remedy}` },
+      locations: [at(s.layer, s.path, s.matches[0]?.line)],
+      partialFingerprints: { 'strataSecret/v1': print(s.rule, s.path, digest(s.layer), ...s.matches.map((m) => m.fingerprint)) },
+    });
+  }
+  // What packages ship is never gated: a note, whatever forbid-secrets says.
+  for (const s of r.risks.shipped) {
+    const id = `shipped-secret/${s.rule}`;
+    rule(id, s.rule, `${s.description}, in a file packages ship (informational)`, s.remedy, 'note', ['security', 'secret', 'informational']);
+    results.push({
+      ruleId: id,
+      level: 'note',
+      message: { text: `${s.description}: ${s.path}, stored by layer ${s.layer}${s.instruction ? ` (${s.instruction})` : ''}. ${s.remedy}` },
       locations: [at(s.layer, s.path, s.matches[0]?.line)],
       partialFingerprints: { 'strataSecret/v1': print(s.rule, s.path, digest(s.layer), ...s.matches.map((m) => m.fingerprint)) },
     });

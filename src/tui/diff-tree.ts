@@ -4,7 +4,8 @@
  * views, with its A→B status from the report and its size on each side. A DiffTreeView is the part
  * shown for a state (hide toggles, filter, sort, expansion) and steps over it as PreorderTree.
  */
-import { comparePaths, type FileChange } from '../analyze/diff/files.js';
+import { type FileChange } from '../analyze/diff/files.js';
+import { comparePaths, countedBytes } from '../model/counted-bytes.js';
 import { type DiffReport } from '../analyze/diff/diff.js';
 import { type DiffSide } from '../analyze/diff/side.js';
 import { Kind } from '../scan/records.js';
@@ -24,7 +25,7 @@ export class DiffTree {
   /** Per side: kind code, or ABSENT. */
   readonly kindA: number[] = [Kind.dir];
   readonly kindB: number[] = [Kind.dir];
-  /** Per side: the size (directories: everything below), or ABSENT. */
+  /** Per side: what the path adds to the side's total (directories: everything below), or ABSENT. */
   readonly sizeA: number[] = [0];
   readonly sizeB: number[] = [0];
   /** Size delta: a changed file's from the report, a directory's rolled up over the changes below it. */
@@ -40,6 +41,7 @@ export class DiffTree {
     let fi = 0;
     const dirDelta = new Map(report.directories.map((d) => [d.path, d.sizeDelta]));
     const ua = a.model.union, ub = b.model.union;
+    const ca = countedBytes(ua, a.layer), cb = countedBytes(ub, b.layer); // a hardlink group once, as the report's totals
     const ia = ua.walk(a.layer), ib = ub.walk(b.layer);
     let na = ia.next(), nb = ib.next();
     // open directories from the root down: a path's parent is the deepest one it lies in
@@ -67,8 +69,8 @@ export class DiffTree {
       this.statusCode.push(f ? statuses.indexOf(f.change) : 0);
       this.kindA.push(ka);
       this.kindB.push(kb);
-      this.sizeA.push(ka === ABSENT ? ABSENT : ka === Kind.dir ? 0 : ua.sizeOf(va));
-      this.sizeB.push(kb === ABSENT ? ABSENT : kb === Kind.dir ? 0 : ub.sizeOf(vb));
+      this.sizeA.push(ka === ABSENT ? ABSENT : ka === Kind.dir ? 0 : ca.of(va));
+      this.sizeB.push(kb === ABSENT ? ABSENT : kb === Kind.dir ? 0 : cb.of(vb));
       this.linkA.push(ka === Kind.symlink || ka === Kind.hardlink ? ua.linkOf(va) : undefined);
       this.linkB.push(kb === Kind.symlink || kb === Kind.hardlink ? ub.linkOf(vb) : undefined);
       const dir = ka === Kind.dir || kb === Kind.dir;

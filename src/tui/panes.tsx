@@ -96,13 +96,13 @@ export function LayerDetails({ model, layer, counts, width, height }: { model: I
 export function ImageDetails({ sizes, waste, width, height }: { sizes: Sizes; waste: WasteSummary; width: number; height: number }) {
   const lines = [
     `Final ${humanBytes(sizes.final)}  all layers ${humanBytes(sizes.uncompressed)}  compressed ${humanBytes(sizes.compressed)}`,
-    `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)} in ${waste.findings.length} findings`,
+    `Efficiency ${(waste.efficiency * 100).toFixed(1)}%  wasted ${humanBytes(waste.wastedBytes)}  ${waste.findings.length} finding${waste.findings.length === 1 ? '' : 's'}`,
     ...(waste.risks ? wrapWords(terminalText(`Risks: ${waste.risks}`), width) : []),
     ...waste.findings.slice(0, Math.max(0, height - 3)).map((f) => `${humanBytes(f.bytes).padStart(8)} L${f.layer} ${f.category.padEnd(11)} ${f.path}`),
   ];
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Title text="Image (w: jump to findings)" width={width} />
+      <Title text="Image (w: next waste finding)" width={width} />
       <Lines lines={lines} width={width} height={height - 1} />
     </Box>
   );

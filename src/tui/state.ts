@@ -31,7 +31,7 @@ export interface UiState {
   /** Text being typed after `/`, or null. */
   editing: string | null;
   help: boolean;
-  /** Index of the finding `w` last jumped to. */
+  /** Index, among the waste findings, of the one `w` last jumped to. */
   finding: number;
   message: string;
   quit: boolean;
@@ -68,6 +68,8 @@ export class Explorer {
   private readonly byName: NameOrder;
   private lastFilter: { pattern: string; matches: Int32Array | null } = { pattern: '', matches: null };
   private lastView: { content: string; view: TreeView } | null = null;
+  /** What `w` visits: bytes stored and hidden by a later layer, not bloat of the final view. */
+  private readonly waste: Finding[];
 
   constructor(
     readonly model: ImageModel,
@@ -76,6 +78,7 @@ export class Explorer {
   ) {
     this.sizes = new DirSizes(model.union);
     this.byName = new NameOrder(model.union);
+    this.waste = findings.filter((f) => f.kind === 'waste');
   }
 
   /**
@@ -200,7 +203,7 @@ export class Explorer {
   }
 
   private jumpToFinding(s: UiState, dir: 1 | -1, page: number): UiState {
-    const f = this.findings;
+    const f = this.waste;
     if (!f.length) return { ...s, message: 'no wasted-bytes findings' };
     const i = (((s.finding + dir) % f.length) + f.length) % f.length;
     const found = f[i];
@@ -227,7 +230,7 @@ export class Explorer {
 }
 
 function findingLine(f: Finding, i: number, n: number): string {
-  return `finding ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
+  return `waste ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
 }
 
 /** Hide the statuses, or show them again when all are hidden already. */

@@ -77,13 +77,16 @@ export class TreeView extends PreorderTree {
     return v >= 0 && this.u.kindOf(v) === Kind.dir;
   }
 
-  /** Files: their size (hardlinks: the target's); directories: the sum of their visible children. */
+  /**
+   * Files: what they add to the view's total (a hardlink group's bytes at its first path, 0 at its
+   * other paths); directories: the sum of their visible children.
+   */
   size(node: number): number {
     const v = this.u.versionAt(node, this.spec.layer);
-    if (v >= 0) return this.u.kindOf(v) === Kind.dir ? this.sizes.dirSize(node, this.spec.layer) : this.u.sizeOf(v);
+    if (v >= 0) return this.u.kindOf(v) === Kind.dir ? this.sizes.dirSize(node, this.spec.layer) : this.sizes.fileSize(v, this.spec.layer);
     const pv = this.versionOf(node);
     if (pv < 0) return 0;
-    return this.u.kindOf(pv) === Kind.dir ? this.sizes.dirSize(node, this.before) : this.u.sizeOf(pv);
+    return this.u.kindOf(pv) === Kind.dir ? this.sizes.dirSize(node, this.before) : this.sizes.fileSize(pv, this.before);
   }
 
   expanded(node: number): boolean {

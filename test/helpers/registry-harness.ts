@@ -2,7 +2,8 @@
  * Real components for the registry tests: Debian's docker-registry on 127.0.0.1 (free port, temp
  * config and storage), skopeo to push fixtures, a JWT token server, and a fault-injecting proxy.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import test, { registerCompletionHandler } from 'ava';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -10,15 +11,25 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnTied } from './system-tools.js';
 
 const run = promisify(execFile);
 
 const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
+const running = new Set<ChildProcess>();
+// Whatever a file's tests started or made goes once they are done, pass or fail: the registries in
+// an after.always hook, the temp dirs after every hook (a file's own hooks, running concurrently,
+// may still stop an engine whose storage is in one).
+test.after.always('registry harness: stop registries', async () => {
+  await Promise.all([...running].map(stopProcess));
 });
+const removeTemp = () => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+};
+registerCompletionHandler(removeTemp);
+process.on('exit', removeTemp);
 
-/** A temp directory removed when the test process exits. */
+/** A temp directory removed when the test file's tests are done. */
 export function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), `strata-${prefix}-`));
   made.push(d);
@@ -81,7 +92,9 @@ http:
   addr: 127.0.0.1:${port}
   secret: strata-test-secret
 ${authYaml}`);
-  const proc = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawnTied('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
   await waitUp(port, proc, () => err);
@@ -110,7 +123,7 @@ async function waitUp(port: number, proc: ChildProcess, err: () => string): Prom
 }
 
 export async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
   const gone = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGTERM');
   await gone;

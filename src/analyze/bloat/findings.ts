@@ -16,7 +16,7 @@ import type { ImageModel } from '../../model/read-image.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from '../waste.js';
 import { ContentGroups, sameMeta } from './content-groups.js';
 import { IGNORED, RuleMatcher } from './matching.js';
-import { commitAdvice, duplicateAdvice, ruleAdvice, wasteAdvice, type Advice } from './remedies.js';
+import { commitAdvice, duplicateAdvice, ruleAdvice, wasteAdvice, type Advice, type DuplicateCause } from './remedies.js';
 import { RULE_CATEGORIES, type BloatRule } from './rules.js';
 import type { BloatConfig } from './section.js';
 
@@ -238,9 +238,23 @@ class Findings {
     const size = u.sizeOf(inodes[0]);
     const layers = inodes.map((v) => u.layerOf(v));
     const items = paths.map((p, i) => ({ path: `/${p}`, bytes: size, layer: layers[i] }));
-    const splitLink = layers.some((l) => l !== layers[0]) && inodes.every((v) => sameMeta(u, v, inodes[0]));
-    const advice = duplicateAdvice(items.map((i) => i.path), splitLink);
-    return this.finding({ category: 'duplicate', kind: 'bloat', bytes: size * (inodes.length - 1), layer: Math.max(...layers), removedBy: null, rule: null, items }, advice);
+    const first = layers.reduce((a, b) => Math.min(a, b)), last = layers.reduce((a, b) => Math.max(a, b));
+    const copied = stepOf(this.createdBy(last)) === 'copy';
+    const advice = duplicateAdvice(items.map((i) => i.path), { cause: this.duplicateCause(inodes, layers, first), first, last, copied });
+    return this.finding({ category: 'duplicate', kind: 'bloat', bytes: size * (inodes.length - 1), layer: last, removedBy: null, rule: null, items }, advice);
+  }
+
+  /**
+   * Why one content sits at several paths, from the layers holding the copies: one layer (a package's
+   * or the build context's own copies), a later COPY/ADD, a hardlink split by layering (one copy
+   * per layer, same mode, owner and mtime), or a later RUN writing it again.
+   */
+  private duplicateCause(inodes: number[], layers: number[], first: number): DuplicateCause {
+    const later = new Set(layers.filter((l) => l !== first));
+    if (later.size === 0) return 'same-layer';
+    if ([...later].some((l) => stepOf(this.createdBy(l)) === 'copy')) return 'copied-later';
+    const onePerLayer = new Set(layers).size === layers.length;
+    return onePerLayer && inodes.every((v) => sameMeta(this.model.union, v, inodes[0])) ? 'linked-later' : 'stored-again';
   }
 
   private commitFindings(groups: RuleGroup[]): Finding[] {

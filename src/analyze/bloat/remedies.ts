@@ -28,14 +28,50 @@ export function ruleAdvice(rule: BloatRule, layer: number, paths: string[], copi
   };
 }
 
-/** `splitLink`: same content, mode, owner and mtime in different layers (one inode in the build container). */
-export function duplicateAdvice(paths: string[], splitLink: boolean): Advice {
-  return {
-    title: `${paths.length} identical copies of the same content${splitLink ? ' (likely one hardlinked file in the build container)' : ''}: ${pathList(paths)}`,
-    remedy: splitLink
-      ? 'A hardlink created in a later layer to a file of a lower layer is stored as a full copy. Create the link in the same RUN that creates the file, or use a symlink.'
-      : 'Keep one copy: COPY the file once and symlink the other paths, or remove the extra copies in the RUN that creates them.',
-  };
+/**
+ * Why one content sits at several paths (findings.ts decides): all copies written by one layer; a
+ * later COPY/ADD bringing it in again; one hardlinked file split by layering (one copy per layer,
+ * same mode, owner and mtime); a later RUN writing it again.
+ */
+export type DuplicateCause = 'same-layer' | 'copied-later' | 'linked-later' | 'stored-again';
+
+export interface DuplicateGroup {
+  cause: DuplicateCause;
+  /** The oldest and the newest layer holding a copy. */
+  first: number;
+  last: number;
+  /** The newest layer was a COPY/ADD. */
+  copied: boolean;
+}
+
+/** Each cause its own words: what happened, and the fix that applies to it. */
+export function duplicateAdvice(paths: string[], g: DuplicateGroup): Advice {
+  const n = paths.length;
+  const head = `${n} identical copies of the same content`;
+  switch (g.cause) {
+    case 'same-layer':
+      return {
+        title: `${head}, all stored by layer ${g.first}: ${pathList(paths)}`,
+        remedy: g.copied
+          ? `The build context holds the same file ${n} times and layer ${g.first} copied them all. Keep one copy: COPY it once and make the other paths symlinks, or keep the extras out of the context (.dockerignore).`
+          : `One step (layer ${g.first}) wrote every copy: most likely a package's own files (a package manager installs each file it lists, identical or not). Keep one copy: hardlink the others (hardlink or rdfind -makehardlinks true) or delete them at the end of the same RUN that installs them; if the package needs them, list them under bloat.ignore.`,
+      };
+    case 'copied-later':
+      return {
+        title: `${head}, copied in again by layer ${g.last} (layer ${g.first} already stored it): ${pathList(paths)}`,
+        remedy: `A later COPY/ADD stored content an earlier layer already has. COPY it once: drop it from the later COPY/ADD (or from the earlier step), and symlink the other path to it if both are needed.`,
+      };
+    case 'linked-later':
+      return {
+        title: `${head} (likely one hardlinked file in the build container, split by layers ${g.first} and ${g.last}): ${pathList(paths)}`,
+        remedy: 'A hardlink created in a later layer to a file of a lower layer is stored as a full copy. Create the link in the same RUN that creates the file, or use a symlink.',
+      };
+    case 'stored-again':
+      return {
+        title: `${head}, written again by layer ${g.last} (layer ${g.first} already stored it): ${pathList(paths)}`,
+        remedy: `A later RUN wrote content an earlier layer already holds (a tool or package installing its own copy). Keep one copy: remove the extra in the RUN that writes it and symlink to the existing file, or produce it in one step only.`,
+      };
+  }
 }
 
 export function commitAdvice(layer: number, categories: string[]): Advice {

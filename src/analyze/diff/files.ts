@@ -4,12 +4,16 @@
  * Entries are compared on what an extracted filesystem holds: type, content (size + the records'
  * XXH3-128 content hash), link target, device numbers, mode, owner, xattrs, hardlink count. mtime is never
  * compared (every rebuild changes it). Which path of a hardlinked set is the tar "file" and which the
- * "link" is an accident of tar order, so both are regular files here; their link count is compared.
+ * "link" is an accident of tar order, so both are regular files here; their link count is compared,
+ * and so is where the group counts its bytes (model/counted-bytes.ts): size deltas add up to the total.
  */
 import { hashHex, Kind, sameHash, sameXattrs, type KindCode } from '../../scan/records.js';
 import { IMPLICIT, type Union } from '../../model/union.js';
 import { entryOf, type FileEntry } from '../../model/views.js';
+import { comparePaths } from '../../model/counted-bytes.js';
 import type { View } from './side.js';
+
+export { comparePaths } from '../../model/counted-bytes.js';
 
 export type FileChange = 'added' | 'removed' | 'modified' | 'metadata' | 'type' | 'retarget';
 
@@ -28,7 +32,11 @@ export interface FileDiff {
   change: FileChange;
   a: FileState | null;
   b: FileState | null;
-  /** b.size - a.size (apparent sizes: a hardlink counts its file's size). */
+  /**
+   * What the path adds to B's total minus what it adds to A's: b.size - a.size, except that a
+   * hardlink group counts once, at its first path (model/counted-bytes.ts), and 0 at the others.
+   * The deltas of all paths add up to the diff's size delta.
+   */
   sizeDelta: number;
   /** Mode, owner or xattr fields that differ, whatever the main change is. */
   metadata?: MetadataField[];
@@ -39,19 +47,6 @@ export interface DirDelta {
   /** Sum of the size deltas of everything changed below it. */
   sizeDelta: number;
   changed: number;
-}
-
-/** Order of `walk`: depth-first, siblings by name; i.e. paths compared component by component. */
-export function comparePaths(x: string, y: string): number {
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) {
-    const cx = x.charCodeAt(i), cy = y.charCodeAt(i);
-    if (cx === cy) continue;
-    if (cx === 47) return -1; // x's component ended first: it is a prefix of y's
-    if (cy === 47) return 1;
-    return cx - cy;
-  }
-  return x.length - y.length;
 }
 
 /**
@@ -80,7 +75,8 @@ export function diffFiles(a: View, b: View, ignored: (path: string) => boolean):
 
 function oneSided(change: 'added' | 'removed', view: View, v: number): FileDiff {
   const { path, state } = stateOf(view, v);
-  return change === 'added' ? { path, change, a: null, b: state, sizeDelta: state.size } : { path, change, a: state, b: null, sizeDelta: -state.size };
+  const bytes = view.counted.of(v);
+  return change === 'added' ? { path, change, a: null, b: state, sizeDelta: bytes } : { path, change, a: state, b: null, sizeDelta: -bytes };
 }
 
 function stateOf(view: View, v: number): { path: string; state: FileState } {
@@ -123,12 +119,14 @@ function compare(a: View, va: number, b: View, vb: number): FileDiff | null {
     if (ua.uidOf(va) !== ub.uidOf(vb)) metadata.push('uid');
     if (ua.gidOf(va) !== ub.gidOf(vb)) metadata.push('gid');
     if (!sameXattrsAcross(ua, va, ub, vb)) metadata.push('xattrs');
-    if (ka === Kind.file && a.links[ua.inodeOf(va)] !== b.links[ub.inodeOf(vb)]) metadata.push('links');
   }
+  const sizeDelta = b.counted.of(vb) - a.counted.of(va);
+  // the group's other paths changed when its count did, or when its bytes moved to or from this path
+  if (change !== 'type' && ka === Kind.file && (a.links[ua.inodeOf(va)] !== b.links[ub.inodeOf(vb)] || (change === null && sizeDelta !== 0))) metadata.push('links');
   if (change === null && metadata.length === 0) return null;
   const { path, state: sa } = stateOf(a, va);
   const sb = stateOf(b, vb).state;
-  const d: FileDiff = { path, change: change ?? 'metadata', a: sa, b: sb, sizeDelta: sb.size - sa.size };
+  const d: FileDiff = { path, change: change ?? 'metadata', a: sa, b: sb, sizeDelta };
   if (metadata.length) d.metadata = metadata;
   return d;
 }

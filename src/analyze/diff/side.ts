@@ -1,6 +1,7 @@
 /** One side of a diff: a union view, with what every part of the diff reads of it. */
 import { formatPlatform } from '../../image/platform.js';
 import type { ImageModel } from '../../model/read-image.js';
+import { countedBytes, type CountedBytes } from '../../model/counted-bytes.js';
 import type { InspectReport } from '../report.js';
 
 /** One side of a diff: the union view of `model` after layer `layer`. */
@@ -28,6 +29,8 @@ export interface SideSummary {
 /** A side with its hardlink counts (per inode version: paths of the view that share it), entries and size. */
 export interface View extends DiffSide {
   links: Int32Array;
+  /** What each path adds to the view's total (a hardlink group once, at its first path). */
+  counted: CountedBytes;
   entries: number;
   /** Regular-file bytes, each inode once. */
   size: number;
@@ -36,14 +39,16 @@ export interface View extends DiffSide {
 export function viewOf(side: DiffSide): View {
   const u = side.model.union;
   const links = new Int32Array(u.versionCount);
+  const counted = countedBytes(u, side.layer);
   let entries = 0;
   let size = 0;
   for (const version of u.visibleAt(side.layer)) {
     entries++;
     const ino = u.inodeOf(version);
-    if (ino >= 0 && links[ino]++ === 0) size += u.sizeOf(ino);
+    if (ino >= 0) links[ino]++;
+    size += counted.of(version);
   }
-  return { ...side, links, entries, size };
+  return { ...side, links, counted, entries, size };
 }
 
 export function sideSummary(view: View): SideSummary {

@@ -43,6 +43,11 @@ export function loadDiveCi(opts: { file?: string; cwd?: string } = {}): DiveRule
   return parseDiveCi(text, opts.file ?? DIVE_CI_FILE);
 }
 
+/** dive's rules when nothing is configured (what `dive --ci` checks without a `.dive-ci`): `strata ci` without rules. */
+export function diveDefaults(): DiveRule[] {
+  return parseDiveCi('', DIVE_CI_FILE);
+}
+
 export function parseDiveCi(text: string, source: string): DiveRule[] {
   const fail = (key: string, msg: string): never => {
     throw new StrataError(`${source}: ${key}: ${msg}`);

@@ -5,8 +5,8 @@
  *
  * Comparisons: a `max-` rule fails when the measure is above the limit (equal passes), `min-` when
  * below; a `forbid-` rule when anything matches. A rule whose measure does not exist (compressed
- * size of plain-tar layers, growth without a baseline) is an `error` at the failure level: the
- * gate could not be evaluated (exit 2); at the warning level it is a warning.
+ * size of plain-tar layers) is an `error` at the failure level: the gate could not be evaluated
+ * (exit 2); at the warning level it is a warning. Growth rules without a baseline never get here (plan.ts).
  */
 import { activeRules, knownCategories } from '../bloat/matching.js';
 import { type BloatConfig } from '../bloat/section.js';
@@ -83,17 +83,14 @@ export interface GateResult {
 
 const OFFENDER_FILES = 5;
 
-/** Check what can be checked before reading the image: category names and the baseline's presence. */
-export function checkRules(rules: GateRule[], bloat: BloatConfig, hasBaseline: boolean): void {
+/** Check what can be checked before reading the image: category names (growth rules without a baseline are planned out: plan.ts). */
+export function checkRules(rules: GateRule[], bloat: BloatConfig): void {
   const known = new Set([...knownCategories(bloat), ...activeRules(bloat).map((r) => r.id)]);
   for (const r of rules) {
     if (r.key === 'forbid-categories') {
       for (const c of [...((r.fail as string[]) ?? []), ...((r.warn as string[]) ?? [])]) {
         if (!known.has(c)) throw new StrataError(`${r.origin}: unknown category or rule "${c}" (categories: ${knownCategories(bloat).join(', ')}; rules: ${activeRules(bloat).map((x) => x.id).join(', ')})`);
       }
-    }
-    if ((r.key === 'max-growth-bytes' || r.key === 'max-growth-percent') && !hasBaseline) {
-      throw new StrataError(`${r.origin}: growth rules need --baseline REF|report.json`);
     }
   }
 }
@@ -425,7 +422,8 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
     const hidden = k.counts.hiddenSecrets;
     const inLayers = k.secrets.length;
     const parts = [inLayers ? `${countOf(inLayers, 'secret')} in the layers${hidden ? ` (${hidden} hidden by a later layer but still stored)` : ''}` : '', k.config.length ? `${countOf(k.config.length, 'secret')} in the config` : ''].filter(Boolean);
-    return { found, message: found.length ? parts.join(', ') : 'no secret found' };
+    const shipped = k.shipped.length ? ` (${countOf(k.shipped.length, 'secret-looking file')} that packages ship: informational, not counted)` : '';
+    return { found, message: `${found.length ? parts.join(', ') : 'no secret found'}${shipped}` };
   }
   if (key === 'forbid-root-user') {
     const found: Offender[] = k.user.root

@@ -21,8 +21,10 @@ export interface OptimizeSummary {
   baseFrom: BaseSource;
   before: ImageFigures;
   after: ImageFigures;
-  /** after.blobBytes is measured (false in a dry run: estimated from the input's compression ratio). */
+  /** after.blobBytes is measured (false in a dry run: estimated from a compressed sample of the new layers). */
   written: boolean;
+  /** In a dry run: the file bytes compressed for the estimate. */
+  sampledBytes?: number;
   saved: { blobBytes: number; fileBytes: number };
   layers: { from: number[]; entries: number; files: number; whiteouts: number; bytes: number; blobBytes?: number }[];
   dropped: DroppedPath[];
@@ -35,7 +37,11 @@ export function fileBytesSaved(model: ImageModel, plan: Plan): number {
   return upper - plan.layers.reduce((n, l) => n + l.bytes, 0);
 }
 
-export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: Plan, baseFrom: BaseSource, blobSizes?: number[]): OptimizeSummary {
+/** The new layers' blob sizes: written (every layer's, base included), or estimated (the new layers'). */
+export type NewBlobs = { written: number[] } | { estimated: number[]; sampledBytes: number };
+
+export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: Plan, baseFrom: BaseSource, blobs: NewBlobs): OptimizeSummary {
+  const blobSizes = 'written' in blobs ? blobs.written : undefined;
   const L = model.layers;
   const B = plan.base;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -46,14 +52,10 @@ export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: P
     wastedBytes: waste.wastedBytes,
   };
   const baseBlob = sum(L.slice(0, B).map((l) => l.blobSize));
-  const upperFiles = sum(L.slice(B).map((l) => l.records.fileBytes));
-  const upperBlob = sum(L.slice(B).map((l) => l.blobSize));
   const planned = sum(plan.layers.map((l) => l.bytes));
-  // a dry run estimates the new blobs with the ratio the input's upper layers had
-  const ratio = upperFiles > 0 ? upperBlob / upperFiles : 1;
   const after: ImageFigures = {
     layers: B + plan.layers.length,
-    blobBytes: blobSizes ? sum(blobSizes) : Math.round(baseBlob + planned * ratio),
+    blobBytes: 'written' in blobs ? sum(blobs.written) : baseBlob + sum(blobs.estimated),
     fileBytes: sum(L.slice(0, B).map((l) => l.records.fileBytes)) + planned,
     wastedBytes: sum(waste.items.filter((w) => w.layer < B).map((w) => w.bytes)),
   };
@@ -63,6 +65,7 @@ export function optimizeSummary(model: ImageModel, waste: WasteAnalysis, plan: P
     before,
     after,
     written: !!blobSizes,
+    ...('sampledBytes' in blobs ? { sampledBytes: blobs.sampledBytes } : {}),
     saved: { blobBytes: before.blobBytes - after.blobBytes, fileBytes: fileBytesSaved(model, plan) },
     layers: plan.layers.map((l, j) => ({
       from: l.from,

@@ -2,12 +2,13 @@
  * What the HTML page of `strata inspect --html` draws, as plain data: the final view as a tile tree
  * (each file coloured by the layer that last set it and by its bloat category), the bytes hidden in
  * layers as tiles of their own under the layer that stored them, a row per layer, and the findings.
- * Sizes are the inspect report's: the view's tiles add up to `summary.finalSize` (each hardlinked
- * inode once), the hidden ones to `summary.wastedBytes`.
+ * Sizes are the inspect report's: the view's tiles add up to `summary.finalSize` (a hardlink group
+ * once, at its first path: model/counted-bytes.ts), the hidden ones to `summary.wastedBytes`.
  */
 import { instructionText } from '../../image/history.js';
 import { Kind } from '../../scan/records.js';
 import type { ImageModel } from '../../model/read-image.js';
+import { countedBytes } from '../../model/counted-bytes.js';
 import type { InspectReport } from '../report.js';
 import { TileTreeBuilder, type Tile } from './tile-tree.js';
 
@@ -82,17 +83,15 @@ export function inspectPicture(model: ImageModel, report: InspectReport, budget?
   const tree = new TileTreeBuilder(INSPECT_DIMS.length);
   const visible = new Array<number>(model.layers.length).fill(0);
   const u = model.union;
-  const seen = new Uint8Array(u.versionCount); // hardlinked inodes count once, as in summary.finalSize
+  const counted = countedBytes(u, model.layers.length - 1); // a hardlink group once, as in summary.finalSize
   for (const v of u.visibleAt(model.layers.length - 1)) {
     const path = u.nodePath[u.nodeOfVersion(v)];
     if (u.kindOf(v) === Kind.dir) {
       tree.dir(path);
       continue;
     }
-    const ino = u.inodeOf(v);
-    const size = ino >= 0 && !seen[ino] ? u.sizeOf(ino) : 0;
-    if (ino >= 0) seen[ino] = 1;
-    if (size) visible[u.layerOf(ino)] += size; // the layer that stored the bytes: stored = visible + wasted
+    const size = counted.of(v);
+    if (size) visible[u.layerOf(u.inodeOf(v))] += size; // the layer that stored the bytes: stored = visible + wasted
     tree.leaf(path, { size, classes: [u.layerOf(v), fileClass.get(`/${path}`) ?? -1, -1] });
   }
 

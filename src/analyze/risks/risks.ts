@@ -13,6 +13,7 @@ import { GlobSet, ignoreMatcher } from '../../util/glob.js';
 import { instructionText, stepOf } from '../../image/history.js';
 import { capabilityText } from './capabilities.js';
 import { NAME_RULES } from './name-rules.js';
+import { shippedBy, type ShippedBy } from './shipped.js';
 import { defaultSecretsConfig, type SecretsConfig } from './section.js';
 
 export interface SecretMatch {
@@ -40,6 +41,14 @@ export interface SecretFinding {
   remedy: string;
 }
 
+/**
+ * A secret-looking file that the image's packages ship (an example key in their documentation, a
+ * test fixture): informational, never counted as a secret of the image (forbid-secrets, verdicts).
+ */
+export interface ShippedSecret extends SecretFinding {
+  shippedBy: ShippedBy;
+}
+
 export type RiskyFileKind = 'setuid' | 'setgid' | 'capability' | 'world-writable';
 
 export interface RiskyFile {
@@ -61,9 +70,12 @@ export interface RiskyFile {
 export interface RisksReport {
   /** Leading layers taken as the base image: setuid, setgid and capabilities there are not reported. */
   baseLayers: number;
+  /** The image author's secrets: what forbid-secrets counts. */
   secrets: SecretFinding[];
+  /** Files packages ship that look like secrets (shipped.ts): informational, apart. */
+  shipped: ShippedSecret[];
   files: RiskyFile[];
-  counts: { secrets: number; hiddenSecrets: number; setuid: number; setgid: number; capability: number; worldWritable: number };
+  counts: { secrets: number; hiddenSecrets: number; shippedSecrets: number; setuid: number; setgid: number; capability: number; worldWritable: number };
 }
 
 /** What to do about an image that runs as root (the CI offender and the SARIF rule say it). */
@@ -77,6 +89,8 @@ const REMEDY = {
   history: 'A shell history can hold typed passwords and tokens, and says how the image was made: remove it in the same step that made it, or do not build images from an interactive shell (docker commit).',
   setuid: 'A setuid or setgid program runs with its owner\'s or group\'s rights for anyone who can run it: drop the bit (chmod u-s,g-s) unless the program needs it, and run containers with --security-opt no-new-privileges.',
   capability: 'File capabilities grant privileges to whoever runs the program: remove them (setcap -r) unless needed; at run time, --cap-drop limits what any process can gain.',
+  shipped: (why: ShippedBy) =>
+    `Informational: ${why.reason}, shipped for everyone who installs it, not a secret of this image; forbid-secrets does not count it. To drop such files, delete them in the RUN that installs the package (or exclude the path from the package manager, e.g. dpkg path-exclude).`,
   worldWritable: 'Any user in the container can change it: remove write for others (chmod o-w), or set the sticky bit on a shared directory (chmod +t).',
 };
 
@@ -87,16 +101,24 @@ export function analyzeRisks(model: ImageModel, baseLayers: number, config: Secr
     return instructionText(h?.created_by, h?.comment) || null;
   };
   const allowed = ignoreMatcher(config.allow);
-  const secrets = findSecrets(model, config, allowed, instruction);
+  const secrets: SecretFinding[] = [];
+  const shipped: ShippedSecret[] = [];
+  for (const s of findSecrets(model, config, allowed, instruction)) {
+    const why = shippedBy(s.path.slice(1));
+    if (why) shipped.push({ ...s, shippedBy: why, remedy: REMEDY.shipped(why) });
+    else secrets.push(s);
+  }
   const files = riskyFiles(u, baseLayers, allowed, instruction);
   const n = (k: RiskyFileKind) => files.filter((f) => f.kind === k).length;
   return {
     baseLayers,
     secrets,
+    shipped,
     files,
     counts: {
       secrets: secrets.length,
       hiddenSecrets: secrets.filter((s) => s.status === 'hidden').length,
+      shippedSecrets: shipped.length,
       setuid: n('setuid'),
       setgid: n('setgid'),
       capability: n('capability'),

@@ -240,17 +240,6 @@ function wireMap(): void {
 function inspectPage(p: InspectPicture): void {
   const s = p.summary;
   $('title').textContent = p.ref;
-  $('facts').innerHTML = [
-    `<span class="verdict ${s.verdict}">${s.verdict}</span>`,
-    ...(secretCount(p) ? [`<span class="verdict bloated">${secretCount(p)} secret${secretCount(p) === 1 ? '' : 's'}</span>`] : []),
-    `${escapeMarkup(p.platform)}`,
-    `final view <b>${humanBytes(s.finalSize)}</b> (${s.finalEntries.toLocaleString('en-US')} entries)`,
-    `stored in layers <b>${humanBytes(s.uncompressedSize)}</b>`,
-    `compressed <b>${humanBytes(s.compressedSize ?? s.blobSize)}</b>`,
-    `wasted <b>${humanBytes(s.wastedBytes)}</b>`,
-    `bloat <b>${humanBytes(s.bloatBytes)}</b>`,
-    `reclaimable <b>${pct(s.reclaimableShare)}</b>`,
-  ].join(' · ');
   const colour = $('colour');
   colour.innerHTML = p.dims
     .filter((d) => d !== 'removedBy')
@@ -280,9 +269,6 @@ function inspectPage(p: InspectPicture): void {
   if (s.findingCount > p.findings.length) f.insertAdjacentHTML('beforeend', `<p><small>${p.findings.length} largest of ${s.findingCount} findings.</small></p>`);
   risks(p.risks);
 }
-
-/** Secrets in the layers and in the config. */
-const secretCount = (p: InspectPicture) => p.risks.secrets.length + p.risks.config.length;
 
 interface RiskRow {
   kind: string;
@@ -363,12 +349,6 @@ function layers(p: InspectPicture): void {
 function diffPage(p: DiffPicture): void {
   const s = p.summary;
   $('title').textContent = `${s.a.ref} → ${s.b.ref}`;
-  $('facts').innerHTML = [
-    `<span class="verdict ${s.identical ? 'lean' : 'some-waste'}">${s.identical ? 'identical' : 'different'}</span>`,
-    `A <b>${humanBytes(s.a.size)}</b> → B <b>${humanBytes(s.b.size)}</b> (${signed(s.sizeDelta)})`,
-    s.compressedSizeDelta === null ? '' : `compressed ${signed(s.compressedSizeDelta)}`,
-    `${s.files.added} added, ${s.files.removed} removed, ${s.files.modified} modified, ${s.files.metadata + s.files.type + s.files.retarget} other changes`,
-  ].filter(Boolean).join(' · ');
   $('colour').innerHTML = 'colour: change';
   $('layers-section').remove();
   sortable($('findings'), p.directories, [
