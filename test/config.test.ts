@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, loadConfig, parseConfig } from '../src/commands/config-file.js';
@@ -106,6 +106,7 @@ test('config: a custom category can be disabled; YAML syntax errors are one line
 
 test('loadConfig: .strata.yml in the working directory, --config FILE, or the defaults', (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'strata-config-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
   t.deepEqual(loadConfig({ cwd }), defaultConfig());
   writeFileSync(join(cwd, '.strata.yml'), 'bloat: {disable: [logs]}\n');
   t.deepEqual(loadConfig({ cwd }).bloat.disable, ['logs']);

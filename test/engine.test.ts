@@ -17,7 +17,6 @@ import { push, startRegistry, stopProcess, tempDir } from './helpers/registry-ha
 import { runStrata } from './helpers/cli.js';
 import { missingTool, requireTools, spawnTied } from './helpers/system-tools.js';
 
-requireTools('dockerd', 'docker', 'podman', 'docker-registry', 'skopeo');
 
 const run = promisify(execFile);
 const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';
@@ -129,8 +128,35 @@ function answers(socketPath: string, path: string): Promise<boolean> {
   });
 }
 
-// Started before any test is declared: ava wants every declaration in the first tick.
-const [engine, podman] = await Promise.all([startDockerd(), startPodman()]);
+requireTools('dockerd', 'docker', 'podman', 'docker-registry', 'skopeo');
+
+// Both engines start once, in a hook (ava wants every declaration in the first tick, so no
+// top-level await); a test of an engine that could not start fails with the reason.
+let engine: Engine | string = 'not started';
+let podman: Podman | string = 'not started';
+test.before(async () => {
+  [engine, podman] = await Promise.all([startDockerd(), startPodman()]);
+  if (typeof engine !== 'string') await run('docker', ['-H', `unix://${engine.socket}`, 'load', '-i', FIXTURE]);
+});
+test.after.always(async () => {
+  for (const e of [engine, podman]) {
+    if (typeof e === 'string') continue;
+    await stopProcess(e.proc);
+    rmSync(e.dir, { recursive: true, force: true });
+  }
+});
+
+/** The docker engine's host for a test, or the test fails with why it could not start. */
+function dockerHostFor(): string {
+  if (typeof engine === 'string') throw new Error(`docker engine: ${engine}`);
+  return `unix://${engine.socket}`;
+}
+
+/** The running podman for a test, or the test fails with why it could not start. */
+function podmanFor(): Podman {
+  if (typeof podman === 'string') throw new Error(`podman: ${podman}`);
+  return podman;
+}
 
 test('podman: without an API socket, `podman image save` on a pipe (a stand-in podman: the exact command)', async (t) => {
   // A stand-in that saves like the real one (the archive on stdout) and checks the arguments.
@@ -162,107 +188,93 @@ test('no engine reachable: one clear line naming the address', async (t) => {
 });
 
 // An engine that is installed but cannot start fails, as a missing one does: these tests exist to run.
-if (typeof engine === 'string') {
-  test('docker engine tests', (t) => t.fail(engine));
-} else {
-  const dockerHost = `unix://${engine.socket}`;
-  test.before(async () => {
-    await run('docker', ['-H', dockerHost, 'load', '-i', FIXTURE]);
-  });
-  test.after.always(async () => {
-    await stopProcess(engine.proc);
-    rmSync(engine.dir, { recursive: true, force: true });
-  });
+test('docker-daemon: streams `docker save` from the Engine API and matches the fixture', async (t) => {
+  const dockerHost = dockerHostFor();
+  const { model, notes } = await read('docker-daemon:tiny-app:dockerfile', env({ DOCKER_HOST: dockerHost }));
+  const fixture = await readImage(await openImage(FIXTURE));
+  same(t, model, fixture);
+  t.deepEqual(await busybox(model), await busybox(fixture));
+  t.is(model.image.source, 'docker-daemon');
+  t.deepEqual(model.image.tags, ['tiny-app:dockerfile']);
+  t.deepEqual(notes, [`reading tiny-app:dockerfile from the docker engine at ${dockerHost}`]);
+});
 
-  test('docker-daemon: streams `docker save` from the Engine API and matches the fixture', async (t) => {
-    const { model, notes } = await read('docker-daemon:tiny-app:dockerfile', env({ DOCKER_HOST: dockerHost }));
-    const fixture = await readImage(await openImage(FIXTURE));
-    same(t, model, fixture);
-    t.deepEqual(await busybox(model), await busybox(fixture));
-    t.is(model.image.source, 'docker-daemon');
-    t.deepEqual(model.image.tags, ['tiny-app:dockerfile']);
-    t.deepEqual(notes, [`reading tiny-app:dockerfile from the docker engine at ${dockerHost}`]);
+test('docker-daemon: an image the engine lacks', async (t) => {
+  const dockerHost = dockerHostFor();
+  await t.throwsAsync(read('docker-daemon:absent:v9', env({ DOCKER_HOST: dockerHost })), {
+    message: /^docker engine at unix:\/\/.*\/docker.sock: no image absent:v9: reference does not exist$/,
   });
+});
 
-  test('docker-daemon: an image the engine lacks', async (t) => {
-    await t.throwsAsync(read('docker-daemon:absent:v9', env({ DOCKER_HOST: dockerHost })), {
-      message: /^docker engine at unix:\/\/.*\/docker.sock: no image absent:v9: reference does not exist$/,
-    });
-  });
+test('a bare reference: the engine when it holds the image, else the registry', async (t) => {
+  const dockerHost = dockerHostFor();
+  const e = env({ DOCKER_HOST: dockerHost });
+  const local = await read('tiny-app:dockerfile', e);
+  t.is(local.model.image.source, 'docker-daemon');
+  t.regex(local.notes[0], /^reading tiny-app:dockerfile from the docker engine at unix:\/\/.* \(docker:\/\/tiny-app:dockerfile pulls from the registry instead\)$/);
 
-  test('a bare reference: the engine when it holds the image, else the registry', async (t) => {
-    const e = env({ DOCKER_HOST: dockerHost });
-    const local = await read('tiny-app:dockerfile', e);
-    t.is(local.model.image.source, 'docker-daemon');
-    t.regex(local.notes[0], /^reading tiny-app:dockerfile from the docker engine at unix:\/\/.* \(docker:\/\/tiny-app:dockerfile pulls from the registry instead\)$/);
+  const reg = await startRegistry();
+  t.teardown(() => reg.stop());
+  await push(`docker-archive:${FIXTURE}`, `${reg.host}/tiny-app:dockerfile`);
+  const remote = await read(`${reg.host}/tiny-app:dockerfile`, e);
+  t.is(remote.model.image.source, 'registry');
+  t.deepEqual(remote.notes, [`pulling ${reg.host}/tiny-app:dockerfile from the registry`]);
+  t.deepEqual([...listView(remote.model)], [...listView(local.model)]);
+});
 
-    const reg = await startRegistry();
-    t.teardown(() => reg.stop());
-    await push(`docker-archive:${FIXTURE}`, `${reg.host}/tiny-app:dockerfile`);
-    const remote = await read(`${reg.host}/tiny-app:dockerfile`, e);
-    t.is(remote.model.image.source, 'registry');
-    t.deepEqual(remote.notes, [`pulling ${reg.host}/tiny-app:dockerfile from the registry`]);
-    t.deepEqual([...listView(remote.model)], [...listView(local.model)]);
-  });
+test('optimize: the output loads into dockerd and a container reads the same files as the original', async (t) => {
+  const dockerHost = dockerHostFor();
+  const out = join(tempDir('optimize'), 'slim.tar');
+  const r = await runStrata(['optimize', FIXTURE, '-o', `docker-archive:${out}:tiny-app:slim`], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  await run('docker', ['-H', dockerHost, 'load', '-i', out]);
+  // every regular file's content and every path's mode, owner and type, as the container sees them
+  // (one hostname for both: docker writes it into /etc/hostname and /etc/hosts)
+  const script = 'find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | sort | while read p; do stat -c "%n %F %a %u:%g %s" "$p"; [ -f "$p" ] && md5sum "$p"; done';
+  const inContainer = async (image: string) =>
+    (await run('docker', ['-H', dockerHost, 'run', '--rm', '--network', 'none', '--hostname', 'strata', '--user', '0', image, 'sh', '-c', script], { maxBuffer: 1 << 26 })).stdout;
+  const [original, slim] = await Promise.all([inContainer('tiny-app:dockerfile'), inContainer('tiny-app:slim')]);
+  t.true(original.split('\n').length > 500);
+  t.is(slim, original);
+  const sizes = async (image: string) => Number((await run('docker', ['-H', dockerHost, 'image', 'inspect', '-f', '{{.Size}}', image])).stdout);
+  t.true((await sizes('tiny-app:slim')) < (await sizes('tiny-app:dockerfile')) - 1_000_000);
+});
 
-  test('optimize: the output loads into dockerd and a container reads the same files as the original', async (t) => {
-    const out = join(tempDir('optimize'), 'slim.tar');
-    const r = await runStrata(['optimize', FIXTURE, '-o', `docker-archive:${out}:tiny-app:slim`], { timeoutMs: 120_000 });
-    t.is(r.code, 0, r.stderr);
-    await run('docker', ['-H', dockerHost, 'load', '-i', out]);
-    // every regular file's content and every path's mode, owner and type, as the container sees them
-    // (one hostname for both: docker writes it into /etc/hostname and /etc/hosts)
-    const script = 'find / -xdev \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -print | sort | while read p; do stat -c "%n %F %a %u:%g %s" "$p"; [ -f "$p" ] && md5sum "$p"; done';
-    const inContainer = async (image: string) =>
-      (await run('docker', ['-H', dockerHost, 'run', '--rm', '--network', 'none', '--hostname', 'strata', '--user', '0', image, 'sh', '-c', script], { maxBuffer: 1 << 26 })).stdout;
-    const [original, slim] = await Promise.all([inContainer('tiny-app:dockerfile'), inContainer('tiny-app:slim')]);
-    t.true(original.split('\n').length > 500);
-    t.is(slim, original);
-    const sizes = async (image: string) => Number((await run('docker', ['-H', dockerHost, 'image', 'inspect', '-f', '{{.Size}}', image])).stdout);
-    t.true((await sizes('tiny-app:slim')) < (await sizes('tiny-app:dockerfile')) - 1_000_000);
-  });
+test('podman: through a Docker-compatible API socket (CONTAINER_HOST)', async (t) => {
+  const dockerHost = dockerHostFor();
+  const { model } = await read('podman:tiny-app:dockerfile', env({ CONTAINER_HOST: dockerHost, DOCKER_HOST: 'unix:///nonexistent.sock' }));
+  t.is(model.image.source, 'podman');
+  same(t, model, await readImage(await openImage(FIXTURE)));
+});
 
-  test('podman: through a Docker-compatible API socket (CONTAINER_HOST)', async (t) => {
-    const { model } = await read('podman:tiny-app:dockerfile', env({ CONTAINER_HOST: dockerHost, DOCKER_HOST: 'unix:///nonexistent.sock' }));
-    t.is(model.image.source, 'podman');
-    same(t, model, await readImage(await openImage(FIXTURE)));
-  });
-}
-
-if (typeof podman === 'string') {
-  test('podman tests', (t) => t.fail(podman));
-} else {
+test('podman (real): `podman image save` on a pipe when no API socket answers', async (t) => {
+  const podman = podmanFor();
   const storage = { CONTAINERS_STORAGE_CONF: podman.storageConf };
-  test.after.always(async () => {
-    await stopProcess(podman.proc);
-    rmSync(podman.dir, { recursive: true, force: true });
-  });
+  // No CONTAINER_HOST: the podman command honours it too, and would dial the socket strata found silent.
+  const e = env(storage);
+  delete e.CONTAINER_HOST;
+  const { model, notes } = await read('podman:tiny-app:dockerfile', e);
+  t.is(model.image.source, 'podman');
+  t.deepEqual(model.image.tags, ['localhost/tiny-app:dockerfile']);
+  t.deepEqual(notes, ['reading tiny-app:dockerfile from podman']);
+  const fixture = await readImage(await openImage(FIXTURE));
+  same(t, model, fixture);
+  t.deepEqual(await busybox(model), await busybox(fixture));
+  await t.throwsAsync(read('podman:absent', e), { message: 'podman image save absent: Error: absent: image not known' });
+});
 
-  test('podman (real): `podman image save` on a pipe when no API socket answers', async (t) => {
-    // No CONTAINER_HOST: the podman command honours it too, and would dial the socket strata found silent.
-    const e = env(storage);
-    delete e.CONTAINER_HOST;
-    const { model, notes } = await read('podman:tiny-app:dockerfile', e);
-    t.is(model.image.source, 'podman');
-    t.deepEqual(model.image.tags, ['localhost/tiny-app:dockerfile']);
-    t.deepEqual(notes, ['reading tiny-app:dockerfile from podman']);
-    const fixture = await readImage(await openImage(FIXTURE));
-    same(t, model, fixture);
-    t.deepEqual(await busybox(model), await busybox(fixture));
-    await t.throwsAsync(read('podman:absent', e), { message: 'podman image save absent: Error: absent: image not known' });
-  });
-
-  test('podman (real): the API of `podman system service` (CONTAINER_HOST)', async (t) => {
-    const e = env({ ...storage, CONTAINER_HOST: `unix://${podman.socket}`, DOCKER_HOST: 'unix:///nonexistent.sock' });
-    const { model } = await read('podman:localhost/tiny-app:dockerfile', e);
-    t.is(model.image.source, 'podman');
-    const fixture = await readImage(await openImage(FIXTURE));
-    same(t, model, fixture);
-    t.deepEqual(await busybox(model), await busybox(fixture));
-    await t.throwsAsync(read('podman:absent', e), { message: `podman engine at unix://${podman.socket}: no image absent` });
-    // a bare reference: docker does not answer, podman holds it
-    const bare = await read('tiny-app:dockerfile', e);
-    t.is(bare.model.image.source, 'podman');
-    t.deepEqual(bare.notes, [`reading tiny-app:dockerfile from the podman engine at unix://${podman.socket} (docker://tiny-app:dockerfile pulls from the registry instead)`]);
-  });
-}
+test('podman (real): the API of `podman system service` (CONTAINER_HOST)', async (t) => {
+  const podman = podmanFor();
+  const storage = { CONTAINERS_STORAGE_CONF: podman.storageConf };
+  const e = env({ ...storage, CONTAINER_HOST: `unix://${podman.socket}`, DOCKER_HOST: 'unix:///nonexistent.sock' });
+  const { model } = await read('podman:localhost/tiny-app:dockerfile', e);
+  t.is(model.image.source, 'podman');
+  const fixture = await readImage(await openImage(FIXTURE));
+  same(t, model, fixture);
+  t.deepEqual(await busybox(model), await busybox(fixture));
+  await t.throwsAsync(read('podman:absent', e), { message: `podman engine at unix://${podman.socket}: no image absent` });
+  // a bare reference: docker does not answer, podman holds it
+  const bare = await read('tiny-app:dockerfile', e);
+  t.is(bare.model.image.source, 'podman');
+  t.deepEqual(bare.notes, [`reading tiny-app:dockerfile from the podman engine at unix://${podman.socket} (docker://tiny-app:dockerfile pulls from the registry instead)`]);
+});

@@ -249,7 +249,7 @@ test('--drop leaves out visible bloat above the base, lists every dropped path, 
   const droppedPaths = new Set(s.dropped.map((d: { path: string }) => d.path.slice(1)));
   t.deepEqual(after, before.filter((e) => !droppedPaths.has(e.path as string)));
   const text = await runStrata(['optimize', fixture('tiny-commit.docker.tar'), '--drop', 'log', '--dry-run']);
-  t.regex(text.stdout, /Dropped \(--drop: the final view changes\): 1 files, 58\.9 kB\n  log +58\.9 kB  L1  \/var\/log\/app\/build\.log/);
+  t.regex(text.stdout, /Dropped \(--drop: the final view changes\): 1 file, 58\.9 kB\n  log +58\.9 kB  L1  \/var\/log\/app\/build\.log/);
   const bad = await runStrata(['optimize', fixture('tiny-commit.docker.tar'), '--drop', 'deleted', '--dry-run']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /^strata: --drop: "deleted" is not a category of visible bloat \(known: temp, log, cache, vcs, build, history, core-dump\)\n$/);

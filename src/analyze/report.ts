@@ -71,6 +71,8 @@ export interface InspectReport {
     diveEfficiency: number;
     /** Bytes of the final view per bloat category (rule categories and duplicate). */
     bloat: Record<string, number>;
+    /** Files of the final view per bloat category: every finding's, whatever --top and --category keep. */
+    bloatFiles: Record<string, number>;
     bloatBytes: number;
     verdict: Verdict;
     /** (wastedBytes + bloatBytes) / uncompressedSize. */
@@ -115,6 +117,12 @@ export function narrowFindings(findings: Finding[], opts: Pick<ReportOptions, 't
   return out;
 }
 
+function filesByCategory(findings: Finding[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of findings) if (f.kind === 'bloat') out[f.category] = (out[f.category] ?? 0) + f.files;
+  return out;
+}
+
 export function inspectReport(model: ImageModel, opts: ReportOptions = {}): InspectReport {
   const sizes = imageSizes(model);
   const waste = analyzeWaste(model, sizes);
@@ -138,6 +146,7 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
       efficiency: waste.efficiency,
       diveEfficiency: waste.diveEfficiency,
       bloat: bloat.bloat,
+      bloatFiles: filesByCategory(bloat.findings),
       bloatBytes: bloat.bloatBytes,
       verdict: bloat.verdict,
       reclaimableShare: bloat.reclaimableShare,

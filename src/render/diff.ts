@@ -10,6 +10,9 @@ import { humanBytes } from '../util/units.js';
 import { instructionText } from '../image/history.js';
 import { markdownBlock, markdownCode, markdownText, terminalCopy, terminalLines } from '../util/terminal-text.js';
 
+/** Paths are padded to at most this many columns: a longer one overflows its own line only. */
+const PATH_COLUMN = 60;
+
 export function signedBytes(n: number): string {
   return n > 0 ? `+${humanBytes(n)}` : n < 0 ? `-${humanBytes(-n)}` : '0 B';
 }
@@ -148,12 +151,12 @@ export function renderDiffText(report: DiffReport, width: number): string {
   if (r.files.length) {
     lines.push('', 'Files');
     const rows = r.files.map((f) => [changeMark[f.change], f.sizeDelta ? signedBytes(f.sizeDelta) : '', f.path, fileDetail(f)]);
-    for (const row of table(rows, ['l', 'r', 'l', 'l'])) lines.push(`  ${row}`);
+    for (const row of table(rows, ['l', 'r', 'l', 'l'], [undefined, undefined, PATH_COLUMN])) lines.push(`  ${row}`);
     lines.push('  (A added, D removed, M content, m metadata only, T type, L symlink target)');
     const dirs = r.directories.filter((d) => d.sizeDelta !== 0).slice(0, 10);
     if (dirs.length) {
       lines.push('', 'Directories (size delta of everything below, biggest first)');
-      for (const row of table(dirs.map((d) => [signedBytes(d.sizeDelta), d.path, `${d.changed} changed`]), ['r', 'l', 'l'])) lines.push(`  ${row}`);
+      for (const row of table(dirs.map((d) => [signedBytes(d.sizeDelta), d.path, `${d.changed} changed`]), ['r', 'l', 'l'], [undefined, PATH_COLUMN])) lines.push(`  ${row}`);
     }
   }
   if (report.contents?.length) {

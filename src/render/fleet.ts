@@ -1,6 +1,6 @@
 /** `strata audit` reports: text (a row per image, then the fleet), CSV (a row per image), JSON as is. */
 import type { FleetReport } from '../analyze/fleet/fleet.js';
-import { humanBytes } from '../util/units.js';
+import { humanBytes, plural } from '../util/units.js';
 import { table, truncate } from './text.js';
 import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
@@ -32,13 +32,13 @@ function renderText(r: FleetReport, width: number): string {
   lines.push(`  verdicts      ${f.verdicts.lean} lean, ${f.verdicts['some-waste']} some waste, ${f.verdicts.bloated} bloated`);
   lines.push('', 'Layers shared by most images');
   if (!f.sharedLayers.length) lines.push('  none: no layer is in two images');
-  else lines.push(...table(f.sharedLayers.map((l) => [`${l.images} images`, humanBytes(l.size), l.diffId.slice(0, 19), l.instruction ?? '']), ['r', 'r', 'l', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
+  else lines.push(...table(f.sharedLayers.map((l) => [plural(l.images, 'image'), humanBytes(l.size), l.diffId.slice(0, 19), l.instruction ?? '']), ['r', 'r', 'l', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
   lines.push('', 'Waste by instruction');
   if (!f.wasteByInstruction.length) lines.push('  none');
   else lines.push(...table(f.wasteByInstruction.map((w) => [humanBytes(w.bytes), `${w.images} image${w.images === 1 ? '' : 's'}`, w.pattern]), ['r', 'r', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
   lines.push('', 'The same content in several layers (files of 100 kB or more)');
   if (!f.duplicates.length) lines.push('  none');
-  else lines.push(...table(f.duplicates.map((d) => [humanBytes(d.extraBytes), `${d.layers} layers`, `${d.images} images`, humanBytes(d.size), d.paths.join(', ')]), ['r', 'r', 'r', 'r', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
+  else lines.push(...table(f.duplicates.map((d) => [humanBytes(d.extraBytes), plural(d.layers, 'layer'), plural(d.images, 'image'), humanBytes(d.size), d.paths.join(', ')]), ['r', 'r', 'r', 'r', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
   return `${lines.join('\n')}\n`;
 }
 

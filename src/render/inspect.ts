@@ -1,7 +1,7 @@
 /** The text of `strata inspect`: image details, sizes, the layer table, then efficiency, bloat and findings. */
 import type { InspectReport } from '../analyze/report.js';
 import { instructionText } from '../image/history.js';
-import { humanBytes } from '../util/units.js';
+import { humanBytes, plural } from '../util/units.js';
 import { table, truncate, wrapWords } from './text.js';
 import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
@@ -75,13 +75,12 @@ function renderBloat(r: InspectReport, width: number): string[] {
   const cats = Object.entries(s.bloat).filter(([, n]) => n > 0);
   if (cats.length === 0) lines.push('  none found');
   else {
-    const files = (c: string) => r.findings.filter((f) => f.kind === 'bloat' && f.category === c).reduce((n, f) => n + f.files, 0);
-    const rows = cats.map(([c, n]) => [c, humanBytes(n), s.findingCount === r.findings.length ? plural(files(c), 'file') : '']);
+    const rows = cats.map(([c, n]) => [c, humanBytes(n), plural(s.bloatFiles[c] ?? 0, 'file')]);
     lines.push(...table(rows, ['l', 'r', 'l']).map((l) => `  ${l}`));
   }
   const shown = r.findings.length;
   lines.push('', shown === s.findingCount ? `Findings (${shown}, largest first)` : `Findings (${shown} of ${s.findingCount}, largest first; --top / --category)`);
-  if (shown === 0) lines.push('  none');
+  if (s.findingCount === 0) lines.push('  none');
   const w = Math.max(width - 15, 40);
   for (const [i, f] of r.findings.entries()) {
     const head = `  ${String(i + 1).padStart(2)}. ${humanBytes(f.bytes).padStart(7)}  ${f.category}: `;
@@ -139,7 +138,6 @@ function renderRisks(r: InspectReport, width: number): string[] {
   return lines;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** The verdict is about size; the risks, when there are any, are said after it. */
 function risksClause(r: InspectReport): string {

@@ -1,6 +1,6 @@
 /** The text of `strata optimize`: before and after, the layers written, what --drop left out. */
 import type { OptimizeSummary } from '../analyze/optimize/summary.js';
-import { humanBytes } from '../util/units.js';
+import { humanBytes, plural } from '../util/units.js';
 import { table } from './text.js';
 import { terminalCopy, terminalText } from '../util/terminal-text.js';
 
@@ -39,7 +39,7 @@ export function renderOptimize(summary: OptimizeSummary, output: string | undefi
   );
   if (s.dropped.length) {
     lines.push('');
-    lines.push(`Dropped (--drop: the final view changes): ${s.dropped.length} files, ${humanBytes(s.droppedBytes)}`);
+    lines.push(`Dropped (--drop: the final view changes): ${plural(s.dropped.length, 'file')}, ${humanBytes(s.droppedBytes)}`);
     for (const d of s.dropped) lines.push(`  ${d.category.padEnd(8)} ${humanBytes(d.bytes).padStart(9)}  L${d.layer}  ${d.path}`);
   }
   return `${lines.join('\n')}\n`;

@@ -4,8 +4,12 @@ export function truncate(s: string, width: number): string {
   return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
 }
 
-export function table(rows: string[][], align: ('l' | 'r')[]): string[] {
-  const widths = align.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+/**
+ * Rows as aligned columns. `caps`: the most a column is padded to, so that one long cell (a deep
+ * path) does not push every other row's next column far right; a longer cell overflows its own line.
+ */
+export function table(rows: string[][], align: ('l' | 'r')[], caps: (number | undefined)[] = []): string[] {
+  const widths = align.map((_, c) => Math.min(caps[c] ?? Infinity, Math.max(...rows.map((r) => (r[c] ?? '').length))));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 && align[c] === 'l' ? cell : align[c] === 'r' ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
 }
 

@@ -29,3 +29,8 @@ export function humanBytes(n: number | null | undefined): string {
   }
   return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
+
+/** "1 file", "2 files": a count with its word, for people. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -5,6 +5,7 @@
  */
 import type { Step } from '../../image/history.js';
 import type { WastedItem } from '../waste.js';
+import { plural } from '../../util/units.js';
 import type { BloatRule } from './rules.js';
 
 export interface Advice {
@@ -18,7 +19,6 @@ export function pathList(paths: string[]): string {
   return paths.length > 3 ? `${shown} and ${paths.length - 3} more` : shown;
 }
 
-const filesText = (n: number) => `${n} file${n === 1 ? '' : 's'}`;
 
 export function ruleAdvice(rule: BloatRule, layer: number, paths: string[], copied: boolean): Advice {
   const n = paths.length;
@@ -99,7 +99,7 @@ export interface WasteGroup {
 
 export function wasteAdvice(g: WasteGroup): Advice {
   const { stored: S, hiddenBy: E } = g;
-  const files = filesText(g.items.length);
+  const files = plural(g.items.length, 'file');
   const paths = pathList(g.paths);
   // A layer not made by a Dockerfile step, changed by one that is: most likely the base image.
   const fromBase = g.storedStep === 'other' && g.hiddenStep !== 'other';

@@ -58,7 +58,8 @@ export function auditEntry(model: ImageModel, report: InspectReport): AuditEntry
   for (const f of report.findings) {
     if (f.kind !== 'waste') continue;
     const h = model.layers[f.layer]?.history;
-    const pattern = instructionKey(h?.created_by) || '(no history)';
+    // the same words as the layer rows: a layer without created_by is named by its comment (`(Imported from -)`)
+    const pattern = instructionKey(h?.created_by) || instructionText(undefined, h?.comment) || '(no history)';
     byPattern.set(pattern, (byPattern.get(pattern) ?? 0) + f.bytes);
   }
   // the saving alone: the summary's other figures need a waste analysis the report has made already

@@ -33,6 +33,8 @@ const state = {
   /** The selected layer, or -1. */
   layer: -1,
   drawn: [] as Node[],
+  /** Every leaf tile of the map shown, drawn or too small to draw: the legend's sizes are theirs. */
+  leaves: [] as Node[],
 };
 
 const $ = (id: string) => document.getElementById(id)!;
@@ -145,6 +147,7 @@ function draw(): void {
   map.innerHTML = html.join('');
   map.dataset.size = String(top.s);
   state.drawn = drawn;
+  state.leaves = root.leaves();
   crumbs();
   legend();
 }
@@ -158,7 +161,8 @@ function crumbs(): void {
 
 function legend(): void {
   const seen = new Map<number, number>();
-  for (const d of state.drawn) if (!d.children && d.data.c) seen.set(d.data.c[state.dim], (seen.get(d.data.c[state.dim]) ?? 0) + d.data.s);
+  // all leaves, not the drawn ones: a layer's size must not depend on how many of its tiles are big enough to draw
+  for (const d of state.leaves) if (d.data.c) seen.set(d.data.c[state.dim], (seen.get(d.data.c[state.dim]) ?? 0) + d.data.s);
   const items = [...seen].sort((a, b) => b[1] - a[1]).slice(0, 16);
   $('legend').innerHTML = items
     .map(([c, bytes]) => `<span class="key"><i style="background:${colourOf(state.dim, c)}"></i>${escapeMarkup(className(state.dim, c))} <small>${humanBytes(bytes)}</small></span>`)
