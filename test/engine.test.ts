@@ -6,6 +6,7 @@
 import test from 'ava';
 import { execFile, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -204,6 +205,36 @@ test('docker-daemon: an image the engine lacks', async (t) => {
   await t.throwsAsync(read('docker-daemon:absent:v9', env({ DOCKER_HOST: dockerHost })), {
     message: /^docker engine at unix:\/\/.*\/docker.sock: no image absent:v9: reference does not exist$/,
   });
+});
+
+test('docker-daemon: a second inspect with a cache exports nothing: the kept config and the engine\'s diffIDs find the report', async (t) => {
+  const dockerHost = dockerHostFor();
+  // a socket in front of the engine's that notes each request
+  const dir = tempDir('proxy');
+  const socket = join(dir, 'proxy.sock');
+  const seen: string[] = [];
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(dockerHost.slice('unix://'.length));
+    client.on('data', (d: Buffer) => {
+      for (const m of d.toString('latin1').matchAll(/^(?:GET|HEAD|POST) (\S+)/gm)) seen.push(m[1]);
+    });
+    client.pipe(upstream).pipe(client);
+    const close = () => (client.destroy(), upstream.destroy());
+    client.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((r) => proxy.listen(socket, r));
+  t.teardown(() => new Promise<void>((r) => proxy.close(() => r())));
+  const env = { DOCKER_HOST: `unix://${socket}`, STRATA_NO_CACHE: '', STRATA_CACHE_DIR: join(dir, 'cache') };
+  const first = await runStrata(['inspect', '--json', 'docker-daemon:tiny-app:dockerfile'], { env, timeoutMs: 120_000 });
+  t.is(first.code, 0, first.stderr);
+  t.true(seen.some((p) => p.startsWith('/images/get')), seen.join(' '));
+  seen.length = 0;
+  const second = await runStrata(['inspect', '--json', 'docker-daemon:tiny-app:dockerfile'], { env, timeoutMs: 120_000 });
+  t.is(second.code, 0, second.stderr);
+  t.false(seen.some((p) => p.startsWith('/images/get')), seen.join(' '));
+  t.true(seen.some((p) => /^\/images\/tiny-app:dockerfile\/json/.test(p)), seen.join(' '));
+  t.deepEqual(JSON.parse(second.stdout), JSON.parse(first.stdout));
 });
 
 test('a bare reference: the engine when it holds the image, else the registry', async (t) => {

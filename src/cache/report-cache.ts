@@ -52,9 +52,12 @@ export class ReportCache {
     this.files = new KeyedFiles(join(opts.dir, `v${CACHE_SCHEMA}.${SCHEMA_VERSION}.${ANALYSIS_REVISION}`), opts.maxBytes);
   }
 
-  /** Images read from a stream have been read already: nothing to save, and no stable key. */
+  /**
+   * An archive on stdin has been read already and cannot be looked up again: nothing to save. An
+   * engine's image is streamed too, but a later run finds it again (engine.ts opens a stand-in).
+   */
   static applies(image: Image): boolean {
-    return image.layers.every((l) => !l.scanned);
+    return image.source === 'docker-daemon' || image.source === 'podman' || image.layers.every((l) => !l.scanned);
   }
 
   /** Reports are saved whole (every finding), so only the analysis settings key them, not --top or --category. */

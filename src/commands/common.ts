@@ -196,7 +196,7 @@ export async function openForArgs(args: ImageArgs, opts: LoadOptions = {}): Prom
     bars?.expect(image.layers);
     // A pull draws byte bars; everything else counts layers.
     const pulled = image.source === 'registry';
-    const model = await readImage(image, {
+    const model = await readImage(image.reopen ? await image.reopen() : image, {
       concurrency: pulled ? 3 : undefined,
       pool: opts.loading?.pool,
       memo: opts.loading?.memo,

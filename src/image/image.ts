@@ -94,6 +94,11 @@ export interface Image {
   config: ImageConfig;
   /** The config as the image holds it, secrets and all: only for finding them and for writing images. */
   rawConfig?: ImageConfig;
+  /**
+   * Set on a stand-in opened without its layers' bytes (an engine's image whose config strata kept):
+   * enough to find a cached report; reading the layers needs the image `reopen` gives.
+   */
+  reopen?: () => Promise<Image>;
   platform: Platform;
   layers: Layer[];
 }

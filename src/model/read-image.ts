@@ -216,7 +216,12 @@ export async function storedLayers(image: Image, known: { digest: string; compre
 }
 
 async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: boolean): Promise<LayerScan> {
-  if (layer.scanned) return verified(layer, layer.scanned);
+  if (layer.scanned) {
+    // scanned as a stream passed (stdin, an engine's export): verified here, then kept like any scan
+    const scan = verified(layer, layer.scanned);
+    await opts.cache?.put(layer.diffId, scan);
+    return scan;
+  }
   const { cache, secrets } = opts;
   // the very blob the records were made from has their compression: only another one is opened to be sniffed
   const fromStore = async (hit: LayerScan) => asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));

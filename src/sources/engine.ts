@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { parseJson } from '../util/json-doc.js';
 import { StrataError } from '../util/errors.js';
-import type { Image } from '../image/image.js';
+import type { Image, Layer } from '../image/image.js';
+import { checkImageConfig, ConfigSchema } from '../image/oci.js';
+import { Digest } from '../util/digest.js';
+import type { BlobCache } from '../cache/cache.js';
+import type { FileTree } from './file-tree.js';
 import type { Platform } from '../image/platform.js';
 import { readDockerArchive } from './docker-archive.js';
 import { readStreamTree } from './stream-archive.js';
@@ -34,6 +38,8 @@ export interface EngineOptions {
   probeTimeoutMs?: number;
   /** What the layers, scanned as the export passes, read small files for. */
   secrets?: ContentScanSettings;
+  /** Where an exported image's config is kept by its digest, so that a later run finds its cached report without exporting. */
+  configs?: BlobCache;
 }
 
 export function parseEngineUrl(kind: EngineKind, url: string, envName: string): Endpoint {
@@ -110,8 +116,69 @@ async function exportImage(ep: Endpoint, name: string, opts: EngineOptions): Pro
   return res;
 }
 
-/** Stream `name` out of the engine at `ep` and read it as a `docker save` archive. */
+/**
+ * `name` from the engine at `ep`: a stand-in from the config kept by an earlier export when the
+ * engine still names the same config and layers (a cached report then needs no export), else the
+ * image exported and read as a `docker save` archive.
+ */
 export async function openEngineImage(ep: Endpoint, name: string, refText: string, opts: EngineOptions): Promise<Image> {
+  const exported = () => exportedImage(ep, name, refText, opts);
+  return (await standIn(ep, name, refText, opts, exported)) ?? exported();
+}
+
+/** What `GET /images/NAME/json` says of an image: its config digest and its layers' diffIDs. */
+const EngineImage = z.looseObject({
+  Id: Digest,
+  RepoTags: z.array(z.string()).nullish(),
+  RootFS: z.looseObject({ Layers: z.array(Digest).nullish() }),
+});
+
+/**
+ * The image as the engine describes it and its kept config tells, without its layers' bytes. The
+ * config is kept by digest (hashed again as it is read) and must be the one the engine names, with
+ * the same diffIDs. Its layers are named by diffID and taken as content-addressed: the engine
+ * verified them when it built or loaded them, and it is the user's own (docs/security.md, section 8);
+ * a cached report still stands only for diffIDs a verified read of this machine gave.
+ */
+async function standIn(ep: Endpoint, name: string, refText: string, opts: EngineOptions, exported: () => Promise<Image>): Promise<Image | undefined> {
+  if (!opts.configs) return undefined;
+  let res: IncomingMessage;
+  try {
+    res = await engineGet(ep, `/images/${encodeURI(name)}/json`, opts.probeTimeoutMs ?? 60_000);
+  } catch {
+    return undefined; // the export says why
+  }
+  const body = await readAll(res);
+  if (res.statusCode !== 200) return undefined;
+  const where = `${ep.kind} engine at ${ep.url}: image ${name}`;
+  const info = parseJson(body, EngineImage, where);
+  const kept = await opts.configs.get(info.Id).catch(() => undefined);
+  if (!kept) return undefined;
+  const parts: Buffer[] = [];
+  try {
+    for await (const c of kept) parts.push(c);
+  } catch {
+    return undefined; // damaged on disk: removed, and the export makes it again
+  }
+  const config = parseJson(Buffer.concat(parts), ConfigSchema, `${where} config ${info.Id}`);
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== (info.RootFS.Layers ?? []).length || diffIds.some((d, i) => d !== info.RootFS.Layers![i])) return undefined;
+  const platform = checkImageConfig(config, diffIds.length, where, { listedIn: 'the engine', want: opts.platform });
+  const layers: Layer[] = diffIds.map((diffId, index) => ({
+    index,
+    diffId,
+    digest: diffId,
+    where: `layer ${index} (${diffId.slice(0, 19)}…)`,
+    contentAddressed: true,
+    open: () => {
+      throw new StrataError(`${where}: layer ${index} is read through an export (reopen)`);
+    },
+  }));
+  return { ref: refText, source: ep.kind === 'docker' ? 'docker-daemon' : 'podman', tags: info.RepoTags ?? [], configDigest: info.Id, config, platform, layers, reopen: exported };
+}
+
+/** The image exported from the engine and read as it streams; its config kept for the next run's stand-in. */
+async function exportedImage(ep: Endpoint, name: string, refText: string, opts: EngineOptions): Promise<Image> {
   const res = await exportImage(ep, name, opts);
   // Content of a large layer (diff --file) comes from a second export, read up to that layer.
   const again = async function* (): AsyncGenerator<Buffer> {
@@ -123,7 +190,23 @@ export async function openEngineImage(ep: Endpoint, name: string, refText: strin
     }
   };
   const tree = await readStreamTree(res, `${ep.kind}:${name}`, again, opts.secrets);
-  return readDockerArchive(tree, refText, ep.kind === 'docker' ? 'docker-daemon' : 'podman', { platform: opts.platform });
+  const image = await readDockerArchive(tree, refText, ep.kind === 'docker' ? 'docker-daemon' : 'podman', { platform: opts.platform });
+  await keepConfig(tree, image, opts.configs);
+  return image;
+}
+
+/** The config's bytes, from where `docker save` writes them (Docker 25+: blobs/ALG/HEX; before: HEX.json), into the blob cache by digest. */
+async function keepConfig(tree: FileTree, image: Image, configs: BlobCache | undefined): Promise<void> {
+  if (!configs) return;
+  const [alg, hex] = image.configDigest.split(':');
+  const path = [`blobs/${alg}/${hex}`, `${hex}.json`].find((p) => tree.has(p));
+  if (!path) return;
+  try {
+    const bytes = await tree.read(path);
+    for await (const _ of configs.through(image.configDigest, (async function* () { yield bytes; })())); // verified, then kept
+  } catch {
+    // the cache only saves time
+  }
 }
 
 function unreachable(ep: Endpoint, e: NodeJS.ErrnoException): StrataError {

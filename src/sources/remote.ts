@@ -55,7 +55,8 @@ export async function openRemote(target: RemoteTarget, refText: string, platform
   ]);
   const env = opts.env ?? process.env;
   const note = opts.onNote ?? (() => undefined);
-  const engineOpts = { platform, env, probeTimeoutMs: opts.probeTimeoutMs, secrets: opts.secrets };
+  const blobs = opts.noCache ? undefined : new BlobCache(opts.cacheDir ?? defaultCacheDir(env), opts.cacheMax);
+  const engineOpts = { platform, env, probeTimeoutMs: opts.probeTimeoutMs, secrets: opts.secrets, configs: blobs };
   if (target.via === 'docker-daemon') {
     const ep = dockerEndpoint(env);
     note(`reading ${target.name} from the docker engine at ${ep.url}`);
@@ -75,6 +76,5 @@ export async function openRemote(target: RemoteTarget, refText: string, platform
     }
   }
   note(`pulling ${formatReference(ref)} from the registry`);
-  const cache = opts.noCache ? undefined : new BlobCache(opts.cacheDir ?? defaultCacheDir(env), opts.cacheMax);
-  return openRegistryImage(ref, refText, { ...opts, platform, cache });
+  return openRegistryImage(ref, refText, { ...opts, platform, cache: blobs });
 }

@@ -61,8 +61,19 @@ async function readStreamTree(...args: Parameters<typeof import('./stream-archiv
  * kept beside it for writers of images only): the one place masking happens (docs/security.md).
  */
 export async function openImage(ref: string, opts: OpenOptions = {}): Promise<Image> {
-  const image = await openSource(ref, opts);
-  return { ...image, config: masked(image.config), rawConfig: image.config, annotations: image.annotations && masked(image.annotations) };
+  return sealed(await openSource(ref, opts));
+}
+
+/** The image with its config masked (and so the image a stand-in reopens as). */
+function sealed(image: Image): Image {
+  const reopen = image.reopen;
+  return {
+    ...image,
+    config: masked(image.config),
+    rawConfig: image.config,
+    annotations: image.annotations && masked(image.annotations),
+    reopen: reopen && (async () => sealed(await reopen())),
+  };
 }
 
 async function openSource(ref: string, opts: OpenOptions): Promise<Image> {
