@@ -17,6 +17,8 @@ import { clip, fit, HelpScreen, Lines, Title, TreeRowsPane } from './panes.js';
 import { treeGuides } from './preorder-tree.js';
 import type { Event } from './state.js';
 import { humanBytes } from '../util/units.js';
+import { terminalText } from '../util/terminal-text.js';
+import { wrapWords } from '../render/text.js';
 
 export interface DiffAppProps {
   report: DiffReport;
@@ -81,6 +83,17 @@ export function summaryLines(r: DiffReport): string[] {
   return lines;
 }
 
+/** Lines wider than `width` broken at spaces, their continuations indented (escaped first: widths are of what is shown). */
+function wrapLines(lines: string[], width: number): string[] {
+  return lines.flatMap((line) => {
+    const text = terminalText(line);
+    if (text.length <= width) return [text];
+    const lead = /^ */.exec(text)![0];
+    const rest = `${lead}    `;
+    return wrapWords(text.slice(lead.length), Math.max(width - rest.length, 10)).map((l, i) => `${i === 0 ? lead : rest}${l}`);
+  });
+}
+
 function hints(keymap: Keymap): string {
   const items: [Action, string][] = [['nextPane', 'summary'], ['filter', 'filter'], ['hideUnchanged', 'unchanged'], ['sort', 'sort'], ['collapse', 'collapse'], ['help', 'keys'], ['quit', 'quit']];
   return items
@@ -101,11 +114,11 @@ export function DiffApp(props: DiffAppProps) {
   const explorer = useMemo(() => new DiffExplorer(tree, keymap), [tree, keymap]);
   const [state, dispatch] = useReducer((s: DiffUiState, e: Event) => explorer.reduce(s, e), tree, initialDiffState);
   const { exit } = useApp();
-  const summary = useMemo(() => summaryLines(report), [report]);
-
   const body = height - 1; // status line
   const wide = width >= 120;
   const left = wide ? Math.floor(width * 0.4) : width;
+  // wrapped to the pane, not cut: side names and config values are long, and the wide pane is 40 % of the screen
+  const summary = useMemo(() => wrapLines(summaryLines(report), wide ? left - 1 : width), [report, wide, left, width]);
   const whole = !wide && state.summary;
   const summaryH = wide || whole ? body : Math.min(summary.length + 1, body >= 20 ? 8 : 5);
   const treeH = wide ? body : body - summaryH;
