@@ -7,7 +7,7 @@ import test from 'ava';
 import { execFile, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openImage } from '../src/sources/resolve.js';
@@ -33,11 +33,14 @@ async function startDockerd(): Promise<Engine | string> {
   if (missing) return missing;
   const dir = tempDir('dockerd');
   const socket = join(dir, 'docker.sock');
+  // its own temp dir (containerd dumps its stacks there when stopped), removed with the engine's
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
   const proc = spawnTied('dockerd', [
     '--storage-driver', 'vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
     '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
     '--pidfile', join(dir, 'docker.pid'),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
   let log = '';
   proc.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
   for (let i = 0; i < 300; i++) {
