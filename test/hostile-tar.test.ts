@@ -16,6 +16,7 @@ import { refuses, succeeds } from './helpers/hostile.js';
 import { TarWriter, base256, file, symlink, whiteout, type Entry } from './helpers/tar-writer.js';
 import { MAX_PAX_BYTES, MAX_TRAILING_BYTES } from '../src/scan/tar-parser.js';
 import { MAX_PATH_LENGTH } from '../src/util/paths.js';
+import { KEEP_BYTES, MAX_KEPT_BYTES } from '../src/sources/stream-archive.js';
 
 function tmp(t: ExecutionContext): string {
   const { dir, cleanup } = tempDir();
@@ -198,4 +199,13 @@ test('a sparse file of 1 PB counts at its apparent size: efficiency and dive sco
   t.is(s.finalSize, PB + 4);
   const text = await succeeds(t, ['inspect', dir], { ms: 15_000 });
   t.regex(text.stdout, /efficiency +50\.0 ?%/);
+});
+
+test('an archive on stdin of endless small members is refused once they pass the cap on what is kept, in bounded memory', async (t) => {
+  // 260 members of 1 MiB (the most a member may be to be kept in memory): past the 256 MiB cap
+  const w = new TarWriter();
+  const member = Buffer.alloc(KEEP_BYTES, 0x61);
+  for (let i = 0; i < 260; i++) w.entry(file(`m${i}.json`, member));
+  const msg = await refuses(t, ['inspect', '-'], { stdin: w.end().toBuffer(), ms: 30_000, rssMb: 600 });
+  t.is(msg, `stdin: more than ${MAX_KEPT_BYTES} bytes of small members (up to ${KEEP_BYTES} bytes each) to keep: not an image archive`);
 });

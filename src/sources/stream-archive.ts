@@ -17,12 +17,12 @@ import type { ScannedTree } from './tree-layer.js';
 import { resolveRelative } from './file-tree.js';
 
 /** Members up to this size are kept in memory (configs, manifests, small layers). */
-const KEEP_BYTES = 1024 * 1024;
+export const KEEP_BYTES = 1024 * 1024;
 /**
  * All the members kept, together: an image has at most 127 layers (overlayfs), so an honest archive
  * keeps less than this; an endless stream of small members would otherwise fill the memory.
  */
-const MAX_KEPT_BYTES = 256 * 1024 * 1024;
+export const MAX_KEPT_BYTES = 256 * 1024 * 1024;
 
 /** A source that can be read again from the start (a file, another export from an engine). */
 export type Reopen = () => AsyncIterable<Buffer>;
