@@ -20,6 +20,8 @@ export interface ExplorerProps {
   efficiency?: number;
   /** One line on the image's risks (secrets, risky files, root user), shown with the image details. */
   risks?: string | null;
+  /** Where `w` stops before the waste findings (waste.ts). */
+  riskStops?: Finding[];
   /** Fixed size (tests); by default the terminal's, following resizes. */
   width?: number;
   height?: number;
@@ -83,9 +85,9 @@ export function ExplorerApp(props: ExplorerProps) {
     if (!props.findings) return wasteSummary(model);
     const wastedBytes = props.wastedBytes ?? props.findings.reduce((s, f) => s + f.bytes, 0);
     const stored = model.layers.reduce((s, l) => s + l.size, 0);
-    return { findings: props.findings, wastedBytes, efficiency: props.efficiency ?? (stored ? 1 - wastedBytes / stored : 1), risks: props.risks ?? null };
-  }, [model, props.findings, props.wastedBytes, props.efficiency, props.risks]);
-  const explorer = useMemo(() => new Explorer(model, waste.findings, keymap), [model, waste, keymap]);
+    return { findings: props.findings, wastedBytes, efficiency: props.efficiency ?? (stored ? 1 - wastedBytes / stored : 1), risks: props.risks ?? null, riskStops: props.riskStops ?? [] };
+  }, [model, props.findings, props.wastedBytes, props.efficiency, props.risks, props.riskStops]);
+  const explorer = useMemo(() => new Explorer(model, waste.findings, keymap, waste.riskStops), [model, waste, keymap]);
   const sizes = useMemo(() => imageSizes(model), [model]);
   const [state, dispatch] = useReducer((s: UiState, e: Parameters<Explorer['reduce']>[1]) => explorer.reduce(s, e), model, initialState);
   const { exit } = useApp();

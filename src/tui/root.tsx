@@ -12,7 +12,7 @@ export type Loader = (onProgress: (done: number, total: number) => void) => Prom
 type Phase = { name: 'loading'; done: number; total: number } | { name: 'ready'; model: ImageModel; analysis?: ReturnType<Analysis> } | { name: 'failed'; error: Error };
 
 /** What a waste/bloat analysis gives the image-details pane (the explorer's own simple list otherwise). */
-export type Analysis = (model: ImageModel) => Pick<ExplorerProps, 'findings' | 'wastedBytes' | 'efficiency' | 'risks'>;
+export type Analysis = (model: ImageModel) => Pick<ExplorerProps, 'findings' | 'wastedBytes' | 'efficiency' | 'risks' | 'riskStops'>;
 
 export function Root({ load, keymap, analyze, width, height }: { load: Loader; keymap: Keymap; analyze?: Analysis; width?: number; height?: number }) {
   const [phase, setPhase] = useState<Phase>({ name: 'loading', done: 0, total: 0 });

@@ -68,17 +68,18 @@ export class Explorer {
   private readonly byName: NameOrder;
   private lastFilter: { pattern: string; matches: Int32Array | null } = { pattern: '', matches: null };
   private lastView: { content: string; view: TreeView } | null = null;
-  /** What `w` visits: bytes stored and hidden by a later layer, not bloat of the final view. */
+  /** What `w` visits: the risks first, then bytes stored and hidden by a later layer (not bloat of the final view). */
   private readonly waste: Finding[];
 
   constructor(
     readonly model: ImageModel,
     readonly findings: Finding[],
     readonly keymap: Keymap,
+    riskStops: Finding[] = [],
   ) {
     this.sizes = new DirSizes(model.union);
     this.byName = new NameOrder(model.union);
-    this.waste = findings.filter((f) => f.kind === 'waste');
+    this.waste = [...riskStops, ...findings.filter((f) => f.kind === 'waste')];
   }
 
   /**
@@ -204,7 +205,7 @@ export class Explorer {
 
   private jumpToFinding(s: UiState, dir: 1 | -1, page: number): UiState {
     const f = this.waste;
-    if (!f.length) return { ...s, message: 'no wasted-bytes findings' };
+    if (!f.length) return { ...s, message: 'no risks nor wasted-bytes findings' };
     const i = (((s.finding + dir) % f.length) + f.length) % f.length;
     const found = f[i];
     const u = this.model.union;
@@ -230,7 +231,7 @@ export class Explorer {
 }
 
 function findingLine(f: Finding, i: number, n: number): string {
-  return `waste ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
+  return `${f.kind === 'risk' ? 'risk' : 'waste'} ${i + 1}/${n}: ${f.path} (${f.category}, layer ${f.layer}): ${f.remedy}`;
 }
 
 /** Hide the statuses, or show them again when all are hidden already. */
