@@ -3,6 +3,7 @@ import { StrataError } from './util/errors.js';
 import { terminalText } from './util/terminal-text.js';
 import { inspectCommand } from './commands/inspect.js';
 import { lsCommand } from './commands/ls.js';
+import { packagesCommand } from './commands/packages.js';
 import { diffCommand } from './commands/diff.js';
 import { defaultCommand, exploreCommand } from './commands/explore.js';
 import { ciCommand } from './commands/ci.js';
@@ -25,7 +26,7 @@ function restoreStdinArg(args: Record<string, unknown>): void {
 }
 
 /** The named commands; a mistyped command is matched against their names (commands/typos.ts). */
-const commands = [inspectCommand, lsCommand, diffCommand, ciCommand, optimizeCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
+const commands = [inspectCommand, lsCommand, packagesCommand, diffCommand, ciCommand, optimizeCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
 const commandNames = commands.map((c) => String(c.command).split(' ')[0]);
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */

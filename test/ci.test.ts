@@ -143,7 +143,7 @@ test('max-layers and max-layer-size', async (t) => {
 
 test('growth rules against a baseline: bytes, percent, and the size they compare', async (t) => {
   const base = inspectReport(await loadFixture(COMMIT)).summary;
-  const baseline: Baseline = { ref: 'commit', summary: { compressedSize: base.compressedSize, uncompressedSize: base.uncompressedSize, finalSize: base.finalSize } };
+  const baseline: Baseline = { ref: 'commit', summary: { compressedSize: base.compressedSize, uncompressedSize: base.uncompressedSize, finalSize: base.finalSize }, packages: null };
   const growth = 3907060 - 3096471;
   t.is(growth, 810589);
   await one(t, VFS, `max-growth-bytes: ${growth}`, { status: 'pass', measured: growth }, { baseline });
@@ -181,7 +181,7 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
     t.true(e instanceof StrataError);
     t.is(e?.message, message);
   };
-  bad('rules:\n  max-final-sise: 10MB\n', '.strata.yml: rules.max-final-sise: unknown rule (known: max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user)');
+  bad('rules:\n  max-final-sise: 10MB\n', '.strata.yml: rules.max-final-sise: unknown rule (known: max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user, forbid-packages, max-package-size, max-package-growth)');
   bad('rules:\n  max-final-size: 10XB\n', '.strata.yml: rules.max-final-size: "10XB" is not a size (use bytes, or 10MB, 1.5GiB)');
   bad('rules:\n  max-final-size: -5\n', '.strata.yml: rules.max-final-size: -5 is not a size (use bytes, or 10MB, 1.5GiB)');
   bad('rules:\n  max-wasted-percent: 20\n', '.strata.yml: rules.max-wasted-percent: 20 is not a percent (write 20% or 0.2)');
@@ -197,7 +197,7 @@ test('config: rule keys, sizes, percents and levels are validated with the key n
   bad('rules:\n  max-growth-bytes: {size: disk, fail: 1}\n', '.strata.yml: rules.max-growth-bytes.size: expected one of uncompressed, compressed, final');
   bad('rules:\n  forbid-paths: ["/var/log/"]\n', '.strata.yml: rules.forbid-paths[0]: bad glob: "/var/log/" ends with "/": write "/var/log/**" to match everything beneath a directory');
   bad('rules:\n  forbid-categories: [{a: 1}]\n', '.strata.yml: rules.forbid-categories[0]: expected a string');
-  bad('rules: [max-layers]\n', '.strata.yml: rules: expected a mapping of rules (max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user)');
+  bad('rules: [max-layers]\n', '.strata.yml: rules: expected a mapping of rules (max-compressed-size, max-uncompressed-size, max-final-size, max-wasted-bytes, max-wasted-percent, min-efficiency, forbid-categories, forbid-paths, max-layers, max-layer-size, max-growth-bytes, max-growth-percent, forbid-secrets, forbid-setuid, forbid-world-writable, forbid-root-user, forbid-packages, max-package-size, max-package-growth)');
 });
 
 test('config: one .strata.yml serves every command: diff.ignore sits next to rules, and is checked', (t) => {

@@ -10,6 +10,8 @@ import { analyzeRisks, type RisksReport } from './risks/risks.js';
 import type { SecretsConfig } from './risks/section.js';
 import { configSecrets, type ConfigSecret } from './risks/config-secrets.js';
 import { historyBaseLayers } from './optimize/base.js';
+import { analyzePackages } from './packages/packages.js';
+import type { EcosystemTotal, PackageRow } from './packages/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -84,7 +86,22 @@ export interface InspectReport {
   findings: Finding[];
   /** Secrets in any layer and risky files of the final view (docs/risks.md); the user and the config's own secrets. */
   risks: RisksReport & ImageRisks;
+  /** The packages the image's databases list (docs/packages.md); null when it has no package database. */
+  packages: PackagesSummary | null;
 }
+
+/** inspect's view of `strata packages`: every package in brief, per-ecosystem totals, the unowned rest. */
+export interface PackagesSummary {
+  count: number;
+  totals: EcosystemTotal[];
+  /** Every package, largest first (the CI rules read it; the text shows the first few). */
+  list: PackageBrief[];
+  unownedBytes: number;
+  unownedFiles: number;
+  warnings: string[];
+}
+
+export type PackageBrief = Pick<PackageRow, 'ecosystem' | 'name' | 'version' | 'layer' | 'bytes' | 'files'>;
 
 /** What the image's config risks, apart from its layers (and so told again for a report of the same layers). */
 export interface ImageRisks {
@@ -154,7 +171,15 @@ export function inspectReport(model: ImageModel, opts: ReportOptions = {}): Insp
     },
     findings,
     risks: { ...analyzeRisks(model, baseLayersOf(model.image), opts.secrets), ...imageRisks(model.image) },
+    packages: packagesSummary(model),
   };
+}
+
+function packagesSummary(model: ImageModel): PackagesSummary | null {
+  const p = analyzePackages(model);
+  if (p.rows.length === 0 && p.warnings.length === 0) return null;
+  const list = p.rows.map(({ ecosystem, name, version, layer, bytes, files }) => ({ ecosystem, name, version, layer, bytes, files }));
+  return { count: p.rows.length, totals: p.totals, list, unownedBytes: p.unowned.bytes, unownedFiles: p.unowned.files, warnings: p.warnings };
 }
 
 /** The base image's layers as its history tells (src/analyze/optimize/base.ts): risky files there are not reported. */

@@ -18,8 +18,9 @@ import { createHash } from 'node:crypto';
 /**
  * 2: records carry the secrets found in small files (secret-scan.ts).
  * 3: a sparse file's bytes count at its apparent size; blob digests are mapped to diffIDs (`vouch`).
+ * 4: records carry the bytes of package database files (scan/package-files.ts).
  */
-export const CACHE_SCHEMA = 3;
+export const CACHE_SCHEMA = 4;
 const MAGIC = 'strata-layer-records';
 
 export interface CacheOptions {
@@ -47,6 +48,8 @@ interface Header {
   xattrs: LayerRecords['xattrs'];
   dev: LayerRecords['dev'];
   secrets: LayerRecords['secrets'];
+  /** row -> length of its kept package file; the bytes follow the hashes, in this order. */
+  packageFiles: Record<number, number>;
 }
 
 /**
@@ -178,15 +181,17 @@ export function encodeScan(scan: LayerScan, diffId: string): Buffer {
   r.link.forEach((l, i) => {
     if (l !== undefined) link[i] = l;
   });
+  const kept = Object.entries(r.packageFiles);
   const header: Header = {
     magic: MAGIC, schema: CACHE_SCHEMA, diffId, count: r.count, fileBytes: r.fileBytes, tarSize: r.tarSize,
     blobSize: scan.blobSize, blobDigest: scan.blobDigest, compression: scan.compression, link, xattrs: r.xattrs, dev: r.dev, secrets: r.secrets,
+    packageFiles: Object.fromEntries(kept.map(([row, b]) => [row, b.length])),
   };
   const h = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(h.length);
   const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  return Buffer.concat([len, h, bytes(r.size), bytes(r.mtime), bytes(r.mode), bytes(r.uid), bytes(r.gid), bytes(r.kind), bytes(r.flags), bytes(r.hash), Buffer.from(r.path.join('\0'))]);
+  return Buffer.concat([len, h, bytes(r.size), bytes(r.mtime), bytes(r.mode), bytes(r.uid), bytes(r.gid), bytes(r.kind), bytes(r.flags), bytes(r.hash), ...kept.map(([, b]) => bytes(b)), Buffer.from(r.path.join('\0'))]);
 }
 
 /** An entry's scan, or undefined when it is damaged or of another schema or layer (a miss: it will be rewritten). */
@@ -218,12 +223,14 @@ function decode(buf: Buffer, diffId: string): LayerScan {
   const kind = new Uint8Array(take(n));
   const flags = new Uint8Array(take(n));
   const hash = new Uint8Array(take(n * HASH_BYTES));
+  const packageFiles: LayerRecords['packageFiles'] = {};
+  for (const [row, length] of Object.entries(h.packageFiles)) packageFiles[Number(row)] = new Uint8Array(take(length));
   const path = n === 0 ? [] : buf.toString('utf8', off).split('\0');
   if (path.length !== n) throw new Error('paths');
   const link: (string | undefined)[] = new Array(n).fill(undefined);
   for (const [i, l] of Object.entries(h.link)) link[Number(i)] = l;
   return {
-    records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, secrets: h.secrets ?? {}, fileBytes: h.fileBytes, tarSize: h.tarSize },
+    records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, secrets: h.secrets ?? {}, packageFiles, fileBytes: h.fileBytes, tarSize: h.tarSize },
     blobDigest: h.blobDigest,
     blobSize: h.blobSize,
     diffId,

@@ -33,8 +33,9 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  * 10: every string of the config is masked (labels, healthcheck, author…); control characters are
  *    kept raw in the report and escaped by each renderer.
  * 11: secret-looking files packages ship are reported apart (risks.shipped); one duplicate remedy per cause.
+ * 12: reports carry the packages (docs/packages.md).
  */
-export const ANALYSIS_REVISION = 11;
+export const ANALYSIS_REVISION = 12;
 
 /** What a cached report must hold to be told as an image's (restamp, narrowFindings). */
 const CachedReport = z.looseObject({

@@ -136,8 +136,8 @@ async function loadBaseline(ref: string, args: ImageArgs, settings: ReportOption
     // --username/--password-stdin belong to the image (stdin is read once); the baseline uses stored logins.
     const opened = await openForArgs({ ...args, image: ref, username: undefined, passwordStdin: false }, { secrets: settings.secrets?.scan });
     // only its sizes count: a report from the cache (the previous release, gated before) will do
-    const { summary } = (await gateInput(opened, settings, () => false)).report;
-    return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize } };
+    const { summary, packages } = (await gateInput(opened, settings, () => false)).report;
+    return { ref, summary: { compressedSize: summary.compressedSize, uncompressedSize: summary.uncompressedSize, finalSize: summary.finalSize }, packages: packageKeys(packages) };
   }
   let bytes: Buffer;
   try {
@@ -146,8 +146,13 @@ async function loadBaseline(ref: string, args: ImageArgs, settings: ReportOption
     const code = (e as NodeJS.ErrnoException).code;
     throw new StrataError(`--baseline ${ref}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}`);
   }
-  const { summary } = parseJson(bytes, BaselineDoc, `--baseline ${ref} (a strata report, as written by --save-baseline)`);
-  return { ref, summary };
+  const { summary, packages } = parseJson(bytes, BaselineDoc, `--baseline ${ref} (a strata report, as written by --save-baseline)`);
+  return { ref, summary, packages: packageKeys(packages) };
+}
+
+/** A report's packages as max-package-growth compares them; none listed (a report from before packages): null. */
+function packageKeys(p: { list: { ecosystem: string; name: string }[] } | null | undefined): string[] | null {
+  return p ? p.list.map((x) => `${x.ecosystem}:${x.name}`) : null;
 }
 
 /** What a baseline report must hold: the sizes a growth rule compares. */
@@ -155,4 +160,5 @@ const size = z.number().nonnegative().finite();
 const BaselineDoc = z.looseObject({
   schemaVersion: z.literal(1),
   summary: z.looseObject({ compressedSize: size.nullable(), uncompressedSize: size, finalSize: size }),
+  packages: z.looseObject({ list: z.array(z.looseObject({ ecosystem: z.string().max(16), name: z.string().max(4096) })).max(1_000_000) }).nullish(),
 });

@@ -5,6 +5,7 @@ import { type DiffReport } from '../analyze/diff/diff.js';
 import { type FileDiff } from '../analyze/diff/files.js';
 import { type HistoryLine, type LayerPair } from '../analyze/diff/layers.js';
 import { type SideSummary } from '../analyze/diff/side.js';
+import type { PackageDiffRow } from '../analyze/diff/packages.js';
 import { table, truncate } from './text.js';
 import { humanBytes } from '../util/units.js';
 import { instructionText } from '../image/history.js';
@@ -119,10 +120,18 @@ export function renderDiffText(report: DiffReport, width: number): string {
   const w = r.bloat.wastedBytes;
   lines.push(`  wasted      ${humanBytes(w.a)} -> ${humanBytes(w.b)}  (${signedBytes(w.delta)}; stored in layers, hidden in the view)`);
   lines.push(`  efficiency  ${efficiencyLine(r)}  (view / stored in layers)`);
+  lines.push(`  packages    ${packagesLine(r)}`);
   const cats = categoryRows(r);
   if (cats.length) {
     lines.push('', 'Bloat and waste by category (biggest change first; see docs/bloat.md)');
     lines.push(...table([['CATEGORY', 'KIND', 'A', 'B', 'DELTA'], ...cats], ['l', 'l', 'r', 'r', 'r']).map((l) => `  ${l}`));
+  }
+
+  const pkgs = packageRows(r);
+  if (pkgs.length) {
+    lines.push('', 'Packages (added, removed, other version; then other size)');
+    lines.push(...table([['', 'ECOSYSTEM', 'NAME', 'A', 'B', 'DELTA'], ...pkgs.slice(0, PACKAGE_ROWS)], ['l', 'l', 'l', 'l', 'l', 'r'], [undefined, undefined, 40, 30, 30]).map((l) => truncate(`  ${l}`, width)));
+    if (pkgs.length > PACKAGE_ROWS) lines.push(`  … ${pkgs.length - PACKAGE_ROWS} more (strata diff --json lists all)`);
   }
 
   lines.push('', 'Layers');
@@ -167,6 +176,21 @@ export function renderDiffText(report: DiffReport, width: number): string {
 }
 
 const MARKDOWN_FILES = 100;
+/** Package rows in the text diff; --json lists all. */
+const PACKAGE_ROWS = 40;
+
+const packageMark: Record<PackageDiffRow['change'], string> = { added: 'A', removed: 'D', upgrade: '↑', downgrade: '↓', rebuild: '~', size: 's' };
+
+function packagesLine(r: DiffReport): string {
+  const p = r.packages;
+  if (p.a.packages + p.b.packages === 0) return 'none (no package database on either side)';
+  const parts = [p.added && `${p.added} added`, p.removed && `${p.removed} removed`, p.changed && `${p.changed} other version`].filter(Boolean);
+  return `${p.a.packages} -> ${p.b.packages} (${parts.length ? parts.join(', ') : 'same packages'}; ${humanBytes(p.a.bytes)} -> ${humanBytes(p.b.bytes)})`;
+}
+
+function packageRows(r: DiffReport): string[][] {
+  return r.packages.rows.map((p) => [packageMark[p.change], p.ecosystem, p.name, p.a ?? '', p.b ?? '', signedBytes(p.delta)]);
+}
 
 /** An efficiency change in percentage points. */
 function points(d: number): string {
@@ -197,6 +221,13 @@ export function renderDiffMarkdown(report: DiffReport): string {
   if (cats.length) {
     out.push('', '<details><summary>Bloat and waste by category</summary>', '', '| category | kind | A | B | Δ |', '|---|---|---:|---:|---:|');
     for (const row of cats) out.push(`| ${row.map(markdownText).join(' | ')} |`);
+    out.push('', '</details>');
+  }
+  const pkgs = packageRows(r);
+  if (pkgs.length) {
+    out.push('', `<details><summary>Packages: ${markdownText(packagesLine(r))}</summary>`, '', '| | ecosystem | name | A | B | Δ |', '|---|---|---|---|---|---:|');
+    for (const row of pkgs.slice(0, MARKDOWN_FILES)) out.push(`| ${row.map(markdownText).join(' | ')} |`);
+    if (pkgs.length > MARKDOWN_FILES) out.push('', `… and ${pkgs.length - MARKDOWN_FILES} more (\`strata diff --json\` lists all).`);
     out.push('', '</details>');
   }
   if (r.config.length) {

@@ -1,8 +1,8 @@
 /** `strata audit` reports: text (a row per image, then the fleet), CSV (a row per image), JSON as is. */
 import type { FleetReport } from '../analyze/fleet/fleet.js';
 import { humanBytes, plural } from '../util/units.js';
-import { table, truncate } from './text.js';
-import { terminalCopy, terminalText } from '../util/terminal-text.js';
+import { csvLine, table, truncate } from './text.js';
+import { terminalCopy } from '../util/terminal-text.js';
 
 export const AUDIT_FORMATS = ['text', 'json', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -44,12 +44,8 @@ function renderText(r: FleetReport, width: number): string {
 
 /** One row per image (failed ones with their error); fields quoted as RFC 4180 asks, escaped as on a terminal (a row stays a line). */
 function renderCsv(r: FleetReport): string {
-  const q = (v: string | number | null) => {
-    const s = v === null ? '' : terminalText(String(v));
-    return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
   const head = ['ref', 'key', 'platform', 'compressed_bytes', 'uncompressed_bytes', 'final_bytes', 'wasted_bytes', 'bloat_bytes', 'optimize_saves_bytes', 'secrets', 'hidden_secrets', 'layers', 'verdict', 'error'];
   const rows = r.images.map((i) => [i.ref, i.key, i.platform, i.compressedSize, i.uncompressedSize, i.finalSize, i.wastedBytes, i.bloatBytes, i.optimizeSaves, i.secrets, i.hiddenSecrets, i.layers, i.verdict, '']);
   for (const x of r.failed) rows.push([x.ref, '', '', null, null, null, null, null, null, null, null, null, 'failed', x.error]);
-  return [head, ...rows].map((row) => row.map(q).join(',')).join('\r\n') + '\r\n';
+  return [head, ...rows].map(csvLine).join('\r\n') + '\r\n';
 }

@@ -44,10 +44,15 @@ export function renderHtml(picture: InspectPicture | DiffPicture | FleetPicture)
 <div class="bar-line"><nav id="crumbs"></nav><span id="colour"></span></div>
 <div id="map"></div><div id="legend"></div></section>
 <section id="layers-section"><h2>Layers</h2><p class="hint">Bar: bytes the layer stored; solid: still visible, striped: hidden by a later layer. Click a layer to light up what it set.</p><div id="layers"></div></section>
-<section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>
+<section><h2 id="findings-title">Findings</h2><div id="findings"></div></section>${picture.kind === 'inspect' ? PACKAGES_SECTION : ''}
 <section id="risks-section" hidden><h2>Risks</h2><p id="user"></p><div id="risks"></div></section>
 <div id="tip"></div>`);
 }
+
+/** Shown by the page script when the image has a package database. */
+const PACKAGES_SECTION = `
+<section id="packages-section" hidden><h2>Packages</h2><p id="package-totals" class="hint"></p><p class="hint">The largest packages have a colour of their own when the map is coloured by package (the swatch beside them); the others share one.</p><div id="packages"></div>
+<h3>Files no package owns, by directory</h3><div id="unowned"></div><div id="package-warnings"></div></section>`;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -122,6 +127,8 @@ code { font: 12px ui-monospace, monospace; }
 #map .tile.hidden { background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.45) 0 3px, transparent 3px 7px); }
 #map .tile.dim { opacity: .18; } #map .tile.hl { outline: 2px solid #0969da; outline-offset: -2px; z-index: 1; }
 #legend { margin-top: 6px; display: flex; flex-wrap: wrap; gap: 4px 14px; }
+h3 { font-size: 13px; margin: 14px 0 4px; }
+.sw { display: inline-block; width: 10px; height: 10px; }
 #legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
 #legend small, .hint { color: #656d76; }
 #tip { position: fixed; display: none; max-width: 520px; padding: 6px 8px; background: #1f2328; color: #fff; border-radius: 4px; pointer-events: none; z-index: 10; font-size: 12px; }

@@ -91,8 +91,25 @@ function renderBloat(r: InspectReport, width: number): string[] {
     if (f.removedBy !== null) lines.push(...label('hidden by', [truncate(`layer ${f.removedBy}${f.removedByInstruction ? `: ${f.removedByInstruction}` : ''}`, w)]));
     lines.push(...label('fix', wrapWords(f.remedy, w)));
   }
+  lines.push(...renderPackagesSummary(r, width));
   lines.push(...renderRisks(r, width));
   lines.push('', `Verdict: ${verdictLine(r)}${risksClause(r)}`);
+  return lines;
+}
+
+/** Packages the text lists; `strata packages` lists them all. */
+const PACKAGES_SHOWN = 5;
+
+/** The largest packages, the totals per ecosystem and what no package owns (`strata packages` for all). */
+function renderPackagesSummary(r: InspectReport, width: number): string[] {
+  const p = r.packages;
+  if (!p) return [];
+  const per = p.totals.map((t) => `${t.ecosystem} ${t.packages} (${humanBytes(t.bytes)})`).join(', ');
+  const lines = ['', `Packages (${p.count}${per ? `: ${per}` : ''}; strata packages lists them all)`];
+  const rows = p.list.slice(0, PACKAGES_SHOWN).map((x) => [`  ${x.ecosystem}`, x.name, x.version, `layer ${x.layer}`, humanBytes(x.bytes)]);
+  rows.push(['  ', 'no package', '', '', humanBytes(p.unownedBytes)]);
+  lines.push(...table(rows, ['l', 'l', 'l', 'l', 'r'], [undefined, 40, 30]).map((l) => truncate(l, width)));
+  for (const w of p.warnings) lines.push(truncate(`  warning: ${w}`, width));
   return lines;
 }
 

@@ -1,3 +1,5 @@
+import { terminalText } from '../util/terminal-text.js';
+
 /** Small text helpers shared by the text renderers. */
 export function truncate(s: string, width: number): string {
   if (width <= 1) return '';
@@ -33,4 +35,20 @@ export function wrapWords(text: string, width: number): string[] {
   }
   if (line) out.push(line);
   return out;
+}
+
+/**
+ * One CSV record (RFC 4180 quoting). Control bytes are escaped as a terminal shows them (a CSV is
+ * often read in one), and a text cell starting with `= + - @` gets a `'`: a spreadsheet would run
+ * a name from an image as a formula.
+ */
+export function csvLine(cells: (string | number | null)[]): string {
+  return cells
+    .map((v) => {
+      if (v === null) return '';
+      let s = terminalText(String(v));
+      if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
+      return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    })
+    .join(',');
 }

@@ -5,6 +5,7 @@ import { excerpt } from '../util/json-doc.js';
 import { Flag, HASH_BYTES, Kind, type KindCode, type LayerRecords, RecordsBuilder } from './records.js';
 import type { TarHeader, TarSink, TarType } from './tar-parser.js';
 import type { SecretScanner } from './secret-scan.js';
+import { MAX_KEPT_PER_LAYER, packageFileCap } from './package-files.js';
 
 const kindOf: Record<TarType, KindCode> = {
   file: Kind.file,
@@ -37,6 +38,11 @@ export class LayerRecordsSink implements TarSink {
   private readSize = 0;
   private readGot = 0;
   private readParts: Buffer[] = [];
+  /** The package database file being kept (-1: none), its bytes so far, and what the layer kept in all. */
+  private keepRow = -1;
+  private keepBytes: Uint8Array | null = null;
+  private keepGot = 0;
+  private keptTotal = 0;
 
   constructor(private readonly hasher: IHasher, private readonly secrets?: SecretScanner) {
     hasher.init();
@@ -107,6 +113,7 @@ export class LayerRecordsSink implements TarSink {
           this.readSize = h.size;
           this.readGot = 0;
         }
+        this.keepPackageFile(path, i, h.size, h.sparse);
       } else {
         r.hash.set(this.emptyHash, i * HASH_BYTES);
       }
@@ -115,6 +122,7 @@ export class LayerRecordsSink implements TarSink {
 
   data(chunk: Buffer): void {
     if (this.hashing) this.hasher.update(chunk);
+    if (this.keepRow >= 0) this.keepChunk(chunk);
     if (this.readRow < 0) return;
     if (this.readGot === 0 && chunk.length === this.readSize) {
       // the whole file in one chunk (the common case): matched in place, no copy
@@ -141,7 +149,33 @@ export class LayerRecordsSink implements TarSink {
     if (hits.length) this.b.records.secrets[row] = hits;
   }
 
+  /** Starts keeping the bytes of a package database file, or flags it when over its cap. */
+  private keepPackageFile(path: string, row: number, size: number, sparse: boolean): void {
+    const cap = packageFileCap(path);
+    if (cap === 0) return;
+    if (sparse || size > cap || this.keptTotal + size > MAX_KEPT_PER_LAYER) {
+      this.b.records.flags[row] |= Flag.packageFileOversized;
+      return;
+    }
+    this.keepRow = row;
+    this.keepBytes = new Uint8Array(size); // within its cap: the declared size is bounded
+    this.keepGot = 0;
+    this.keptTotal += size;
+  }
+
+  private keepChunk(chunk: Buffer): void {
+    const room = this.keepBytes!.length - this.keepGot;
+    this.keepBytes!.set(chunk.length <= room ? chunk : chunk.subarray(0, room), this.keepGot);
+    this.keepGot += Math.min(chunk.length, room);
+  }
+
   private closeHash(): void {
+    if (this.keepRow >= 0) {
+      // the parser ends an entry only when its declared size has passed: the copy is whole
+      if (this.keepGot === this.keepBytes!.length) this.b.records.packageFiles[this.keepRow] = this.keepBytes!;
+      this.keepRow = -1;
+      this.keepBytes = null;
+    }
     if (this.readRow >= 0) {
       this.readSecrets(this.readRow, Buffer.concat(this.readParts, this.readGot));
       this.readRow = -1;

@@ -27,6 +27,8 @@ export const Flag = {
   aufs: 2,
   /** A char device 0:0: overlayfs' native whiteout leaked into a layer (not an OCI whiteout). */
   overlayWhiteout: 4,
+  /** A package database file over its cap (package-files.ts): not kept, and the report warns. */
+  packageFileOversized: 8,
 } as const;
 
 export const HASH_BYTES = 16;
@@ -51,6 +53,8 @@ export interface LayerRecords {
   dev: Record<number, [number, number]>;
   /** row -> secrets found in the file's content (secret-scan.ts); rows without any are absent. */
   secrets: Record<number, SecretHit[]>;
+  /** row -> bytes of a package database file (package-files.ts); other rows are absent. */
+  packageFiles: Record<number, Uint8Array>;
   /** Bytes of regular-file content in the layer: the sum of their sizes (sparse files: apparent size, as the union counts them). */
   fileBytes: number;
   /** Length of the uncompressed tar stream. */
@@ -78,6 +82,7 @@ export class RecordsBuilder {
       xattrs: {},
       dev: {},
       secrets: {},
+      packageFiles: {},
       fileBytes: 0,
       tarSize: 0,
     };

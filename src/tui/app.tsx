@@ -1,15 +1,18 @@
 /**
- * The explorer screen: layers, layer details, image details and the file tree, laid out for the
- * terminal size (side by side from 120 columns, stacked below), plus the status line.
+ * The explorer screen: layers, layer details, image details and the file tree (its last line: the
+ * cursor's file and its package), laid out for the terminal size (side by side from 120 columns,
+ * stacked below), plus the status line.
  */
 import { useEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import type { ImageModel } from '../model/read-image.js';
+import { analyzePackages, type ImagePackages } from '../analyze/packages/packages.js';
 import { changeCounts, imageSizes } from '../model/views.js';
 import { keyNames, showKey, type Action, type Keymap } from './keymap.js';
 import { Explorer, initialState, type UiState } from './state.js';
 import { wasteSummary, type Finding } from './waste.js';
 import { clip, fit, HelpScreen, ImageDetails, LayerDetails, LayersPane, layerInstruction, TreePane } from './panes.js';
+import { fileOwnerLine } from './file-owner.js';
 
 export interface ExplorerProps {
   model: ImageModel;
@@ -93,12 +96,21 @@ export function ExplorerApp(props: ExplorerProps) {
   const { exit } = useApp();
   const lay = layout(width, height, model.layers.length, model.layers.length ? layerInstruction(model, state.layer).length : 0);
   const pageRef = useRef(1);
-  const treeRows = lay.treeH - 1 - (state.attributes ? 1 : 0);
+  const treeRows = lay.treeH - 2 - (state.attributes ? 1 : 0); // title, file line
   pageRef.current = Math.max(1, state.focus === 'tree' ? treeRows : lay.layersH - 1);
 
   useEffect(() => {
     if (state.quit) exit();
   }, [state.quit, exit]);
+
+  // The packages once per model, after the first screen (a pass over the view per database change;
+  // free when the inspect report was just made, as it read them). In an updater, so that a failure
+  // is a rendering error the failure screen shows.
+  const [packages, setPackages] = useState<{ model: ImageModel; packages: ImagePackages } | null>(null);
+  useEffect(() => {
+    const timer = setTimeout(() => setPackages(() => ({ model, packages: analyzePackages(model) })), 0);
+    return () => clearTimeout(timer);
+  }, [model]);
 
   // After the first screen, one layer per timer tick: keys pressed meanwhile wait at most one layer.
   useEffect(() => {
@@ -147,7 +159,9 @@ export function ExplorerApp(props: ExplorerProps) {
   ].filter(Boolean);
   const title = `${from === to ? `Layer ${to} changes` : `Layers ${from}..${to} aggregated`}${flags.length ? `  [${flags.join('] [')}]` : ''}`;
   const right = lay.wide ? width - lay.left : width;
-  const tree = <TreePane view={view} title={title} cursor={cursor} offset={state.offset} attributes={state.attributes} focused={state.focus === 'tree'} width={right} height={lay.treeH} />;
+  const owners = packages?.model === model ? packages.packages : null;
+  const footer = fileOwnerLine(model, view, owners, cursor);
+  const tree = <TreePane view={view} title={title} cursor={cursor} offset={state.offset} attributes={state.attributes} focused={state.focus === 'tree'} width={right} height={lay.treeH} footer={footer} />;
   const layers = (
     <LayersPane model={model} selected={state.layer} range={from === to ? null : [from, to]} mark={state.mark} focused={state.focus === 'layers'} width={lay.wide ? lay.left - 1 : width} height={lay.layersH} />
   );

@@ -134,7 +134,8 @@ export function treeRowText(v: TreeView, node: number, attributes: boolean): str
   return `${glyph[status]} ${cols}${guides}${marker} ${name}${dir ? '/' : ''}${target}`;
 }
 
-export function TreePane(props: { view: TreeView; title: string; cursor: number; offset: number; attributes: boolean; focused: boolean; width: number; height: number }) {
+/** `footer`: the cursor's file and its package (file-owner.ts). */
+export function TreePane(props: { view: TreeView; title: string; cursor: number; offset: number; attributes: boolean; focused: boolean; width: number; height: number; footer: string }) {
   const { view, attributes } = props;
   return (
     <TreeRowsPane
@@ -146,6 +147,7 @@ export function TreePane(props: { view: TreeView; title: string; cursor: number;
       width={props.width}
       height={props.height}
       header={attributes ? `  ${'Mode'.padEnd(10)} ${'UID:GID'.padStart(9)} ${'Size'.padStart(8)} Name` : null}
+      footer={props.footer}
       rowText={(n) => treeRowText(view, n, attributes)}
       rowColour={(n) => colour[view.status(n)]}
       empty="  (nothing to show: change the filter or the hide toggles)"
@@ -153,11 +155,12 @@ export function TreePane(props: { view: TreeView; title: string; cursor: number;
   );
 }
 
-/** A titled, virtualised tree: only the rows on screen are read; the cursor row is highlighted. */
+/** A titled, virtualised tree: only the rows on screen are read; the cursor row is highlighted. `footer`: a last line below the rows. */
 export function TreeRowsPane(props: {
   view: PreorderTree;
   title: string;
   header: string | null;
+  footer?: string;
   cursor: number;
   offset: number;
   focused: boolean;
@@ -168,7 +171,7 @@ export function TreeRowsPane(props: {
   empty: string;
 }) {
   const { view, width, height } = props;
-  const rowsH = height - 1 - (props.header === null ? 0 : 1);
+  const rowsH = height - 1 - (props.header === null ? 0 : 1) - (props.footer === undefined ? 0 : 1);
   const { rows, cursorIndex } = windowRows(view, props.cursor, props.offset, rowsH);
   const lines = rows.map((n, i) => {
     const sel = i === cursorIndex;
@@ -184,7 +187,10 @@ export function TreeRowsPane(props: {
     <Box flexDirection="column" width={width} height={height}>
       <Title text={props.title} focused={props.focused} width={width} />
       {props.header === null ? null : <Text wrap="truncate">{clip(props.header, width)}</Text>}
-      {lines}
+      <Box flexDirection="column" height={rowsH}>
+        {lines}
+      </Box>
+      {props.footer === undefined ? null : <Text wrap="truncate">{clip(props.footer, width)}</Text>}
     </Box>
   );
 }

@@ -23,6 +23,13 @@ export const DEBIAN_PACKAGES = {
   setcap: 'libcap2-bin',
   getcap: 'libcap2-bin',
   python3: 'python3',
+  rpm: 'rpm',
+  rpmbuild: 'rpm',
+  rpmdb: 'rpm',
+  'db5.3_load': 'db5.3-util',
+  dpkg: 'dpkg',
+  'dpkg-query': 'dpkg',
+  'apt-mark': 'apt',
 } as const;
 
 export type SystemTool = keyof typeof DEBIAN_PACKAGES;

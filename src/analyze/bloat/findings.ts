@@ -16,8 +16,10 @@ import type { ImageModel } from '../../model/read-image.js';
 import { wasteCategoryOf, type WasteAnalysis, type WastedItem, type WasteReason } from '../waste.js';
 import { ContentGroups, sameMeta } from './content-groups.js';
 import { IGNORED, RuleMatcher } from './matching.js';
-import { commitAdvice, duplicateAdvice, ruleAdvice, wasteAdvice, type Advice, type DuplicateCause } from './remedies.js';
-import { RULE_CATEGORIES, type BloatRule } from './rules.js';
+import { commitAdvice, duplicateAdvice, packageAdvice, ruleAdvice, wasteAdvice, type Advice, type DuplicateCause } from './remedies.js';
+import { PACKAGE_CATEGORIES, RULE_CATEGORIES, type BloatRule } from './rules.js';
+import { packageCategoryOf, type PackageCategory } from './package-bloat.js';
+import { analyzePackages, type ImagePackages } from '../packages/packages.js';
 import type { BloatConfig } from './section.js';
 
 export type FindingKind = 'waste' | 'bloat' | 'pattern';
@@ -74,7 +76,7 @@ export function analyzeBloat(model: ImageModel, waste: WasteAnalysis, config: Bl
   const findings = [...ctx.wasteFindings(waste.items), ...ctx.visibleFindings()];
   findings.sort((a, b) => b.bytes - a.bytes || a.layer - b.layer || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0));
   const bloat: Record<string, number> = {};
-  for (const c of [...RULE_CATEGORIES, ...config.rules.map((r) => r.category), 'duplicate']) bloat[c] = 0;
+  for (const c of [...RULE_CATEGORIES, ...config.rules.map((r) => r.category), ...PACKAGE_CATEGORIES, 'duplicate']) bloat[c] = 0;
   for (const f of findings) if (f.kind === 'bloat') bloat[f.category] += f.bytes;
   const bloatBytes = Object.values(bloat).reduce((s, n) => s + n, 0);
   const reclaimableShare = waste.storedBytes === 0 ? 0 : (waste.wastedBytes + bloatBytes) / waste.storedBytes;
@@ -90,16 +92,26 @@ interface RuleGroup {
   items: FindingItem[];
 }
 
+interface PackageGroup {
+  category: PackageCategory;
+  layer: number;
+  items: FindingItem[];
+  /** Package name -> its ecosystem. */
+  packages: Map<string, string>;
+}
+
 type Found = Omit<Finding, 'instruction' | 'removedByInstruction' | 'files' | 'title' | 'remedy'>;
 
 class Findings {
   private readonly rules: RuleMatcher;
+  private readonly packages: ImagePackages;
 
   constructor(
     private readonly model: ImageModel,
     config: BloatConfig,
   ) {
     this.rules = new RuleMatcher(model.union, config);
+    this.packages = analyzePackages(model);
   }
 
   private createdBy(L: number): string | undefined {
@@ -188,6 +200,8 @@ class Findings {
     const u = this.model.union;
     const top = this.model.layers.length - 1;
     const byRule = new Map<string, RuleGroup>();
+    const byPackage = new Map<string, PackageGroup>();
+    const owners = this.packages.rows.length > 0;
     // Inodes no rule claims, for the duplicate groups: collected first so the table is sized once.
     const unclaimed = new Int32Array(u.versionCount);
     let unclaimedCount = 0;
@@ -210,6 +224,16 @@ class Findings {
         let g = byRule.get(key);
         if (!g) byRule.set(key, (g = { rule, layer, items: [] }));
         g.items.push({ path: `/${u.nodePath[node]}`, bytes, layer, rule: rule.id });
+        continue;
+      }
+      const owner = owners ? this.packages.ownerOf(node) : undefined;
+      const category = packageCategoryOf(owner, u.nodePath[node]);
+      if (category) {
+        const key = `${category}\0${layer}`;
+        let g = byPackage.get(key);
+        if (!g) byPackage.set(key, (g = { category, layer, items: [], packages: new Map() }));
+        g.items.push({ path: `/${u.nodePath[node]}`, bytes, layer });
+        g.packages.set(owner!.name, owner!.ecosystem);
       } else {
         unclaimed[unclaimedCount++] = ino;
       }
@@ -218,6 +242,7 @@ class Findings {
     const pathOf = (ino: number) => u.nodePath[nodeOf[ino] - 1];
     const out: Finding[] = [];
     for (const g of byRule.values()) out.push(this.ruleFinding(g.rule, g.layer, g.items.sort(byPath)));
+    for (const g of byPackage.values()) out.push(this.packageFinding(g));
     for (const inodes of byContent.groups()) {
       const paths = inodes.map(pathOf);
       const order = inodes.map((_, i) => i).sort((a, b) => (paths[a] < paths[b] ? -1 : paths[a] > paths[b] ? 1 : 0));
@@ -230,6 +255,12 @@ class Findings {
   private ruleFinding(rule: BloatRule, layer: number, items: FindingItem[]): Finding {
     const advice = ruleAdvice(rule, layer, items.map((i) => i.path), stepOf(this.createdBy(layer)) === 'copy');
     return this.finding({ category: rule.category, kind: 'bloat', bytes: sum(items), layer, removedBy: null, rule: rule.id, items }, advice);
+  }
+
+  private packageFinding(g: PackageGroup): Finding {
+    const items = g.items.sort(byPath);
+    const advice = packageAdvice(g.category, g.layer, [...g.packages.keys()].sort(), items.map((i) => i.path), new Set(g.packages.values()));
+    return this.finding({ category: g.category, kind: 'bloat', bytes: sum(items), layer: g.layer, removedBy: null, rule: null, items }, advice);
   }
 
   /** `inodes` in path order, with their paths. */

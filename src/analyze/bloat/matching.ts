@@ -6,7 +6,7 @@
  */
 import { GlobSet } from '../../util/glob.js';
 import type { Union } from '../../model/union.js';
-import { BUILTIN_RULES, IMAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './rules.js';
+import { BUILTIN_RULES, IMAGE_CATEGORIES, PACKAGE_CATEGORIES, RULE_CATEGORIES, WASTE_CATEGORIES, type BloatRule } from './rules.js';
 import type { BloatConfig } from './section.js';
 
 /** User rules first, then the built-in ones; minus those disabled by id or category. */
@@ -23,7 +23,7 @@ export function activeRules(config: BloatConfig): BloatRule[] {
 
 /** Every category a finding can have under this config (for --category). */
 export function knownCategories(config: BloatConfig): string[] {
-  return [...new Set<string>([...WASTE_CATEGORIES, ...RULE_CATEGORIES, ...config.rules.map((r) => r.category), ...IMAGE_CATEGORIES])];
+  return [...new Set<string>([...WASTE_CATEGORIES, ...RULE_CATEGORIES, ...config.rules.map((r) => r.category), ...PACKAGE_CATEGORIES, ...IMAGE_CATEGORIES])];
 }
 
 /** ruleIndex of an ignored path. */

@@ -159,3 +159,30 @@ function copyAdvice(g: WasteGroup, files: string, paths: string): Advice {
   if (g.storedStep === 'run') return { title, remedy: `RUN chmod -R / chown -R in a later layer stores every file again. Do it in the same RUN that creates the files (layer ${S}), or use COPY --chown/--chmod.` };
   return { title, remedy: 'Changing mode or owner in a later layer stores every file again. Set them where the files are created: COPY --chown/--chmod, or the same RUN.' };
 }
+
+/** Toolchain and documentation findings (package-bloat.ts): the packages by name, the fix per package manager. */
+export function packageAdvice(category: 'toolchain' | 'docs', layer: number, packages: string[], paths: string[], ecosystems: Set<string>): Advice {
+  const n = paths.length;
+  const names = pathList(packages);
+  if (category === 'toolchain') {
+    const fixes = [
+      ecosystems.has('deb') && `apt-get purge -y --auto-remove ${packages.slice(0, 3).join(' ')}${packages.length > 3 ? ' …' : ''}`,
+      ecosystems.has('apk') && 'apk add --virtual .build-deps … && … && apk del .build-deps',
+      ecosystems.has('rpm') && 'dnf remove -y …',
+    ].filter(Boolean);
+    return {
+      title: `Build toolchain in the final image, installed by layer ${layer}: ${plural(packages.length, 'package')} (${names}), ${plural(n, 'file')}`,
+      remedy: `Compilers and headers are needed to build, not to run: build in a separate stage and COPY only the result (multi-stage build), or remove them in the same RUN that used them (${fixes.join('; ')}).`,
+    };
+  }
+  const fixes = [
+    ecosystems.has('deb') &&
+      "dpkg: before installing, RUN printf 'path-exclude /usr/share/doc/*\\npath-include /usr/share/doc/*/copyright\\npath-exclude /usr/share/man/*\\npath-exclude /usr/share/info/*\\n' > /etc/dpkg/dpkg.cfg.d/01-nodoc (as Debian's slim images do)",
+    ecosystems.has('rpm') && 'dnf/yum: install with --setopt=tsflags=nodocs',
+    ecosystems.has('apk') && 'apk: the docs come in *-doc packages: do not install them',
+  ].filter(Boolean);
+  return {
+    title: `${plural(n, 'documentation file')} (doc, man, info) installed by packages in layer ${layer}: ${names}`,
+    remedy: `Keep package documentation out of the image: ${fixes.join('; ')}.`,
+  };
+}

@@ -23,8 +23,10 @@ export const RULE_CATEGORIES = ['temp', 'log', 'cache', 'vcs', 'build', 'history
 export const WASTE_CATEGORIES = ['deleted', 'overwritten', 'metadata-copy'] as const;
 /** Categories computed from the whole image rather than by path rules. */
 export const IMAGE_CATEGORIES = ['duplicate', 'commit-build'] as const;
+/** Categories found through the package databases (package-bloat.ts). */
+export const PACKAGE_CATEGORIES = ['toolchain', 'docs'] as const;
 
-export const RESERVED_CATEGORIES: readonly string[] = [...WASTE_CATEGORIES, ...IMAGE_CATEGORIES];
+export const RESERVED_CATEGORIES: readonly string[] = [...WASTE_CATEGORIES, ...IMAGE_CATEGORIES, ...PACKAGE_CATEGORIES];
 
 const sameRun = 'in the same RUN that creates them';
 

@@ -11,6 +11,7 @@ import type { ContentDiff } from './content.js';
 import { diffFiles, rollUp, type DirDelta, type FileChange, type FileDiff } from './files.js';
 import { alignLayers, diffHistory, viewHistory, type HistoryLine, type LayerPair } from './layers.js';
 import { sideSummary, viewOf, type DiffSide, type SideSummary } from './side.js';
+import { diffPackages, type PackagesDelta } from './packages.js';
 
 export const DIFF_SCHEMA_VERSION = 1;
 
@@ -39,6 +40,8 @@ export interface DiffReport {
   directories: DirDelta[];
   /** Bloat and waste bytes per category (inspect's analyses, each side on its own view), and efficiency. */
   bloat: BloatDelta;
+  /** Packages added, removed and changed (docs/packages.md). */
+  packages: PackagesDelta;
   /** Content diffs, when asked for (`--content`): see diff-content.ts. */
   contents?: ContentDiff[];
 }
@@ -69,5 +72,6 @@ export function diffImages(a: DiffSide, b: DiffSide, opts: DiffOptions = {}): Di
     files,
     directories: rollUp(files),
     bloat: bloatDelta(a, b, opts.bloat ?? defaultBloatConfig()),
+    packages: diffPackages(a, b),
   };
 }

@@ -17,7 +17,7 @@ import { GlobSet } from '../../util/glob.js';
 import { RULE_KIND, type GateRule, type GrowthSize, type Limit, type RuleKey } from './rules.js';
 import type { ImageModel } from '../../model/read-image.js';
 import type { Finding } from '../bloat/findings.js';
-import type { InspectReport, LayerReport } from '../report.js';
+import type { InspectReport, LayerReport, PackageBrief } from '../report.js';
 import { Kind } from '../../scan/records.js';
 import { parentOf } from '../../util/paths.js';
 import { humanBytes } from '../../util/units.js';
@@ -61,6 +61,8 @@ export interface Baseline {
   /** The image reference or report file it came from. */
   ref: string;
   summary: Pick<InspectReport['summary'], 'compressedSize' | 'uncompressedSize' | 'finalSize'>;
+  /** `ecosystem:name` of each package it has (max-package-growth); null for a report that has none listed. */
+  packages: string[] | null;
 }
 
 export interface GateInput {
@@ -170,7 +172,7 @@ class Measures {
 
   strataRule(rule: GateRule): RuleResult {
     const kind = RULE_KIND[rule.key];
-    if (kind === 'categories' || kind === 'paths') return this.forbidRule(rule);
+    if (kind === 'categories' || kind === 'paths' || kind === 'packages') return this.forbidRule(rule);
     if (kind === 'switch') return this.riskRule(rule);
     const m = this.measure(rule.key, rule.size ?? 'uncompressed');
     return this.compare(rule.key, rule.origin, m, rule.fail as number | undefined, rule.warn as number | undefined);
@@ -227,6 +229,13 @@ class Measures {
       case 'max-growth-bytes':
       case 'max-growth-percent':
         return this.growth(key, growthOf, all);
+      case 'max-package-size': {
+        const list = this.input.report.packages?.list ?? [];
+        const big = list[0];
+        return { unit: 'bytes', value: big?.bytes ?? 0, label: big ? `largest package (${big.ecosystem} ${big.name})` : 'largest package (no package database)', offenders: list.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'package')) };
+      }
+      case 'max-package-growth':
+        return this.packageGrowth();
       default:
         throw new Error(`not a measured rule: ${key}`);
     }
@@ -261,15 +270,25 @@ class Measures {
     return { unit, value, label: `${label} (${humanBytes(before)} -> ${humanBytes(after)} against ${b.ref})`, offenders };
   }
 
+  /** Packages the image has (by ecosystem and name) that the baseline has not. */
+  private packageGrowth(): Measure {
+    const b = this.input.baseline;
+    if (!b) return { unit: 'count', value: null, label: 'new packages', missing: 'no --baseline', offenders: [] };
+    if (!b.packages) return { unit: 'count', value: null, label: 'new packages', missing: `the baseline (${b.ref}) lists no packages (a report of strata before packages: save it again)`, offenders: [] };
+    const before = new Set(b.packages);
+    const added = (this.input.report.packages?.list ?? []).filter((p) => !before.has(`${p.ecosystem}:${p.name}`));
+    return { unit: 'count', value: added.length, label: `packages not in the baseline (${b.ref})`, offenders: added.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'package not in the baseline')) };
+  }
+
   private forbidRule(rule: GateRule): RuleResult {
-    const match = (list: string[]) => (rule.key === 'forbid-categories' ? this.forbiddenCategories(list) : this.forbiddenPaths(list));
+    const match = (list: string[]) => (rule.key === 'forbid-categories' ? this.forbiddenCategories(list) : rule.key === 'forbid-packages' ? this.forbiddenPackages(list) : this.forbiddenPaths(list));
     const fail = rule.fail as string[] | undefined;
     const warn = rule.warn as string[] | undefined;
     const f = fail?.length ? match(fail) : null;
     const w = warn?.length ? match(warn) : null;
     const hits = [f, w].filter((h) => h && h.count > 0) as NonNullable<typeof f>[];
     const status: Status = f && f.count ? 'fail' : w && w.count ? 'warn' : 'pass';
-    const what = rule.key === 'forbid-categories' ? 'category' : 'path';
+    const what = rule.key === 'forbid-categories' ? 'category' : rule.key === 'forbid-packages' ? 'package' : 'path';
     const describe = (h: NonNullable<typeof f>) => `${h.count} ${h.noun}${h.count === 1 ? '' : 's'}, ${bytesText(h.bytes)}, matching ${h.names.join(', ')}${h === w ? ' (warning)' : ''}`;
     const message = hits.length ? hits.map(describe).join('; ') : `no ${what} matches ${[...(fail ?? []), ...(warn ?? [])].join(', ')}`;
     // measured: the bytes of the list that decided the status
@@ -283,6 +302,14 @@ class Measures {
     const status: Status = found.length === 0 ? 'pass' : rule.fail !== undefined ? 'fail' : 'warn';
     const offenders = status === 'pass' ? [] : found.slice(0, this.top);
     return { rule: rule.key, origin: rule.origin, status, unit: 'count', measured: found.length, fail: rule.fail ?? null, warn: rule.warn ?? null, message, offenders };
+  }
+
+  /** Installed packages whose name (or `ecosystem:name`) matches a glob. */
+  private forbiddenPackages(list: string[]) {
+    const globs = list.map(packageGlob);
+    const found = (this.input.report.packages?.list ?? []).filter((p) => globs.some((g) => g.test(p.name) || g.test(`${p.ecosystem}:${p.name}`)));
+    const names = list.filter((_, i) => found.some((p) => globs[i].test(p.name) || globs[i].test(`${p.ecosystem}:${p.name}`)));
+    return { count: found.length, noun: 'package', bytes: found.reduce((n, p) => n + p.bytes, 0), names, offenders: found.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'forbidden package')) };
   }
 
   /** Findings whose category or rule id is listed (the full list, before any --top). */
@@ -448,6 +475,27 @@ function riskFindings(report: InspectReport, key: RuleKey): { found: Offender[];
   const what = key === 'forbid-setuid' ? `setuid, setgid or capability file${k.baseLayers ? ` above the base's ${countOf(k.baseLayers, 'layer')}` : ''}` : 'world-writable entry without the sticky bit';
   const parts = kinds.map((x) => [files.filter((f) => f.kind === x).length, x] as const).filter(([n]) => n > 0);
   return { found, message: found.length ? `${countOf(found.length, 'file')}: ${parts.map(([n, x]) => `${n} ${x}`).join(', ')}` : `no ${what}` };
+}
+
+/** A package name glob: `*` and `?` as in a shell, matched whole. */
+function packageGlob(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+function packageOffender(p: PackageBrief, report: InspectReport, what: string): Offender {
+  const info = report.layers[p.layer];
+  return {
+    title: `${what}: ${p.ecosystem} ${p.name} ${p.version}, installed by layer ${p.layer}`,
+    category: 'package',
+    bytes: p.bytes,
+    files: [],
+    fileCount: p.files,
+    layer: p.layer,
+    instruction: info ? instructionOf(info) : null,
+    removedBy: null,
+    removedByInstruction: null,
+    remedy: null,
+  };
 }
 
 function offenderOf(f: Finding): Offender {

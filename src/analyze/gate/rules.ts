@@ -27,13 +27,16 @@ export const RULE_KEYS = [
   'forbid-setuid',
   'forbid-world-writable',
   'forbid-root-user',
+  'forbid-packages',
+  'max-package-size',
+  'max-package-growth',
 ] as const;
 
 export type RuleKey = (typeof RULE_KEYS)[number];
 
 /** How a rule's limit is written and compared. */
 /** `switch`: a rule that is on or off, failing (or warning) on any finding of its kind. */
-export type RuleKind = 'size' | 'ratio' | 'count' | 'categories' | 'paths' | 'switch';
+export type RuleKind = 'size' | 'ratio' | 'count' | 'categories' | 'paths' | 'packages' | 'switch';
 
 export const RULE_KIND: Record<RuleKey, RuleKind> = {
   'max-compressed-size': 'size',
@@ -52,6 +55,9 @@ export const RULE_KIND: Record<RuleKey, RuleKind> = {
   'forbid-setuid': 'switch',
   'forbid-world-writable': 'switch',
   'forbid-root-user': 'switch',
+  'forbid-packages': 'packages',
+  'max-package-size': 'size',
+  'max-package-growth': 'count',
 };
 
 export const RULE_DESCRIPTION: Record<RuleKey, string> = {
@@ -71,6 +77,9 @@ export const RULE_DESCRIPTION: Record<RuleKey, string> = {
   'forbid-setuid': 'fail on setuid/setgid files or file capabilities added above the base image',
   'forbid-world-writable': 'fail on world-writable files or directories without the sticky bit',
   'forbid-root-user': 'fail when the image runs as root (no USER, or USER 0/root)',
+  'forbid-packages': 'package names (globs: gcc*, deb:*-dev) that must not be installed (repeatable)',
+  'max-package-size': 'largest single package (bytes of its files in the final view)',
+  'max-package-growth': 'most packages the image has that --baseline has not',
 };
 
 /** Growth rules compare one of the named sizes with the baseline's. */
@@ -170,6 +179,8 @@ function parseLimit(key: RuleKey, value: unknown, at: string, fail: Fail): Limit
       return strings(value, at, fail, (s, k) => (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) ? s : fail(k, `"${s}" is not a category or rule id`)));
     case 'paths':
       return strings(value, at, fail, (s, k) => globField(s, k, fail));
+    case 'packages':
+      return strings(value, at, fail, (s, k) => (/^(?:[a-z]+:)?[A-Za-z0-9@/._+*?~-]+$/.test(s) ? s : fail(k, `"${s}" is not a package name glob (like gcc*, deb:*-dev, npm:@scope/*)`)));
     case 'switch':
       return 0;
   }
@@ -232,7 +243,7 @@ export function parseRuleFlags(flags: Partial<Record<RuleKey, string[]>>, fail: 
       continue;
     }
     const rule: GateRule = { key, origin: at };
-    const isList = RULE_KIND[key] === 'categories' || RULE_KIND[key] === 'paths';
+    const isList = RULE_KIND[key] === 'categories' || RULE_KIND[key] === 'paths' || RULE_KIND[key] === 'packages';
     const given = { warn: '', fail: '' };
     for (const raw of values) {
       const level = raw.startsWith('warn:') ? 'warn' : 'fail';

@@ -1,7 +1,8 @@
 /**
  * What the HTML page of `strata inspect --html` draws, as plain data: the final view as a tile tree
- * (each file coloured by the layer that last set it and by its bloat category), the bytes hidden in
- * layers as tiles of their own under the layer that stored them, a row per layer, and the findings.
+ * (each file coloured by the layer that last set it, by its bloat category and by its package), the
+ * bytes hidden in layers as tiles of their own under the layer that stored them, a row per layer,
+ * the findings and the packages.
  * Sizes are the inspect report's: the view's tiles add up to `summary.finalSize` (a hardlink group
  * once, at its first path: model/counted-bytes.ts), the hidden ones to `summary.wastedBytes`.
  */
@@ -11,9 +12,11 @@ import type { ImageModel } from '../../model/read-image.js';
 import { countedBytes } from '../../model/counted-bytes.js';
 import type { InspectReport } from '../report.js';
 import { TileTreeBuilder, type Tile } from './tile-tree.js';
+import { packagePicture, type PicturePackages } from './package-picture.js';
+import { HIDDEN_BYTES } from './package-classes.js';
 
 /** Colour dimensions of an inspect picture's tiles, in `Tile.c` order. */
-export const INSPECT_DIMS = ['layer', 'category', 'removedBy'] as const;
+export const INSPECT_DIMS = ['layer', 'category', 'removedBy', 'package'] as const;
 
 export interface PictureLayer {
   index: number;
@@ -57,6 +60,8 @@ export interface InspectPicture {
   findings: PictureFinding[];
   /** Secrets (fingerprints only) and risky files, as the report has them. */
   risks: InspectReport['risks'];
+  /** The `package` classes index its rows (package-picture.ts); null: the image has no package database. */
+  packages: PicturePackages | null;
 }
 
 /** The name of the grouping of hidden bytes, at the top of the tree. */
@@ -80,19 +85,21 @@ export function inspectPicture(model: ImageModel, report: InspectReport, budget?
   const fileClass = new Map<string, number>();
   for (const f of report.findings) if (f.kind === 'bloat') for (const it of f.items) fileClass.set(it.path, categoryClass(f.category));
 
+  const packages = packagePicture(model);
   const tree = new TileTreeBuilder(INSPECT_DIMS.length);
   const visible = new Array<number>(model.layers.length).fill(0);
   const u = model.union;
   const counted = countedBytes(u, model.layers.length - 1); // a hardlink group once, as in summary.finalSize
   for (const v of u.visibleAt(model.layers.length - 1)) {
-    const path = u.nodePath[u.nodeOfVersion(v)];
+    const node = u.nodeOfVersion(v);
+    const path = u.nodePath[node];
     if (u.kindOf(v) === Kind.dir) {
       tree.dir(path);
       continue;
     }
     const size = counted.of(v);
     if (size) visible[u.layerOf(u.inodeOf(v))] += size; // the layer that stored the bytes: stored = visible + wasted
-    tree.leaf(path, { size, classes: [u.layerOf(v), fileClass.get(`/${path}`) ?? -1, -1] });
+    tree.leaf(path, { size, classes: [u.layerOf(v), fileClass.get(`/${path}`) ?? -1, -1, packages.classOf(node)] });
   }
 
   const wasted = new Array<number>(model.layers.length).fill(0);
@@ -104,7 +111,7 @@ export function inspectPicture(model: ImageModel, report: InspectReport, budget?
       const k = categoryClass(f.category);
       for (const it of f.items) {
         wasted[it.layer] += it.bytes;
-        tree.leaf(it.path.slice(1), { size: it.bytes, classes: [it.layer, k, f.removedBy ?? -1] }, base);
+        tree.leaf(it.path.slice(1), { size: it.bytes, classes: [it.layer, k, f.removedBy ?? -1, HIDDEN_BYTES] }, base);
       }
     }
   }
@@ -141,5 +148,6 @@ export function inspectPicture(model: ImageModel, report: InspectReport, budget?
       paths: [...f.items].sort((x, y) => y.bytes - x.bytes).slice(0, PATHS_SHOWN).map((it) => it.path),
     })),
     risks: report.risks,
+    packages: packages.packages,
   };
 }

@@ -13,7 +13,9 @@ import { GlobSet, ignoreMatcher } from '../../util/glob.js';
 import { instructionText, stepOf } from '../../image/history.js';
 import { capabilityText } from './capabilities.js';
 import { NAME_RULES } from './name-rules.js';
-import { shippedBy, type ShippedBy } from './shipped.js';
+import { packageShipped, shippedBy, type ShippedBy } from './shipped.js';
+import { analyzePackages } from '../packages/packages.js';
+import { OS_ECOSYSTEMS } from '../packages/types.js';
 import { defaultSecretsConfig, type SecretsConfig } from './section.js';
 
 export interface SecretMatch {
@@ -103,8 +105,18 @@ export function analyzeRisks(model: ImageModel, baseLayers: number, config: Secr
   const allowed = ignoreMatcher(config.allow);
   const secrets: SecretFinding[] = [];
   const shipped: ShippedSecret[] = [];
+  const packages = analyzePackages(model);
+  const top = model.layers.length - 1;
+  /** The OS package whose database lists a visible file, for a secret in it. */
+  const ownerOf = (s: SecretFinding) => {
+    if (s.status !== 'visible' || packages.rows.length === 0) return undefined;
+    const node = u.nodeOf(s.path.slice(1));
+    const row = node === undefined || u.versionAt(node, top) < 0 ? undefined : packages.ownerOf(node);
+    return row && OS_ECOSYSTEMS.has(row.ecosystem) ? row : undefined;
+  };
   for (const s of findSecrets(model, config, allowed, instruction)) {
-    const why = shippedBy(s.path.slice(1));
+    const owner = ownerOf(s);
+    const why = shippedBy(s.path.slice(1)) ?? (owner ? packageShipped(owner) : null);
     if (why) shipped.push({ ...s, shippedBy: why, remedy: REMEDY.shipped(why) });
     else secrets.push(s);
   }

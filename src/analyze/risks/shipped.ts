@@ -2,14 +2,16 @@
  * Files a distribution or a language's package manager ships, not the image author's: the example
  * keys in a package's documentation (`/usr/share/doc/libnet-ssleay-perl/examples/server_key.pem`),
  * the fixtures of a library's test suite. A secret found there is reported apart, as informational
- * (never counted by forbid-secrets), with the reason. `ShippedBy.source` says how it was told, so
- * that a package database (a later issue: "any file a package owns") can add its own source.
+ * (never counted by forbid-secrets), with the reason. `ShippedBy.source` says how it was told: by
+ * the path, or by the operating system's package database that lists the file (packageShipped).
+ * A database is input like any file: a forged entry can claim a file, which then moves to the
+ * informational list (still reported, with its fingerprint), never out of the report.
  */
 import { GlobSet } from '../../util/glob.js';
 
 export interface ShippedBy {
-  /** `distribution-path`: where packages put their documentation, examples and tests. */
-  source: 'distribution-path';
+  /** `distribution-path`: where packages put their documentation, examples and tests; `package-database`: a package lists the file. */
+  source: 'distribution-path' | 'package-database';
   /** Why the file is not the image author's, in words: "a package's documentation (/usr/share/doc)". */
   reason: string;
 }
@@ -34,4 +36,9 @@ const byPath = new GlobSet(DISTRIBUTION_PATHS.map((c) => c.paths));
 export function shippedBy(path: string): ShippedBy | null {
   const i = byPath.first(path);
   return i < 0 ? null : { source: 'distribution-path', reason: DISTRIBUTION_PATHS[i].reason };
+}
+
+/** The reason for a file an operating-system package's database lists (docs/packages.md). */
+export function packageShipped(pkg: { ecosystem: string; name: string; version: string }): ShippedBy {
+  return { source: 'package-database', reason: `a file of the ${pkg.ecosystem} package ${pkg.name} ${pkg.version} (its database lists it)` };
 }

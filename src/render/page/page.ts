@@ -3,6 +3,7 @@
  * src/render/html.ts). It reads the picture from the page's JSON block and draws the treemap as
  * absolutely placed divs (one innerHTML write: tens of thousands of tiles paint in well under a
  * second), the layer bars and the tables. It never fetches anything: the page's CSP forbids it.
+ * Every string of the image goes through escapeMarkup before it reaches innerHTML.
  */
 import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3-hierarchy';
 import { humanBytes } from '../../util/units.js';
@@ -10,6 +11,8 @@ import { escapeMarkup } from '../../util/markup.js';
 import { sortable } from './table.js';
 import type { Tile } from '../../analyze/picture/tile-tree.js';
 import type { InspectPicture } from '../../analyze/picture/inspect-picture.js';
+import type { PicturePackage, PicturePackages } from '../../analyze/picture/package-picture.js';
+import { HIDDEN_BYTES, NO_PACKAGE, UNLISTED_PACKAGE } from '../../analyze/picture/package-classes.js';
 import type { DiffPicture } from '../../analyze/picture/diff-picture.js';
 
 type Picture = InspectPicture | DiffPicture;
@@ -54,14 +57,38 @@ function layerColour(i: number): string {
   return i < 0 ? FIXED.none : `hsl(${(i * 137.508 + 200) % 360} 55% 62%)`;
 }
 
+/** The largest packages each get a colour of their own; the smaller ones (listed or not) share OTHER_PACKAGES. */
+const PACKAGE_COLOURS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#17becf', '#bcbd22', '#8c564b'];
+const OTHER_PACKAGES = PACKAGE_COLOURS.length;
+const PACKAGE_GROUPS: Record<number, [string, string]> = {
+  [OTHER_PACKAGES]: ['other packages', '#7f8c9a'],
+  [NO_PACKAGE]: ['no package', FIXED.none],
+  [HIDDEN_BYTES]: ['hidden in layers', '#e8eaed'],
+};
+
+const packageLabel = (r: PicturePackage) => `${r.ecosystem} ${r.name} ${r.version}`;
+
+/** A package class (package-classes.ts) as the map colours it: a package of its own colour, the other packages, no package, hidden bytes. */
+function packageGroup(c: number): number {
+  return c === NO_PACKAGE || c === HIDDEN_BYTES || (c >= 0 && c < OTHER_PACKAGES) ? c : OTHER_PACKAGES;
+}
+
 function className(dim: number, c: number): string {
   if (picture.kind === 'diff') return picture.changes[c] ?? 'same';
   if (picture.dims[dim] === 'category') return c < 0 ? 'none' : picture.categories[c];
+  if (picture.dims[dim] === 'package') {
+    const g = packageGroup(c);
+    return g >= 0 && g < OTHER_PACKAGES ? packageLabel(picture.packages!.rows[g]) : PACKAGE_GROUPS[g][0];
+  }
   return `layer ${c}`;
 }
 
 function colourOf(dim: number, c: number): string {
   if (picture.kind === 'inspect' && picture.dims[dim] === 'layer') return layerColour(c);
+  if (picture.kind === 'inspect' && picture.dims[dim] === 'package') {
+    const g = packageGroup(c);
+    return g >= 0 && g < OTHER_PACKAGES ? PACKAGE_COLOURS[g] : PACKAGE_GROUPS[g][1];
+  }
   const name = className(dim, c);
   return FIXED[name] ?? layerColour(c + 3);
 }
@@ -161,8 +188,14 @@ function crumbs(): void {
 
 function legend(): void {
   const seen = new Map<number, number>();
+  // packages beyond the coloured ones share one key, as they share one colour
+  const group = picture.kind === 'inspect' && picture.dims[state.dim] === 'package' ? packageGroup : (c: number) => c;
   // all leaves, not the drawn ones: a layer's size must not depend on how many of its tiles are big enough to draw
-  for (const d of state.leaves) if (d.data.c) seen.set(d.data.c[state.dim], (seen.get(d.data.c[state.dim]) ?? 0) + d.data.s);
+  for (const d of state.leaves) {
+    if (!d.data.c) continue;
+    const c = group(d.data.c[state.dim]);
+    seen.set(c, (seen.get(c) ?? 0) + d.data.s);
+  }
   const items = [...seen].sort((a, b) => b[1] - a[1]).slice(0, 16);
   $('legend').innerHTML = items
     .map(([c, bytes]) => `<span class="key"><i style="background:${colourOf(state.dim, c)}"></i>${escapeMarkup(className(state.dim, c))} <small>${humanBytes(bytes)}</small></span>`)
@@ -180,13 +213,16 @@ function tip(d: Node): string {
   }
   const hl = hiddenLayerOf(d);
   if (t.c) {
-    const [layer, category, removedBy] = t.c;
+    const [layer, category, removedBy, pkg] = t.c;
     const row = picture.layers[layer];
     if (hl >= 0) lines.push(`hidden: stored by layer ${layer}${removedBy >= 0 ? `, hidden by layer ${removedBy}` : ''}`);
     else lines.push(`${t.x ? 'mostly from ' : ''}layer ${layer}`);
     if (row?.instruction) lines.push(`<code>${escapeMarkup(clip(row.instruction))}</code>`);
     if (removedBy >= 0 && picture.layers[removedBy]?.instruction) lines.push(`hidden by <code>${escapeMarkup(clip(picture.layers[removedBy].instruction!))}</code>`);
     if (category >= 0) lines.push(`category: ${escapeMarkup(picture.categories[category])}`);
+    const owner = pkg >= 0 ? picture.packages?.rows[pkg] : undefined;
+    if (owner) lines.push(`${t.x ? 'mostly ' : ''}package: ${escapeMarkup(clip(packageLabel(owner)))}`);
+    else if (pkg === UNLISTED_PACKAGE) lines.push(`${t.x ? 'mostly ' : ''}package: one of the smaller packages, not listed`);
   } else if (hl >= 0 && t.v) {
     const row = picture.layers[hl];
     lines.push(`bytes layer ${hl} stored that a later layer hid`);
@@ -245,9 +281,11 @@ function inspectPage(p: InspectPicture): void {
   const s = p.summary;
   $('title').textContent = p.ref;
   const colour = $('colour');
+  // the value is the dimension's index in p.dims, whichever are offered
   colour.innerHTML = p.dims
-    .filter((d) => d !== 'removedBy')
-    .map((d, i) => `<label><input type="radio" name="dim" value="${i}"${i === 0 ? ' checked' : ''}> ${d}</label>`)
+    .map((d, i) => [d, i] as const)
+    .filter(([d]) => d !== 'removedBy' && (d !== 'package' || p.packages))
+    .map(([d, i]) => `<label><input type="radio" name="dim" value="${i}"${i === 0 ? ' checked' : ''}> ${d}</label>`)
     .join(' ');
   colour.addEventListener('change', (e) => {
     state.dim = Number((e.target as HTMLInputElement).value);
@@ -271,7 +309,46 @@ function inspectPage(p: InspectPicture): void {
     ]);
   }
   if (s.findingCount > p.findings.length) f.insertAdjacentHTML('beforeend', `<p><small>${p.findings.length} largest of ${s.findingCount} findings.</small></p>`);
+  if (p.packages) packages(p.packages);
   risks(p.risks);
+}
+
+const plural = (n: number, one: string) => `${n.toLocaleString('en-US')} ${one}${n === 1 ? '' : 's'}`;
+
+/** The packages table (the largest ones have the colour their files take in the map), the unowned bytes by directory, the readers' warnings. */
+function packages(k: PicturePackages): void {
+  $('packages-section').hidden = false;
+  const owned = k.totals.map((x) => `${x.ecosystem} <b>${plural(x.packages, 'package')}</b> ${humanBytes(x.bytes)}`);
+  $('package-totals').innerHTML = [...owned, `no package <b>${humanBytes(k.unowned.bytes)}</b> in ${plural(k.unowned.files, 'file')}`].join(' · ');
+  const rows = k.rows.map((r, i) => ({ ...r, i }));
+  const el = $('packages');
+  if (!rows.length) el.innerHTML = '<p>The package databases list no package.</p>';
+  else {
+    sortable(el, rows, [
+      { title: '', cell: (r) => (r.i < OTHER_PACKAGES ? `<i class="sw" style="background:${PACKAGE_COLOURS[r.i]}"></i>` : '') },
+      { title: 'ecosystem', cell: (r) => escapeMarkup(r.ecosystem), key: (r) => r.ecosystem },
+      { title: 'name', cell: (r) => escapeMarkup(r.name), key: (r) => r.name },
+      { title: 'version', cell: (r) => `<code>${escapeMarkup(r.version)}</code>`, key: (r) => r.version },
+      { title: 'layer', cell: (r) => String(r.layer), key: (r) => r.layer, num: true },
+      { title: 'bytes', cell: (r) => humanBytes(r.bytes), key: (r) => r.bytes, num: true },
+      { title: 'files', cell: (r) => r.files.toLocaleString('en-US'), key: (r) => r.files, num: true },
+    ]);
+  }
+  if (k.count > k.rows.length) el.insertAdjacentHTML('beforeend', `<p><small>${k.rows.length} largest of ${k.count} packages.</small></p>`);
+  const un = $('unowned');
+  if (!k.unowned.dirs.length) un.innerHTML = '<p>Every file belongs to a package.</p>';
+  else {
+    sortable(un, k.unowned.dirs, [
+      { title: 'directory', cell: (r) => `<code>${escapeMarkup(r.path)}</code>`, key: (r) => r.path },
+      { title: 'bytes', cell: (r) => humanBytes(r.bytes), key: (r) => r.bytes, num: true },
+      { title: 'files', cell: (r) => r.files.toLocaleString('en-US'), key: (r) => r.files, num: true },
+    ]);
+    if (k.unowned.dirCount > k.unowned.dirs.length) un.insertAdjacentHTML('beforeend', `<p><small>${k.unowned.dirs.length} largest of ${k.unowned.dirCount} directories.</small></p>`);
+  }
+  if (k.warningCount) {
+    const more = k.warningCount > k.warnings.length ? `<li>… ${k.warningCount - k.warnings.length} more (strata packages lists them all)</li>` : '';
+    $('package-warnings').innerHTML = `<h3>What the package databases could not say</h3><ul>${k.warnings.map((w) => `<li>${escapeMarkup(w)}</li>`).join('')}${more}</ul>`;
+  }
 }
 
 interface RiskRow {
