@@ -47,7 +47,7 @@ test('vfs build: findings largest first, with layers, instructions and remedies'
   // one hardlinked inode in the build container, stored twice by the vfs builder
   t.deepEqual(dup.items.map((i) => [i.path, i.layer]), [['/app/bundle-hardlink.js', 7], ['/app/bundle.js', 4]]);
   t.regex(dup.title, /likely one hardlinked file/);
-  t.deepEqual(b.bloat, { temp: 0, log: 58893, cache: 0, vcs: 0, build: 0, history: 0, 'core-dump': 0, duplicate: 405264 });
+  t.deepEqual(b.bloat, { toolchain: 0, docs: 0, temp: 0, log: 58893, cache: 0, vcs: 0, build: 0, history: 0, 'core-dump': 0, duplicate: 405264 });
   t.is(b.bloatBytes, 58893 + 405264);
   t.is(b.verdict, 'bloated');
 });

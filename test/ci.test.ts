@@ -554,6 +554,9 @@ test("the README's CI gate examples: the config parses, the report lines are the
       ['forbid-setuid', 0, undefined, undefined],
       ['forbid-world-writable', undefined, 0, undefined],
       ['forbid-root-user', undefined, 0, undefined],
+      ['forbid-packages', ['gcc*', 'deb:*-dev'], undefined, undefined],
+      ['max-package-size', 100000000, undefined, undefined],
+      ['max-package-growth', 20, 5, undefined],
     ],
   );
   // the CI jobs are valid YAML; their strata commands use ci's options, outputs paired as documented

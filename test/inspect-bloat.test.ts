@@ -84,7 +84,7 @@ test('inspect --json carries every finding and the totals under summary', async 
 test('inspect refuses an unknown category; every whole-number option refuses what is not one (--top, --layer, --content-limit)', async (t) => {
   const bad = await strata(['inspect', fixture('tiny-commit.docker.tar'), '--category', 'nope']);
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /^strata: --category: unknown category "nope" \(known: deleted, overwritten, metadata-copy, temp, log, cache, vcs, build, history, core-dump, duplicate, commit-build\)\n$/);
+  t.regex(bad.stderr, /^strata: --category: unknown category "nope" \(known: deleted, overwritten, metadata-copy, temp, log, cache, vcs, build, history, core-dump, toolchain, docs, duplicate, commit-build\)\n$/);
   const top = await strata(['inspect', fixture('tiny-commit.docker.tar'), '--top', '-1']);
   t.is(top.code, 2);
   t.is(top.stderr, 'strata: --top: "-1" is not a whole number >= 0\n');

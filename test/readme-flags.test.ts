@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, runStrata } from './helpers/cli.js';
 
-const COMMANDS = ['inspect', 'ls', 'diff', 'ci', 'optimize', 'audit', 'worker', 'explore'] as const;
+const COMMANDS = ['inspect', 'ls', 'packages', 'diff', 'ci', 'optimize', 'audit', 'worker', 'explore'] as const;
 /** `strata IMAGE` (the default command): its help is `strata --help`. */
 const DEFAULT = '';
 

@@ -66,7 +66,16 @@ export function ownership(u: Union, k: number, entries: PackageEntry[]): Ownersh
     const by = meta === undefined ? undefined : (owner.get(meta) ?? ownerBelow(u, k, meta, owner));
     return by !== undefined && OS_ECOSYSTEMS.has(entries[by].ecosystem) ? by : -1;
   });
-  return { owned, installedBy, unowned: unownedOf(u, k, owner, counted.of.bind(counted)), owner };
+  let unowned: Ownership['unowned'] | undefined;
+  return {
+    owned,
+    installedBy,
+    owner,
+    // a pass over the whole view: taken when asked for (an image without packages is not walked for inspect)
+    get unowned() {
+      return (unowned ??= unownedOf(u, k, owner, counted.of.bind(counted)));
+    },
+  };
 }
 
 /** Every non-directory node below `dir` in the view, nested node_modules left out (other packages' code). */

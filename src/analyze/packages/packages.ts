@@ -161,7 +161,9 @@ function analyze(model: ImageModel): ImagePackages {
     distro: final.distro,
     rows: sortedRows,
     entries: order.map((i) => final.entries[i]),
-    unowned: own.unowned,
+    get unowned() {
+      return own.unowned;
+    },
     totals: totalsOf(sortedRows),
     layers,
     warnings: [...warnings],
