@@ -13,7 +13,7 @@ export interface GatePlan {
   notes: string[];
 }
 
-const isGrowth = (r: GateRule) => r.key === 'max-growth-bytes' || r.key === 'max-growth-percent';
+const isGrowth = (r: GateRule) => r.key === 'max-growth-bytes' || r.key === 'max-growth-percent' || r.key === 'max-package-growth';
 
 /**
  * `given`: strata's rules (config and flags); `diveRules`: a `.dive-ci`'s, null without one (one that
