@@ -7,7 +7,7 @@ import test from 'ava';
 import { execFile, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openImage } from '../src/sources/resolve.js';
@@ -17,47 +17,11 @@ import { readRows } from '../src/scan/extract.js';
 import { push, startRegistry, stopProcess, tempDir } from './helpers/registry-harness.js';
 import { runStrata } from './helpers/cli.js';
 import { missingTool, requireTools, spawnTied } from './helpers/system-tools.js';
+import { startDockerd, type Engine } from './helpers/dockerd.js';
 
 
 const run = promisify(execFile);
 const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';
-
-interface Engine {
-  socket: string;
-  proc: ChildProcess;
-  dir: string;
-}
-
-async function startDockerd(): Promise<Engine | string> {
-  const missing = missingTool('dockerd');
-  if (missing) return missing;
-  const dir = tempDir('dockerd');
-  const socket = join(dir, 'docker.sock');
-  // its own temp dir (containerd dumps its stacks there when stopped), removed with the engine's
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  const proc = spawnTied('dockerd', [
-    '--storage-driver', 'vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
-    '-H', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'),
-    '--pidfile', join(dir, 'docker.pid'),
-  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
-  let log = '';
-  proc.stderr!.on('data', (d) => (log = (log + d).slice(-4000)));
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) return `dockerd exited: ${log.trim().split('\n').pop()}`;
-    if (existsSync(socket)) {
-      try {
-        await run('docker', ['-H', `unix://${socket}`, 'version']);
-        return { socket, proc, dir };
-      } catch {
-        // not answering yet
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stopProcess(proc);
-  return `dockerd did not answer within 30 s: ${log.trim().split('\n').pop()}`;
-}
 
 function env(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const home = tempDir('home');
