@@ -68,7 +68,7 @@ test('commit-based vs Dockerfile build: the leftovers the commit keeps, the Dock
   t.true(r.bloat.categories.slice(7).every((c) => c.a === 0 && c.b === 0));
   t.deepEqual(
     r.bloat.categories.map((c) => c.category).sort(),
-    ['build', 'cache', 'core-dump', 'deleted', 'duplicate', 'history', 'log', 'metadata-copy', 'overwritten', 'temp', 'vcs'],
+    ['build', 'cache', 'core-dump', 'deleted', 'docs', 'duplicate', 'history', 'log', 'metadata-copy', 'overwritten', 'temp', 'toolchain', 'vcs'],
   );
 
   const wastedB = OBJ + INDEX_DB + 2 * CONF + BUNDLE + INDEX_JS + passwd;

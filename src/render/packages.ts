@@ -2,6 +2,7 @@
 import { humanBytes, plural } from '../util/units.js';
 import { terminalCopy } from '../util/terminal-text.js';
 import { csvLine, table, truncate } from './text.js';
+import { instructionText } from '../image/history.js';
 import type { LayerPackages, PackageChange, PackagesReport } from '../analyze/packages/types.js';
 
 /** Unowned directories listed under the "no package" row; the rest are summed in one line. */
@@ -47,7 +48,7 @@ function summaryLine(r: PackagesReport): string {
 }
 
 function layerLines(l: LayerPackages, width: number): string[] {
-  const head = `  L${l.index} ${l.createdBy ?? ''}`.trimEnd();
+  const head = `  L${l.index} ${instructionText(l.createdBy ?? undefined)}`.trimEnd();
   const counts = [
     l.added.length ? `+${l.added.length} (${humanBytes(sum(l.added))})` : '',
     l.removed.length ? `-${l.removed.length} (${humanBytes(sum(l.removed))})` : '',
