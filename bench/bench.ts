@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appOnSameBase, firstLayerAlone, relabelled, generate, type Generated, type Spec } from './synthetic-image.js';
+import { appOnSameBase, firstLayerAlone, relabelled, generate, zstdLayers, type Generated, type Spec } from './synthetic-image.js';
 import { hashFiles, inflateNodeSync, inflateNodeZlib, inflateZlibSync } from './library-choices.js';
 import { verifyFloor } from './floor.js';
 import { pageLoad } from './page-load.js';
@@ -29,6 +29,8 @@ const specs: Record<string, Spec> = {
   realistic: { name: 'realistic', layers: 4, filesPerLayer: 80_000, meanSize: 3300, content: 'binary' },
   headers: { name: 'headers', layers: 4, filesPerLayer: 75_000, meanSize: 64 },
   million: { name: 'million', layers: 4, filesPerLayer: 250_000, meanSize: 16 },
+  // the held-out shape of issue 33: one layer of ~750 MB raw holds most bytes, five small ones beside it; real content's gzip ratio (2.3x)
+  dominant: { name: 'dominant', layers: 6, filesPerLayer: 0, filesByLayer: [200_000, 3_000, 3_000, 3_000, 3_000, 3_000], meanSize: 3300, content: 'binary' },
 };
 
 function seconds(ms: number): string {
@@ -90,12 +92,20 @@ async function gzipRows(g: Generated, noCache: CacheEnv): Promise<number> {
 
 const RUNS = Number(process.env.STRATA_BENCH_RUNS ?? 3);
 
-/** The blobs of an optimized layout's new layers (all but the first, the kept base). */
-function newLayerBlobs(layout: string): string[] {
+/** Inflating zstd blobs one after another with zstd-napi, output discarded: the zstd rows' baseline. */
+async function inflateOnlyZstd(blobs: string[]): Promise<number> {
+  const { DecompressStream } = await import('zstd-napi');
+  const t0 = performance.now();
+  for (const b of blobs) await pipeline(createReadStream(b, { highWaterMark: 1 << 20 }), new DecompressStream(), new Writable({ write: (_c, _e, cb) => cb() }));
+  return performance.now() - t0;
+}
+
+/** The blobs of a layout's layers from `from` on (an optimized layout's new layers: from 1, after the kept base). */
+function newLayerBlobs(layout: string, from = 1): string[] {
   const blob = (d: string) => join(layout, 'blobs', 'sha256', d.slice(7));
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
   const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), 'utf8'));
-  return manifest.layers.slice(1).map((l: { digest: string }) => blob(l.digest));
+  return manifest.layers.slice(from).map((l: { digest: string }) => blob(l.digest));
 }
 
 /** Compress files with optimize's codec and level, two at a time, discarding the output. */
@@ -172,6 +182,23 @@ async function main(): Promise<void> {
           rmSync(dest, { recursive: true, force: true });
         }
       }
+    }
+    if (!only.length || only.includes('dominant')) {
+      const g = await generate(root, specs.dominant);
+      console.log(`dominant: ${g.files} files, ${(g.uncompressedBytes / 1e6).toFixed(0)} MB uncompressed, ${(g.gzipBytes / 1e6).toFixed(0)} MB gzip, ${g.gzipBlobs.length} layers, one holding most bytes`);
+      const base = await gzipRows(g, noCache);
+      // the floor's critical path: inflate + sha256 of the big layer alone, on one thread
+      row('floor: the big layer alone (its critical path)', await verifyFloor(g.gzipBlobs.slice(0, 1), true), base, '(goal: strata <= 1.1x of it)');
+      const zstd = await zstdLayers(g);
+      const zstdBlobs = newLayerBlobs(zstd, 0);
+      await inflateOnlyZstd(zstdBlobs); // warm the page cache
+      const [zBase, zRun] = await alternate(RUNS, () => inflateOnlyZstd(zstdBlobs), () => strata(['inspect', zstd], noCache));
+      row('zstd: inflate only (zstd-napi, one after another)', zBase, zBase);
+      row('strata inspect (OCI, zstd)', zRun.ms, zBase, `peak RSS ${zRun.maxRssMB.toFixed(0)} MB`);
+      readOnce(g.dockerArchive);
+      const [plainRead, plain] = await alternate(RUNS, () => readOnce(g.dockerArchive), () => strata(['inspect', g.dockerArchive], noCache));
+      row('plain: reading the docker-archive once', plainRead, plainRead);
+      row('strata inspect (docker-archive, plain)', plain.ms, plainRead, `peak RSS ${plain.maxRssMB.toFixed(0)} MB  (goal <= 1.5x)`);
     }
     if (!only.length || only.includes('realistic')) {
       // `large`'s shape with content that compresses and inflates like real files (bench/synthetic-image.ts)

@@ -17,6 +17,8 @@ export interface Spec {
   name: string;
   layers: number;
   filesPerLayer: number;
+  /** Files of each layer, where they differ (one dominant layer and small ones); else filesPerLayer each. */
+  filesByLayer?: number[];
   /** Mean file size; sizes vary from 0 to 2x. */
   meanSize: number;
   content?: 'text' | 'binary';
@@ -71,7 +73,8 @@ function* layerTar(spec: Spec, layer: number, text: Buffer): Generator<Buffer> {
     }
   };
   const perDir = 100;
-  for (let i = 0; i < spec.filesPerLayer; i++) {
+  const files = spec.filesByLayer?.[layer] ?? spec.filesPerLayer;
+  for (let i = 0; i < files; i++) {
     if (i % perDir === 0) yield* emit(header(`usr/share/l${layer}/d${Math.floor(i / perDir)}/`, 0, '5'));
     x = (x * 1664525 + 1013904223) >>> 0;
     const name = `usr/share/l${layer}/d${Math.floor(i / perDir)}/f${i}.txt`;
@@ -171,7 +174,7 @@ export async function generate(root: string, spec: Spec): Promise<Generated> {
     dockerArchive,
     gzipBlobs: layers.map((l) => join(oci, 'blobs', 'sha256', l.digest.slice(7))),
     plainLayers: layers.map((l) => l.plain),
-    files: spec.layers * spec.filesPerLayer,
+    files: spec.filesByLayer?.reduce((a, b) => a + b, 0) ?? spec.layers * spec.filesPerLayer,
     gzipBytes: layers.reduce((s, l) => s + l.size, 0),
     uncompressedBytes: uncompressed,
   };
@@ -248,5 +251,19 @@ export function firstLayerAlone(g: Generated, plain: boolean): Promise<string> {
         ? [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: statSync(g.plainLayers[0]).size }]
         : manifest.layers.slice(0, 1),
     };
+  });
+}
+
+/** `g`'s image with its layers stored zstd (level 3, as `optimize --compression zstd` writes them). */
+export function zstdLayers(g: Generated): Promise<string> {
+  return derivedLayout(g, 'oci-zstd', async (config, _manifest, blobs) => {
+    const { compress } = await import('zstd-napi');
+    const layers = g.plainLayers.map((plain) => {
+      const blob = compress(readFileSync(plain), { compressionLevel: 3 });
+      const hex = createHash('sha256').update(blob).digest('hex');
+      writeFileSync(join(blobs, hex), blob);
+      return { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: `sha256:${hex}`, size: blob.length };
+    });
+    return { config, layers };
   });
 }

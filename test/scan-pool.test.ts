@@ -84,7 +84,7 @@ test('a worker reads a blob from its range of a local file: a docker save member
   });
 });
 
-test('a layer scanned split (parsed on one worker, its digests on another) is the unsplit scan, errors included', async (t) => {
+test('a layer scanned split (inflated on one worker, parsed on another, digests beside them) is the unsplit scan, errors included', async (t) => {
   await withPool(2, async (pool, dir) => {
     const range = (name: string, bytes: Buffer) => {
       writeFileSync(join(dir, name), bytes);
@@ -95,8 +95,18 @@ test('a layer scanned split (parsed on one worker, its digests on another) is th
       const r = range(name, blob);
       const whole = await pool.scan(r);
       t.true(whole.diffId.startsWith('sha256:') && whole.blobDigest.startsWith('sha256:'));
+      const before = pool.hashedHere;
       t.deepEqual(await pool.scan(r, { split: true }), whole, name);
+      // gzip: one worker inflates, another parses and takes the diffID, the main thread the blob's
+      // digest; plain: one worker parses, another takes the digest (the main thread none)
+      t.is(pool.hashedHere - before, name === 'gzip' ? blob.length : 0, name);
     }
+    // sha512, as an image may name its digests: the same digests either way
+    const r = range('sha512', gzipSync(layer));
+    const algorithms = { blob: 'sha512', diff: 'sha512' } as const;
+    const whole512 = await pool.scan(r, { algorithms });
+    t.true(whole512.diffId.startsWith('sha512:') && whole512.blobDigest.startsWith('sha512:'));
+    t.deepEqual(await pool.scan(r, { split: true, algorithms }), whole512);
     // the same error as unsplit: a truncated tar (the parser's), corrupt gzip (both fail alike)
     for (const [name, blob] of [['cut', layer.subarray(0, 30_000)], ['corrupt', Buffer.concat([gzipSync(layer).subarray(0, 5000), Buffer.alloc(3000, 0xaa)])]] as const) {
       const r = range(name, blob);
@@ -130,10 +140,13 @@ test('readImage scans an image’s one big layer split: the same model, and the 
       writeOciLayout(at, { images: [{ layers: [{ entries: big, compression }, { entries: [file('top', 'y')] }] }] });
       // a fresh pool for each, to count the workers the scan takes (the small layer is scanned in-process)
       const counted = (splitMinBytes: number) =>
-        withPool(2, async (own) => ({ model: await readImage(await openImage(at), { pool: own, splitMinBytes }), workers: own.workersStarted }));
-      const { model: split, workers: two } = await counted(1);
-      const { model: whole, workers: one } = await counted(Infinity);
-      t.deepEqual([two, one], [2, 1], compression);
+        withPool(2, async (own) => ({ model: await readImage(await openImage(at), { pool: own, splitMinBytes }), workers: own.workersStarted, hashed: own.hashedHere }));
+      const { model: split, workers, hashed } = await counted(1);
+      const { model: whole, workers: one, hashed: none } = await counted(Infinity);
+      // split, two workers: inflating and parsing (the main thread hashing the blob), or, for a
+      // plain or zstd layer, parsing and hashing
+      t.deepEqual([workers, one], [2, 1], compression);
+      t.deepEqual([hashed, none], [compression === 'gzip' ? split.layers[0].blobSize : 0, 0], compression);
       t.deepEqual(inspectReport(split), inspectReport(whole), compression);
       t.deepEqual(split.layers[0].records, whole.layers[0].records);
     }

@@ -89,15 +89,15 @@ export interface ReadOptions {
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
 const IN_PROCESS_BYTES = 4 * 1024 * 1024;
 
-/** Below this a split scan saves less than starting a second worker and inflating twice costs. */
+/** Below this a split scan saves less than starting a second worker costs. */
 export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
- * Which layers to scan split (ScanPool.scan): parsed on one worker while another computes the
- * digests. It pays for a layer that outweighs all the others together: without a split, one worker
- * scans it alone while the others have finished. With two workers the split layer costs
- * max(parse, digests + the other layers); parsing (with per-file hashing) costs about twice the
- * sha256, so the others must stay under half of it. Blob sizes stand in for the work.
+ * Which layers to scan split (ScanPool.scan): a gzip layer inflated on one worker and parsed on
+ * another, the main thread hashing the blob; another layer parsed on one worker while another takes
+ * its digests. It pays for a layer that outweighs all the others together: without a split, its
+ * worker inflates, parses and hashes it alone while the others have finished. A split takes two
+ * workers, so the others wait: they must stay under half of it. Blob sizes stand in for the work.
  */
 export function layersToSplit(sizes: (number | undefined)[], workers: number, minBytes = SPLIT_MIN_BYTES): boolean[] {
   const total = sizes.reduce<number>((s, n) => s + (n ?? 0), 0);

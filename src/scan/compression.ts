@@ -34,9 +34,10 @@ export function decompressor(kind: Exclude<Compression, 'none'>): Transform {
  * first bytes, then the matching decompressor runs. `onBlob` sees every blob chunk as it passes (to
  * hash or count it). Corrupt compressed data ends the stream with a StrataError. Decompressed chunks
  * may view a reused buffer: each is valid until the next one is read, so a consumer that keeps bytes
- * copies them.
+ * copies them. `fresh`: gzip's inflated chunks each in memory of their own, which `owned` confirms
+ * (another thread may take them over without a copy).
  */
-export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer> }> {
+export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void, opts: { fresh?: boolean } = {}): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer>; owned?: boolean }> {
   const it = blob[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let len = 0;
@@ -74,7 +75,7 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
   }
   if (compression === 'none') return { compression, chunks: raw() };
   async function* inflated(kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
-    const d = kind === 'gzip' ? gzipDecoder() : zstdDecoder();
+    const d = kind === 'gzip' ? gzipDecoder(opts.fresh) : zstdDecoder();
     if (!d) return yield* streamed(raw(), kind);
     try {
       for await (const c of raw()) yield* outputs(d, c);
@@ -83,7 +84,15 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
       throw corrupt(e, kind);
     }
   }
-  return { compression, chunks: inflated(compression) };
+  // the stream fallback may slice several chunks from one buffer: never owned
+  const owned = !!opts.fresh && compression === 'gzip' && syncGzip();
+  return { compression, chunks: inflated(compression), owned };
+}
+
+let hasSyncGzip: boolean | undefined;
+/** Whether this Node's zlib handle can be driven synchronously (gzipDecoder), asked once. */
+function syncGzip(): boolean {
+  return (hasSyncGzip ??= gzipDecoder() !== null);
 }
 
 /** The stream fallback for a Node whose zlib handle cannot be driven synchronously. */

@@ -2,6 +2,7 @@
 import { parentPort } from 'node:worker_threads';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { digestLayer, scanLayer, type LayerDigests, type LayerScan } from './scan-layer.js';
+import { uncompressed } from './compression.js';
 import { StrataError } from '../util/errors.js';
 import type { FileRange } from '../image/image.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
@@ -47,6 +48,59 @@ async function* fileChunks(r: FileRange): AsyncGenerator<Buffer> {
   }
 }
 
+/** Bytes sent to the main thread and not yet taken there (hashed, or pulled by the parser): the inflater waits above this. */
+const MAX_FORWARDED = 4 * 1024 * 1024;
+let forwarded = 0;
+let onRoom: (() => void) | null = null;
+
+/**
+ * The bytes of inflate `id`, sent to the main thread as they pass: the blob's copied (read into a
+ * reused buffer), the tar's handed over when inflated into memory of their own, else copied.
+ */
+function forwarder(id: number): { blob(chunk: Buffer): void; tar(chunk: Buffer, owned?: boolean): void | Promise<void> } {
+  forwarded = 0;
+  const send = (kind: 'blob' | 'tar', chunk: Buffer, owned = false) => {
+    const data = owned ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : new Uint8Array(chunk);
+    forwarded += data.byteLength;
+    port.postMessage({ type: 'bytes', id, kind, data } satisfies FromWorker, [data.buffer as ArrayBuffer]);
+  };
+  return {
+    blob: (chunk) => send('blob', chunk),
+    tar: (chunk, owned) => {
+      send('tar', chunk, owned);
+      if (forwarded > MAX_FORWARDED) return new Promise<void>((r) => (onRoom = r));
+    },
+  };
+}
+
+/**
+ * The first stage of a split scan (scan-pool.ts): a compressed file range inflated, its bytes
+ * forwarded as they pass (the blob's for its digest, the tar's to the worker that parses them).
+ */
+async function inflate(id: number, range: FileRange): Promise<void> {
+  const out = forwarder(id);
+  let blobSize = 0;
+  let tarSize = 0;
+  // inflated into fresh memory, handed over whole: no copy on the critical path
+  const { compression, chunks, owned } = await uncompressed(fileChunks(range), (c) => {
+    blobSize += c.length;
+    out.blob(c);
+  }, { fresh: true });
+  for await (const c of chunks) {
+    tarSize += c.length;
+    await out.tar(c, owned);
+  }
+  port.postMessage({ type: 'inflated', id, compression, blobSize, tarSize } satisfies FromWorker);
+}
+
+function fail(id: number, e: unknown): void {
+  const err = e as NodeJS.ErrnoException;
+  // a file that cannot be read (a system call's error) is bad input, as on the main thread
+  const known = err instanceof StrataError || typeof err.syscall === 'string';
+  port.postMessage({ type: 'error', id, message: err.message, known } satisfies FromWorker);
+  current = -1;
+}
+
 function reply(id: number, work: Promise<LayerScan | LayerDigests>): void {
   work.then(
     (result) => {
@@ -58,13 +112,7 @@ function reply(id: number, work: Promise<LayerScan | LayerDigests>): void {
       const transfer = [r.kind, r.flags, r.size, r.mode, r.uid, r.gid, r.mtime, r.hash].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: 'done', id, scan: result } satisfies FromWorker, transfer);
     },
-    (e: unknown) => {
-      const err = e as NodeJS.ErrnoException;
-      // a file that cannot be read (a system call's error) is bad input, as on the main thread
-      const known = err instanceof StrataError || typeof err.syscall === 'string';
-      port.postMessage({ type: 'error', id, message: err.message, known } satisfies FromWorker);
-      current = -1;
-    },
+    (e: unknown) => fail(id, e),
   );
 }
 
@@ -77,6 +125,20 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'digest') {
     current = -1;
     reply(m.id, digestLayer(fileChunks(m.range), m.algorithms));
+    return;
+  }
+  if (m.type === 'inflate') {
+    current = -1;
+    inflate(m.id, m.range).catch((e: unknown) => fail(m.id, e));
+    return;
+  }
+  if (m.type === 'taken') {
+    forwarded -= m.bytes;
+    if (forwarded <= MAX_FORWARDED && onRoom) {
+      const r = onRoom;
+      onRoom = null;
+      r();
+    }
     return;
   }
   if (m.type === 'start') {

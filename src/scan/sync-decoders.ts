@@ -35,14 +35,17 @@ interface ZlibHandle {
   writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
 }
 
-/** node:zlib's gunzip (multi-member streams, trailing zero padding) driven synchronously. */
-export function gzipDecoder(): SyncDecoder | null {
+/**
+ * node:zlib's gunzip (multi-member streams, trailing zero padding) driven synchronously. `fresh`:
+ * each output chunk in memory of its own (another thread may take it over), else one buffer reused.
+ */
+export function gzipDecoder(fresh = false): SyncDecoder | null {
   const z = createGunzip() as Gunzip & { _handle?: ZlibHandle; _writeState?: Uint32Array };
   const handle = z._handle;
   const state = z._writeState;
   if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) return null;
   z.on('error', () => undefined); // errors are read from z.errored right after each call
-  const out = Buffer.allocUnsafe(OUT_BYTES);
+  let out = Buffer.allocUnsafe(OUT_BYTES);
   let input: Buffer = EMPTY;
   let inOff = 0;
   let flush: number = constants.Z_NO_FLUSH;
@@ -66,7 +69,10 @@ export function gzipDecoder(): SyncDecoder | null {
       const [availOut, availIn] = state;
       inOff += inLen - availIn;
       if (availOut !== 0) more = false; // output to spare: zlib took all the input it could
-      return availOut < OUT_BYTES ? out.subarray(0, OUT_BYTES - availOut) : null;
+      if (availOut === OUT_BYTES) return null;
+      const chunk = out.subarray(0, OUT_BYTES - availOut);
+      if (fresh) out = Buffer.allocUnsafeSlow(OUT_BYTES);
+      return chunk;
     },
   };
 }
