@@ -236,6 +236,8 @@ test('CI rules: forbid-packages by glob, max-package-size, max-package-growth ag
   const gate = (yaml: Record<string, unknown>, baseline: string[] | null = null) =>
     evaluateGate({ report, model, bloat: defaultBloatConfig(), baseline: { ref: 'base', summary: report.summary, packages: baseline } }, rules(yaml)).rules[0];
   t.like(gate({ 'forbid-packages': ['deb:lib*', 'gcc*'] }), { status: 'fail', measured: 5000, message: '1 package, 5.0 kB (5000 B), matching deb:lib*' });
+  // one title per package, whichever rule names it: the report lists it once
+  t.deepEqual(gate({ 'forbid-packages': ['deb:lib*'] }).offenders.map((o) => [o.category, o.title, o.layer]), [['package', 'deb libc6 2.36-9+deb12u4 (1 file), installed by layer 0', 0]]);
   t.like(gate({ 'forbid-packages': ['curl'] }), { status: 'pass' });
   t.like(gate({ 'max-package-size': '4kB' }), { status: 'fail', measured: 5000 });
   t.regex(gate({ 'max-package-size': '4kB' }).message, /largest package \(deb libc6\)/);

@@ -75,7 +75,7 @@ export function renderCiText(report: CiReport, width = 100): string {
       lines.push(head + title[0], ...title.slice(1).map((l) => ' '.repeat(head.length) + l));
       // Whole text for what people act on (files, fix); instructions can be long scripts: cut.
       const row = (label: string, text: string[]) => text.forEach((t, n) => lines.push(`      ${(n ? '' : label).padEnd(11)}${t}`));
-      row('files', wrapWords(fileList(o), w));
+      if (o.files.length) row('files', wrapWords(fileList(o), w));
       if (o.layer !== null) row('stored by', [truncate(layerText(o.layer, o.instruction), w)]);
       if (o.removedBy !== null) row('hidden by', [truncate(layerText(o.removedBy, o.removedByInstruction), w)]);
       row('fix', wrapWords(o.remedy ?? '', w));

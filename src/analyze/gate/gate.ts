@@ -20,7 +20,7 @@ import type { Finding } from '../bloat/findings.js';
 import type { InspectReport, LayerReport, PackageBrief } from '../report.js';
 import { Kind } from '../../scan/records.js';
 import { parentOf } from '../../util/paths.js';
-import { humanBytes } from '../../util/units.js';
+import { humanBytes, plural } from '../../util/units.js';
 import { instructionText } from '../../image/history.js';
 import { ROOT_USER_REMEDY } from '../risks/risks.js';
 
@@ -232,7 +232,7 @@ class Measures {
       case 'max-package-size': {
         const list = this.input.report.packages?.list ?? [];
         const big = list[0];
-        return { unit: 'bytes', value: big?.bytes ?? 0, label: big ? `largest package (${big.ecosystem} ${big.name})` : 'largest package (no package database)', offenders: list.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'package')) };
+        return { unit: 'bytes', value: big?.bytes ?? 0, label: big ? `largest package (${big.ecosystem} ${big.name})` : 'largest package (no package database)', offenders: list.slice(0, this.top).map((p) => packageOffender(p, this.input.report)) };
       }
       case 'max-package-growth':
         return this.packageGrowth();
@@ -277,7 +277,7 @@ class Measures {
     if (!b.packages) return { unit: 'count', value: null, label: 'new packages', missing: `the baseline (${b.ref}) lists no packages (a report of strata before packages: save it again)`, offenders: [] };
     const before = new Set(b.packages);
     const added = (this.input.report.packages?.list ?? []).filter((p) => !before.has(`${p.ecosystem}:${p.name}`));
-    return { unit: 'count', value: added.length, label: `packages not in the baseline (${b.ref})`, offenders: added.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'package not in the baseline')) };
+    return { unit: 'count', value: added.length, label: `packages not in the baseline (${b.ref})`, offenders: added.slice(0, this.top).map((p) => packageOffender(p, this.input.report)) };
   }
 
   private forbidRule(rule: GateRule): RuleResult {
@@ -309,7 +309,7 @@ class Measures {
     const globs = list.map(packageGlob);
     const found = (this.input.report.packages?.list ?? []).filter((p) => globs.some((g) => g.test(p.name) || g.test(`${p.ecosystem}:${p.name}`)));
     const names = list.filter((_, i) => found.some((p) => globs[i].test(p.name) || globs[i].test(`${p.ecosystem}:${p.name}`)));
-    return { count: found.length, noun: 'package', bytes: found.reduce((n, p) => n + p.bytes, 0), names, offenders: found.slice(0, this.top).map((p) => packageOffender(p, this.input.report, 'forbidden package')) };
+    return { count: found.length, noun: 'package', bytes: found.reduce((n, p) => n + p.bytes, 0), names, offenders: found.slice(0, this.top).map((p) => packageOffender(p, this.input.report)) };
   }
 
   /** Findings whose category or rule id is listed (the full list, before any --top). */
@@ -482,14 +482,15 @@ function packageGlob(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
-function packageOffender(p: PackageBrief, report: InspectReport, what: string): Offender {
+/** A package as an offender: one title whichever package rule names it, so that it is listed once. */
+function packageOffender(p: PackageBrief, report: InspectReport): Offender {
   const info = report.layers[p.layer];
   return {
-    title: `${what}: ${p.ecosystem} ${p.name} ${p.version}, installed by layer ${p.layer}`,
+    title: `${p.ecosystem} ${p.name} ${p.version} (${plural(p.files, 'file')}), installed by layer ${p.layer}`,
     category: 'package',
     bytes: p.bytes,
     files: [],
-    fileCount: p.files,
+    fileCount: 0,
     layer: p.layer,
     instruction: info ? instructionOf(info) : null,
     removedBy: null,
