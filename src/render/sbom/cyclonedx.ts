@@ -7,6 +7,7 @@
  * declared license. strata's own facts are properties in the `strata:` namespace, as the CycloneDX
  * property taxonomy asks of a tool's names (docs/packages.md lists them).
  */
+import { packageFacts } from './facts.js';
 import { randomUUID } from 'node:crypto';
 import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import { isSupportedSpdxId } from '@cyclonedx/cyclonedx-library/SPDX';
@@ -60,17 +61,7 @@ function componentOf(row: PackageRow, bomRef: string): Models.Component {
     bomRef,
     version: codePoints(row.version, MAX_VERSION),
     purl: row.purl,
-    properties: propertiesOf([
-      ['ecosystem', row.ecosystem],
-      ['layer', row.layer],
-      ['createdBy', row.createdBy],
-      ['changedLayer', row.changedLayer],
-      ['bytes', row.bytes],
-      ['files', row.files],
-      ['declaredSize', row.declaredSize],
-      ['metadataPath', row.path],
-      ['installedBy', row.installedBy],
-    ]),
+    properties: propertiesOf([['ecosystem', row.ecosystem], ...packageFacts(row)]),
   });
   if (row.license !== null && row.license.trim() !== '') c.licenses.add(licenseOf(row.license));
   return c;

@@ -5,6 +5,7 @@
  * package CONTAINS the language package whose files it installed. strata's own facts (layer, bytes,
  * files…) are annotations `strata:NAME=VALUE`, the names of the CycloneDX properties.
  */
+import { packageFacts } from './facts.js';
 import { randomUUID } from 'node:crypto';
 import { fixupSpdxId } from '@cyclonedx/cyclonedx-library/SPDX';
 import parseSpdxExpression from 'spdx-expression-parse';
@@ -139,16 +140,7 @@ function packageOf(row: PackageRow, id: string, note: (facts: [string, string | 
     ...(row.source !== null ? { sourceInfo: `built from the source package ${row.source}` } : {}),
     externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: row.purl }],
     primaryPackagePurpose: 'LIBRARY',
-    annotations: note([
-      ['layer', row.layer],
-      ['createdBy', row.createdBy],
-      ['changedLayer', row.changedLayer],
-      ['bytes', row.bytes],
-      ['files', row.files],
-      ['declaredSize', row.declaredSize],
-      ['metadataPath', row.path],
-      ['installedBy', row.installedBy],
-    ]),
+    annotations: note(packageFacts(row)),
   };
 }
 
