@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { readFileSync } from 'node:fs';
+import { STRATA_VERSION } from '../util/version.js';
 import { StrataError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/safe-write.js';
 import { imageOptions, loadModel, textWidth, warn, wholeNumber, type ImageArgs } from './common.js';
@@ -18,7 +18,6 @@ interface Args extends ImageArgs {
   top?: number;
 }
 
-const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const packagesCommand: CommandModule<object, Args> = {
   command: 'packages <image>',
@@ -57,11 +56,11 @@ async function render(report: PackagesReport, format: Format, args: Args): Promi
       return packagesCsv(report);
     case 'cyclonedx': {
       const { cycloneDxOf } = await import('../render/sbom/cyclonedx.js');
-      return `${cycloneDxOf(report, { toolVersion: version })}\n`;
+      return `${cycloneDxOf(report, { toolVersion: STRATA_VERSION })}\n`;
     }
     case 'spdx': {
       const { spdxOf } = await import('../render/sbom/spdx.js');
-      return `${spdxOf(report, { toolVersion: version })}\n`;
+      return `${spdxOf(report, { toolVersion: STRATA_VERSION })}\n`;
     }
     default:
       return renderPackages(report, args.output === undefined ? textWidth() : Infinity, { top: args.top });

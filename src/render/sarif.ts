@@ -6,7 +6,7 @@
  * by content. Secrets appear as their fingerprint only, as everywhere else.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { STRATA_VERSION } from '../util/version.js';
 import type { CiReport, RuleResult, Status } from '../analyze/gate/gate.js';
 import { ROOT_USER_REMEDY, type RiskyFileKind } from '../analyze/risks/risks.js';
 import type { RuleKey } from '../analyze/gate/rules.js';
@@ -35,7 +35,6 @@ interface SarifResult {
   partialFingerprints: Record<string, string>;
 }
 
-const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The rule that gates each kind of finding: its status sets the result's level. */
 const GATED_BY: Record<RiskyFileKind | 'secret' | 'root-user', RuleKey> = {
@@ -147,7 +146,7 @@ export function renderCiSarif(r: CiReport): string {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'strata', version, informationUri: 'https://www.npmjs.com/package/strata-image', rules: [...rules.values()] } },
+        tool: { driver: { name: 'strata', version: STRATA_VERSION, informationUri: 'https://www.npmjs.com/package/strata-image', rules: [...rules.values()] } },
         results,
         properties: { image: r.image.ref, configDigest: r.image.configDigest, manifestDigest: r.image.manifestDigest, verdict: r.verdict },
       },
