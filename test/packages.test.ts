@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { modelOf } from './helpers/model.js';
 import { runStrata } from './helpers/cli.js';
 import { tempDir, writeOciLayout } from './helpers/image-builder.js';
+import { csvLine } from '../src/render/text.js';
 import { dir, file, tar, type Entry } from './helpers/tar-writer.js';
 import { analyzePackages, packagesReport } from '../src/analyze/packages/packages.js';
 import { packageFileCap, MAX_PACKAGE_META_BYTES } from '../src/scan/package-files.js';
@@ -290,4 +291,8 @@ test('the CLI: text, --json, --csv and inspect; names from the image reach the t
   const bad = await runStrata(['packages', d, '--json', '--csv']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /give one output format/);
+});
+
+test('CSV cells from an image: a formula prefix defused, quotes and commas quoted, control bytes shown, numbers as they are', (t) => {
+  t.is(csvLine(['=HYPERLINK("x")', '+1', '-2', '@SUM(A1)', 'a,b', 'x"y', 'ok', '\x1b[31m', -3, 0, null]), `"'=HYPERLINK(""x"")",'+1,'-2,'@SUM(A1),"a,b","x""y",ok,\\x1b[31m,-3,0,`);
 });
