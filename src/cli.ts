@@ -8,6 +8,7 @@ import { diffCommand } from './commands/diff.js';
 import { defaultCommand, exploreCommand } from './commands/explore.js';
 import { ciCommand } from './commands/ci.js';
 import { optimizeCommand } from './commands/optimize.js';
+import { dockerfileCommand } from './commands/dockerfile.js';
 import { auditCommand } from './commands/audit.js';
 import { workerCommand } from './commands/worker.js';
 import { unknownOptionMessage, withCommandTypos } from './commands/typos.js';
@@ -26,7 +27,7 @@ function restoreStdinArg(args: Record<string, unknown>): void {
 }
 
 /** The named commands; a mistyped command is matched against their names (commands/typos.ts). */
-const commands = [inspectCommand, lsCommand, packagesCommand, diffCommand, ciCommand, optimizeCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
+const commands = [inspectCommand, lsCommand, packagesCommand, diffCommand, ciCommand, optimizeCommand, dockerfileCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
 const commandNames = commands.map((c) => String(c.command).split(' ')[0]);
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */

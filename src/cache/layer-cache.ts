@@ -19,8 +19,9 @@ import { createHash } from 'node:crypto';
  * 2: records carry the secrets found in small files (secret-scan.ts).
  * 3: a sparse file's bytes count at its apparent size; blob digests are mapped to diffIDs (`vouch`).
  * 4: records carry the bytes of package database files (scan/package-files.ts).
+ * 5: and pip's direct_url.json (where a Python package was installed from: `strata dockerfile`).
  */
-export const CACHE_SCHEMA = 4;
+export const CACHE_SCHEMA = 5;
 const MAGIC = 'strata-layer-records';
 
 export interface CacheOptions {

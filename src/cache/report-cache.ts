@@ -34,8 +34,9 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  *    kept raw in the report and escaped by each renderer.
  * 11: secret-looking files packages ship are reported apart (risks.shipped); one duplicate remedy per cause.
  * 12: reports carry the packages (docs/packages.md).
+ * 13: layer records schema 5 (pip's direct_url.json kept).
  */
-export const ANALYSIS_REVISION = 12;
+export const ANALYSIS_REVISION = 13;
 
 /** What a cached report must hold to be told as an image's (restamp, narrowFindings). */
 const CachedReport = z.looseObject({

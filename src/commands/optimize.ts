@@ -1,20 +1,17 @@
 import type { CommandModule } from 'yargs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { imageOptions, Loading, openForArgs, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
+import { imageOptions, Loading, openForArgs, warn, wholeNumber, type ImageArgs } from './common.js';
 import { loadConfig } from './config-file.js';
+import { chooseBase } from './base-choice.js';
 import { parseRef } from '../sources/resolve.js';
-import { openImage } from '../sources/resolve.js';
-import { parsePlatform } from '../image/platform.js';
 import { StrataError } from '../util/errors.js';
 import { analyzeWaste } from '../analyze/waste.js';
 import { knownCategories } from '../analyze/bloat/matching.js';
 import { RESERVED_CATEGORIES } from '../analyze/bloat/rules.js';
-import { annotatedBase, historyBaseLayers, sharedBase } from '../analyze/optimize/base.js';
 import { planOptimize, type LayersMode } from '../analyze/optimize/plan.js';
 import { optimizeSummary, type BaseSource, type NewBlobs } from '../analyze/optimize/summary.js';
 import { estimateBlobs } from '../write/estimate.js';
-import type { Image } from '../image/image.js';
 import { buildImage } from '../write/build-image.js';
 import { checkTarget, parseTarget, scratchFor, writeLocal, type Target } from '../write/image-out.js';
 import { pushImage } from '../write/registry-push.js';
@@ -62,7 +59,9 @@ export const optimizeCommand: CommandModule<object, Args> = {
     await Loading.with(async (loading) => {
       const opened = await openForArgs(args, { loading, secrets: config.secrets.scan });
       const model = await opened.read();
-      const { base, from } = await chooseBase(args, model.image);
+      const choice = await chooseBase(args, model.image, args.base === undefined ? undefined : { option: '--base', ref: args.base });
+      const base = choice.base;
+      const from: BaseSource = choice.from === 'named' ? '--base' : choice.from;
       const plan = planOptimize(model, { base, layers: args.layers, drop: drop.length ? { categories: drop, config: config.bloat } : undefined });
       const waste = analyzeWaste(model);
       const blobs: NewBlobs = target && !args.dryRun
@@ -74,37 +73,6 @@ export const optimizeCommand: CommandModule<object, Args> = {
     });
   },
 };
-
-/** The kept base, and what said so: --base-layers, --base, the manifest's base annotation, or the history. */
-async function chooseBase(args: Args, image: Image): Promise<{ base: number; from: BaseSource }> {
-  const n = image.layers.length;
-  const diffIds = image.config.rootfs.diff_ids;
-  if (args.baseLayers !== undefined) {
-    if (args.baseLayers > n) throw new StrataError(`--base-layers ${args.baseLayers}: the image has ${n} layers`);
-    return { base: args.baseLayers, from: '--base-layers' };
-  }
-  const platform = args.platform ? parsePlatform(args.platform) : undefined;
-  if (args.base !== undefined) {
-    const b = await openImage(args.base, { platform, remote: { timeoutMs: timeoutMs(args) } });
-    const shared = sharedBase(diffIds, b.config.rootfs.diff_ids);
-    if (shared === undefined) throw new StrataError(`--base ${args.base}: ${args.image} does not start with its ${b.config.rootfs.diff_ids.length} layers`);
-    return { base: shared, from: '--base' };
-  }
-  const ref = annotatedBase(image.annotations);
-  // the annotation is the input's word, and an input never makes strata go on the network by itself (issue 29)
-  if (ref !== undefined && !args.baseFromRegistry) warn(`the base annotation names ${ref}, not fetched (--base-from-registry pulls it); the base is read from the history`);
-  else if (ref !== undefined) {
-    // from its registry only, never a file or an engine; one try: an unreachable base only costs the note
-    const remote = { attempts: 1, insecure: args.insecure, timeoutMs: timeoutMs(args), noCache: true };
-    const why = await openImage(`docker://${ref}`, { platform, remote }).then(
-      (b) => sharedBase(diffIds, b.config.rootfs.diff_ids) ?? `the image does not start with its ${b.config.rootfs.diff_ids.length} layers`,
-      (e: Error) => e.message,
-    );
-    if (typeof why === 'number') return { base: why, from: 'annotation' };
-    warn(`the base annotation names ${ref}, not usable (${why}); the base is read from the history`);
-  }
-  return { base: historyBaseLayers(image.config.history, n), from: 'history' };
-}
 
 async function write(model: Parameters<typeof buildImage>[0], plan: Parameters<typeof buildImage>[1], args: Args, target: Target): Promise<number[]> {
   const scratch = await scratchFor(target, process.env.TMPDIR ?? tmpdir());

@@ -46,6 +46,7 @@ export function packageFileCap(path: string): number {
       return inNodeModules(path, slash) ? MAX_PACKAGE_META_BYTES : 0;
     case 'METADATA':
     case 'INSTALLER':
+    case 'direct_url.json':
       return parentEndsWith(path, slash, '.dist-info') ? MAX_PACKAGE_META_BYTES : 0;
     case 'RECORD':
       return parentEndsWith(path, slash, '.dist-info') ? MAX_PACKAGE_LIST_BYTES : 0;

@@ -30,7 +30,8 @@ export function humanBytes(n: number | null | undefined): string {
   return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }
 
-/** "1 file", "2 files": a count with its word, for people. */
+/** "1 file", "2 files", "2 directories": a count with its word, for people. */
 export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (n === 1) return `${n} ${word}`;
+  return /[^aeiou]y$/.test(word) ? `${n} ${word.slice(0, -1)}ies` : `${n} ${word}s`;
 }

@@ -17,6 +17,7 @@ export const DEBIAN_PACKAGES = {
   dockerd: 'docker.io',
   docker: 'docker.io',
   podman: 'podman',
+  buildah: 'buildah',
   tmux: 'tmux',
   chromium: 'chromium',
   openssl: 'openssl',

@@ -97,6 +97,7 @@ function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: s
     return undefined;
   }
   const license = licenseOf(h);
+  const directUrl = info.kind === 'dist-info' ? directUrlOf(view.get(`${dir}/direct_url.json`)) : undefined;
   return {
     ecosystem: 'pypi',
     name,
@@ -105,7 +106,19 @@ function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: s
     path: dir,
     files: filesOf(view, dir, info.kind),
     depends: dependsOf(h),
+    ...(directUrl === undefined ? {} : { directUrl }),
   };
+}
+
+/** PEP 610's `url`, when the file is JSON with a string url of sane length; anything else says nothing. */
+function directUrlOf(bytes: Uint8Array | undefined): string | undefined {
+  if (bytes === undefined) return undefined;
+  try {
+    const url: unknown = (JSON.parse(utf8.decode(bytes)) as { url?: unknown } | null)?.url;
+    return typeof url === 'string' && url.length > 0 && url.length <= 4096 ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -29,6 +29,8 @@ export interface PackageEntry {
   dir?: string;
   /** deb: marked automatically installed in apt's extended_states (a dependency, not asked for). */
   auto?: boolean;
+  /** pypi: where pip installed it from when not from an index (PEP 610 direct_url.json: a local wheel, a VCS URL). */
+  directUrl?: string;
   /** Names of packages it depends on, as the database lists them (alternatives and versions dropped). */
   depends?: string[];
 }

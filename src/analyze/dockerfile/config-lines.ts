@@ -1,0 +1,148 @@
+/**
+ * The image config as Dockerfile instructions. The config strata holds is already masked (every
+ * secret value replaced by `‹secret sha256:…›` when the image was opened, scan/secret-mask.ts), so
+ * no value can leak here; a line that held one is not carried over as it was: an ENV becomes an ARG
+ * with a note, anything else a note. Every value is hostile: what the Dockerfile syntax cannot hold
+ * exactly (a line break in an ENV value, a malformed port) is left out with a note, never written
+ * half-escaped.
+ */
+import type { ImageConfig } from '../../image/image.js';
+import type { ConfigLine } from './types.js';
+
+const MASK = '‹secret ';
+const SAFE_WORD = /^[A-Za-z0-9_./:,@%+=-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/** A word of an instruction that expands variables (ENV, LABEL, WORKDIR…): `$`, `\` and quotes escaped. */
+export function dockerWord(s: string): string | undefined {
+  if (CONTROL.test(s)) return undefined;
+  return SAFE_WORD.test(s) ? s : `"${s.replace(/[\\"$]/g, '\\$&')}"`;
+}
+
+/** A JSON array for the exec forms (CMD, ENTRYPOINT, SHELL): no variable expansion there. */
+export function execForm(words: string[]): string {
+  return JSON.stringify(words);
+}
+
+/** A JSON array for an instruction that does expand variables (VOLUME): `$` and `\` escaped first. */
+function expandingArray(words: string[]): string | undefined {
+  if (words.some((w) => CONTROL.test(w))) return undefined;
+  return JSON.stringify(words.map((w) => w.replace(/[\\$]/g, '\\$&')));
+}
+
+type RawConfig = NonNullable<ImageConfig['config']> & {
+  Healthcheck?: { Test?: unknown; Interval?: unknown; Timeout?: unknown; StartPeriod?: unknown; Retries?: unknown } | null;
+  StopSignal?: unknown;
+  Shell?: unknown;
+};
+
+interface Lines {
+  lines: ConfigLine[];
+  notes: string[];
+}
+
+function collector(): Lines & { skip: (what: string, why: string) => void } {
+  const out: Lines = { lines: [], notes: [] };
+  return { ...out, skip: (what, why) => out.notes.push(`${what}: ${why}; not carried over`) };
+}
+
+/** ENV, written right after FROM: the build steps run with it, as they did in the original. */
+export function envLines(config: ImageConfig): Lines {
+  const c = (config.config ?? {}) as RawConfig;
+  const { lines, notes, skip } = collector();
+  for (const kv of strings(c.Env)) {
+    const eq = kv.indexOf('=');
+    const name = eq < 0 ? kv : kv.slice(0, eq);
+    const value = eq < 0 ? '' : kv.slice(eq + 1);
+    if (!ENV_NAME.test(name)) {
+      skip('an ENV entry', 'its name is not a variable name');
+      continue;
+    }
+    if (value.includes(MASK)) {
+      lines.push({ instruction: 'ARG', text: name, note: `ENV ${name} held a secret (${fingerprints(value)}): pass it when the container runs (docker run -e ${name}), or at build time with RUN --mount=type=secret` });
+      continue;
+    }
+    const word = dockerWord(value);
+    if (word === undefined) skip(`ENV ${name}`, 'its value holds a control character a Dockerfile cannot write');
+    else lines.push({ instruction: 'ENV', text: `${name}=${word}` });
+  }
+  return { lines, notes };
+}
+
+/** The instructions after the build steps (USER last but for ENTRYPOINT and CMD: the steps run as root). */
+export function finalLines(config: ImageConfig): Lines {
+  const c = (config.config ?? {}) as RawConfig;
+  const { lines, notes, skip } = collector();
+  for (const [key, value] of Object.entries(c.Labels ?? {})) {
+    if (typeof value !== 'string') continue;
+    if (key.includes(MASK) || value.includes(MASK)) {
+      skip(`LABEL ${key.includes(MASK) ? '(masked key)' : key}`, `it held a secret (${fingerprints(key + value)})`);
+      continue;
+    }
+    const k = dockerWord(key), v = dockerWord(value);
+    if (k === undefined || v === undefined) skip(`LABEL ${k ?? 'with a control character'}`, 'a Dockerfile cannot write it');
+    else lines.push({ instruction: 'LABEL', text: `${k}=${v}` });
+  }
+  for (const port of Object.keys(c.ExposedPorts ?? {})) {
+    if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port)) lines.push({ instruction: 'EXPOSE', text: port });
+    else skip('an EXPOSE entry', 'it is not PORT[/tcp|udp|sctp]');
+  }
+  const volumes = Object.keys(c.Volumes ?? {});
+  if (volumes.length) {
+    const v = expandingArray(volumes);
+    if (v === undefined) skip('VOLUME', 'a path holds a control character');
+    else lines.push({ instruction: 'VOLUME', text: v });
+  }
+  const signal = c.StopSignal;
+  if (typeof signal === 'string' && signal) {
+    if (/^[A-Z0-9+]{1,20}$/.test(signal)) lines.push({ instruction: 'STOPSIGNAL', text: signal });
+    else skip('STOPSIGNAL', 'it is not a signal name or number');
+  }
+  const health = healthcheck(c.Healthcheck);
+  if (health) lines.push(health);
+  else if (c.Healthcheck) skip('HEALTHCHECK', 'it is not one a Dockerfile can write');
+  const shell = strings(c.Shell);
+  if (shell.length) lines.push({ instruction: 'SHELL', text: execForm(shell) });
+  if (typeof c.WorkingDir === 'string' && c.WorkingDir) {
+    const w = c.WorkingDir.includes(MASK) ? undefined : dockerWord(c.WorkingDir);
+    if (w === undefined) skip('WORKDIR', 'a Dockerfile cannot write it');
+    else lines.push({ instruction: 'WORKDIR', text: w });
+  }
+  if (typeof c.User === 'string' && c.User) {
+    if (/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(c.User)) lines.push({ instruction: 'USER', text: c.User });
+    else skip('USER', 'it is not a user[:group] name or id');
+  }
+  for (const [word, value] of [['ENTRYPOINT', c.Entrypoint], ['CMD', c.Cmd]] as const) {
+    const args = strings(value);
+    if (!args.length) continue;
+    const masked = args.some((a) => a.includes(MASK));
+    lines.push({ instruction: word, text: execForm(args), ...(masked ? { note: `${word} held a secret (${fingerprints(args.join(' '))}): written masked; give the value at run time` } : {}) });
+  }
+  return { lines, notes };
+}
+
+function healthcheck(h: RawConfig['Healthcheck']): ConfigLine | undefined {
+  if (!h || typeof h !== 'object') return undefined;
+  const test = strings(h.Test);
+  if (test[0] === 'NONE') return { instruction: 'HEALTHCHECK', text: 'NONE' };
+  const opts: string[] = [];
+  for (const [flag, ns] of [['interval', h.Interval], ['timeout', h.Timeout], ['start-period', h.StartPeriod]] as const) {
+    if (typeof ns === 'number' && Number.isFinite(ns) && ns > 0) opts.push(`--${flag}=${Math.round(ns / 1e6)}ms`);
+  }
+  if (typeof h.Retries === 'number' && Number.isInteger(h.Retries) && h.Retries > 0) opts.push(`--retries=${h.Retries}`);
+  const prefix = opts.length ? `${opts.join(' ')} ` : '';
+  if (test[0] === 'CMD' && test.length > 1) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${execForm(test.slice(1))}` };
+  // CMD-SHELL runs its string with the image's shell: the same as the exec form of that shell
+  if (test[0] === 'CMD-SHELL' && test.length === 2 && !CONTROL.test(test[1])) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${test[1]}` };
+  return undefined;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
+}
+
+function fingerprints(text: string): string {
+  return [...text.matchAll(/‹secret (sha256:[0-9a-f]+)›/g)].map((m) => m[1]).join(', ') || 'masked';
+}

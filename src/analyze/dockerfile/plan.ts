@@ -1,0 +1,222 @@
+/**
+ * The plan of `strata dockerfile`: the final view above the base, as build steps. It starts from
+ * `optimize`'s plan of one merged layer (the final version of every path above the base, the
+ * hardlink groups, the whiteouts the base needs), with every visible leftover left out (the bloat
+ * rules' categories, and what package managers regenerate), then takes away what the package steps
+ * make and the secrets; what remains is copied (regular files), made (directories, links) or removed.
+ * docs/dockerfile.md gives the rules.
+ */
+import { Kind } from '../../scan/records.js';
+import type { ImageModel } from '../../model/read-image.js';
+import { planOptimize, type PlannedEntry } from '../optimize/plan.js';
+import { knownCategories, RuleMatcher } from '../bloat/matching.js';
+import { RESERVED_CATEGORIES } from '../bloat/rules.js';
+import type { BloatConfig } from '../bloat/section.js';
+import { analyzeRisks } from '../risks/risks.js';
+import type { SecretsConfig } from '../risks/section.js';
+import { capabilityText } from '../risks/capabilities.js';
+import { planPackages } from './package-steps.js';
+import { envLines, finalLines } from './config-lines.js';
+import { REGENERATED_RULE, RUNTIME_RULE } from './left-out.js';
+import { instructionText } from '../../image/history.js';
+import type { CopyStep, DirStep, DockerfileBase, DockerfilePlan, LeftOutSecret, LinkStep, ModeStep } from './types.js';
+
+export interface DockerfileOptions {
+  base: DockerfileBase;
+  bloat: BloatConfig;
+  secrets: SecretsConfig;
+}
+
+const SPECIAL_BITS = 0o7000;
+const CAPABILITY = 'security.capability';
+
+/** The bloat config with two more categories: what package managers regenerate, what engines make at run time. */
+export function leftOutConfig(bloat: BloatConfig): { config: BloatConfig; categories: string[] } {
+  const config: BloatConfig = { ...bloat, rules: [...bloat.rules, REGENERATED_RULE, RUNTIME_RULE] };
+  return { config, categories: knownCategories(config).filter((c) => !RESERVED_CATEGORIES.includes(c)) };
+}
+
+export function planDockerfile(model: ImageModel, opts: DockerfileOptions): DockerfilePlan {
+  const u = model.union;
+  const B = opts.base.layers;
+  const last = model.layers.length - 1;
+  const { config, categories } = leftOutConfig(opts.bloat);
+  const optimized = planOptimize(model, { base: B, layers: '1', drop: { categories, config } });
+  const layer = optimized.layers[0];
+  const packages = planPackages(model, B);
+  const matcher = new RuleMatcher(u, config);
+  const leftOutDir = (path: string) => {
+    const rule = matcher.ruleOf(path);
+    return rule !== undefined && categories.includes(rule.category);
+  };
+
+  const risks = analyzeRisks(model, B, opts.secrets);
+  const secretPaths = new Set<string>();
+  const secrets: LeftOutSecret[] = risks.secrets
+    .filter((s) => s.status === 'visible' && s.layer >= B)
+    .map((s) => {
+      secretPaths.add(s.path.slice(1));
+      return { path: s.path, rule: s.rule, fingerprint: s.matches[0]?.fingerprint ?? null, remedy: s.remedy };
+    });
+
+  const nodeOf = (path: string) => u.nodeOf(path) ?? -1;
+  const made = (e: PlannedEntry) => packages.makes(e.path, nodeOf(e.path));
+  const notes = [...packages.notes];
+  const keep = (e: PlannedEntry) => !made(e) && !secretPaths.has(e.path);
+
+  // hardlinks: to something the build makes; one to a secret is that secret again
+  const links = (layer?.links ?? []).filter((l) => {
+    if (made(l)) return false;
+    if (!secretPaths.has(l.linkname!)) return true;
+    secrets.push({ path: `/${l.path}`, rule: 'hardlink', fingerprint: null, remedy: `a hardlink to /${l.linkname}, a secret: left out with it` });
+    return false;
+  });
+  const files = (layer?.files ?? []).filter(keep);
+  const leads = new Set(files.map((f) => f.path));
+  const grouped = links.filter((l) => leads.has(l.linkname!));
+  const linkedLeads = new Set(grouped.map((l) => l.linkname!));
+  const hardlinks: LinkStep[] = links.filter((l) => !leads.has(l.linkname!)).map((l) => ({ path: `/${l.path}`, target: `/${l.linkname}`, uid: l.uid, gid: l.gid }));
+  const archived = files.filter((f) => linkedLeads.has(f.path));
+  const linked = archived.length
+    ? {
+        source: 'hardlinks.tar',
+        paths: [...archived, ...grouped].map((e) => `/${e.path}`).sort(),
+        bytes: archived.reduce((s, f) => s + f.size, 0),
+        layer: { from: [], markers: [], entries: [], files: archived, links: grouped, bytes: archived.reduce((s, f) => s + f.size, 0) },
+      }
+    : null;
+
+  // files: copied, grouped by directory and owner; special bits, capabilities and xattrs set after
+  const groups = new Map<string, CopyStep>();
+  const modes: ModeStep[] = [];
+  const manifests = new Set(packages.steps.flatMap((s) => s.manifests ?? []));
+  for (const f of files) {
+    const mode = modeStep(f);
+    if (mode) modes.push(mode);
+    if (linkedLeads.has(f.path)) continue;
+    const cut = f.path.lastIndexOf('/');
+    const dir = cut < 0 ? '' : f.path.slice(0, cut);
+    const first = manifests.has(`/${f.path}`);
+    const key = `${dir}\0${f.uid}\0${f.gid}\0${first}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { source: '', dest: `/${dir}`, uid: f.uid, gid: f.gid, ...(first ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [] }));
+    g.items.push({ name: f.path.slice(cut + 1), mode: f.mode & 0o777, size: f.size, source: f.source! });
+    g.entries++;
+    g.bytes += f.size;
+  }
+  const copies = [...groups.values()].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : a.uid - b.uid || a.gid - b.gid));
+  copies.forEach((c, i) => (c.source = `files/${String(i + 1).padStart(4, '0')}`));
+
+  // directories: made where new, re-owned or re-moded where the base had them otherwise
+  const dirs: DirStep[] = [];
+  const symlinks: LinkStep[] = [];
+  for (const e of layer?.entries ?? []) {
+    if (!keep(e)) continue;
+    if (e.type === 'dir') {
+      if (leftOutDir(e.path)) continue;
+      const step = dirStep(model, B, e);
+      if (!step) continue;
+      dirs.push(step);
+      const mode = modeStep(e);
+      if (mode) modes.push(mode);
+    } else if (e.type === 'symlink') {
+      if (!leftOutDir(e.path)) symlinks.push({ path: `/${e.path}`, target: e.linkname!, uid: e.uid, gid: e.gid });
+    } else notes.push(`/${e.path}: a ${e.type} (a Dockerfile makes one only with RUN mknod, which a build may not allow); not carried over`);
+  }
+
+  const dropped = new Set(optimized.dropped.map((d) => d.path.slice(1)));
+  const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOutDir(path);
+  pruneDirs(model, dirs, gone, [...copies.map((c) => c.dest), ...symlinks.map((l) => l.path), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
+  const removed = removedPaths(model, B, layer?.markers ?? [], packages.purged);
+  const env = envLines(model.image.config);
+  const tail = finalLines(model.image.config);
+  notes.push(...env.notes, ...tail.notes);
+  if (u.nodeOf('bin/sh') === undefined || u.versionAt(u.nodeOf('bin/sh')!, last) < 0) {
+    if (packages.steps.length || dirs.length || symlinks.length || hardlinks.length || modes.length || removed.length) notes.push('the image has no /bin/sh: the RUN steps need one (a base with a shell, or build these steps in a stage that has one)');
+  }
+  return {
+    base: opts.base,
+    history: (model.image.config.history ?? []).map((h) => instructionText(h.created_by, h.comment)),
+    packages: packages.steps,
+    removed,
+    dirs,
+    copies,
+    symlinks,
+    hardlinks,
+    linked,
+    modes,
+    config: [...env.lines, ...tail.lines],
+    leftOut: optimized.dropped.map((d) => ({ path: d.path, bytes: d.bytes, category: d.category })),
+    secrets,
+    notes,
+  };
+}
+
+/**
+ * New directories that need no step of their own: plain ones (root, 0755) that hold nothing the
+ * build writes, as what a package step installs below them. Kept: a COPY destination or a link's
+ * parent (it must exist, with its owner, before the COPY), one left empty (by the original or by
+ * what was left out of it), one with its own owner or mode.
+ */
+function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => boolean, written: string[]): void {
+  const u = model.union;
+  const last = model.layers.length - 1;
+  const needed = new Set<string>();
+  for (const w of written) for (let p = w; p.length > 1; p = p.slice(0, Math.max(p.lastIndexOf('/'), 1))) needed.add(p);
+  const empty = (path: string) => {
+    const node = u.nodeOf(path.slice(1));
+    // empty once the leftovers are gone: the directory itself is still in the view
+    return node !== undefined && !u.children(node).some((c) => u.versionAt(c, last) >= 0 && !gone(u.nodePath[c]));
+  };
+  const keep = dirs.filter((d) => d.existed || d.mode !== 0o755 || d.uid !== 0 || d.gid !== 0 || needed.has(d.path) || empty(d.path));
+  dirs.splice(0, dirs.length, ...keep);
+}
+
+/** The special bits COPY drops, and the capabilities and xattrs it cannot carry. */
+function modeStep(e: PlannedEntry): ModeStep | undefined {
+  const special = e.mode & SPECIAL_BITS;
+  const xattrs = { ...(e.xattrs ?? {}) };
+  const cap = xattrs[CAPABILITY];
+  delete xattrs[CAPABILITY];
+  const capabilities = cap === undefined ? undefined : capabilityText(Buffer.from(cap, 'base64')) ?? undefined;
+  const others = Object.keys(xattrs).length > 0;
+  if (!special && capabilities === undefined && !others) return undefined;
+  return { path: `/${e.path}`, mode: e.mode & 0o7777, ...(capabilities === undefined ? {} : { capabilities }), ...(others ? { xattrs } : {}) };
+}
+
+/**
+ * A directory of the merged layer, as a step, or undefined when nothing is to do: the base has it
+ * with this owner and mode, or it is a plain root-owned 0755 directory that a COPY or `mkdir -p` of
+ * something below makes anyway.
+ */
+function dirStep(model: ImageModel, B: number, e: PlannedEntry): DirStep | undefined {
+  const u = model.union;
+  const node = u.nodeOf(e.path);
+  const was = node === undefined || B === 0 ? -1 : u.versionAt(node, B - 1);
+  const mode = e.mode & 0o777;
+  if (was >= 0 && u.kindOf(was) === Kind.dir) {
+    if ((u.modeOf(was) & 0o7777) === (e.mode & 0o7777) && u.uidOf(was) === e.uid && u.gidOf(was) === e.gid) return undefined;
+    return { path: `/${e.path}`, mode, uid: e.uid, gid: e.gid, existed: true };
+  }
+  return { path: `/${e.path}`, mode, uid: e.uid, gid: e.gid, existed: false };
+}
+
+/**
+ * What the layers deleted from the base: the whiteouts' paths, and for an opaque directory each base
+ * entry of it; minus what a removed package's purge deletes anyway.
+ */
+function removedPaths(model: ImageModel, B: number, markers: PlannedEntry[], purged: Set<string>): string[] {
+  const u = model.union;
+  const out: string[] = [];
+  for (const m of markers) {
+    const cut = m.path.lastIndexOf('/');
+    const dir = cut < 0 ? '' : m.path.slice(0, cut);
+    const name = m.path.slice(cut + 1);
+    if (name === '.wh..wh..opq') {
+      const node = dir === '' ? 0 : u.nodeOf(dir);
+      if (node === undefined) continue;
+      for (let c = u.firstChildOf(node); c >= 0; c = u.nextSiblingOf(c)) if (!u.isHidden(c) && u.versionAt(c, B - 1) >= 0) out.push(u.nodePath[c]);
+    } else out.push(dir ? `${dir}/${name.slice('.wh.'.length)}` : name.slice('.wh.'.length));
+  }
+  return out.filter((p) => !purged.has(p)).sort().map((p) => `/${p}`);
+}

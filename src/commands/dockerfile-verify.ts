@@ -1,0 +1,73 @@
+/**
+ * `strata dockerfile --verify`: build what was written with the local engine, read the result back
+ * as any image, and compare its final view with the original's minus what was left out. A base
+ * with no name is loaded into the engine first, made of the original's own base layers, and passed
+ * as the BASE build argument. Everything this makes in the engine is removed again.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageModel } from '../model/read-image.js';
+import { readImage } from '../model/read-image.js';
+import { openImage } from '../sources/resolve.js';
+import type { BloatConfig } from '../analyze/bloat/section.js';
+import type { DockerfilePlan } from '../analyze/dockerfile/types.js';
+import { leftOutConfig } from '../analyze/dockerfile/plan.js';
+import { leftOutPredicate } from '../analyze/dockerfile/left-out.js';
+import { verifyRebuild, type VerifyResult } from '../analyze/dockerfile/verify.js';
+import { buildImage } from '../write/build-image.js';
+import { writeLocal } from '../write/image-out.js';
+import { buildWithEngine, chooseEngine, loadArchive, removeBuilt, type BuildEngine } from '../write/engine-build.js';
+import { BASE_ARG } from '../render/dockerfile.js';
+import type { Loading } from './common.js';
+
+export type EngineName = BuildEngine;
+
+/**
+ * The original as the base of its own rebuild: its layers, and a config that keeps only the
+ * environment (PATH…), not the final USER, WORKDIR or CMD, which the base image did not have.
+ */
+function baseOnly(model: ImageModel): ImageModel {
+  const raw = model.image.rawConfig ?? model.image.config;
+  const env = raw.config?.Env;
+  return { ...model, image: { ...model.image, rawConfig: { ...raw, config: env ? { Env: env } : {} } } };
+}
+
+export interface DockerfileVerification extends VerifyResult {
+  engine: BuildEngine;
+}
+
+export async function verifyDockerfile(
+  model: ImageModel,
+  plan: DockerfilePlan,
+  dir: string,
+  opts: { engine?: BuildEngine; network?: string; bloat: BloatConfig; loading?: Loading },
+): Promise<DockerfileVerification> {
+  const engine = opts.engine ?? (await chooseEngine());
+  const id = randomBytes(6).toString('hex');
+  const tag = `strata-verify:${id}`;
+  const made: string[] = [];
+  const scratch = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'strata-verify-'));
+  try {
+    const buildArgs: Record<string, string> = {};
+    if (plan.base.ref === null && plan.base.layers > 0) {
+      const baseTag = `strata-verify-base:${id}`;
+      const archive = join(scratch, 'base.tar');
+      const img = await buildImage(baseOnly(model), { base: plan.base.layers, layers: [], dropped: [] }, 'none', { dir: scratch, output: archive });
+      await writeLocal(img, { kind: 'docker-archive', path: archive, tag: baseTag });
+      await loadArchive(engine, archive);
+      made.push(baseTag);
+      buildArgs[BASE_ARG] = baseTag;
+    }
+    const built = await buildWithEngine(dir, { tag, engine, network: opts.network, buildArgs });
+    made.push(tag);
+    const rebuilt = await readImage(await openImage(built.ref));
+    const { config, categories } = leftOutConfig(opts.bloat);
+    const result = verifyRebuild(model, rebuilt, { leftOut: leftOutPredicate(model, plan, config, categories) });
+    return { engine, ...result };
+  } finally {
+    for (const t of made.reverse()) await removeBuilt(engine, t).catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

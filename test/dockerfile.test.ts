@@ -1,0 +1,247 @@
+/**
+ * `strata dockerfile` on synthetic images: what the plan keeps, leaves out, reinstalls and copies,
+ * and a Dockerfile that hostile names and values cannot break. The real builds are in
+ * dockerfile-images.test.ts (commit-built images, a real dockerd) and dockerfile-verify.test.ts.
+ */
+import test from 'ava';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { planDockerfile } from '../src/analyze/dockerfile/plan.js';
+import { renderDockerfile } from '../src/render/dockerfile.js';
+import { defaultBloatConfig } from '../src/analyze/bloat/section.js';
+import { defaultSecretsConfig } from '../src/analyze/risks/section.js';
+import type { DockerfilePlan } from '../src/analyze/dockerfile/types.js';
+import type { ImageModel } from '../src/model/read-image.js';
+import { modelOf } from './helpers/model.js';
+import { tempDir, writeOciLayout } from './helpers/image-builder.js';
+import type { Entry } from './helpers/tar-writer.js';
+import { runStrata } from './helpers/cli.js';
+
+const SECRET_KEY = 'AKIAZ7QW3ERTY5UIOP2X';
+const SECRET_VALUE = 'aws_secret_access_key = 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';
+const TOKEN = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB';
+
+const stanza = (f: Record<string, string>) => `${Object.entries(f).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`;
+const deb = (name: string, version: string, more: Record<string, string> = {}) => stanza({ Package: name, Status: 'install ok installed', Priority: 'optional', Architecture: 'amd64', Version: version, Description: 'test', ...more });
+const file = (path: string, content: string, more: Partial<Entry> = {}): Entry => ({ name: path, type: 'file', data: content, ...more });
+const dir = (path: string, more: Partial<Entry> = {}): Entry => ({ name: `${path}/`, type: 'dir', ...more });
+
+const BASE: Entry[] = [
+  dir('bin'), file('bin/sh', '#!fake shell', { mode: 0o755 }),
+  dir('etc'), file('etc/motd', 'hello'), file('etc/issue', 'Debian'), dir('tmp', { mode: 0o1777 }),
+  dir('usr'), dir('usr/lib'), dir('usr/lib/python3.11'), file('usr/lib/python3.11/EXTERNALLY-MANAGED', '[externally-managed]'),
+  dir('var'), dir('var/lib'), dir('var/lib/dpkg'), dir('var/lib/dpkg/info'),
+  file('var/lib/dpkg/status', [deb('base-files', '12.4'), deb('oldtool', '1.0')].join('\n')),
+  file('var/lib/dpkg/info/base-files.list', '/etc\n/etc/issue\n'),
+  file('var/lib/dpkg/info/oldtool.list', '/usr/bin/oldtool\n'),
+  dir('usr/bin'), file('usr/bin/oldtool', 'old tool'),
+  dir('var/lib/apt'), file('var/lib/apt/extended_states', ''),
+];
+
+/** Everything a docker commit of a busy container holds, in one layer. */
+const COMMIT: Entry[] = [
+  // apt: jq asked for, libjq1 automatic; oldtool purged
+  file('var/lib/dpkg/status', [deb('base-files', '12.4'), deb('jq', '1.6-2.1', { Depends: 'libjq1' }), deb('libjq1', '1.6-2.1')].join('\n')),
+  file('var/lib/dpkg/status-old', 'old status'),
+  file('var/lib/dpkg/info/jq.list', '/usr/bin/jq\n'),
+  file('var/lib/dpkg/info/libjq1.list', '/usr/lib/libjq.so.1\n'),
+  file('var/lib/apt/extended_states', stanza({ Package: 'libjq1', Architecture: 'amd64', 'Auto-Installed': '1' })),
+  file('usr/bin/jq', 'jq binary', { mode: 0o755 }), file('usr/lib/libjq.so.1', 'libjq'),
+  { name: 'usr/bin/.wh.oldtool', type: 'file', data: '' },
+  dir('var/lib/apt/lists'), file('var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease', 'x'.repeat(5000)),
+  // the app, owned by a user, a setuid helper, a symlink, a hardlink, a capability
+  dir('app', { uid: 1001, gid: 1001 }), file('app/run.sh', 'echo hi', { mode: 0o755, uid: 1001, gid: 1001 }),
+  file('app/data.txt', 'data', { mode: 0o640, uid: 1001, gid: 1001 }),
+  dir('srv'), dir('srv/empty', { mode: 0o750 }),
+  dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/suid', 'suid', { mode: 0o4755 }),
+  { name: 'usr/local/bin/run', type: 'symlink', linkname: '/app/run.sh' },
+  { name: 'app/run-again.sh', type: 'hardlink', linkname: 'app/run.sh', uid: 1001, gid: 1001 },
+  file('usr/local/bin/ping', 'ping', { mode: 0o755, pax: { 'SCHILY.xattr.security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } }),
+  // a base file deleted
+  { name: 'etc/.wh.motd', type: 'file', data: '' },
+  // leftovers and a secret
+  file('tmp/scratch.bin', 'x'.repeat(3000)), dir('var/log'), file('var/log/setup.log', 'log line\n'),
+  dir('root'), file('root/.bash_history', 'apt-get install jq\n'), dir('root/.aws'),
+  file('root/.aws/credentials', `[default]\naws_access_key_id = ${SECRET_KEY}\n${SECRET_VALUE}\n`),
+  // pip: one from the index (asked for), one from a local wheel
+  dir('usr/local/lib'), dir('usr/local/lib/python3.11'), dir('usr/local/lib/python3.11/dist-packages'),
+  ...pipPackage('six', '1.16.0', { requested: true }),
+  ...pipPackage('localpkg', '0.1', { directUrl: 'file:///tmp/localpkg-0.1-py3-none-any.whl' }),
+  // npm: a project with a lock file
+  dir('app/web', { uid: 1001, gid: 1001 }),
+  file('app/web/package.json', '{"name":"web","version":"1.0.0","dependencies":{"left-pad":"1.3.0"}}', { uid: 1001, gid: 1001 }),
+  file('app/web/package-lock.json', '{"lockfileVersion":3}', { uid: 1001, gid: 1001 }),
+  file('app/web/index.js', 'require("left-pad")', { uid: 1001, gid: 1001 }),
+  dir('app/web/node_modules', { uid: 1001, gid: 1001 }), dir('app/web/node_modules/left-pad', { uid: 1001, gid: 1001 }),
+  file('app/web/node_modules/left-pad/package.json', '{"name":"left-pad","version":"1.3.0"}', { uid: 1001, gid: 1001 }),
+  file('app/web/node_modules/left-pad/index.js', 'module.exports = 1', { uid: 1001, gid: 1001 }),
+  file('app/web/node_modules/.package-lock.json', '{}', { uid: 1001, gid: 1001 }),
+  // hostile names: a line break and shell/Dockerfile syntax in a directory name
+  dir('app/we\nird $HOME `x`', { uid: 1001, gid: 1001 }), file('app/we\nird $HOME `x`/f', 'weird', { uid: 1001, gid: 1001 }),
+];
+
+function pipPackage(name: string, version: string, o: { requested?: boolean; directUrl?: string }): Entry[] {
+  const site = 'usr/local/lib/python3.11/dist-packages';
+  const info = `${site}/${name}-${version}.dist-info`;
+  const files = [`${name}/__init__.py`, `${name}-${version}.dist-info/METADATA`, `${name}-${version}.dist-info/RECORD`, `${name}-${version}.dist-info/INSTALLER`];
+  if (o.requested) files.push(`${name}-${version}.dist-info/REQUESTED`);
+  if (o.directUrl) files.push(`${name}-${version}.dist-info/direct_url.json`);
+  return [
+    dir(`${site}/${name}`), file(`${site}/${name}/__init__.py`, `# ${name}`),
+    dir(info), file(`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`),
+    file(`${info}/RECORD`, files.map((f) => `${f},,`).join('\n')), file(`${info}/INSTALLER`, 'pip\n'),
+    ...(o.requested ? [file(`${info}/REQUESTED`, '')] : []),
+    ...(o.directUrl ? [file(`${info}/direct_url.json`, JSON.stringify({ url: o.directUrl, archive_info: {} }))] : []),
+  ];
+}
+
+const CONFIG = { config: { config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin', `API_TOKEN=${TOKEN}`, 'GREETING=a "quoted" $value'], Cmd: ['/app/run.sh'], User: '1001', WorkingDir: '/app', ExposedPorts: { '8080/tcp': {} }, Labels: { 'org.example.team': 'platform' } } } };
+
+let built: { model: ImageModel; plan: DockerfilePlan; text: string } | undefined;
+async function commitImage() {
+  if (!built) {
+    const model = await modelOf([{ entries: BASE, createdBy: 'ADD rootfs.tar /' }, { entries: COMMIT, createdBy: '/bin/bash' }], CONFIG);
+    const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: null }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+    built = { model, plan, text: renderDockerfile(plan, { ref: 'commit.tar', configDigest: model.image.configDigest, version: 'test' }) };
+  }
+  return built;
+}
+
+test('packages: the explicit one installed pinned, its automatic dependency left to apt, a removed base package purged', async (t) => {
+  const { plan, text } = await commitImage();
+  const debStep = plan.packages.find((s) => s.ecosystem === 'deb')!;
+  t.deepEqual(debStep.install, [{ name: 'jq', version: '1.6-2.1' }]);
+  t.deepEqual(debStep.remove, ['oldtool']);
+  t.regex(text, /apt-get install -y --no-install-recommends jq=1\.6-2\.1 \\\n && apt-get purge -y oldtool/);
+  t.notRegex(text, /libjq1=/);
+  // what the packages install is not copied, nor the database, nor the purged file's deletion
+  const copied = plan.copies.flatMap((c) => c.items.map((i) => `${c.dest}/${i.name}`.replace('//', '/')));
+  for (const p of ['/usr/bin/jq', '/usr/lib/libjq.so.1', '/var/lib/dpkg/status', '/var/lib/apt/extended_states']) t.false(copied.includes(p), p);
+  t.false(plan.removed.includes('/usr/bin/oldtool'));
+});
+
+test('pip: a package from the index reinstalled pinned, one from a local wheel copied with a note', async (t) => {
+  const { plan, text } = await commitImage();
+  const pip = plan.packages.find((s) => s.ecosystem === 'pypi')!;
+  t.is(pip.where, 'python3.11');
+  t.true(pip.breakSystemPackages);
+  t.deepEqual(pip.install, [{ name: 'six', version: '1.16.0' }]);
+  t.regex(text, /RUN python3\.11 -m pip install --no-cache-dir --break-system-packages six==1\.16\.0/);
+  t.deepEqual(pip.copied?.map((c) => c.name), ['localpkg']);
+  t.true(plan.notes.some((n) => n.includes('localpkg') && n.includes('file:///tmp/localpkg-0.1-py3-none-any.whl')));
+  const copied = plan.copies.flatMap((c) => c.items.map((i) => `${c.dest}/${i.name}`));
+  t.true(copied.includes('/usr/local/lib/python3.11/dist-packages/localpkg/__init__.py'));
+  t.false(copied.includes('/usr/local/lib/python3.11/dist-packages/six/__init__.py'));
+});
+
+test('npm: the manifests copied first, then npm ci; node_modules never copied', async (t) => {
+  const { plan, text } = await commitImage();
+  const npm = plan.packages.find((s) => s.ecosystem === 'npm')!;
+  t.is(npm.where, '/app/web');
+  t.deepEqual(npm.manifests, ['/app/web/package.json', '/app/web/package-lock.json']);
+  const manifests = plan.copies.find((c) => c.manifests)!;
+  t.deepEqual(manifests.items.map((i) => i.name).sort(), ['package-lock.json', 'package.json']);
+  const at = (re: RegExp) => text.search(re);
+  t.true(at(/COPY --chown=1001:1001 \["files\/\d+\/", "\/app\/web\/"\]\nRUN cd \/app\/web/) > 0);
+  t.regex(text, /npm ci --cache \/tmp\/npm-cache/);
+  t.false(plan.copies.some((c) => c.dest.includes('node_modules')));
+  t.false(plan.copies.some((c) => !c.manifests && c.items.some((i) => i.name === 'package.json' && c.dest === '/app/web')));
+});
+
+test('files: grouped by directory and owner, special bits and capabilities set after, links and deletions made', async (t) => {
+  const { plan, text } = await commitImage();
+  const app = plan.copies.find((c) => c.dest === '/app')!;
+  t.deepEqual([app.uid, app.gid], [1001, 1001]);
+  t.deepEqual(app.items.map((i) => [i.name, i.mode.toString(8)]), [['data.txt', '640']]);
+  // a hardlinked pair is one tar ADD unpacks (COPY would make two files, a later ln cannot join layers)
+  t.deepEqual(plan.hardlinks, []);
+  t.deepEqual(plan.linked?.paths, ['/app/run-again.sh', '/app/run.sh']);
+  t.deepEqual(plan.linked?.layer.files.map((f) => [f.path, f.uid, f.mode.toString(8)]), [['app/run.sh', 1001, '755']]);
+  t.deepEqual(plan.linked?.layer.links.map((l) => [l.path, l.linkname]), [['app/run-again.sh', 'app/run.sh']]);
+  t.regex(text, /\nADD \["hardlinks\.tar", "\/"\]\n/);
+  t.deepEqual(plan.symlinks.map((l) => [l.path, l.target]), [['/usr/local/bin/run', '/app/run.sh']]);
+  t.deepEqual(plan.removed, ['/etc/motd']);
+  t.regex(text, /chmod 4755 \/usr\/local\/bin\/suid/);
+  t.regex(text, /setcap cap_net_raw\+ep \/usr\/local\/bin\/ping/);
+  t.regex(text, /mkdir -p [^\n]*\/srv\/empty/);
+  t.regex(text, /chmod 0750 [^\n]*\/srv\/empty/);
+  t.regex(text, /chown 1001:1001 \/app /);
+});
+
+test('left out: temp, log, history, apt lists and regenerated files, with their bytes; secrets listed, never copied', async (t) => {
+  const { plan, text } = await commitImage();
+  const out = Object.fromEntries(plan.leftOut.map((l) => [l.path, l.category]));
+  t.is(out['/tmp/scratch.bin'], 'temp');
+  t.is(out['/var/log/setup.log'], 'log');
+  t.is(out['/root/.bash_history'], 'history');
+  t.is(out['/var/lib/apt/lists/deb.debian.org_dists_bookworm_InRelease'], 'cache');
+  t.is(out['/var/lib/dpkg/status-old'], 'regenerated');
+  t.is(plan.leftOut.find((l) => l.path === '/tmp/scratch.bin')!.bytes, 3000);
+  t.deepEqual(plan.secrets.map((s) => [s.path, s.rule]), [['/root/.aws/credentials', 'aws-credentials-file'], ['/root/.bash_history', 'shell-history']]);
+  t.false(plan.copies.some((c) => c.items.some((i) => i.name === 'credentials')));
+  for (const v of [SECRET_KEY, TOKEN, 'Zq8vN3xT5kLm2Pw9Rb7Yc4Hd6Jf1Gs0Ae3Ui8Ko5']) t.false(text.includes(v), v);
+  t.regex(text, /#\s+\/root\/\.aws\/credentials {2}aws-credentials-file {2}sha256:[0-9a-f]{12}\n/);
+});
+
+test('config: ENV first (a secret one as an ARG), the rest after the steps, USER and CMD last', async (t) => {
+  const { text } = await commitImage();
+  t.regex(text, /ARG API_TOKEN\n/);
+  t.regex(text, /# ENV API_TOKEN held a secret \(sha256:[0-9a-f]+\)/);
+  t.regex(text, /ENV GREETING="a \\"quoted\\" \\\$value"/);
+  const order = ['FROM ', 'ENV PATH', 'RUN apt-get', 'COPY', 'LABEL org.example.team=platform', 'EXPOSE 8080/tcp', 'WORKDIR /app', 'USER 1001', 'CMD ["/app/run.sh"]'].map((s) => text.indexOf(s));
+  t.deepEqual(order, [...order].sort((a, b) => a - b));
+  t.false(order.includes(-1));
+});
+
+test('hostile names: no line of the Dockerfile is anything but a comment, an instruction or a continuation', async (t) => {
+  const { plan, text } = await commitImage();
+  const weird = plan.copies.find((c) => c.dest.includes('ird'))!;
+  t.is(weird.dest, '/app/we\nird $HOME `x`');
+  t.true(text.includes('COPY --chown=1001:1001 ["files/'));
+  t.true(text.includes(JSON.stringify('/app/we\nird \\$HOME `x`/')));
+  // the directory is made in exec form: the shell gets the name as a parameter, never as code
+  t.regex(text, /RUN \["\/bin\/sh","-c","mkdir -p [^"]*\\"\$\{1\}\\"/);
+  const instruction = /^(FROM|ARG|ENV|RUN|COPY|ADD|LABEL|EXPOSE|VOLUME|WORKDIR|USER|CMD|ENTRYPOINT|STOPSIGNAL|HEALTHCHECK|SHELL) /;
+  let continued = false;
+  for (const line of text.split('\n')) {
+    t.true(line === '' || line.startsWith('#') || instruction.test(line) || (continued && line.startsWith(' && ')), JSON.stringify(line));
+    continued = line.endsWith(' \\');
+  }
+});
+
+test('the CLI writes DIR/Dockerfile and the context with the files and their modes; an existing DIR is refused', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.teardown(cleanup);
+  const image = join(dir, 'image');
+  writeOciLayout(image, { images: [{ layers: [{ entries: BASE, createdBy: 'ADD rootfs.tar /' }, { entries: COMMIT, createdBy: '/bin/bash' }], ...CONFIG }] });
+  const out = join(dir, 'out');
+  const r = await runStrata(['dockerfile', image, '--base-layers', '1', '-o', out, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout) as { plan: DockerfilePlan };
+  t.true(existsSync(join(out, 'Dockerfile')));
+  const app = json.plan.copies.find((c) => c.dest === '/app')!;
+  t.is(readFileSync(join(out, 'context', app.source, 'data.txt'), 'utf8'), 'data');
+  t.is(statSync(join(out, 'context', app.source, 'data.txt')).mode & 0o7777, 0o640);
+  const links = readFileSync(join(out, 'context', 'hardlinks.tar'));
+  t.true(links.includes('app/run-again.sh') && links.includes('echo hi'));
+  t.false('items' in app, 'the JSON does not list the context files');
+  const weird = json.plan.copies.find((c) => c.dest.includes('ird'))!;
+  t.deepEqual(readdirSync(join(out, 'context', weird.source)), ['f']);
+  // nothing of the secret anywhere in the output
+  const all = (d: string): string[] => readdirSync(d).flatMap((n) => (lstatSync(join(d, n)).isDirectory() ? all(join(d, n)) : [readFileSync(join(d, n), 'utf8')]));
+  for (const content of [...all(out), r.stdout]) for (const v of [SECRET_KEY, TOKEN]) t.false(content.includes(v));
+
+  const again = await runStrata(['dockerfile', image, '--base-layers', '1', '-o', out]);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /exists and is not empty/);
+  const link = join(dir, 'link');
+  mkdirSync(join(dir, 'elsewhere'));
+  symlinkSync(join(dir, 'elsewhere'), link);
+  const through = await runStrata(['dockerfile', image, '--base-layers', '1', '-o', link]);
+  t.is(through.code, 2);
+  t.regex(through.stderr, /is a symlink/);
+  t.deepEqual(readdirSync(join(dir, 'elsewhere')), []);
+  writeFileSync(join(dir, 'afile'), 'x');
+  t.is((await runStrata(['dockerfile', image, '-o', join(dir, 'afile')])).code, 2);
+  t.deepEqual(readdirSync(dir).filter((n) => n.includes('.strata-')), [], 'no stage left behind');
+});
