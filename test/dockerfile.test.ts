@@ -55,6 +55,7 @@ const COMMIT: Entry[] = [
   dir('srv'), dir('srv/empty', { mode: 0o750 }),
   dir('usr/local'), dir('usr/local/bin'), file('usr/local/bin/suid', 'suid', { mode: 0o4755 }),
   { name: 'usr/local/bin/run', type: 'symlink', linkname: '/app/run.sh' },
+  { name: 'usr/local/bin/we\nird', type: 'symlink', linkname: '/app/we\nird $HOME `x`/f' },
   { name: 'app/run-again.sh', type: 'hardlink', linkname: 'app/run.sh', uid: 1001, gid: 1001 },
   file('usr/local/bin/ping', 'ping', { mode: 0o755, pax: { 'SCHILY.xattr.security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } }),
   // a base file deleted
@@ -79,6 +80,9 @@ const COMMIT: Entry[] = [
   // hostile names: a line break and shell/Dockerfile syntax in a directory name
   dir('app/we\nird $HOME `x`', { uid: 1001, gid: 1001 }), file('app/we\nird $HOME `x`/f', 'weird', { uid: 1001, gid: 1001 }),
 ];
+
+/** Every file the COPY lines write, as its absolute path in the image. */
+const copiedPaths = (plan: DockerfilePlan) => plan.copies.flatMap((c) => c.items.map((i) => `${c.dest === '/' ? '' : c.dest}/${i.name}`));
 
 function pipPackage(name: string, version: string, o: { requested?: boolean; directUrl?: string }): Entry[] {
   const site = 'usr/local/lib/python3.11/dist-packages';
@@ -115,7 +119,7 @@ test('packages: the explicit one installed pinned, its automatic dependency left
   t.regex(text, /apt-get install -y --no-install-recommends jq=1\.6-2\.1 \\\n && apt-get purge -y oldtool/);
   t.notRegex(text, /libjq1=/);
   // what the packages install is not copied, nor the database, nor the purged file's deletion
-  const copied = plan.copies.flatMap((c) => c.items.map((i) => `${c.dest}/${i.name}`.replace('//', '/')));
+  const copied = copiedPaths(plan);
   for (const p of ['/usr/bin/jq', '/usr/lib/libjq.so.1', '/var/lib/dpkg/status', '/var/lib/apt/extended_states']) t.false(copied.includes(p), p);
   t.false(plan.removed.includes('/usr/bin/oldtool'));
 });
@@ -129,7 +133,7 @@ test('pip: a package from the index reinstalled pinned, one from a local wheel c
   t.regex(text, /RUN python3\.11 -m pip install --no-cache-dir --break-system-packages six==1\.16\.0/);
   t.deepEqual(pip.copied?.map((c) => c.name), ['localpkg']);
   t.true(plan.notes.some((n) => n.includes('localpkg') && n.includes('file:///tmp/localpkg-0.1-py3-none-any.whl')));
-  const copied = plan.copies.flatMap((c) => c.items.map((i) => `${c.dest}/${i.name}`));
+  const copied = copiedPaths(plan);
   t.true(copied.includes('/usr/local/lib/python3.11/dist-packages/localpkg/__init__.py'));
   t.false(copied.includes('/usr/local/lib/python3.11/dist-packages/six/__init__.py'));
 });
@@ -145,27 +149,35 @@ test('npm: the manifests copied first, then npm ci; node_modules never copied', 
   t.true(at(/COPY --chown=1001:1001 \["files\/\d+\/", "\/app\/web\/"\]\nRUN cd \/app\/web/) > 0);
   t.regex(text, /npm ci --cache \/tmp\/npm-cache/);
   t.false(plan.copies.some((c) => c.dest.includes('node_modules')));
-  t.false(plan.copies.some((c) => !c.manifests && c.items.some((i) => i.name === 'package.json' && c.dest === '/app/web')));
+  t.false(plan.copies.some((c) => !c.manifests && c.items.some((i) => i.name.endsWith('web/package.json'))));
 });
 
-test('files: grouped by directory and owner, special bits and capabilities set after, links and deletions made', async (t) => {
+test('files: one tree per owner, rooted where its directories begin; special bits and capabilities set after, links and deletions made', async (t) => {
   const { plan, text } = await commitImage();
-  const app = plan.copies.find((c) => c.dest === '/app')!;
-  t.deepEqual([app.uid, app.gid], [1001, 1001]);
-  t.deepEqual(app.items.map((i) => [i.name, i.mode.toString(8)]), [['data.txt', '640']]);
+  // /app is the user's: the tree starts at / (left as it is) and holds app/ with its mode
+  const app = plan.copies.find((c) => c.uid === 1001 && !c.manifests)!;
+  t.is(app.dest, '/');
+  t.deepEqual(app.items.filter((i) => i.name.startsWith('app/') && !i.name.includes('\n')).map((i) => [i.name, i.mode.toString(8)]), [['app/data.txt', '640'], ['app/web/index.js', '644']]);
+  t.deepEqual(app.dirs.filter((d) => !d.name.includes('\n')).map((d) => [d.name, d.mode.toString(8)]), [['app', '755'], ['app/web', '755']]);
+  // root's files: one tree at /, the directories root owns included
+  const root = plan.copies.filter((c) => c.uid === 0 && !c.manifests);
+  t.deepEqual(root.map((c) => c.dest), ['/']);
+  t.true(root[0].items.some((i) => i.name === 'usr/local/bin/suid'));
+  t.true(root[0].dirs.some((d) => d.name === 'usr/local/bin'));
+  t.regex(text, /# \/app, \/app\/web, \/app\/we\\nird \$HOME `x`\nCOPY --chown=1001:1001 \["files\/\d+\/", "\/"\]/);
   // a hardlinked pair is one tar ADD unpacks (COPY would make two files, a later ln cannot join layers)
   t.deepEqual(plan.hardlinks, []);
   t.deepEqual(plan.linked?.paths, ['/app/run-again.sh', '/app/run.sh']);
   t.deepEqual(plan.linked?.layer.files.map((f) => [f.path, f.uid, f.mode.toString(8)]), [['app/run.sh', 1001, '755']]);
   t.deepEqual(plan.linked?.layer.links.map((l) => [l.path, l.linkname]), [['app/run-again.sh', 'app/run.sh']]);
   t.regex(text, /\nADD \["hardlinks\.tar", "\/"\]\n/);
-  t.deepEqual(plan.symlinks.map((l) => [l.path, l.target]), [['/usr/local/bin/run', '/app/run.sh']]);
+  t.deepEqual(plan.symlinks.map((l) => [l.path, l.target]), [['/usr/local/bin/run', '/app/run.sh'], ['/usr/local/bin/we\nird', '/app/we\nird $HOME `x`/f']]);
   t.deepEqual(plan.removed, ['/etc/motd']);
   t.regex(text, /chmod 4755 \/usr\/local\/bin\/suid/);
   t.regex(text, /setcap cap_net_raw\+ep \/usr\/local\/bin\/ping/);
   t.regex(text, /mkdir -p [^\n]*\/srv\/empty/);
   t.regex(text, /chmod 0750 [^\n]*\/srv\/empty/);
-  t.regex(text, /chown 1001:1001 \/app /);
+  t.false(plan.dirs.some((d) => d.path === '/app'), 'made by its COPY');
 });
 
 test('left out: temp, log, history, apt lists and regenerated files, with their bytes; secrets listed, never copied', async (t) => {
@@ -195,12 +207,10 @@ test('config: ENV first (a secret one as an ARG), the rest after the steps, USER
 
 test('hostile names: no line of the Dockerfile is anything but a comment, an instruction or a continuation', async (t) => {
   const { plan, text } = await commitImage();
-  const weird = plan.copies.find((c) => c.dest.includes('ird'))!;
-  t.is(weird.dest, '/app/we\nird $HOME `x`');
-  t.true(text.includes('COPY --chown=1001:1001 ["files/'));
-  t.true(text.includes(JSON.stringify('/app/we\nird \\$HOME `x`/')));
-  // the directory is made in exec form: the shell gets the name as a parameter, never as code
-  t.regex(text, /RUN \["\/bin\/sh","-c","mkdir -p [^"]*\\"\$\{1\}\\"/);
+  const weird = plan.copies.find((c) => c.items.some((i) => i.name.includes('ird')))!;
+  t.true(weird.items.some((i) => i.name === 'app/we\nird $HOME `x`/f'));
+  // its name is in the context, not in the Dockerfile; the symlink to it is made in exec form: the shell gets the name as a parameter, never as code
+  t.regex(text, /RUN \["\/bin\/sh","-c","ln -sfn \/app\/run.sh \/usr\/local\/bin\/run && ln -sfn \\"\$\{1\}\\" \\"\$\{2\}\\"","sh","\/app\/we\\nird \$HOME `x`\/f","\/usr\/local\/bin\/we\\nird"\]/);
   const instruction = /^(FROM|ARG|ENV|RUN|COPY|ADD|LABEL|EXPOSE|VOLUME|WORKDIR|USER|CMD|ENTRYPOINT|STOPSIGNAL|HEALTHCHECK|SHELL) /;
   let continued = false;
   for (const line of text.split('\n')) {
@@ -219,14 +229,14 @@ test('the CLI writes DIR/Dockerfile and the context with the files and their mod
   t.is(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout) as { plan: DockerfilePlan };
   t.true(existsSync(join(out, 'Dockerfile')));
-  const app = json.plan.copies.find((c) => c.dest === '/app')!;
-  t.is(readFileSync(join(out, 'context', app.source, 'data.txt'), 'utf8'), 'data');
-  t.is(statSync(join(out, 'context', app.source, 'data.txt')).mode & 0o7777, 0o640);
+  const app = json.plan.copies.find((c) => c.uid === 1001 && !c.manifests)!;
+  t.is(readFileSync(join(out, 'context', app.source, 'app/data.txt'), 'utf8'), 'data');
+  t.is(statSync(join(out, 'context', app.source, 'app/data.txt')).mode & 0o7777, 0o640);
+  t.is(statSync(join(out, 'context', app.source, 'app')).mode & 0o7777, 0o755);
   const links = readFileSync(join(out, 'context', 'hardlinks.tar'));
   t.true(links.includes('app/run-again.sh') && links.includes('echo hi'));
   t.false('items' in app, 'the JSON does not list the context files');
-  const weird = json.plan.copies.find((c) => c.dest.includes('ird'))!;
-  t.deepEqual(readdirSync(join(out, 'context', weird.source)), ['f']);
+  t.deepEqual(readdirSync(join(out, 'context', app.source, 'app', 'we\nird $HOME `x`')), ['f']);
   // nothing of the secret anywhere in the output
   const all = (d: string): string[] => readdirSync(d).flatMap((n) => (lstatSync(join(d, n)).isDirectory() ? all(join(d, n)) : [readFileSync(join(d, n), 'utf8')]));
   for (const content of [...all(out), r.stdout]) for (const v of [SECRET_KEY, TOKEN]) t.false(content.includes(v));

@@ -2,7 +2,9 @@ import type { CommandModule } from 'yargs';
 import { imageOptions, Loading, openForArgs, wholeNumber } from './common.js';
 import { loadConfig } from './config-file.js';
 import { chooseBase, type BaseArgs } from './base-choice.js';
+import { existsSync } from 'node:fs';
 import { StrataError } from '../util/errors.js';
+import { parseRef } from '../sources/resolve.js';
 import { STRATA_VERSION } from '../util/version.js';
 import { planDockerfile } from '../analyze/dockerfile/plan.js';
 import type { DockerfileBaseSource } from '../analyze/dockerfile/types.js';
@@ -19,6 +21,19 @@ interface Args extends BaseArgs {
   verify?: boolean;
   engine?: EngineName;
   buildNetwork?: string;
+}
+
+/**
+ * What FROM can say of a base strata opened: an engine's or a registry's name as docker names it;
+ * a file (an archive, a layout) has no name a build can pull, so FROM gets the placeholder.
+ */
+function fromName(ref: string | undefined): string | null {
+  if (ref === undefined) return null;
+  for (const prefix of ['docker-daemon:', 'podman:', 'docker://']) if (ref.startsWith(prefix)) return ref.slice(prefix.length);
+  const { kind, path } = parseRef(ref);
+  // eslint-disable-next-line no-control-regex
+  if (kind !== undefined || existsSync(path) || ref === '-' || /[\s\u0000-\u001f"]/.test(ref)) return null;
+  return ref;
 }
 
 export const dockerfileCommand: CommandModule<object, Args> = {
@@ -44,7 +59,7 @@ export const dockerfileCommand: CommandModule<object, Args> = {
       const model = await opened.read();
       const choice = await chooseBase(args, model.image, args.from === undefined ? undefined : { option: '--from', ref: args.from });
       const from: DockerfileBaseSource = choice.from === 'named' ? '--from' : choice.from;
-      const plan = planDockerfile(model, { base: { layers: choice.base, from, ref: choice.ref ?? null }, bloat: config.bloat, secrets: config.secrets });
+      const plan = planDockerfile(model, { base: { layers: choice.base, from, ref: fromName(choice.ref) }, bloat: config.bloat, secrets: config.secrets });
       const text = renderDockerfile(plan, { ref: model.image.ref, configDigest: model.image.configDigest, version: STRATA_VERSION });
       await writeDockerfileDir(args.output, text, plan, model.image);
       const verified = args.verify ? await verifyDockerfile(model, plan, args.output, { engine: args.engine, network: args.buildNetwork, bloat: config.bloat, loading }) : null;

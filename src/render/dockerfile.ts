@@ -57,8 +57,9 @@ function copyWord(w: string): string {
   return JSON.stringify(w.replace(/[\\$]/g, '\\$&'));
 }
 
+/** One comment line: a line break in the text (a file name's) is written as `\n`, never as a new line. */
 function comment(text: string): string {
-  return text.split('\n').map((l) => `# ${terminalText(l)}`.trimEnd()).join('\n');
+  return `# ${terminalText(text)}`.trimEnd();
 }
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
@@ -132,10 +133,15 @@ function configLine(l: ConfigLine): string[] {
   return [...(l.note ? [comment(l.note)] : []), `${l.instruction} ${l.text}`];
 }
 
+/** TOPS entries named above a COPY; the rest are counted. */
+const TOPS = 8;
+
 function copyLine(c: DockerfilePlan['copies'][number]): string {
   const chown = c.uid || c.gid ? `--chown=${owner(c.uid, c.gid)} ` : '';
   const dest = c.dest === '/' ? '/' : `${c.dest}/`;
-  return `COPY ${chown}[${copyWord(`${c.source}/`)}, ${copyWord(dest)}]`;
+  const tops = c.tops.slice(0, TOPS).map((t) => `${t.path}${t.files > 1 ? ` (${t.files} files)` : ''}`);
+  if (c.tops.length > TOPS) tops.push(`… ${c.tops.length - TOPS} more`);
+  return `${comment(tops.join(', '))}\nCOPY ${chown}[${copyWord(`${c.source}/`)}, ${copyWord(dest)}]`;
 }
 
 /** New directories (leaf-most; mkdir -p makes the parents), then owners, then modes (chown clears special bits). */
@@ -256,5 +262,5 @@ export function renderDockerfileSummary(plan: DockerfilePlan, output: string): s
 export function dockerfileJson(plan: DockerfilePlan): unknown {
   const { layer, ...linked } = plan.linked ?? { layer: undefined };
   void layer;
-  return { ...plan, copies: plan.copies.map(({ items, ...c }) => { void items; return c; }), linked: plan.linked ? linked : null };
+  return { ...plan, copies: plan.copies.map(({ items, dirs, ...c }) => { void items; void dirs; return c; }), linked: plan.linked ? linked : null };
 }

@@ -57,11 +57,18 @@ async function writeContext(context: string, copies: CopyStep[], image: Image, o
   await mkdir(join(context, 'files'));
   // by layer, in row order: each layer is streamed once
   const wanted = new Map<number, Map<number, { path: string; mode: number; size: number }>>();
+  const modes: [string, number][] = [];
   for (const c of copies) {
     const at = join(context, c.source);
     await mkdir(at);
+    // every directory is made here, now, by strata: no name of the image leads a write elsewhere
+    for (const d of c.dirs) {
+      checkName(d.name);
+      await mkdir(join(at, d.name), { mode: 0o700 });
+      modes.push([join(at, d.name), d.mode]);
+    }
     for (const f of c.items) {
-      if (f.name.includes('/') || f.name === '' || f.name === '.' || f.name === '..') throw new StrataError(`${JSON.stringify(f.name)}: not a file name`);
+      checkName(f.name);
       let rows = wanted.get(f.source.layer);
       if (!rows) wanted.set(f.source.layer, (rows = new Map()));
       rows.set(f.source.row, { path: join(at, f.name), mode: f.mode, size: f.size });
@@ -94,4 +101,11 @@ async function writeContext(context: string, copies: CopyStep[], image: Image, o
     });
     if (done !== rows.size) throw new StrataError(`${output}: ${rows.size - done} files were not found in layer ${layer} when it was read again`);
   }
+  // the directories' own modes last, deepest first: a 0500 directory is filled before it is closed
+  for (const [path, mode] of modes.reverse()) await chmod(path, mode);
+}
+
+/** A path relative to a COPY's tree, as the plan made it from the image's path: plain components only. */
+function checkName(name: string): void {
+  if (name.split('/').some((c) => c === '' || c === '.' || c === '..')) throw new StrataError(`${JSON.stringify(name)}: not a relative path`);
 }

@@ -24,6 +24,9 @@ export const REGENERATED_RULE: CustomRule = {
     '/lib/apk/db/lock',
     '/var/lib/rpm/.rpm.lock',
     '/var/lib/rpm/__db.*',
+    // Python compiles what it imports, where it may write: the interpreter makes them again
+    '**/__pycache__',
+    '**/__pycache__/**',
   ],
   remedy: 'Package managers and account tools write these themselves: a rebuild makes its own.',
 };

@@ -7,6 +7,7 @@
  * docs/dockerfile.md gives the rules.
  */
 import { Kind } from '../../scan/records.js';
+import { nodeAt } from '../../model/path-at.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { planOptimize, type PlannedEntry } from '../optimize/plan.js';
 import { knownCategories, RuleMatcher } from '../bloat/matching.js';
@@ -86,26 +87,16 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
       }
     : null;
 
-  // files: copied, grouped by directory and owner; special bits, capabilities and xattrs set after
-  const groups = new Map<string, CopyStep>();
+  // files: copied in one tree per owner, rooted where the owner's directories begin
   const modes: ModeStep[] = [];
   const manifests = new Set(packages.steps.flatMap((s) => s.manifests ?? []));
+  const trees = new CopyTrees(model);
   for (const f of files) {
     const mode = modeStep(f);
     if (mode) modes.push(mode);
-    if (linkedLeads.has(f.path)) continue;
-    const cut = f.path.lastIndexOf('/');
-    const dir = cut < 0 ? '' : f.path.slice(0, cut);
-    const first = manifests.has(`/${f.path}`);
-    const key = `${dir}\0${f.uid}\0${f.gid}\0${first}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { source: '', dest: `/${dir}`, uid: f.uid, gid: f.gid, ...(first ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [] }));
-    g.items.push({ name: f.path.slice(cut + 1), mode: f.mode & 0o777, size: f.size, source: f.source! });
-    g.entries++;
-    g.bytes += f.size;
+    if (!linkedLeads.has(f.path)) trees.add(f, manifests.has(`/${f.path}`));
   }
-  const copies = [...groups.values()].sort((a, b) => (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : a.uid - b.uid || a.gid - b.gid));
-  copies.forEach((c, i) => (c.source = `files/${String(i + 1).padStart(4, '0')}`));
+  const copies = trees.steps();
 
   // directories: made where new, re-owned or re-moded where the base had them otherwise
   const dirs: DirStep[] = [];
@@ -124,6 +115,9 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
     } else notes.push(`/${e.path}: a ${e.type} (a Dockerfile makes one only with RUN mknod, which a build may not allow); not carried over`);
   }
 
+  // a directory inside a COPY's tree gets its owner and mode from that COPY
+  const inTrees = new Set(copies.flatMap((c) => c.dirs.map((d) => `${c.dest === '/' ? '' : c.dest}/${d.name}`)));
+  dirs.splice(0, dirs.length, ...dirs.filter((d) => !inTrees.has(d.path)));
   const dropped = new Set(optimized.dropped.map((d) => d.path.slice(1)));
   const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOutDir(path);
   pruneDirs(model, dirs, gone, [...copies.map((c) => c.dest), ...symlinks.map((l) => l.path), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
@@ -131,7 +125,8 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
   const env = envLines(model.image.config);
   const tail = finalLines(model.image.config);
   notes.push(...env.notes, ...tail.notes);
-  if (u.nodeOf('bin/sh') === undefined || u.versionAt(u.nodeOf('bin/sh')!, last) < 0) {
+  // through symlinked parents: a usrmerged /bin/sh is usr/bin/sh
+  if (nodeAt(u, last, 'bin/sh') === undefined) {
     if (packages.steps.length || dirs.length || symlinks.length || hardlinks.length || modes.length || removed.length) notes.push('the image has no /bin/sh: the RUN steps need one (a base with a shell, or build these steps in a stage that has one)');
   }
   return {
@@ -170,6 +165,71 @@ function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => b
   };
   const keep = dirs.filter((d) => d.existed || d.mode !== 0o755 || d.uid !== 0 || d.gid !== 0 || needed.has(d.path) || empty(d.path));
   dirs.splice(0, dirs.length, ...keep);
+}
+
+/**
+ * The COPY lines. A COPY gives its owner to every directory of its tree, and its mode from the
+ * context: so a tree for owner O starts at the highest directory above a file from which every
+ * directory down to the file is O's in the image (the root for root's files, `/srv` for a user's
+ * `/srv/data/…`), and holds those directories with their modes. npm manifests are a tree of their
+ * own, copied into the project directory before `npm ci`.
+ */
+class CopyTrees {
+  private readonly trees = new Map<string, CopyStep>();
+  private readonly u;
+  private readonly last;
+
+  constructor(model: ImageModel) {
+    this.u = model.union;
+    this.last = model.layers.length - 1;
+  }
+
+  add(f: PlannedEntry, manifest: boolean): void {
+    const parts = f.path.split('/');
+    let root = parts.length - 1; // index of the first directory inside the tree
+    if (!manifest) while (root > 0 && this.ownedBy(parts.slice(0, root).join('/'), f.uid, f.gid)) root--;
+    const dest = parts.slice(0, root).join('/');
+    const key = `${dest}\0${f.uid}\0${f.gid}\0${manifest}`;
+    let t = this.trees.get(key);
+    if (!t) this.trees.set(key, (t = { source: '', dest: `/${dest}`, uid: f.uid, gid: f.gid, ...(manifest ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [], dirs: [], tops: [] }));
+    const name = parts.slice(root).join('/');
+    t.items.push({ name, mode: f.mode & 0o777, size: f.size, source: f.source! });
+    t.entries++;
+    t.bytes += f.size;
+    for (let i = root + 1; i < parts.length; i++) {
+      const rel = parts.slice(root, i).join('/');
+      if (!t.dirs.some((d) => d.name === rel)) t.dirs.push({ name: rel, mode: this.modeOf(parts.slice(0, i).join('/')) });
+    }
+    const top = `/${parts.slice(0, -1).join('/')}`;
+    const at = t.tops.find((x) => x.path === top);
+    if (at) at.files++;
+    else t.tops.push({ path: top, files: 1 });
+  }
+
+  steps(): CopyStep[] {
+    const out = [...this.trees.values()].sort((a, b) => Number(!!b.manifests) - Number(!!a.manifests) || (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : a.uid - b.uid || a.gid - b.gid));
+    out.forEach((c, i) => {
+      c.source = `files/${String(i + 1).padStart(4, '0')}`;
+      c.dirs.sort((a, b) => (a.name < b.name ? -1 : 1));
+    });
+    return out;
+  }
+
+  /** The directory at a root-relative path is owned by uid:gid in the final view. */
+  private ownedBy(dir: string, uid: number, gid: number): boolean {
+    const v = this.version(dir);
+    return v >= 0 && this.u.kindOf(v) === Kind.dir && this.u.uidOf(v) === uid && this.u.gidOf(v) === gid;
+  }
+
+  private modeOf(dir: string): number {
+    const v = this.version(dir);
+    return v >= 0 ? this.u.modeOf(v) & 0o777 : 0o755;
+  }
+
+  private version(dir: string): number {
+    const node = this.u.nodeOf(dir);
+    return node === undefined ? -1 : this.u.versionAt(node, this.last);
+  }
 }
 
 /** The special bits COPY drops, and the capabilities and xattrs it cannot carry. */

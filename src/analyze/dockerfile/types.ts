@@ -38,6 +38,7 @@ export interface PackageStep {
 
 /** A regular file of the context: written as `source/name`, its content read from the original layer's record row. */
 export interface ContextFile {
+  /** Relative to the COPY's destination: `app/run.sh` under `/`. */
   name: string;
   /** Permission bits (special bits are set by a RUN: COPY drops them). */
   mode: number;
@@ -45,11 +46,22 @@ export interface ContextFile {
   source: { layer: number; row: number };
 }
 
+/** A directory of a COPY's tree: COPY gives it the COPY's owner and this mode (the image's). */
+export interface ContextDir {
+  /** Relative to the COPY's destination. */
+  name: string;
+  mode: number;
+}
+
 /** One COPY: every file of `files` (context-relative under `source`) goes to `dest`, owned by uid:gid. */
 export interface CopyStep {
   /** Context directory (relative to DIR/context), a name strata chose: `files/0001`. */
   source: string;
-  /** Absolute destination directory in the image; it exists when the COPY runs. */
+  /**
+   * Absolute destination directory in the image; it exists when the COPY runs and the COPY leaves it
+   * as it is. Every directory between it and a file is owned by uid:gid in the image: the COPY makes
+   * them, or gives them that owner and their mode again.
+   */
   dest: string;
   uid: number;
   gid: number;
@@ -57,8 +69,11 @@ export interface CopyStep {
   manifests?: true;
   entries: number;
   bytes: number;
-  /** The files, by name in `dest` (not in the JSON summary: the context holds them). */
+  /** The files and the directories of the tree (not in the JSON summary: the context holds them). */
   items: ContextFile[];
+  dirs: ContextDir[];
+  /** The directories its files are in, for the comment above the COPY: `/app` (2 files). */
+  tops: { path: string; files: number }[];
 }
 
 /** A directory created or re-moded above the base (no package made it). */
