@@ -4,15 +4,17 @@
  * the rebuild tests rely on; then the rebuilds.
  */
 import test from 'ava';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { PackagesReport } from '../src/analyze/packages/types.js';
 import type { InspectReport } from '../src/analyze/report.js';
 import type { FileEntry } from '../src/model/views.js';
+import type { DockerfilePlan } from '../src/analyze/dockerfile/types.js';
+import type { VerifyResult } from '../src/analyze/dockerfile/verify.js';
 import { jsonLines, runStrata } from './helpers/cli.js';
-import { buildCommitScenarios, dockerRun, runImage, unmountLeftovers, type CommitScenarios, type Scenario } from './helpers/commit-scenarios.js';
+import { buildCommitScenarios, runImage, type CommitScenarios, type Scenario } from './helpers/commit-scenarios.js';
 import { startDockerd, stopDockerd, type Engine } from './helpers/dockerd.js';
-import { stopProcess, tempDir } from './helpers/registry-harness.js';
+import { tempDir } from './helpers/registry-harness.js';
 import { requireTools } from './helpers/system-tools.js';
 
 requireTools('dockerd', 'docker', 'python3');
@@ -46,8 +48,6 @@ test.before(async (t) => {
 test.after.always(async () => {
   const e = await started;
   if (e === undefined || typeof e === 'string') return;
-  await stopProcess(e.proc);
-  await unmountLeftovers(e);
   await stopDockerd(e);
 });
 
@@ -161,28 +161,100 @@ test('rich: strata reports the AWS credentials file and the token in ENV', async
 
 // ---- strata dockerfile ----
 
-let rebuilds = 0;
-
-/** DIR/Dockerfile built on DIR/context (network for its package steps), then run as the originals were. */
-async function rebuild(e: Engine, dir: string): Promise<{ tag: string; runOutput: string }> {
-  const tag = `strata-tests/rebuilt-${++rebuilds}`;
-  await dockerRun(e, ['build', '--network', 'host', '-q', '-f', join(dir, 'Dockerfile'), '-t', tag, join(dir, 'context')]);
-  return { tag, runOutput: await runImage(e, tag) };
+interface DockerfileJson {
+  plan: DockerfilePlan;
+  verify: (VerifyResult & { engine: string }) | null;
 }
 
-test('rebuild: builds DIR/Dockerfile on DIR/context, with the network for a pinned apt-get install, and prints what the image prints', async (t) => {
+/** `strata dockerfile --verify --json` of a scenario, FROM its base, the rebuilt image kept as TAG. */
+async function rebuilt(s: Scenario, name: string): Promise<{ dir: string; tag: string; json: DockerfileJson; code: number | null; stderr: string }> {
+  const dir = join(tempDir(`dockerfile-${name}`), 'out');
+  const tag = `strata-tests/rebuilt-${name}`;
+  const r = await runStrata(['dockerfile', s.archive, '--from', `docker-daemon:${s.base}`, '-o', dir, '--verify', '--tag', tag, '--build-network', 'host', '--json'], {
+    timeoutMs: 8 * 60_000,
+    env: { DOCKER_HOST: `unix://${engine().socket}` },
+  });
+  return { dir, tag, json: r.code === 2 ? ({} as DockerfileJson) : (JSON.parse(r.stdout) as DockerfileJson), code: r.code, stderr: r.stderr };
+}
+
+const seedRebuild = memoOnce(() => rebuilt(scenarios().seed, 'seed'));
+const richRebuild = memoOnce(() => rebuilt(scenarios().rich, 'rich'));
+
+function memoOnce<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+/** Every file of a directory tree, read whole. */
+function filesUnder(dir: string): { path: string; bytes: Buffer }[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((p) => join(dir, p))
+    .filter((p) => lstatSync(p).isFile())
+    .map((p) => ({ path: p, bytes: readFileSync(p) }));
+}
+
+test('seed: the Dockerfile FROMs the base, installs the jq apt was asked for (its dependencies left to apt) and copies the app', async (t) => {
+  t.timeout(8 * 60_000);
   const { seed } = scenarios();
-  const dir = tempDir('rebuild');
-  mkdirSync(join(dir, 'context'));
-  writeFileSync(join(dir, 'context/hello.txt'), 'rebuilt\n');
-  writeFileSync(join(dir, 'Dockerfile'), [
-    `FROM ${seed.base}`,
-    `RUN apt-get update -q && apt-get install -y -q --no-install-recommends jq=${seed.facts.jq} && rm -rf /var/lib/apt/lists/*`,
-    'COPY hello.txt /hello.txt',
-    'CMD ["sh", "-c", "jq --version && cat /hello.txt"]',
-    '',
-  ].join('\n'));
-  const { tag, runOutput } = await rebuild(engine(), dir);
-  t.is(runOutput, `jq-${seed.facts.jq.split('-')[0]}\nrebuilt\n`);
-  t.regex(tag, /^strata-tests\/rebuilt-\d+$/);
+  const { dir, json, code, stderr } = await seedRebuild();
+  t.is(code, 0, stderr);
+  const text = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+  t.regex(text, new RegExp(`^FROM ${seed.base}$`, 'm'));
+  t.deepEqual(json.plan.packages.map((p) => [p.ecosystem, p.install, p.remove]), [['deb', [{ name: 'jq', version: seed.facts.jq }], []]]);
+  t.regex(text, new RegExp(`apt-get install -y --no-install-recommends jq=${seed.facts.jq.replaceAll('+', '\\+')} `));
+  for (const auto of seed.facts.auto.split(' ')) t.false(text.includes(`${auto}=`), auto);
+  t.deepEqual(json.plan.copies.map((c) => [c.dest, c.tops]), [['/', [{ path: '/app', files: 2 }]]]);
+  const source = json.plan.copies[0].source;
+  t.deepEqual(filesUnder(join(dir, 'context')).map((f) => f.path.slice(join(dir, 'context', source).length + 1)).sort(), ['app/data.txt', 'app/run.sh']);
+});
+
+test('seed: the rebuild prints what the original printed; its view is the original minus the leftovers, which are listed; it is smaller', async (t) => {
+  t.timeout(8 * 60_000);
+  const { seed } = scenarios();
+  const { tag, json, code, stderr } = await seedRebuild();
+  t.is(code, 0, stderr);
+  t.is(await runImage(engine(), tag), seed.runOutput);
+  t.true(json.verify!.equal, JSON.stringify(json.verify!.differences.slice(0, 5)));
+  const listed = new Set([...json.plan.leftOut.map((l) => l.path), ...json.plan.secrets.map((s) => s.path)]);
+  for (const p of seed.leftOut) t.true(listed.has(p), p);
+  const leftOut = json.plan.leftOut.reduce((sum, l) => sum + l.bytes, 0);
+  t.true(leftOut > 100e6, `the apt lists and caches: ${leftOut}`);
+  t.true(json.verify!.after.tarBytes < json.verify!.before.tarBytes - 100e6);
+  t.true(json.verify!.after.fileBytes < json.verify!.before.fileBytes);
+});
+
+test('rich: owner, setuid bit, symlink, deleted base file, a local wheel, npm packages: the rebuild prints what the original printed, and verifies', async (t) => {
+  t.timeout(8 * 60_000);
+  const { rich } = scenarios();
+  const { dir, tag, json, code, stderr } = await richRebuild();
+  t.is(code, 0, stderr);
+  t.is(await runImage(engine(), tag), rich.runOutput);
+  t.true(json.verify!.equal, JSON.stringify(json.verify!.differences.slice(0, 5)));
+  const text = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+  t.regex(text, /^COPY --chown=1001:1001 \["files\/\d+\/", "\/srv\/"\]$/m);
+  t.regex(text, new RegExp(`chmod 4755 ${rich.facts.setuid}`));
+  t.regex(text, /ln -sfn \/app\/run\.sh \/usr\/local\/bin\/run/);
+  t.regex(text, new RegExp(`rm -rf ${rich.facts.deleted}`));
+  // the wheel came from a file no index serves: its files are copied, and a note says so
+  t.true(json.plan.notes.some((n) => n.includes('strata-commit 0.4.2') && n.includes('file:///')));
+  const npm = json.plan.packages.find((p) => p.ecosystem === 'npm')!;
+  t.is(npm.where, '/app/web');
+  t.deepEqual(npm.install.map((p) => `${p.name}@${p.version}`).sort(), [`is-number@${rich.facts.isNumber}`, `left-pad@${rich.facts.leftPad}`]);
+  t.regex(text, /RUN cd \/app\/web \\\n && npm ci/);
+});
+
+test('rich: the secret file is not copied and is reported; the token in ENV becomes an ARG; neither value is anywhere in the output', async (t) => {
+  t.timeout(8 * 60_000);
+  const { rich } = scenarios();
+  const { dir, json, code, stderr } = await richRebuild();
+  t.is(code, 0, stderr);
+  t.deepEqual(json.plan.secrets.map((s) => [s.path, s.rule]), [[rich.facts.secretPath, 'aws-credentials-file']]);
+  const text = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+  t.regex(text, new RegExp(`^ARG ${rich.facts.secretEnv}$`, 'm'));
+  t.regex(text, new RegExp(`# +${rich.facts.secretPath.replaceAll('.', '\\.')} +aws-credentials-file +sha256:[0-9a-f]{12}`));
+  for (const f of filesUnder(dir)) {
+    t.false(f.bytes.includes(rich.facts.awsKeyId), f.path);
+    t.false(f.bytes.includes('strata-test-token-5f3c9a71'), f.path);
+  }
+  t.false(JSON.stringify(json).includes(rich.facts.awsKeyId));
 });

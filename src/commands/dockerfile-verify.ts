@@ -2,7 +2,8 @@
  * `strata dockerfile --verify`: build what was written with the local engine, read the result back
  * as any image, and compare its final view with the original's minus what was left out. A base
  * with no name is loaded into the engine first, made of the original's own base layers, and passed
- * as the BASE build argument. Everything this makes in the engine is removed again.
+ * as the BASE build argument. Everything this makes in the engine is removed again, but the rebuilt
+ * image when it is asked for by name (--tag).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -42,11 +43,11 @@ export async function verifyDockerfile(
   model: ImageModel,
   plan: DockerfilePlan,
   dir: string,
-  opts: { engine?: BuildEngine; network?: string; bloat: BloatConfig; loading?: Loading },
+  opts: { engine?: BuildEngine; network?: string; bloat: BloatConfig; loading?: Loading; keep?: string },
 ): Promise<DockerfileVerification> {
   const engine = opts.engine ?? (await chooseEngine());
   const id = randomBytes(6).toString('hex');
-  const tag = `strata-verify:${id}`;
+  const tag = opts.keep ?? `strata-verify:${id}`;
   const made: string[] = [];
   const scratch = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'strata-verify-'));
   try {
@@ -61,7 +62,7 @@ export async function verifyDockerfile(
       buildArgs[BASE_ARG] = baseTag;
     }
     const built = await buildWithEngine(dir, { tag, engine, network: opts.network, buildArgs });
-    made.push(tag);
+    if (!opts.keep) made.push(tag);
     const rebuilt = await readImage(await openImage(built.ref));
     const { config, categories } = leftOutConfig(opts.bloat);
     const result = verifyRebuild(model, rebuilt, { leftOut: leftOutPredicate(model, plan, config, categories) });

@@ -21,6 +21,7 @@ interface Args extends BaseArgs {
   verify?: boolean;
   engine?: EngineName;
   buildNetwork?: string;
+  tag?: string;
 }
 
 /**
@@ -47,11 +48,13 @@ export const dockerfileCommand: CommandModule<object, Args> = {
       .option('base-from-registry', { type: 'boolean', describe: "pull the base the manifest's annotation names (org.opencontainers.image.base.name) to check it; without it the annotation causes no network request and the history decides" })
       .option('verify', { type: 'boolean', describe: 'build the result with the local engine and compare its view with the original (exit 1 when they differ)' })
       .option('engine', { choices: ['docker', 'podman', 'buildah'], describe: 'the engine --verify builds with (default: the first that answers)' })
+      .option('tag', { type: 'string', describe: '--verify: keep the rebuilt image in the engine under this name (default: removed after the comparison)' })
       .option('build-network', { type: 'string', describe: "--verify: the build's network (docker build --network), e.g. host" })
       .option('json', { type: 'boolean', describe: 'print the plan (and the verification) as JSON' })
       .option('config', { type: 'string', describe: 'config file for the bloat rules and secret settings (default: .strata.yml)' }) as never,
   handler: async (args) => {
     if (!args.output) throw new StrataError('dockerfile: name the output directory with -o');
+    if (args.tag !== undefined && !args.verify) throw new StrataError('--tag names the image --verify builds: add --verify');
     const config = loadConfig({ file: args.config });
     await checkOutputDir(args.output);
     await Loading.with(async (loading) => {
@@ -62,7 +65,7 @@ export const dockerfileCommand: CommandModule<object, Args> = {
       const plan = planDockerfile(model, { base: { layers: choice.base, from, ref: fromName(choice.ref) }, bloat: config.bloat, secrets: config.secrets });
       const text = renderDockerfile(plan, { ref: model.image.ref, configDigest: model.image.configDigest, version: STRATA_VERSION });
       await writeDockerfileDir(args.output, text, plan, model.image);
-      const verified = args.verify ? await verifyDockerfile(model, plan, args.output, { engine: args.engine, network: args.buildNetwork, bloat: config.bloat, loading }) : null;
+      const verified = args.verify ? await verifyDockerfile(model, plan, args.output, { engine: args.engine, network: args.buildNetwork, bloat: config.bloat, loading, keep: args.tag }) : null;
       if (args.json) process.stdout.write(`${JSON.stringify({ output: args.output, plan: dockerfileJson(plan), verify: verified }, null, 2)}\n`);
       else process.stdout.write(renderDockerfileSummary(plan, args.output) + (verified ? renderVerify(verified, {}) : ''));
       if (verified && !verified.equal) process.exitCode = 1;

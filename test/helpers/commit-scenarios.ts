@@ -16,7 +16,7 @@
  * npm the registry as this machine does, through the files NETWORK_FILES copies into the bases.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { debianRoot } from './debian-root.js';
@@ -53,16 +53,6 @@ export async function dockerRun(engine: Engine, args: string[]): Promise<string>
     // the command line may hold a whole script: name the command, then what docker said last
     throw new Error(`docker ${args.slice(0, 3).join(' ')}…: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`);
   }
-}
-
-/**
- * Unmount what the stopped engine left mounted in its directory: dockerd bind-mounts the host's
- * network namespace at exec/netns/default for the first `--network host` container or build and
- * leaves it there when it stops, so removing its directory fails (EBUSY) and the leak check counts it.
- */
-export async function unmountLeftovers(engine: Engine): Promise<void> {
-  const points = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(`${engine.dir}/`));
-  for (const p of points.reverse()) await run('umount', [p]);
 }
 
 /** What the image prints when run as the tests run every image: no network. */

@@ -5,7 +5,7 @@
  * directory are under a temp directory removed with it.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stopProcess, tempDir } from './registry-harness.js';
@@ -51,8 +51,14 @@ export async function startDockerd(): Promise<Engine | string> {
   return `dockerd did not answer within 30 s: ${log.trim().split('\n').pop()}`;
 }
 
-/** Stop the engine (its containers with it) and remove its storage. */
+/**
+ * Stop the engine (its containers with it) and remove its storage. dockerd bind-mounts the host's
+ * network namespace at exec/netns/default for the first `--network host` container or build and
+ * leaves it there when it stops: unmounted first, or removing its directory fails (EBUSY).
+ */
 export async function stopDockerd(e: Engine): Promise<void> {
   await stopProcess(e.proc);
+  const points = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((p) => p?.startsWith(`${e.dir}/`));
+  for (const p of points.reverse()) await run('umount', [p]);
   rmSync(e.dir, { recursive: true, force: true });
 }
