@@ -11,7 +11,7 @@ import { fixture } from './helpers/fixtures.js';
 import { closest, mistypedCommand, typoDistance } from '../src/commands/typos.js';
 
 const IMAGE = fixture('tiny-overlay.oci.tar');
-const COMMANDS = ['inspect', 'ls', 'packages', 'diff', 'ci', 'optimize', 'audit', 'worker', 'explore'];
+const COMMANDS = ['inspect', 'ls', 'packages', 'diff', 'ci', 'optimize', 'dockerfile', 'audit', 'worker', 'explore'];
 /** No engine to ask and no registry to reach: a run that tried to pull would say so. */
 const OFFLINE = { DOCKER_HOST: 'unix:///nonexistent/docker.sock', CONTAINER_HOST: 'unix:///nonexistent/podman.sock', STRATA_NO_CACHE: '1' };
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, runStrata } from './helpers/cli.js';
 
-const COMMANDS = ['inspect', 'ls', 'packages', 'diff', 'ci', 'optimize', 'audit', 'worker', 'explore'] as const;
+const COMMANDS = ['inspect', 'ls', 'packages', 'diff', 'ci', 'optimize', 'dockerfile', 'audit', 'worker', 'explore'] as const;
 /** `strata IMAGE` (the default command): its help is `strata --help`. */
 const DEFAULT = '';
 
@@ -21,7 +21,7 @@ const SECTION_COMMAND: Record<string, string[]> = {
 };
 
 /** Tools other than strata (and Dockerfile instructions) the README quotes: the flags after them in a code span are theirs. */
-const FOREIGN = String.raw`(?<![\w./-])(?:npm|npx|docker|dive|podman|skopeo|umoci|git|tar|printf|echo|setpriv|node(?! bin/strata\.js)|COPY|ADD|RUN)\s`;
+const FOREIGN = String.raw`(?<![\w./-])(?:npm|npx|docker|dive|podman|skopeo|umoci|git|tar|printf|echo|setpriv|apt-get|node(?! bin/strata\.js)|COPY|ADD|RUN)\s`;
 
 /** yargs' own flags, the same on every command. */
 const BUILTIN = new Set(['--help', '--version']);

@@ -55,7 +55,7 @@ export async function verifyDockerfile(
     if (plan.base.ref === null && plan.base.layers > 0) {
       const baseTag = `strata-verify-base:${id}`;
       const archive = join(scratch, 'base.tar');
-      const img = await buildImage(baseOnly(model), { base: plan.base.layers, layers: [], dropped: [] }, 'none', { dir: scratch, output: archive });
+      const img = await buildImage(baseOnly(model), { base: plan.base.layers, layers: [], dropped: [] }, 'none', { dir: scratch, output: archive }, undefined, { plainBase: true });
       await writeLocal(img, { kind: 'docker-archive', path: archive, tag: baseTag });
       await loadArchive(engine, archive);
       made.push(baseTag);

@@ -52,9 +52,9 @@ function run(commands: Word[][]): string {
   return `RUN ${JSON.stringify(['/bin/sh', '-c', script, 'sh', ...args])}`;
 }
 
-/** A JSON word of an instruction that expands variables (COPY). */
+/** A JSON word of an instruction that expands variables and reads quotes (COPY, ADD): `\`, `$` and both quotes escaped. */
 function copyWord(w: string): string {
-  return JSON.stringify(w.replace(/[\\$]/g, '\\$&'));
+  return JSON.stringify(w.replace(/[\\$'"]/g, '\\$&'));
 }
 
 /** One comment line: a line break in the text (a file name's) is written as `\n`, never as a new line. */

@@ -10,7 +10,7 @@ import type { HistoryEntry, Image, ImageConfig } from '../image/image.js';
 import type { ImageModel } from '../model/read-image.js';
 import type { Plan } from '../analyze/optimize/plan.js';
 import { copyBlob, writeLayer, type OutputCompression } from './layer-writer.js';
-import type { Compression } from '../scan/compression.js';
+import { uncompressed, type Compression } from '../scan/compression.js';
 
 export interface BuiltLayer {
   digest: string;
@@ -52,6 +52,11 @@ function keptMediaType(input: string | undefined, compression: Compression, fami
   return (family === 'docker' && DOCKER.layer[compression]) || OCI.layer[compression];
 }
 
+/** Each chunk copied: an inflated chunk may view a buffer the next one reuses, and the file is written later. */
+async function* copies(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  for await (const c of chunks) yield Buffer.from(c);
+}
+
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /**
@@ -64,7 +69,11 @@ export function mediaFamily(image: Image, compression: OutputCompression): 'dock
 }
 
 /** `scratch`: a directory of this run's own; `output` names the image's destination when writing there fails. */
-export async function buildImage(model: ImageModel, plan: Plan, compression: OutputCompression, scratch: { dir: string; output: string }, onLayer?: (done: number, total: number) => void): Promise<BuiltImage> {
+/**
+ * `plainBase`: the base layers written uncompressed instead of byte for byte, for an engine that
+ * must load them and may not read their compression (Docker 20.10 and zstd: `strata dockerfile --verify`).
+ */
+export async function buildImage(model: ImageModel, plan: Plan, compression: OutputCompression, scratch: { dir: string; output: string }, onLayer?: (done: number, total: number) => void, opts: { plainBase?: boolean } = {}): Promise<BuiltImage> {
   const image = model.image;
   const family = mediaFamily(image, compression);
   const types = family === 'docker' ? DOCKER : OCI;
@@ -73,8 +82,16 @@ export async function buildImage(model: ImageModel, plan: Plan, compression: Out
   for (let i = 0; i < plan.base; i++) {
     const info = model.layers[i];
     const file = join(scratch.dir, `base-${i}`);
-    const got = await copyBlob(image.layers[i].open(), { path: file, output: scratch.output }, image.layers[i].where, info.digest);
-    layers.push({ ...got, diffId: info.diffId, mediaType: keptMediaType(info.mediaType, info.compression, family), file, tarSize: info.tarSize, kept: true });
+    const to = { path: file, output: scratch.output };
+    const where = image.layers[i].where;
+    if (opts.plainBase) {
+      // the tar itself: its digest is the diffID, checked on the way
+      const got = await copyBlob(copies((await uncompressed(image.layers[i].open())).chunks), to, where, info.diffId);
+      layers.push({ ...got, diffId: info.diffId, mediaType: types.layer.none, file, tarSize: info.tarSize, kept: true });
+    } else {
+      const got = await copyBlob(image.layers[i].open(), to, where, info.digest);
+      layers.push({ ...got, diffId: info.diffId, mediaType: keptMediaType(info.mediaType, info.compression, family), file, tarSize: info.tarSize, kept: true });
+    }
     onLayer?.(layers.length, total);
   }
   // new layers are written side by side, one per core: compressing is most of the time and runs in zlib's thread pool

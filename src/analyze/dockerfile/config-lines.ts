@@ -26,10 +26,10 @@ export function execForm(words: string[]): string {
   return JSON.stringify(words);
 }
 
-/** A JSON array for an instruction that does expand variables (VOLUME): `$` and `\` escaped first. */
+/** A JSON array for an instruction that does expand variables and reads quotes (VOLUME): `$`, `\` and quotes escaped. */
 function expandingArray(words: string[]): string | undefined {
   if (words.some((w) => CONTROL.test(w))) return undefined;
-  return JSON.stringify(words.map((w) => w.replace(/[\\$]/g, '\\$&')));
+  return JSON.stringify(words.map((w) => w.replace(/[\\$'"]/g, '\\$&')));
 }
 
 type RawConfig = NonNullable<ImageConfig['config']> & {
