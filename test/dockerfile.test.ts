@@ -255,3 +255,53 @@ test('the CLI writes DIR/Dockerfile and the context with the files and their mod
   t.is((await runStrata(['dockerfile', image, '-o', join(dir, 'afile')])).code, 2);
   t.deepEqual(readdirSync(dir).filter((n) => n.includes('.strata-')), [], 'no stage left behind');
 });
+
+test('apk: what world names is added pinned, its dependencies left to apk, a removed one deleted; the database is not copied', async (t) => {
+  const apk = (name: string, version: string, files: string[]) => `P:${name}\nV:${version}\nA:x86_64\nF:usr/bin\n${files.map((f) => `R:${f}`).join('\n')}\n`;
+  const model = await modelOf([
+    { entries: [dir('bin'), file('bin/sh', 'sh', { mode: 0o755 }), dir('lib'), dir('lib/apk'), dir('lib/apk/db'), file('lib/apk/db/installed', `${apk('busybox', '1.36.1-r15', ['busybox'])}\n${apk('old', '1-r0', ['old'])}`), dir('etc'), dir('etc/apk'), file('etc/apk/world', 'busybox\nold\n'), dir('usr'), dir('usr/bin'), file('usr/bin/busybox', 'bb'), file('usr/bin/old', 'old')] },
+    { entries: [file('lib/apk/db/installed', `${apk('busybox', '1.36.1-r15', ['busybox'])}\n${apk('curl', '8.5.0-r0', ['curl'])}\n${apk('libcurl', '8.5.0-r0', ['libcurl.so'])}`), file('etc/apk/world', 'busybox\ncurl\n'), file('usr/bin/curl', 'curl'), file('usr/bin/libcurl.so', 'lib'), { name: 'usr/bin/.wh.old', type: 'file', data: '' }] },
+  ]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'alpine:3.19' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  t.deepEqual(plan.packages.map((s) => [s.ecosystem, s.install, s.remove]), [['apk', [{ name: 'curl', version: '8.5.0-r0' }], ['old']]]);
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  t.regex(text, /^FROM alpine:3\.19$/m);
+  t.regex(text, /RUN apk add --no-cache curl=8\.5\.0-r0 \\\n && apk del --no-cache old\n/);
+  t.deepEqual(plan.copies, []);
+  t.deepEqual(plan.removed, [], 'the purge removes /usr/bin/old');
+});
+
+test('config: every instruction a config can hold, and values a Dockerfile cannot write left out with a note', async (t) => {
+  const config = {
+    Env: ['A=1', 'BAD\nNAME=x', 'MULTI=line\nbreak', 'EMPTY='],
+    User: 'app:staff', WorkingDir: '/srv/my app', Entrypoint: ['/entry', '--flag'], Cmd: ['serve'],
+    ExposedPorts: { '80/tcp': {}, '53/udp': {}, 'evil\nport': {} }, Volumes: { '/data': {}, "/it's": {} },
+    Labels: { 'org.opencontainers.image.title': 'my "app"', 'evil\nlabel': 'x' },
+    StopSignal: 'SIGTERM', Shell: ['/bin/bash', '-c'],
+    Healthcheck: { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], Interval: 30e9, Timeout: 5e9, Retries: 3 },
+  };
+  const model = await modelOf([[dir('bin'), file('bin/sh', 'sh')], [dir('srv'), file('srv/x', 'x')]], { config: { config } });
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  for (const line of [
+    'ENV A=1', 'ENV EMPTY=""', 'LABEL org.opencontainers.image.title="my \\"app\\""', 'EXPOSE 80/tcp', 'EXPOSE 53/udp',
+    `VOLUME ["/data","/it\\\\'s"]`, 'STOPSIGNAL SIGTERM', 'HEALTHCHECK --interval=30000ms --timeout=5000ms --retries=3 CMD curl -f http://localhost/ || exit 1',
+    'SHELL ["/bin/bash","-c"]', 'WORKDIR "/srv/my app"', 'USER app:staff', 'ENTRYPOINT ["/entry","--flag"]', 'CMD ["serve"]',
+  ]) t.true(text.split('\n').includes(line), line);
+  t.deepEqual(plan.notes.filter((n) => n.includes('not carried over')).sort(), [
+    'ENV MULTI: its value holds a control character a Dockerfile cannot write; not carried over',
+    'LABEL with a control character: a Dockerfile cannot write it; not carried over',
+    'an ENV entry: its name is not a variable name; not carried over',
+    'an EXPOSE entry: it is not PORT[/tcp|udp|sctp]; not carried over',
+  ]);
+  t.false(/evil|BAD/.test(text.split('\n').filter((l) => !l.startsWith('#')).join('\n')));
+});
+
+test('a COPY destination with quotes, $ and a backslash: escaped for the word expansion COPY does', async (t) => {
+  // a user's file in a root directory: the tree starts at that directory, whose name is the destination
+  const model = await modelOf([[dir('bin'), file('bin/sh', 'sh'), dir(`h`), dir(`h/root's "d" $X\\`)], [file(`h/root's "d" $X\\/f`, 'f', { uid: 7, gid: 7 })]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  t.deepEqual(plan.copies.map((c) => c.dest), [`/h/root's "d" $X\\`]);
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  t.true(text.includes(`COPY --chown=7:7 ["files/0001/", ${JSON.stringify(`/h/root\\'s \\"d\\" \\$X\\\\/`)}]`));
+});
