@@ -43,7 +43,7 @@ export async function verifyDockerfile(
   model: ImageModel,
   plan: DockerfilePlan,
   dir: string,
-  opts: { engine?: BuildEngine; network?: string; bloat: BloatConfig; loading?: Loading; keep?: string },
+  opts: { engine?: BuildEngine; network?: string; bloat: BloatConfig; loading?: Loading; keep?: string; onStep?: (line: string) => void },
 ): Promise<DockerfileVerification> {
   const engine = opts.engine ?? (await chooseEngine());
   const id = randomBytes(6).toString('hex');
@@ -61,7 +61,9 @@ export async function verifyDockerfile(
       made.push(baseTag);
       buildArgs[BASE_ARG] = baseTag;
     }
-    const built = await buildWithEngine(dir, { tag, engine, network: opts.network, buildArgs });
+    // docker's `Step 3/12 : …`, podman's and buildah's `STEP 3/12: …`: the build's progress
+    const onLine = opts.onStep && ((line: string) => (/^step \d+\/\d+ ?:/i.test(line) ? opts.onStep!(line) : undefined));
+    const built = await buildWithEngine(dir, { tag, engine, network: opts.network, buildArgs, onLine });
     if (!opts.keep) made.push(tag);
     const rebuilt = await readImage(await openImage(built.ref));
     const { config, categories } = leftOutConfig(opts.bloat);

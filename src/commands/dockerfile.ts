@@ -3,6 +3,8 @@ import { imageOptions, Loading, openForArgs, wholeNumber } from './common.js';
 import { loadConfig } from './config-file.js';
 import { chooseBase, type BaseArgs } from './base-choice.js';
 import { existsSync } from 'node:fs';
+import { terminalText } from '../util/terminal-text.js';
+import { truncate } from '../render/text.js';
 import { StrataError } from '../util/errors.js';
 import { parseRef } from '../sources/resolve.js';
 import { STRATA_VERSION } from '../util/version.js';
@@ -37,6 +39,12 @@ function fromName(ref: string | undefined): string | null {
   return ref;
 }
 
+/** On a terminal, the build's current step on one line, overwritten (its text is the image's: escaped, cut to the width). */
+function stepLine(): ((line: string) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (line) => process.stderr.write(`\r\x1b[K${truncate(terminalText(line), Math.max((process.stderr.columns || 80) - 1, 20))}`);
+}
+
 export const dockerfileCommand: CommandModule<object, Args> = {
   command: 'dockerfile <image>',
   describe: 'write a Dockerfile and build context that rebuild the image without its leftovers',
@@ -65,7 +73,12 @@ export const dockerfileCommand: CommandModule<object, Args> = {
       const plan = planDockerfile(model, { base: { layers: choice.base, from, ref: fromName(choice.ref) }, bloat: config.bloat, secrets: config.secrets });
       const text = renderDockerfile(plan, { ref: model.image.ref, configDigest: model.image.configDigest, version: STRATA_VERSION });
       await writeDockerfileDir(args.output, text, plan, model.image);
-      const verified = args.verify ? await verifyDockerfile(model, plan, args.output, { engine: args.engine, network: args.buildNetwork, bloat: config.bloat, loading, keep: args.tag }) : null;
+      const onStep = stepLine();
+      const verified = args.verify
+        ? await verifyDockerfile(model, plan, args.output, { engine: args.engine, network: args.buildNetwork, bloat: config.bloat, loading, keep: args.tag, onStep }).finally(() => {
+            if (onStep) process.stderr.write('\r\x1b[K');
+          })
+        : null;
       if (args.json) process.stdout.write(`${JSON.stringify({ output: args.output, plan: dockerfileJson(plan), verify: verified }, null, 2)}\n`);
       else process.stdout.write(renderDockerfileSummary(plan, args.output) + (verified ? renderVerify(verified, {}) : ''));
       if (verified && !verified.equal) process.exitCode = 1;
