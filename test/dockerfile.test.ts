@@ -305,3 +305,24 @@ test('a COPY destination with quotes, $ and a backslash: escaped for the word ex
   const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
   t.true(text.includes(`COPY --chown=7:7 ["files/0001/", ${JSON.stringify(`/h/root\\'s \\"d\\" \\$X\\\\/`)}]`));
 });
+
+test('a hostile number of paths: every RUN script stays under the 128 KiB one argument may have, and keeps its command', (t) => {
+  const paths = Array.from({ length: 20_000 }, (_, i) => `/var/lib/deep/directory/name/number-${i}`);
+  const plan: DockerfilePlan = {
+    base: { layers: 1, from: '--base-layers', ref: 'base:1' }, history: [], packages: [], removed: paths,
+    dirs: paths.map((p) => ({ path: `${p}-d`, mode: 0o700, uid: 5, gid: 5, existed: false })),
+    copies: [], symlinks: [], hardlinks: [], linked: null, modes: [], config: [], leftOut: [], secrets: [], notes: [],
+  };
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  const runs = text.split('\n').filter((l) => l.startsWith('RUN ')).map((l, i, all) => {
+    // a RUN goes on over its ` && ` lines
+    const at = text.indexOf(l);
+    const end = all[i + 1] ? text.indexOf(all[i + 1], at + 1) : text.length;
+    return text.slice(at, end);
+  });
+  t.true(runs.length > 4);
+  for (const r of runs) t.true(Buffer.byteLength(r) < 128 * 1024, `${Buffer.byteLength(r)}`);
+  for (const r of runs) for (const cmd of r.slice(4).split(' \\\n && ')) t.regex(cmd.trim(), /^(rm -rf \/|mkdir -p \/|chown 5:5 \/|chmod 0700 \/)/);
+  const removed = runs.flatMap((r) => [...r.matchAll(/number-(\d+)(?!-d)\b/g)].map((m) => Number(m[1])));
+  t.is(new Set(removed).size, 20_000);
+});

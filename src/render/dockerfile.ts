@@ -36,8 +36,60 @@ class Raw {
 }
 type Word = string | Raw;
 
-/** One RUN: the commands joined by `&&`, in shell form when every word fits on a line, else exec form. */
+/**
+ * The most a RUN's script may weigh: `/bin/sh -c SCRIPT` passes it as one argument, and Linux refuses
+ * one longer than 128 KiB (MAX_ARG_STRLEN). A long list (a hostile image's 100,000 deletions) is cut
+ * into commands, and the commands into RUNs, under this.
+ */
+const MAX_SCRIPT = 64 * 1024;
+
+/** RUN instructions for the commands: joined by `&&` as long as they fit one script, then a new RUN. */
 function run(commands: Word[][]): string {
+  const out: string[] = [];
+  let batch: Word[][] = [];
+  let size = 0;
+  for (const c of commands.flatMap(split)) {
+    const n = weight(c);
+    if (batch.length && size + n > MAX_SCRIPT) {
+      out.push(oneRun(batch));
+      batch = [];
+      size = 0;
+    }
+    batch.push(c);
+    size += n;
+  }
+  if (batch.length) out.push(oneRun(batch));
+  return out.join('\n');
+}
+
+const weight = (c: Word[]) => c.reduce((s, w) => s + (w instanceof Raw ? w.text.length : w.length * 2 + 8), 0);
+
+/** A command longer than a script may be, as several with the same command, options and (chown, chmod) owner or mode. */
+function split(c: Word[]): Word[][] {
+  if (weight(c) <= MAX_SCRIPT) return [c];
+  const head = c.findIndex((w, i) => i > 0 && !(w instanceof Raw) && !w.startsWith('-'));
+  const kept = head < 0 ? c.length : head + (c[0] === 'chown' || c[0] === 'chmod' ? 1 : 0);
+  const prefix = c.slice(0, kept);
+  const out: Word[][] = [];
+  const base = weight(prefix);
+  let cur: Word[] = [...prefix];
+  let size = base;
+  for (const w of c.slice(prefix.length)) {
+    const n = weight([w]);
+    if (cur.length > prefix.length && size + n > MAX_SCRIPT) {
+      out.push(cur);
+      cur = [...prefix];
+      size = base;
+    }
+    cur.push(w);
+    size += n;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** One RUN: shell form when every word fits on a line, else exec form with the words as parameters. */
+function oneRun(commands: Word[][]): string {
   if (commands.every((c) => c.every((w) => w instanceof Raw || !UNSHELLABLE.test(w)))) {
     const lines = commands.map((c) => c.map((w) => (w instanceof Raw ? w.text : shellWord(w))).join(' '));
     return `RUN ${lines.join(' \\\n && ')}`;

@@ -175,7 +175,7 @@ function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => b
  * own, copied into the project directory before `npm ci`.
  */
 class CopyTrees {
-  private readonly trees = new Map<string, CopyStep>();
+  private readonly trees = new Map<string, { step: CopyStep; dirs: Set<string>; tops: Map<string, { path: string; files: number }> }>();
   private readonly u;
   private readonly last;
 
@@ -191,23 +191,29 @@ class CopyTrees {
     const dest = parts.slice(0, root).join('/');
     const key = `${dest}\0${f.uid}\0${f.gid}\0${manifest}`;
     let t = this.trees.get(key);
-    if (!t) this.trees.set(key, (t = { source: '', dest: `/${dest}`, uid: f.uid, gid: f.gid, ...(manifest ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [], dirs: [], tops: [] }));
-    const name = parts.slice(root).join('/');
-    t.items.push({ name, mode: f.mode & 0o777, size: f.size, source: f.source! });
-    t.entries++;
-    t.bytes += f.size;
+    if (!t) this.trees.set(key, (t = { step: { source: '', dest: `/${dest}`, uid: f.uid, gid: f.gid, ...(manifest ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [], dirs: [], tops: [] }, dirs: new Set(), tops: new Map() }));
+    const step = t.step;
+    step.items.push({ name: parts.slice(root).join('/'), mode: f.mode & 0o777, size: f.size, source: f.source! });
+    step.entries++;
+    step.bytes += f.size;
     for (let i = root + 1; i < parts.length; i++) {
       const rel = parts.slice(root, i).join('/');
-      if (!t.dirs.some((d) => d.name === rel)) t.dirs.push({ name: rel, mode: this.modeOf(parts.slice(0, i).join('/')) });
+      if (t.dirs.has(rel)) continue;
+      t.dirs.add(rel);
+      step.dirs.push({ name: rel, mode: this.modeOf(parts.slice(0, i).join('/')) });
     }
     const top = `/${parts.slice(0, -1).join('/')}`;
-    const at = t.tops.find((x) => x.path === top);
+    const at = t.tops.get(top);
     if (at) at.files++;
-    else t.tops.push({ path: top, files: 1 });
+    else {
+      const entry = { path: top, files: 1 };
+      t.tops.set(top, entry);
+      step.tops.push(entry);
+    }
   }
 
   steps(): CopyStep[] {
-    const out = [...this.trees.values()].sort((a, b) => Number(!!b.manifests) - Number(!!a.manifests) || (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : a.uid - b.uid || a.gid - b.gid));
+    const out = [...this.trees.values()].map((t) => t.step).sort((a, b) => Number(!!b.manifests) - Number(!!a.manifests) || (a.dest < b.dest ? -1 : a.dest > b.dest ? 1 : a.uid - b.uid || a.gid - b.gid));
     out.forEach((c, i) => {
       c.source = `files/${String(i + 1).padStart(4, '0')}`;
       c.dirs.sort((a, b) => (a.name < b.name ? -1 : 1));
