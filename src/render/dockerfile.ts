@@ -199,7 +199,8 @@ function copyLine(c: DockerfilePlan['copies'][number]): string {
 /** New directories (leaf-most; mkdir -p makes the parents), then owners, then modes (chown clears special bits). */
 function dirCommands(plan: DockerfilePlan): Word[][] {
   const made = plan.dirs.filter((d) => !d.existed).map((d) => d.path);
-  const leaves = made.filter((p) => !made.some((q) => q.startsWith(`${p}/`)));
+  const parents = new Set(made.flatMap((p) => p.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)));
+  const leaves = made.filter((p) => !parents.has(p));
   const cmds: Word[][] = leaves.length ? [['mkdir', '-p', ...leaves]] : [];
   const byOwner = group(plan.dirs.filter((d) => d.uid || d.gid || d.existed), (d) => owner(d.uid, d.gid));
   for (const [o, ds] of byOwner) if (o !== '0:0' || ds.some((d) => d.existed)) cmds.push(['chown', o, ...ds.map((d) => d.path)]);

@@ -99,7 +99,7 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
   const copies = trees.steps();
 
   // directories: made where new, re-owned or re-moded where the base had them otherwise
-  const dirs: DirStep[] = [];
+  const dirSteps: DirStep[] = [];
   const symlinks: LinkStep[] = [];
   for (const e of layer?.entries ?? []) {
     if (!keep(e)) continue;
@@ -107,7 +107,7 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
       if (leftOutDir(e.path)) continue;
       const step = dirStep(model, B, e);
       if (!step) continue;
-      dirs.push(step);
+      dirSteps.push(step);
       const mode = modeStep(e);
       if (mode) modes.push(mode);
     } else if (e.type === 'symlink') {
@@ -117,10 +117,9 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
 
   // a directory inside a COPY's tree gets its owner and mode from that COPY
   const inTrees = new Set(copies.flatMap((c) => c.dirs.map((d) => `${c.dest === '/' ? '' : c.dest}/${d.name}`)));
-  dirs.splice(0, dirs.length, ...dirs.filter((d) => !inTrees.has(d.path)));
   const dropped = new Set(optimized.dropped.map((d) => d.path.slice(1)));
   const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOutDir(path);
-  pruneDirs(model, dirs, gone, [...copies.map((c) => c.dest), ...symlinks.map((l) => l.path), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
+  const dirs = pruneDirs(model, dirSteps.filter((d) => !inTrees.has(d.path)), gone, [...copies.map((c) => c.dest), ...symlinks.map((l) => l.path), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
   const removed = removedPaths(model, B, layer?.markers ?? [], packages.purged);
   const env = envLines(model.image.config);
   const tail = finalLines(model.image.config);
@@ -148,12 +147,12 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
 }
 
 /**
- * New directories that need no step of their own: plain ones (root, 0755) that hold nothing the
+ * The directories that need a step of their own, without those that need none: plain ones (root, 0755) that hold nothing the
  * build writes, as what a package step installs below them. Kept: a COPY destination or a link's
  * parent (it must exist, with its owner, before the COPY), one left empty (by the original or by
  * what was left out of it), one with its own owner or mode.
  */
-function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => boolean, written: string[]): void {
+function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => boolean, written: string[]): DirStep[] {
   const u = model.union;
   const last = model.layers.length - 1;
   const needed = new Set<string>();
@@ -163,8 +162,7 @@ function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => b
     // empty once the leftovers are gone: the directory itself is still in the view
     return node !== undefined && !u.children(node).some((c) => u.versionAt(c, last) >= 0 && !gone(u.nodePath[c]));
   };
-  const keep = dirs.filter((d) => d.existed || d.mode !== 0o755 || d.uid !== 0 || d.gid !== 0 || needed.has(d.path) || empty(d.path));
-  dirs.splice(0, dirs.length, ...keep);
+  return dirs.filter((d) => d.existed || d.mode !== 0o755 || d.uid !== 0 || d.gid !== 0 || needed.has(d.path) || empty(d.path));
 }
 
 /**
