@@ -20,6 +20,7 @@ import { startDockerd, stopDockerd, type Engine } from './helpers/dockerd.js';
 import { requireTools } from './helpers/system-tools.js';
 import { tempDir } from './helpers/registry-harness.js';
 import { assertNoRawControl } from './helpers/hostile.js';
+import { runStrata } from './helpers/cli.js';
 
 const run = promisify(execFile);
 const FIXTURE = 'testdata/tiny-dockerfile.docker.tar';
@@ -218,3 +219,22 @@ test.serial('buildah without podman: pushed to an OCI archive, which removeBuilt
   t.false(await hasImage('podman', 'strata-verify:archive', podmanEnv()));
   rmSync(bin, { recursive: true, force: true });
 });
+
+// the whole command on the two other engines: its base loaded from the image's own layers, the
+// rebuild read back, compared; buildah's own /etc/hosts, /etc/hostname, /etc/resolv.conf and /run
+// are what an engine mounts in every container (the `runtime` category), left out on both sides
+for (const cmd of ['podman', 'buildah'] as const) {
+  test.serial(`strata dockerfile --verify --engine ${cmd}: the commit-built fixture rebuilds equal, and nothing is left in the engine`, async (t) => {
+    const env = podmanEnv();
+    const before = (await run('podman', ['images', '-q', '--no-trunc'], { env })).stdout.split('\n').filter(Boolean).sort();
+    const out = join(tempDir('dockerfile'), 'out');
+    const r = await runStrata(['dockerfile', 'testdata/tiny-commit.docker.tar', '-o', out, '--verify', '--engine', cmd, '--json'], { env: env as Record<string, string>, timeoutMs: 240_000 });
+    t.is(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as { verify: { engine: string; equal: boolean; differences: unknown[]; after: { fileBytes: number }; before: { fileBytes: number } } };
+    t.is(json.verify.engine, cmd);
+    t.true(json.verify.equal, JSON.stringify(json.verify.differences));
+    t.is(json.verify.before.fileBytes - json.verify.after.fileBytes, 708_893);
+    const after = (await run('podman', ['images', '-q', '--no-trunc'], { env })).stdout.split('\n').filter(Boolean).sort();
+    t.deepEqual(after, before, 'the base and the rebuild are removed');
+  });
+}

@@ -32,13 +32,15 @@ export const REGENERATED_RULE: CustomRule = {
 };
 
 /**
- * What an engine makes in every container it runs, and a build can therefore never store: buildah
- * commits keep /dev, /proc and /sys, docker's do not; the marker files say which engine ran it.
+ * What an engine makes or mounts over in every container it runs: a build cannot store it as it was,
+ * and no container sees what an image holds there. buildah commits and builds keep /dev, /proc,
+ * /sys, /run and empty /etc/hosts, /etc/hostname, /etc/resolv.conf; docker's do not; the marker
+ * files say which engine ran a container.
  */
 export const RUNTIME_RULE: CustomRule = {
   id: 'runtime',
   category: 'runtime',
-  paths: ['/dev', '/dev/**', '/proc', '/proc/**', '/sys', '/sys/**', '/.dockerenv', '/run/.containerenv'],
+  paths: ['/dev', '/dev/**', '/proc', '/proc/**', '/sys', '/sys/**', '/run', '/.dockerenv', '/run/.containerenv', '/etc/hosts', '/etc/hostname', '/etc/resolv.conf'],
   remedy: 'The engine makes these when a container runs: no build stores them.',
 };
 
