@@ -230,6 +230,24 @@ async function buildHostile(e: Engine, work: string): Promise<string> {
 // A COPY destination is read by Docker's word expansion: quotes, `$` and `\` are escaped. Without the
 // quotes, a matched pair was removed (`/h/say "dir"/` built as `/h/say dir/`) and a lone one failed
 // the build (`/h/root's dir/`: "unexpected end of statement while looking for matching single-quote").
+test('FROM scratch (--base-layers 0): every file copied first, the shell among them, then the steps that need it; verifies', async (t) => {
+  t.timeout(3 * RUN_MS);
+  const e = await engine();
+  const work = tempDir('scratch');
+  await twoAtATime(async () => {
+    const r = await strata(t, ['dockerfile', join(TESTDATA, 'tiny-overlay.oci.tar'), '--base-layers', '0', '-o', join(work, 'out'), '--verify', '--json', '--engine', 'docker'], e);
+    t.is(r.code, 0, r.stderr);
+    const { plan, verify } = JSON.parse(r.stdout) as DockerfileJson;
+    t.deepEqual(plan.packages, []);
+    t.true(verify!.equal, JSON.stringify(verify!.differences.slice(0, 5)));
+    const text = readFileSync(join(work, 'out', 'Dockerfile'), 'utf8');
+    const at = (re: RegExp) => text.search(re);
+    t.true(at(/^FROM scratch$/m) >= 0 && at(/^FROM scratch$/m) < at(/^COPY /m) && at(/^COPY /m) < at(/^RUN /m), text);
+    // busybox's applets, /bin/sh among them, are symlinks in the COPY tree
+    t.true(plan.symlinks.some((l) => l.path === '/bin/sh'));
+  });
+});
+
 test('hostile file names: the rebuild verifies, the Dockerfile has no stray line, nothing printed holds a raw control byte', async (t) => {
   t.timeout(4 * RUN_MS);
   const e = await engine();

@@ -4,7 +4,7 @@
  * dockerfile-images.test.ts (commit-built images, a real dockerd) and dockerfile-verify.test.ts.
  */
 import test from 'ava';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDockerfile } from '../src/analyze/dockerfile/plan.js';
 import { renderDockerfile } from '../src/render/dockerfile.js';
@@ -28,7 +28,7 @@ const dir = (path: string, more: Partial<Entry> = {}): Entry => ({ name: `${path
 
 const BASE: Entry[] = [
   dir('bin'), file('bin/sh', '#!fake shell', { mode: 0o755 }),
-  dir('etc'), file('etc/motd', 'hello'), file('etc/issue', 'Debian'), dir('tmp', { mode: 0o1777 }),
+  dir('etc'), file('etc/motd', 'hello'), file('etc/issue', 'Debian'), file('etc/old\nname', 'old'), dir('tmp', { mode: 0o1777 }),
   dir('usr'), dir('usr/lib'), dir('usr/lib/python3.11'), file('usr/lib/python3.11/EXTERNALLY-MANAGED', '[externally-managed]'),
   dir('var'), dir('var/lib'), dir('var/lib/dpkg'), dir('var/lib/dpkg/info'),
   file('var/lib/dpkg/status', [deb('base-files', '12.4'), deb('oldtool', '1.0')].join('\n')),
@@ -59,7 +59,7 @@ const COMMIT: Entry[] = [
   { name: 'app/run-again.sh', type: 'hardlink', linkname: 'app/run.sh', uid: 1001, gid: 1001 },
   file('usr/local/bin/ping', 'ping', { mode: 0o755, pax: { 'SCHILY.xattr.security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } }),
   // a base file deleted
-  { name: 'etc/.wh.motd', type: 'file', data: '' },
+  { name: 'etc/.wh.motd', type: 'file', data: '' }, { name: 'etc/.wh.old\nname', type: 'file', data: '' },
   // leftovers and a secret
   file('tmp/scratch.bin', 'x'.repeat(3000)), dir('var/log'), file('var/log/setup.log', 'log line\n'),
   dir('root'), file('root/.bash_history', 'apt-get install jq\n'), dir('root/.aws'),
@@ -172,7 +172,7 @@ test('files: one tree per owner, rooted where its directories begin; special bit
   t.deepEqual(plan.linked?.layer.links.map((l) => [l.path, l.linkname]), [['app/run-again.sh', 'app/run.sh']]);
   t.regex(text, /\nADD \["hardlinks\.tar", "\/"\]\n/);
   t.deepEqual(plan.symlinks.map((l) => [l.path, l.target]), [['/usr/local/bin/run', '/app/run.sh'], ['/usr/local/bin/we\nird', '/app/we\nird $HOME `x`/f']]);
-  t.deepEqual(plan.removed, ['/etc/motd']);
+  t.deepEqual(plan.removed, ['/etc/motd', '/etc/old\nname']);
   t.regex(text, /chmod 4755 \/usr\/local\/bin\/suid/);
   t.regex(text, /setcap cap_net_raw\+ep \/usr\/local\/bin\/ping/);
   t.regex(text, /mkdir -p [^\n]*\/srv\/empty/);
@@ -207,10 +207,12 @@ test('config: ENV first (a secret one as an ARG), the rest after the steps, USER
 
 test('hostile names: no line of the Dockerfile is anything but a comment, an instruction or a continuation', async (t) => {
   const { plan, text } = await commitImage();
-  const weird = plan.copies.find((c) => c.items.some((i) => i.name.includes('ird')))!;
-  t.true(weird.items.some((i) => i.name === 'app/we\nird $HOME `x`/f'));
-  // its name is in the context, not in the Dockerfile; the symlink to it is made in exec form: the shell gets the name as a parameter, never as code
-  t.regex(text, /RUN \["\/bin\/sh","-c","ln -sfn \/app\/run.sh \/usr\/local\/bin\/run && ln -sfn \\"\$\{1\}\\" \\"\$\{2\}\\"","sh","\/app\/we\\nird \$HOME `x`\/f","\/usr\/local\/bin\/we\\nird"\]/);
+  // the file and the symlink to it are in the context, not in the Dockerfile
+  t.true(copiedPaths(plan).includes('/app/we\nird $HOME `x`/f'));
+  const link = plan.copies.flatMap((c) => c.items).find((i) => i.name === 'usr/local/bin/we\nird');
+  t.is(link?.link, '/app/we\nird $HOME `x`/f');
+  // a deleted base path with a line break: the RUN is in exec form, the shell gets the name as a parameter, never as code
+  t.true(text.includes(`RUN ${JSON.stringify(['/bin/sh', '-c', 'rm -rf /etc/motd "${1}"', 'sh', '/etc/old\nname'])}`));
   const instruction = /^(FROM|ARG|ENV|RUN|COPY|ADD|LABEL|EXPOSE|VOLUME|WORKDIR|USER|CMD|ENTRYPOINT|STOPSIGNAL|HEALTHCHECK|SHELL) /;
   let continued = false;
   for (const line of text.split('\n')) {
@@ -238,7 +240,12 @@ test('the CLI writes DIR/Dockerfile and the context with the files and their mod
   t.false('items' in app, 'the JSON does not list the context files');
   t.deepEqual(readdirSync(join(out, 'context', app.source, 'app', 'we\nird $HOME `x`')), ['f']);
   // nothing of the secret anywhere in the output
-  const all = (d: string): string[] => readdirSync(d).flatMap((n) => (lstatSync(join(d, n)).isDirectory() ? all(join(d, n)) : [readFileSync(join(d, n), 'utf8')]));
+  const all = (d: string): string[] => readdirSync(d).flatMap((n) => {
+    const st = lstatSync(join(d, n));
+    return st.isDirectory() ? all(join(d, n)) : st.isFile() ? [readFileSync(join(d, n), 'utf8')] : [];
+  });
+  // the image's symlinks are in the context as symlinks, never followed
+  t.is(readlinkSync(join(out, 'context', json.plan.copies.find((c) => c.uid === 0 && !c.manifests)!.source, 'usr/local/bin/run')), '/app/run.sh');
   for (const content of [...all(out), r.stdout]) for (const v of [SECRET_KEY, TOKEN]) t.false(content.includes(v));
 
   const again = await runStrata(['dockerfile', image, '--base-layers', '1', '-o', out]);

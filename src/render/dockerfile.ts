@@ -142,8 +142,21 @@ export function renderDockerfile(plan: DockerfilePlan, source: DockerfileSource)
   // the steps install and chown as root whatever user the base ends with; the config's USER comes last
   out.push('USER 0');
 
+  // FROM scratch: nothing runs before the files are there (the shell is one of them)
+  const scratch = base.layers === 0;
+  const files = () => {
+    const copies = plan.copies.filter((c) => !c.manifests);
+    if (copies.length) {
+      const bytes = copies.reduce((s, c) => s + c.bytes, 0);
+      section(`Files no package owns (${plural(copies.reduce((s, c) => s + c.entries, 0), 'file')}, ${humanBytes(bytes)})`, ...copies.map(copyLine));
+    }
+    if (plan.linked) {
+      section(`Hardlinked files (${plural(plan.linked.paths.length, 'path')}, ${humanBytes(plan.linked.bytes)}): ADD unpacks a tar and keeps them one file; COPY would store each name apart`, `ADD [${copyWord(plan.linked.source)}, "/"]`);
+    }
+  };
+  if (scratch) files();
   if (plan.removed.length) section(`Deleted from the base (${plural(plan.removed.length, 'path')})`, run([['rm', '-rf', ...plan.removed]]));
-  const dirs = dirCommands(plan);
+  const dirs = dirCommands(plan, scratch);
   if (dirs.length) section(`Directories (${plural(plan.dirs.length, 'directory')})`, run(dirs));
   for (const step of plan.packages.filter((s) => s.ecosystem === 'deb' || s.ecosystem === 'apk' || s.ecosystem === 'rpm')) {
     const cmds = osCommands(step);
@@ -154,19 +167,9 @@ export function renderDockerfile(plan: DockerfilePlan, source: DockerfileSource)
     section(packageTitle(step), ...copies.map(copyLine), run([['cd', step.where!], ['npm', step.manifests!.length > 1 ? 'ci' : 'install', '--cache', '/tmp/npm-cache'], ['rm', '-rf', '/tmp/npm-cache']]));
   }
   for (const step of plan.packages.filter((s) => s.ecosystem === 'pypi' && s.install.length)) section(packageTitle(step), run(pipCommands(step)));
-  const copies = plan.copies.filter((c) => !c.manifests);
-  if (copies.length) {
-    const bytes = copies.reduce((s, c) => s + c.bytes, 0);
-    section(`Files no package owns (${plural(copies.reduce((s, c) => s + c.entries, 0), 'file')}, ${humanBytes(bytes)})`, ...copies.map(copyLine));
-  }
-  if (plan.linked) {
-    section(`Hardlinked files (${plural(plan.linked.paths.length, 'path')}, ${humanBytes(plan.linked.bytes)}): ADD unpacks a tar and keeps them one file; COPY would store each name apart`, `ADD [${copyWord(plan.linked.source)}, "/"]`);
-  }
-  const links = [
-    ...plan.symlinks.flatMap((l): Word[][] => [['ln', '-sfn', l.target, l.path], ...(l.uid || l.gid ? [['chown', '-h', owner(l.uid, l.gid), l.path]] : [])]),
-    ...plan.hardlinks.map((l): Word[] => ['ln', '-f', l.target, l.path]),
-  ];
-  if (links.length) section('Links', run(links));
+  if (!scratch) files();
+  const links = plan.hardlinks.map((l): Word[] => ['ln', '-f', l.target, l.path]);
+  if (links.length) section('Hardlinks to what the build does not copy', run(links));
   const modes = plan.modes.flatMap((m): Word[][] => [
     ...(m.mode & 0o7000 ? [['chmod', octal(m.mode), m.path]] : []),
     ...(m.capabilities ? [['setcap', m.capabilities, m.path]] : []),
@@ -196,14 +199,18 @@ function copyLine(c: DockerfilePlan['copies'][number]): string {
   return `${comment(tops.join(', '))}\nCOPY ${chown}[${copyWord(`${c.source}/`)}, ${copyWord(dest)}]`;
 }
 
-/** New directories (leaf-most; mkdir -p makes the parents), then owners, then modes (chown clears special bits). */
-function dirCommands(plan: DockerfilePlan): Word[][] {
+/**
+ * New directories (leaf-most; mkdir -p makes the parents), then owners, then modes (chown clears
+ * special bits). After the COPYs (FROM scratch) a COPY may have made a directory with its own
+ * owner: every one is given its owner then.
+ */
+function dirCommands(plan: DockerfilePlan, afterCopies: boolean): Word[][] {
   const made = plan.dirs.filter((d) => !d.existed).map((d) => d.path);
   const parents = new Set(made.flatMap((p) => p.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)));
   const leaves = made.filter((p) => !parents.has(p));
   const cmds: Word[][] = leaves.length ? [['mkdir', '-p', ...leaves]] : [];
-  const byOwner = group(plan.dirs.filter((d) => d.uid || d.gid || d.existed), (d) => owner(d.uid, d.gid));
-  for (const [o, ds] of byOwner) if (o !== '0:0' || ds.some((d) => d.existed)) cmds.push(['chown', o, ...ds.map((d) => d.path)]);
+  const byOwner = group(plan.dirs.filter((d) => d.uid || d.gid || d.existed || afterCopies), (d) => owner(d.uid, d.gid));
+  for (const [o, ds] of byOwner) if (o !== '0:0' || afterCopies || ds.some((d) => d.existed)) cmds.push(['chown', o, ...ds.map((d) => d.path)]);
   const byMode = group(plan.dirs.filter((d) => d.mode !== 0o755 || d.existed), (d) => octal(d.mode));
   for (const [m, ds] of byMode) cmds.push(['chmod', m, ...ds.map((d) => d.path)]);
   return cmds;

@@ -3,12 +3,12 @@
  * written into a new directory made beside DIR (mkdtemp: nothing planted there can be written
  * through), which becomes DIR by one rename when complete; DIR must not exist or be an empty
  * directory (never a symlink: it is not followed). Inside, every file is created exclusively
- * (O_EXCL|O_NOFOLLOW) under names strata chose or file names of the image that have no `/`, in
- * directories strata just made: no image name can lead a write anywhere else. File contents are
+ * (O_EXCL|O_NOFOLLOW) under names strata chose or path components of the image, in directories
+ * strata just made, and the image's symlinks are made last: no image name can lead a write anywhere else. File contents are
  * streamed from the layers one chunk at a time.
  */
 import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StrataError } from '../util/errors.js';
 import { cannotWrite } from '../util/safe-write.js';
@@ -58,6 +58,7 @@ async function writeContext(context: string, copies: CopyStep[], image: Image, o
   // by layer, in row order: each layer is streamed once
   const wanted = new Map<number, Map<number, { path: string; mode: number; size: number }>>();
   const modes: [string, number][] = [];
+  const links: [string, string][] = [];
   for (const c of copies) {
     const at = join(context, c.source);
     await mkdir(at);
@@ -69,9 +70,12 @@ async function writeContext(context: string, copies: CopyStep[], image: Image, o
     }
     for (const f of c.items) {
       checkName(f.name);
-      let rows = wanted.get(f.source.layer);
-      if (!rows) wanted.set(f.source.layer, (rows = new Map()));
-      rows.set(f.source.row, { path: join(at, f.name), mode: f.mode, size: f.size });
+      if (f.link !== undefined) links.push([f.link, join(at, f.name)]);
+      else {
+        let rows = wanted.get(f.source!.layer);
+        if (!rows) wanted.set(f.source!.layer, (rows = new Map()));
+        rows.set(f.source!.row, { path: join(at, f.name), mode: f.mode, size: f.size });
+      }
     }
   }
   for (const [layer, rows] of [...wanted].sort((a, b) => a[0] - b[0])) {
@@ -101,6 +105,8 @@ async function writeContext(context: string, copies: CopyStep[], image: Image, o
     });
     if (done !== rows.size) throw new StrataError(`${output}: ${rows.size - done} files were not found in layer ${layer} when it was read again`);
   }
+  // symlinks after every file: nothing is written below the context's directories once a link is there
+  for (const [target, path] of links) await symlink(target, path);
   // the directories' own modes last, deepest first: a 0500 directory is filled before it is closed
   for (const [path, mode] of modes.reverse()) await chmod(path, mode);
 }

@@ -56,6 +56,8 @@ interface Site {
 }
 
 export function planPackages(model: ImageModel, base: number): PackagePlan {
+  // FROM scratch has no package manager to run: every file is copied
+  if (base === 0) return { steps: [], purged: new Set(), notes: [], makes: () => false };
   const u = model.union;
   const last = model.layers.length - 1;
   const p = analyzePackages(model);

@@ -96,7 +96,6 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
     if (mode) modes.push(mode);
     if (!linkedLeads.has(f.path)) trees.add(f, manifests.has(`/${f.path}`));
   }
-  const copies = trees.steps();
 
   // directories: made where new, re-owned or re-moded where the base had them otherwise
   const dirSteps: DirStep[] = [];
@@ -111,22 +110,25 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
       const mode = modeStep(e);
       if (mode) modes.push(mode);
     } else if (e.type === 'symlink') {
-      if (!leftOutDir(e.path)) symlinks.push({ path: `/${e.path}`, target: e.linkname!, uid: e.uid, gid: e.gid });
+      if (leftOutDir(e.path)) continue;
+      symlinks.push({ path: `/${e.path}`, target: e.linkname!, uid: e.uid, gid: e.gid });
+      trees.add(e, false);
     } else notes.push(`/${e.path}: a ${e.type} (a Dockerfile makes one only with RUN mknod, which a build may not allow); not carried over`);
   }
 
+  const copies = trees.steps();
   // a directory inside a COPY's tree gets its owner and mode from that COPY
   const inTrees = new Set(copies.flatMap((c) => c.dirs.map((d) => `${c.dest === '/' ? '' : c.dest}/${d.name}`)));
   const dropped = new Set(optimized.dropped.map((d) => d.path.slice(1)));
   const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOutDir(path);
-  const dirs = pruneDirs(model, dirSteps.filter((d) => !inTrees.has(d.path)), gone, [...copies.map((c) => c.dest), ...symlinks.map((l) => l.path), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
+  const dirs = pruneDirs(model, dirSteps.filter((d) => !inTrees.has(d.path)), gone, [...copies.map((c) => c.dest), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
   const removed = removedPaths(model, B, layer?.markers ?? [], packages.purged);
   const env = envLines(model.image.config);
   const tail = finalLines(model.image.config);
   notes.push(...env.notes, ...tail.notes);
   // through symlinked parents: a usrmerged /bin/sh is usr/bin/sh
   if (nodeAt(u, last, 'bin/sh') === undefined) {
-    if (packages.steps.length || dirs.length || symlinks.length || hardlinks.length || modes.length || removed.length) notes.push('the image has no /bin/sh: the RUN steps need one (a base with a shell, or build these steps in a stage that has one)');
+    if (packages.steps.length || dirs.length || hardlinks.length || modes.length || removed.length) notes.push('the image has no /bin/sh: the RUN steps need one (a base with a shell, or build these steps in a stage that has one)');
   }
   return {
     base: opts.base,
@@ -166,7 +168,7 @@ function pruneDirs(model: ImageModel, dirs: DirStep[], gone: (path: string) => b
 }
 
 /**
- * The COPY lines. A COPY gives its owner to every directory of its tree, and its mode from the
+ * The COPY lines, for files and symlinks. A COPY gives its owner to every directory of its tree, and its mode from the
  * context: so a tree for owner O starts at the highest directory above a file from which every
  * directory down to the file is O's in the image (the root for root's files, `/srv` for a user's
  * `/srv/data/…`), and holds those directories with their modes. npm manifests are a tree of their
@@ -191,9 +193,10 @@ class CopyTrees {
     let t = this.trees.get(key);
     if (!t) this.trees.set(key, (t = { step: { source: '', dest: `/${dest}`, uid: f.uid, gid: f.gid, ...(manifest ? { manifests: true as const } : {}), entries: 0, bytes: 0, items: [], dirs: [], tops: [] }, dirs: new Set(), tops: new Map() }));
     const step = t.step;
-    step.items.push({ name: parts.slice(root).join('/'), mode: f.mode & 0o777, size: f.size, source: f.source! });
+    const name = parts.slice(root).join('/');
+    step.items.push(f.type === 'symlink' ? { name, mode: 0o777, size: 0, link: f.linkname! } : { name, mode: f.mode & 0o777, size: f.size, source: f.source! });
     step.entries++;
-    step.bytes += f.size;
+    step.bytes += f.type === 'symlink' ? 0 : f.size;
     for (let i = root + 1; i < parts.length; i++) {
       const rel = parts.slice(root, i).join('/');
       if (t.dirs.has(rel)) continue;

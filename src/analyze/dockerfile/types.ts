@@ -43,7 +43,10 @@ export interface ContextFile {
   /** Permission bits (special bits are set by a RUN: COPY drops them). */
   mode: number;
   size: number;
-  source: { layer: number; row: number };
+  /** A regular file's content: the original layer and record row. */
+  source?: { layer: number; row: number };
+  /** A symlink's target: COPY copies a link as a link. */
+  link?: string;
 }
 
 /** A directory of a COPY's tree: COPY gives it the COPY's owner and this mode (the image's). */
@@ -151,6 +154,7 @@ export interface DockerfilePlan {
   removed: string[];
   dirs: DirStep[];
   copies: CopyStep[];
+  /** Symlinks: in the COPY trees (COPY copies a link as a link, FROM scratch included), listed here. */
   symlinks: LinkStep[];
   /** Hardlinks to what the build does not copy (a base file, a package's): `ln TARGET PATH` after the COPYs. */
   hardlinks: LinkStep[];
