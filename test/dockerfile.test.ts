@@ -333,3 +333,18 @@ test('a hostile number of paths: every RUN script stays under the 128 KiB one ar
   const removed = runs.flatMap((r) => [...r.matchAll(/number-(\d+)(?!-d)\b/g)].map((m) => Number(m[1])));
   t.is(new Set(removed).size, 20_000);
 });
+
+test('the install lines of rpm, of pip with dependencies pinned as constraints, and of npm without a lock file', (t) => {
+  const plan: DockerfilePlan = {
+    base: { layers: 1, from: '--from', ref: 'fedora:40' }, history: [], removed: [], dirs: [], copies: [], symlinks: [], hardlinks: [], linked: null, modes: [], config: [], leftOut: [], secrets: [], notes: [],
+    packages: [
+      { ecosystem: 'rpm', install: [{ name: 'jq', version: '1.7.1-4.fc40' }, { name: 'bash', version: '1:5.2.26-3.fc40' }], remove: ['nano'] },
+      { ecosystem: 'pypi', install: [{ name: 'requests', version: '2.32.3' }, { name: 'idna', version: '3.7' }], remove: [], where: '/opt/venv/bin/python', explicit: ['requests'] },
+      { ecosystem: 'npm', install: [{ name: 'left-pad', version: '1.3.0' }], remove: [], where: '/srv/web', manifests: ['/srv/web/package.json'] },
+    ],
+  };
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  t.true(text.includes('RUN dnf install -y --setopt=install_weak_deps=False jq-1.7.1-4.fc40 bash-1:5.2.26-3.fc40 \\\n && dnf remove -y nano \\\n && dnf clean all\n'));
+  t.true(text.includes("RUN printf '%s\\n' idna==3.7 > /tmp/strata-constraints.txt \\\n && /opt/venv/bin/python -m pip install --no-cache-dir -c /tmp/strata-constraints.txt requests==2.32.3 \\\n && rm -f /tmp/strata-constraints.txt\n"));
+  t.true(text.includes('RUN cd /srv/web \\\n && npm install --cache /tmp/npm-cache \\\n && rm -rf /tmp/npm-cache\n'));
+});
