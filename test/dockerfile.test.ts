@@ -7,7 +7,8 @@ import test from 'ava';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planDockerfile } from '../src/analyze/dockerfile/plan.js';
-import { renderDockerfile } from '../src/render/dockerfile.js';
+import { renderDockerfile, renderDockerfileSummary } from '../src/render/dockerfile.js';
+import { assertNoRawControl } from './helpers/hostile.js';
 import { defaultBloatConfig } from '../src/analyze/bloat/section.js';
 import { defaultSecretsConfig } from '../src/analyze/risks/section.js';
 import type { DockerfilePlan } from '../src/analyze/dockerfile/types.js';
@@ -347,4 +348,25 @@ test('the install lines of rpm, of pip with dependencies pinned as constraints, 
   t.true(text.includes('RUN dnf install -y --setopt=install_weak_deps=False jq-1.7.1-4.fc40 bash-1:5.2.26-3.fc40 \\\n && dnf remove -y nano \\\n && dnf clean all\n'));
   t.true(text.includes("RUN printf '%s\\n' idna==3.7 > /tmp/strata-constraints.txt \\\n && /opt/venv/bin/python -m pip install --no-cache-dir -c /tmp/strata-constraints.txt requests==2.32.3 \\\n && rm -f /tmp/strata-constraints.txt\n"));
   t.true(text.includes('RUN cd /srv/web \\\n && npm install --cache /tmp/npm-cache \\\n && rm -rf /tmp/npm-cache\n'));
+});
+
+test('the summary and the Dockerfile carry no raw control byte from any field of the plan', (t) => {
+  const E = 'x\x1b]52;c;ZXZpbA==\x07\n\r\u202e\u0085\u{E0041}';
+  const plan: DockerfilePlan = {
+    base: { layers: 1, from: '--from', ref: `base${E}` }, history: [`RUN ${E}`], removed: [`/r${E}`],
+    dirs: [{ path: `/d${E}`, mode: 0o700, uid: 1, gid: 1, existed: false }],
+    copies: [{ source: 'files/0001', dest: `/c${E}`, uid: 1, gid: 1, entries: 1, bytes: 1, items: [], dirs: [], tops: [{ path: `/c${E}`, files: 1 }] }],
+    symlinks: [{ path: `/s${E}`, target: `/t${E}`, uid: 0, gid: 0 }], hardlinks: [{ path: `/h${E}`, target: `/g${E}`, uid: 0, gid: 0 }], linked: null,
+    modes: [{ path: `/m${E}`, mode: 0o4755, capabilities: `cap${E}`, xattrs: { [`user.${E}`]: 'AA==' } }],
+    config: [{ instruction: 'ENV', text: 'A=1', note: `note${E}` }],
+    leftOut: [{ path: `/l${E}`, bytes: 1, category: `cat${E}` }], secrets: [{ path: `/k${E}`, rule: `rule${E}`, fingerprint: null, remedy: E }], notes: [`n${E}`],
+    packages: [{ ecosystem: 'pypi', install: [{ name: `p${E}`, version: `v${E}` }], remove: [], where: `/w${E}`, copied: [{ name: `c${E}`, version: E, why: E }] }],
+  };
+  assertNoRawControl(t, renderDockerfileSummary(plan, `/out${E}`), 'summary');
+  // the Dockerfile: a control byte only inside a JSON string (escaped there), never raw
+  const text = renderDockerfile(plan, { ref: `ref${E}`, configDigest: 'sha256:0', version: 'test' });
+  t.false(/[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}]/u.test(text.replaceAll('\n', '')), 'no raw control or format character besides line ends');
+  t.regex(text, /^# The base's name basex\\x1b/m, 'a FROM that is no image name is a placeholder');
+  for (const line of text.split('\n')) t.true(line === '' || line.startsWith('#') || /^(FROM|ARG|ENV|USER|RUN|COPY|CMD) /.test(line) || line.startsWith(' && '), JSON.stringify(line));
+  t.regex(text, /^FROM \$\{BASE\}$/m);
 });

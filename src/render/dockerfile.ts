@@ -8,6 +8,7 @@
 import { humanBytes, plural } from '../util/units.js';
 import { terminalText } from '../util/terminal-text.js';
 import type { ConfigLine, DockerfilePlan, PackageStep } from '../analyze/dockerfile/types.js';
+import { jsonText, UNWRITABLE } from '../analyze/dockerfile/config-lines.js';
 
 export interface DockerfileSource {
   ref: string;
@@ -15,6 +16,8 @@ export interface DockerfileSource {
   version: string;
 }
 
+/** What FROM may name: registry host, path, tag, digest (the reference grammar's characters, no space or quote). */
+const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,254}$/;
 /** The build argument that names an unnamed base. */
 export const BASE_ARG = 'BASE';
 const PLACEHOLDER = 'REPLACE-WITH-THE-BASE-IMAGE';
@@ -23,8 +26,8 @@ const LISTED = 200;
 
 
 const PLAIN = /^[A-Za-z0-9_./:,@%+=^~-]+$/;
-// eslint-disable-next-line no-control-regex
-const UNSHELLABLE = /[\u0000-\u001f\u007f]/;
+/** A word a shell line cannot show as it is: control and format characters (UNWRITABLE, and TAB). */
+const UNSHELLABLE = new RegExp(`[\\t]|${UNWRITABLE.source}`, 'u');
 
 function shellWord(w: string): string {
   return PLAIN.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
@@ -101,12 +104,12 @@ function oneRun(commands: Word[][]): string {
     args.push(w);
     return `"\${${args.length}}"`;
   }).join(' ')).join(' && ');
-  return `RUN ${JSON.stringify(['/bin/sh', '-c', script, 'sh', ...args])}`;
+  return `RUN ${jsonText(['/bin/sh', '-c', script, 'sh', ...args])}`;
 }
 
 /** A JSON word of an instruction that expands variables and reads quotes (COPY, ADD): `\`, `$` and both quotes escaped. */
 function copyWord(w: string): string {
-  return JSON.stringify(w.replace(/[\\$'"]/g, '\\$&'));
+  return jsonText(w.replace(/[\\$'"]/g, '\\$&'));
 }
 
 /** One comment line: a line break in the text (a file name's) is written as `\n`, never as a new line. */
@@ -131,9 +134,10 @@ export function renderDockerfile(plan: DockerfilePlan, source: DockerfileSource)
   }
   out.push('');
   const base = plan.base;
-  if (base.ref !== null) out.push(`FROM ${base.ref}`);
+  if (base.ref !== null && IMAGE_NAME.test(base.ref)) out.push(`FROM ${base.ref}`);
   else if (base.layers === 0) out.push('FROM scratch');
   else {
+    if (base.ref !== null) out.push(comment(`The base's name ${base.ref} is not an image reference a Dockerfile can hold.`));
     out.push(comment(`The base (${plural(base.layers, 'layer')}, read from ${base.from}) has no name here: build with --build-arg ${BASE_ARG}=IMAGE, or name it with strata dockerfile --from.`));
     out.push(`ARG ${BASE_ARG}=${PLACEHOLDER}`, `FROM \${${BASE_ARG}}`);
   }
@@ -293,10 +297,10 @@ export function renderDockerfileSummary(plan: DockerfilePlan, output: string): s
   const out: string[] = [];
   const files = plan.copies.reduce((s, c) => s + c.entries, 0);
   const bytes = plan.copies.reduce((s, c) => s + c.bytes, 0);
-  out.push(`Wrote ${terminalText(output)}/Dockerfile and ${terminalText(output)}/context/ (${plural(files, 'file')}, ${humanBytes(bytes)})`);
+  out.push(`Wrote ${output}/Dockerfile and ${output}/context/ (${plural(files, 'file')}, ${humanBytes(bytes)})`);
   const b = plan.base;
   out.push(b.ref !== null
-    ? `FROM ${terminalText(b.ref)} (${plural(b.layers, 'layer')}, from ${b.from})`
+    ? `FROM ${b.ref} (${plural(b.layers, 'layer')}, from ${b.from})`
     : b.layers === 0 ? 'FROM scratch (no base layers)' : `FROM: a placeholder: the base is ${plural(b.layers, 'layer')} (from ${b.from}) with no name: build with --build-arg ${BASE_ARG}=IMAGE, or give --from`);
   for (const s of plan.packages) {
     const parts = [
@@ -304,7 +308,7 @@ export function renderDockerfileSummary(plan: DockerfilePlan, output: string): s
       s.remove.length ? `remove ${s.remove.join(' ')}` : '',
       s.copied?.length ? `${s.copied.length} copied instead` : '',
     ].filter(Boolean);
-    out.push(`Packages ${s.ecosystem}${s.where ? ` ${s.where}` : ''}: ${terminalText(parts.join('; '))}`);
+    out.push(`Packages ${s.ecosystem}${s.where ? ` ${s.where}` : ''}: ${parts.join('; ')}`);
   }
   out.push(`Files: ${plural(files, 'file')} in ${plural(plan.copies.length, 'COPY line')}, ${plural(plan.dirs.length, 'directory')}, ${plural(plan.symlinks.length + plan.hardlinks.length, 'link')}, ${plural(plan.removed.length, 'deletion')}, ${plural(plan.modes.length, 'special mode')}`);
   const byCategory = group(plan.leftOut, (l) => l.category);
@@ -312,10 +316,11 @@ export function renderDockerfileSummary(plan: DockerfilePlan, output: string): s
   out.push(`Left out: ${plural(plan.leftOut.length, 'path')}, ${humanBytes(plan.leftOut.reduce((s, l) => s + l.bytes, 0))}${cats.length ? `: ${cats.join(', ')}` : ''}`);
   if (plan.secrets.length) {
     out.push(`Secrets not copied: ${plan.secrets.length}`);
-    for (const s of plan.secrets) out.push(`  ${terminalText(s.path)}  ${terminalText(s.rule)}${s.fingerprint ? `  ${s.fingerprint}` : ''}`);
+    for (const s of plan.secrets) out.push(`  ${s.path}  ${s.rule}${s.fingerprint ? `  ${s.fingerprint}` : ''}`);
   }
-  for (const n of plan.notes) out.push(`Note: ${terminalText(n)}`);
-  return `${out.join('\n')}\n`;
+  for (const n of plan.notes) out.push(`Note: ${n}`);
+  // every line holds the image's strings somewhere: each is escaped whole (a line break in a name stays on its line)
+  return `${out.map(terminalText).join('\n')}\n`;
 }
 
 /** The plan as `--json` prints it: the context's file lists stay in the context. */

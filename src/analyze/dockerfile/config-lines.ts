@@ -12,24 +12,32 @@ import type { ConfigLine } from './types.js';
 const MASK = '‹secret ';
 const SAFE_WORD = /^[A-Za-z0-9_./:,@%+=-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What a Dockerfile line must not hold raw: C0 but TAB, DEL, C1, and the format characters that reorder or hide text (bidi, zero-width). */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+export const UNWRITABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/u;
+const UNWRITABLE_ALL = new RegExp(UNWRITABLE.source, 'gu');
+
+/** JSON text with every character UNWRITABLE matches as a `\uXXXX` escape (JSON.stringify leaves C1, bidi and zero-width ones raw). */
+export function jsonText(value: unknown): string {
+  // by UTF-16 unit: a format character past U+FFFF (a tag character) is a surrogate pair, both escaped
+  return JSON.stringify(value).replace(UNWRITABLE_ALL, (c) => [...c.split('')].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''));
+}
 
 /** A word of an instruction that expands variables (ENV, LABEL, WORKDIR…): `$`, `\` and quotes escaped. */
 export function dockerWord(s: string): string | undefined {
-  if (CONTROL.test(s)) return undefined;
+  if (UNWRITABLE.test(s)) return undefined;
   return SAFE_WORD.test(s) ? s : `"${s.replace(/[\\"$]/g, '\\$&')}"`;
 }
 
 /** A JSON array for the exec forms (CMD, ENTRYPOINT, SHELL): no variable expansion there. */
 export function execForm(words: string[]): string {
-  return JSON.stringify(words);
+  return jsonText(words);
 }
 
 /** A JSON array for an instruction that does expand variables and reads quotes (VOLUME): `$`, `\` and quotes escaped. */
 function expandingArray(words: string[]): string | undefined {
-  if (words.some((w) => CONTROL.test(w))) return undefined;
-  return JSON.stringify(words.map((w) => w.replace(/[\\$'"]/g, '\\$&')));
+  if (words.some((w) => UNWRITABLE.test(w))) return undefined;
+  return jsonText(words.map((w) => w.replace(/[\\$'"]/g, '\\$&')));
 }
 
 type RawConfig = NonNullable<ImageConfig['config']> & {
@@ -135,7 +143,7 @@ function healthcheck(h: RawConfig['Healthcheck']): ConfigLine | undefined {
   const prefix = opts.length ? `${opts.join(' ')} ` : '';
   if (test[0] === 'CMD' && test.length > 1) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${execForm(test.slice(1))}` };
   // CMD-SHELL runs its string with the image's shell: the same as the exec form of that shell
-  if (test[0] === 'CMD-SHELL' && test.length === 2 && !CONTROL.test(test[1])) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${test[1]}` };
+  if (test[0] === 'CMD-SHELL' && test.length === 2 && !UNWRITABLE.test(test[1])) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${test[1]}` };
   return undefined;
 }
 
