@@ -35,7 +35,7 @@ const BASE: Entry[] = [
   file('var/lib/dpkg/status', [deb('base-files', '12.4'), deb('oldtool', '1.0')].join('\n')),
   file('var/lib/dpkg/info/base-files.list', '/etc\n/etc/issue\n'),
   file('var/lib/dpkg/info/oldtool.list', '/usr/bin/oldtool\n'),
-  dir('usr/bin'), file('usr/bin/oldtool', 'old tool'),
+  dir('usr/bin'), file('usr/bin/oldtool', 'old tool'), dir('usr/sbin'), file('usr/sbin/setcap', 'setcap', { mode: 0o755 }),
   dir('var/lib/apt'), file('var/lib/apt/extended_states', ''),
 ];
 
@@ -369,4 +369,13 @@ test('the summary and the Dockerfile carry no raw control byte from any field of
   t.regex(text, /^# The base's name basex\\x1b/m, 'a FROM that is no image name is a placeholder');
   for (const line of text.split('\n')) t.true(line === '' || line.startsWith('#') || /^(FROM|ARG|ENV|USER|RUN|COPY|CMD) /.test(line) || line.startsWith(' && '), JSON.stringify(line));
   t.regex(text, /^FROM \$\{BASE\}$/m);
+});
+
+test('a capability in an image without setcap: not set (the build would fail there), and a note says so', async (t) => {
+  const cap = { pax: { 'SCHILY.xattr.security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } };
+  const model = await modelOf([[dir('bin'), file('bin/sh', 'sh')], [dir('usr'), dir('usr/bin'), file('usr/bin/ping', 'ping', { mode: 0o4755, ...cap })]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  t.deepEqual(plan.modes, [{ path: '/usr/bin/ping', mode: 0o4755 }]);
+  t.deepEqual(plan.notes, ['/usr/bin/ping: its file capabilities are not set: the image has no setcap']);
+  t.notRegex(renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' }), /setcap cap_/);
 });

@@ -126,6 +126,16 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
   const env = envLines(model.image.config);
   const tail = finalLines(model.image.config);
   notes.push(...env.notes, ...tail.notes);
+  // setcap and setfattr run in the image: without them the build would fail at that step
+  const has = (tool: string) => ['usr/sbin', 'sbin', 'usr/bin', 'bin'].some((d) => nodeAt(u, last, `${d}/${tool}`) !== undefined);
+  for (const [tool, field] of [['setcap', 'capabilities'], ['setfattr', 'xattrs']] as const) {
+    if (!modes.some((m) => m[field] !== undefined) || has(tool)) continue;
+    for (const m of modes) {
+      if (m[field] === undefined) continue;
+      delete m[field];
+      notes.push(`${m.path}: its ${field === 'capabilities' ? 'file capabilities are' : 'extended attributes are'} not set: the image has no ${tool}`);
+    }
+  }
   // through symlinked parents: a usrmerged /bin/sh is usr/bin/sh
   if (nodeAt(u, last, 'bin/sh') === undefined) {
     if (packages.steps.length || dirs.length || hardlinks.length || modes.length || removed.length) notes.push('the image has no /bin/sh: the RUN steps need one (a base with a shell, or build these steps in a stage that has one)');
