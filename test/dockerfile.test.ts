@@ -363,6 +363,7 @@ test('the summary and the Dockerfile carry no raw control byte from any field of
     packages: [{ ecosystem: 'pypi', install: [{ name: `p${E}`, version: `v${E}` }], remove: [], where: `/w${E}`, copied: [{ name: `c${E}`, version: E, why: E }] }],
   };
   assertNoRawControl(t, renderDockerfileSummary(plan, `/out${E}`), 'summary');
+  t.regex(renderDockerfileSummary(plan, 'out'), /^FROM: a placeholder/m, 'the summary says what the Dockerfile says');
   // the Dockerfile: a control byte only inside a JSON string (escaped there), never raw
   const text = renderDockerfile(plan, { ref: `ref${E}`, configDigest: 'sha256:0', version: 'test' });
   t.false(/[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}]/u.test(text.replaceAll('\n', '')), 'no raw control or format character besides line ends');

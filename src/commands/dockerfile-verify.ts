@@ -14,13 +14,12 @@ import { readImage } from '../model/read-image.js';
 import { openImage } from '../sources/resolve.js';
 import type { BloatConfig } from '../analyze/bloat/section.js';
 import type { DockerfilePlan } from '../analyze/dockerfile/types.js';
-import { leftOutConfig } from '../analyze/dockerfile/plan.js';
 import { leftOutPredicate } from '../analyze/dockerfile/left-out.js';
 import { verifyRebuild, type VerifyResult } from '../analyze/dockerfile/verify.js';
 import { buildImage } from '../write/build-image.js';
 import { writeLocal } from '../write/image-out.js';
 import { buildWithEngine, chooseEngine, loadArchive, removeBuilt, type BuildEngine } from '../write/engine-build.js';
-import { BASE_ARG } from '../render/dockerfile.js';
+import { BASE_ARG, fromName } from '../render/dockerfile.js';
 import type { Loading } from './common.js';
 
 export type EngineName = BuildEngine;
@@ -52,7 +51,8 @@ export async function verifyDockerfile(
   const scratch = await mkdtemp(join(process.env.TMPDIR ?? tmpdir(), 'strata-verify-'));
   try {
     const buildArgs: Record<string, string> = {};
-    if (plan.base.ref === null && plan.base.layers > 0) {
+    // the Dockerfile's FROM is the BASE argument: this image's own base, loaded
+    if (fromName(plan.base) === null && plan.base.layers > 0) {
       const baseTag = `strata-verify-base:${id}`;
       const archive = join(scratch, 'base.tar');
       const img = await buildImage(baseOnly(model), { base: plan.base.layers, layers: [], dropped: [] }, 'none', { dir: scratch, output: archive }, undefined, { plainBase: true });
@@ -65,9 +65,10 @@ export async function verifyDockerfile(
     const onLine = opts.onStep && ((line: string) => (/^step \d+\/\d+ ?:/i.test(line) ? opts.onStep!(line) : undefined));
     const built = await buildWithEngine(dir, { tag, engine, network: opts.network, buildArgs, onLine });
     if (!opts.keep) made.push(tag);
-    const rebuilt = await readImage(await openImage(built.ref));
-    const { config, categories } = leftOutConfig(opts.bloat);
-    const result = verifyRebuild(model, rebuilt, { leftOut: leftOutPredicate(model, plan, config, categories) });
+    // the command's workers, and its scans and unions by shared layers (the base the rebuild starts from)
+    const loading = opts.loading;
+    const rebuilt = await readImage(await openImage(built.ref), { pool: loading?.pool, memo: loading?.memo, prefixes: loading?.prefixes });
+    const result = verifyRebuild(model, rebuilt, { leftOut: leftOutPredicate(model, plan, opts.bloat) });
     return { engine, ...result };
   } finally {
     for (const t of made.reverse()) await removeBuilt(engine, t).catch(() => undefined);

@@ -28,14 +28,14 @@ interface Args extends BaseArgs {
 
 /**
  * What FROM can say of a base strata opened: an engine's or a registry's name as docker names it;
- * a file (an archive, a layout) has no name a build can pull, so FROM gets the placeholder.
+ * a file (an archive, a layout) has no name a build can pull, so FROM gets the placeholder (and
+ * the renderer, one that is no image reference).
  */
 function fromName(ref: string | undefined): string | null {
   if (ref === undefined) return null;
   for (const prefix of ['docker-daemon:', 'podman:', 'docker://']) if (ref.startsWith(prefix)) return ref.slice(prefix.length);
   const { kind, path } = parseRef(ref);
-  // eslint-disable-next-line no-control-regex
-  if (kind !== undefined || existsSync(path) || ref === '-' || /[\s\u0000-\u001f"]/.test(ref)) return null;
+  if (kind !== undefined || existsSync(path) || ref === '-') return null;
   return ref;
 }
 

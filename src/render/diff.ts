@@ -39,6 +39,20 @@ function compressedLine(r: DiffReport): string {
   return `${humanBytes(a.compressedSize)} -> ${humanBytes(b.compressedSize)}${d === null ? '  (n/a: a side stores layers uncompressed)' : `  (${signedBytes(d)})`}`;
 }
 
+/** The metadata fields that differ on a path both sides have, each with both values: `mode 0644 -> 0755`. */
+export function metadataChanges(f: FileDiff): string[] {
+  const { a, b } = f;
+  if (!a || !b) return [];
+  return (f.metadata ?? []).map((m) => {
+    if (m === 'mode') return `mode ${a.mode} -> ${b.mode}`;
+    if (m === 'uid') return `uid ${a.uid} -> ${b.uid}`;
+    if (m === 'gid') return `gid ${a.gid} -> ${b.gid}`;
+    // the views keep xattr values in the layer records only: the JSON of the two images names them
+    if (m === 'xattrs') return 'xattrs differ';
+    return a.links === b.links ? `hardlinks ${b.links}, bytes counted at ${f.sizeDelta > 0 ? 'this path now' : 'another path now'}` : `hardlinks ${a.links} -> ${b.links}`;
+  });
+}
+
 /** What changed besides the kind: mode 0644 -> 0755, uid, links, target... */
 export function fileDetail(f: FileDiff): string {
   const a = f.a, b = f.b;
@@ -47,13 +61,7 @@ export function fileDetail(f: FileDiff): string {
     if (f.change === 'type') out.push(`${a.type} -> ${b.type}`);
     if (f.change === 'retarget') out.push(`${a.linkTarget} -> ${b.linkTarget}`);
     if (f.change === 'modified' && a.size === b.size) out.push('same size, content differs');
-    for (const m of f.metadata ?? []) {
-      if (m === 'mode') out.push(`mode ${a.mode} -> ${b.mode}`);
-      if (m === 'uid') out.push(`uid ${a.uid} -> ${b.uid}`);
-      if (m === 'gid') out.push(`gid ${a.gid} -> ${b.gid}`);
-      if (m === 'xattrs') out.push('xattrs');
-      if (m === 'links') out.push(a.links === b.links ? `hardlinks ${b.links}, bytes counted at ${f.sizeDelta > 0 ? 'this path now' : 'another path now'}` : `hardlinks ${a.links} -> ${b.links}`);
-    }
+    out.push(...metadataChanges(f));
   } else {
     const s = (a ?? b)!;
     if (s.type !== 'file' && s.type !== 'hardlink') out.push(s.linkTarget === undefined ? s.type : `${s.type} -> ${s.linkTarget}`);

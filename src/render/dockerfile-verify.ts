@@ -1,7 +1,7 @@
 /** `strata dockerfile --verify` as text: the verdict, the sizes before and after, every remaining difference. */
 import type { ImageSize, VerifyResult } from '../analyze/dockerfile/verify.js';
 import type { FileDiff, FileState } from '../analyze/diff/files.js';
-import { changeMark, signedBytes } from './diff.js';
+import { changeMark, metadataChanges, signedBytes } from './diff.js';
 import { table } from './text.js';
 import { humanBytes, plural } from '../util/units.js';
 import { terminalCopy } from '../util/terminal-text.js';
@@ -55,14 +55,7 @@ export function differenceText(d: FileDiff): string {
   if (d.change === 'modified') {
     out.push(a.contentHash === undefined ? `device numbers differ (${a.type})` : `content ${humanBytes(a.size)} ${short(a.contentHash)} -> ${humanBytes(b.size)} ${short(b.contentHash)}`);
   }
-  for (const m of d.metadata ?? []) {
-    if (m === 'mode') out.push(`mode ${a.mode} -> ${b.mode}`);
-    if (m === 'uid') out.push(`uid ${a.uid} -> ${b.uid}`);
-    if (m === 'gid') out.push(`gid ${a.gid} -> ${b.gid}`);
-    // the view keeps xattr values in the layer records only: `strata diff --json` of the two images names them
-    if (m === 'xattrs') out.push('xattrs differ');
-    if (m === 'links') out.push(a.links === b.links ? `hardlinks ${a.links}, bytes counted at another path` : `hardlinks ${a.links} -> ${b.links}`);
-  }
+  out.push(...metadataChanges(d));
   return out.join(', ');
 }
 

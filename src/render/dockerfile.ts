@@ -8,7 +8,7 @@
 import { humanBytes, plural } from '../util/units.js';
 import { terminalText } from '../util/terminal-text.js';
 import type { ConfigLine, DockerfilePlan, PackageStep } from '../analyze/dockerfile/types.js';
-import { jsonText, UNWRITABLE } from '../analyze/dockerfile/config-lines.js';
+import { expandedWord, jsonText, UNWRITABLE } from '../analyze/dockerfile/config-lines.js';
 
 export interface DockerfileSource {
   ref: string;
@@ -18,6 +18,11 @@ export interface DockerfileSource {
 
 /** What FROM may name: registry host, path, tag, digest (the reference grammar's characters, no space or quote). */
 const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]{0,254}$/;
+/** What FROM says of the base: its name when it is one a Dockerfile can hold, else null (the placeholder). */
+export function fromName(base: DockerfilePlan['base']): string | null {
+  return base.ref !== null && IMAGE_NAME.test(base.ref) ? base.ref : null;
+}
+
 /** The build argument that names an unnamed base. */
 export const BASE_ARG = 'BASE';
 const PLACEHOLDER = 'REPLACE-WITH-THE-BASE-IMAGE';
@@ -109,7 +114,7 @@ function oneRun(commands: Word[][]): string {
 
 /** A JSON word of an instruction that expands variables and reads quotes (COPY, ADD): `\`, `$` and both quotes escaped. */
 function copyWord(w: string): string {
-  return jsonText(w.replace(/[\\$'"]/g, '\\$&'));
+  return jsonText(expandedWord(w));
 }
 
 /** One comment line: a line break in the text (a file name's) is written as `\n`, never as a new line. */
@@ -134,7 +139,8 @@ export function renderDockerfile(plan: DockerfilePlan, source: DockerfileSource)
   }
   out.push('');
   const base = plan.base;
-  if (base.ref !== null && IMAGE_NAME.test(base.ref)) out.push(`FROM ${base.ref}`);
+  const from = fromName(base);
+  if (from !== null) out.push(`FROM ${from}`);
   else if (base.layers === 0) out.push('FROM scratch');
   else {
     if (base.ref !== null) out.push(comment(`The base's name ${base.ref} is not an image reference a Dockerfile can hold.`));
@@ -299,8 +305,9 @@ export function renderDockerfileSummary(plan: DockerfilePlan, output: string): s
   const bytes = plan.copies.reduce((s, c) => s + c.bytes, 0);
   out.push(`Wrote ${output}/Dockerfile and ${output}/context/ (${plural(files, 'file')}, ${humanBytes(bytes)})`);
   const b = plan.base;
-  out.push(b.ref !== null
-    ? `FROM ${b.ref} (${plural(b.layers, 'layer')}, from ${b.from})`
+  const from = fromName(b);
+  out.push(from !== null
+    ? `FROM ${from} (${plural(b.layers, 'layer')}, from ${b.from})`
     : b.layers === 0 ? 'FROM scratch (no base layers)' : `FROM: a placeholder: the base is ${plural(b.layers, 'layer')} (from ${b.from}) with no name: build with --build-arg ${BASE_ARG}=IMAGE, or give --from`);
   for (const s of plan.packages) {
     const parts = [

@@ -68,10 +68,11 @@ export function mediaFamily(image: Image, compression: OutputCompression): 'dock
   return docker && compression === 'gzip' ? 'docker' : 'oci';
 }
 
-/** `scratch`: a directory of this run's own; `output` names the image's destination when writing there fails. */
 /**
- * `plainBase`: the base layers written uncompressed instead of byte for byte, for an engine that
- * must load them and may not read their compression (Docker 20.10 and zstd: `strata dockerfile --verify`).
+ * `scratch`: a directory of this run's own; `output` names the image's destination when writing
+ * there fails. `plainBase`: the base layers written uncompressed instead of byte for byte, for an
+ * engine that must load them and may not read their compression (Docker 20.10 and zstd:
+ * `strata dockerfile --verify`).
  */
 export async function buildImage(model: ImageModel, plan: Plan, compression: OutputCompression, scratch: { dir: string; output: string }, onLayer?: (done: number, total: number) => void, opts: { plainBase?: boolean } = {}): Promise<BuiltImage> {
   const image = model.image;

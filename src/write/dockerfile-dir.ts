@@ -1,11 +1,11 @@
 /**
- * Writes `strata dockerfile`'s output: DIR/Dockerfile and DIR/context/files/NNNN/NAME. Everything is
+ * Writes `strata dockerfile`'s output: DIR/Dockerfile and DIR/context/files/NNNN/…. Everything is
  * written into a new directory made beside DIR (mkdtemp: nothing planted there can be written
  * through), which becomes DIR by one rename when complete; DIR must not exist or be an empty
  * directory (never a symlink: it is not followed). Inside, every file is created exclusively
  * (O_EXCL|O_NOFOLLOW) under names strata chose or path components of the image, in directories
- * strata just made, and the image's symlinks are made last: no image name can lead a write anywhere else. File contents are
- * streamed from the layers one chunk at a time.
+ * strata just made, and the image's symlinks are made last: no image name can lead a write
+ * anywhere else. File contents are streamed from the layers one chunk at a time.
  */
 import { closeSync, constants, fchmodSync, openSync, writeSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
@@ -19,20 +19,21 @@ import type { CopyStep, DockerfilePlan } from '../analyze/dockerfile/types.js';
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** Fails before any work when DIR is there and is not an empty directory. */
-export async function checkOutputDir(dir: string): Promise<void> {
+/** Fails when DIR is there and is not an empty directory; true when it is an empty one (to be replaced). */
+export async function checkOutputDir(dir: string): Promise<boolean> {
   const st = await lstat(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
     throw cannotWrite(dir, e);
   });
-  if (!st) return;
+  if (!st) return false;
   if (st.isSymbolicLink()) throw new StrataError(`-o ${dir}: is a symlink; strata writes a new directory and follows no link`);
   if (!st.isDirectory()) throw new StrataError(`-o ${dir}: exists and is not a directory`);
   if ((await readdir(dir)).length) throw new StrataError(`-o ${dir}: exists and is not empty; strata writes a new directory`);
+  return true;
 }
 
+/** The caller has checked DIR (checkOutputDir) before the work; it is checked again just before the rename. */
 export async function writeDockerfileDir(dir: string, dockerfile: string, plan: Pick<DockerfilePlan, 'copies' | 'linked'>, image: Image): Promise<void> {
-  await checkOutputDir(dir);
   const out = resolve(dir);
   const stage = await mkdtemp(join(dirname(out), `.${basename(out)}.strata-`)).catch((e) => {
     throw cannotWrite(dir, e);
@@ -44,8 +45,7 @@ export async function writeDockerfileDir(dir: string, dockerfile: string, plan: 
     if (plan.linked) await writeLayer(image, plan.linked.layer, { path: join(stage, 'context', plan.linked.source), output: dir }, 'none');
     // the stage was made 0700; the result is an ordinary directory
     await chmod(stage, 0o755);
-    await checkOutputDir(dir);
-    if (await lstat(out).then(() => true, () => false)) await rmdir(out);
+    if (await checkOutputDir(dir)) await rmdir(out);
     await rename(stage, out);
   } catch (e) {
     await rm(stage, { recursive: true, force: true });

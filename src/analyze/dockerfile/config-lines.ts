@@ -34,10 +34,15 @@ export function execForm(words: string[]): string {
   return jsonText(words);
 }
 
+/** A word of an instruction that expands variables and reads quotes (COPY, ADD, VOLUME), as it must be written to mean itself. */
+export function expandedWord(w: string): string {
+  return w.replace(/[\\$'"]/g, '\\$&');
+}
+
 /** A JSON array for an instruction that does expand variables and reads quotes (VOLUME): `$`, `\` and quotes escaped. */
 function expandingArray(words: string[]): string | undefined {
   if (words.some((w) => UNWRITABLE.test(w))) return undefined;
-  return jsonText(words.map((w) => w.replace(/[\\$'"]/g, '\\$&')));
+  return jsonText(words.map(expandedWord));
 }
 
 type RawConfig = NonNullable<ImageConfig['config']> & {

@@ -1,12 +1,14 @@
 /**
- * What `strata dockerfile` leaves out besides the bloat rules' leftovers: the files package managers
- * and account tools regenerate on their own (backups, locks, caches of caches). They are a category
- * of their own, `regenerated`, so that the summary lists them apart, and `--verify` ignores them on
- * both sides: the rebuild makes its own.
+ * What `strata dockerfile` leaves out: the bloat rules' leftovers, and two categories of its own:
+ * the files package managers and account tools regenerate on their own (backups, locks, caches of
+ * caches: `regenerated`) and what engines make in every container (`runtime`). The plan leaves them
+ * out, and `--verify` ignores them on both sides: the rebuild makes its own.
  */
 import type { ImageModel } from '../../model/read-image.js';
-import { RuleMatcher } from '../bloat/matching.js';
-import type { CustomRule } from '../bloat/section.js';
+import type { Union } from '../../model/union.js';
+import { knownCategories, RuleMatcher } from '../bloat/matching.js';
+import { RESERVED_CATEGORIES } from '../bloat/rules.js';
+import type { BloatConfig, CustomRule } from '../bloat/section.js';
 import type { DockerfilePlan } from './types.js';
 
 export const REGENERATED_RULE: CustomRule = {
@@ -44,17 +46,33 @@ export const RUNTIME_RULE: CustomRule = {
   remedy: 'The engine makes these when a container runs: no build stores them.',
 };
 
+/** The left-out categories under a bloat config, and which of them claims a path. */
+export class LeftOut {
+  /** The bloat config with the two rules of this command added. */
+  readonly config: BloatConfig;
+  /** Every category a path rule can have: all are left out. */
+  readonly categories: string[];
+  private readonly matcher: RuleMatcher;
+
+  constructor(union: Union, bloat: BloatConfig) {
+    this.config = { ...bloat, rules: [...bloat.rules, REGENERATED_RULE, RUNTIME_RULE] };
+    this.categories = knownCategories(this.config).filter((c) => !RESERVED_CATEGORIES.includes(c));
+    this.matcher = new RuleMatcher(union, this.config);
+  }
+
+  /** A root-relative path (a directory too: `/var/log/app` below `/var/log/**`) a left-out rule claims. */
+  claims(path: string): boolean {
+    const rule = this.matcher.ruleOf(path);
+    return rule !== undefined && this.categories.includes(rule.category);
+  }
+}
+
 /**
  * The paths `--verify` does not compare, on either side (absolute, as the file diff names them):
  * what the plan left out by category, and its secrets.
  */
-export function leftOutPredicate(model: ImageModel, plan: DockerfilePlan, config: ConstructorParameters<typeof RuleMatcher>[1], categories: string[]): (path: string) => boolean {
-  const matcher = new RuleMatcher(model.union, config);
-  const wanted = new Set(categories);
+export function leftOutPredicate(model: ImageModel, plan: DockerfilePlan, bloat: BloatConfig): (path: string) => boolean {
+  const leftOut = new LeftOut(model.union, bloat);
   const secrets = new Set(plan.secrets.map((s) => s.path));
-  return (path) => {
-    if (secrets.has(path)) return true;
-    const rule = matcher.ruleOf(path.startsWith('/') ? path.slice(1) : path);
-    return rule !== undefined && wanted.has(rule.category);
-  };
+  return (path) => secrets.has(path) || leftOut.claims(path.startsWith('/') ? path.slice(1) : path);
 }

@@ -9,7 +9,7 @@
  */
 import type { ImageModel } from '../../model/read-image.js';
 import { analyzePackages, packageKey, packagesAt } from '../packages/packages.js';
-import { OS_ECOSYSTEMS, type Ecosystem, type PackageEntry } from '../packages/types.js';
+import { OS_ECOSYSTEMS, type Ecosystem, type PackageEntry, type PackageRow } from '../packages/types.js';
 import type { PackageStep } from './types.js';
 
 const NAME: Record<Ecosystem, RegExp> = {
@@ -43,7 +43,7 @@ const DATABASES: Partial<Record<Ecosystem, string[]>> = {
 export interface PackagePlan {
   steps: PackageStep[];
   /** True for a root-relative path of the final view that a package step makes. */
-  makes(path: string, node: number): boolean;
+  makes(path: string): boolean;
   /** Root-relative paths the removed OS packages listed: their purge deletes them. */
   purged: Set<string>;
   /** One sentence per package left to the COPY lines. */
@@ -67,7 +67,7 @@ export function planPackages(model: ImageModel, base: number): PackagePlan {
     return n !== undefined && u.versionAt(n, last) >= 0;
   };
   const aptKnowsAuto = visible('var/lib/apt/extended_states');
-  const reinstalled = new Set<number>(); // entry indexes
+  const reinstalled = new Set<PackageRow>(); // the rows whose files a package step makes
   const npmProjects = new Set<string>();
   const os = new Map<Ecosystem, PackageStep>();
   const pip = new Map<string, Site>();
@@ -91,7 +91,7 @@ export function planPackages(model: ImageModel, base: number): PackagePlan {
     if (OS_ECOSYSTEMS.has(e.ecosystem)) {
       const step = stepOf(e.ecosystem);
       if (!plainPackage(e)) return copied(step, e, 'its name or version is not one a package manager accepts');
-      reinstalled.add(i);
+      reinstalled.add(row);
       // apt installs a dependency by itself; an upgraded one is pinned, or apt would keep the base's version
       if (!(e.ecosystem === 'deb' && aptKnowsAuto && e.auto && !was) && !(e.ecosystem === 'apk' && e.auto && !was)) step.install.push({ name: e.name, version: e.version });
       return;
@@ -104,7 +104,7 @@ export function planPackages(model: ImageModel, base: number): PackagePlan {
       if (!site) return copied(s.step, e, 'it is not in a site-packages directory pip would install to');
       if (e.directUrl !== undefined) return copied(s.step, e, `pip installed it from ${e.directUrl}, which an index does not serve`);
       if (!plainPackage(e)) return copied(s.step, e, 'its name or version is not one pip accepts');
-      reinstalled.add(i);
+      reinstalled.add(row);
       s.step.install.push({ name: e.name, version: e.version });
       // pip marks what it was asked for with REQUESTED; the rest came as dependencies
       if (e.files.includes(`${e.path}/REQUESTED`)) s.explicit.push(e.name);
@@ -115,7 +115,7 @@ export function planPackages(model: ImageModel, base: number): PackagePlan {
     if (!s) npm.set(project ?? e.path, (s = { ecosystem: 'npm', install: [], remove: [], where: project === undefined ? undefined : `/${project}` }));
     if (project === undefined || !visible(`${project}/package.json`)) return copied(s, e, 'no package.json above its node_modules');
     npmProjects.add(project);
-    reinstalled.add(i);
+    reinstalled.add(row);
     s.install.push({ name: e.name, version: e.version });
   });
 
@@ -132,26 +132,20 @@ export function planPackages(model: ImageModel, base: number): PackagePlan {
     const lock = ['npm-shrinkwrap.json', 'package-lock.json'].find((f) => visible(`${dir}/${f}`));
     s.manifests = [`/${dir}/package.json`, ...(lock ? [`/${dir}/${lock}`] : [])];
   }
-  for (const s of pip.values()) {
-    // the explicit ones first: the renderer names them, the rest go to the constraints
-    const first = new Set(s.explicit);
-    s.step.install.sort((a, b) => Number(first.has(b.name)) - Number(first.has(a.name)));
-    s.step.explicit = s.explicit.length ? s.explicit : s.step.install.map((i) => i.name);
-  }
+  // the renderer names the ones pip was asked for and pins the rest as constraints; none marked: all named
+  for (const s of pip.values()) s.step.explicit = s.explicit.length ? s.explicit : s.step.install.map((i) => i.name);
 
   const steps = [...os.values(), ...[...pip.values()].map((s) => s.step), ...npm.values()].filter((s) => s.install.length || s.remove.length || s.copied?.length);
-  const owners = new Set(reinstalled);
-  const osSteps = [...os.keys()].filter((eco) => os.get(eco)!.install.length || os.get(eco)!.remove.length);
-  const databases = osSteps.flatMap((eco) => DATABASES[eco] ?? []);
+  const databases = [...os].filter(([, s]) => s.install.length || s.remove.length).flatMap(([eco]) => DATABASES[eco] ?? []);
   const projects = [...npmProjects].map((d) => `${d}/node_modules/`);
-  const entryIndex = new Map(p.rows.map((r, i) => [r, i]));
   return {
     steps,
     purged,
     notes,
-    makes(path, node) {
-      const row = p.ownerOf(node);
-      if (row && owners.has(entryIndex.get(row)!)) return true;
+    makes(path) {
+      const node = u.nodeOf(path);
+      const row = node === undefined ? undefined : p.ownerOf(node);
+      if (row && reinstalled.has(row)) return true;
       if (databases.some((d) => (d.endsWith('/') ? path.startsWith(d) : path === d))) return true;
       return projects.some((d) => path.startsWith(d) || `${path}/` === d);
     },

@@ -10,15 +10,13 @@ import { Kind } from '../../scan/records.js';
 import { nodeAt } from '../../model/path-at.js';
 import type { ImageModel } from '../../model/read-image.js';
 import { planOptimize, type PlannedEntry } from '../optimize/plan.js';
-import { knownCategories, RuleMatcher } from '../bloat/matching.js';
-import { RESERVED_CATEGORIES } from '../bloat/rules.js';
 import type { BloatConfig } from '../bloat/section.js';
 import { analyzeRisks } from '../risks/risks.js';
 import type { SecretsConfig } from '../risks/section.js';
 import { capabilityText } from '../risks/capabilities.js';
 import { planPackages } from './package-steps.js';
 import { envLines, finalLines } from './config-lines.js';
-import { REGENERATED_RULE, RUNTIME_RULE } from './left-out.js';
+import { LeftOut } from './left-out.js';
 import { instructionText } from '../../image/history.js';
 import type { CopyStep, DirStep, DockerfileBase, DockerfilePlan, LeftOutSecret, LinkStep, ModeStep } from './types.js';
 
@@ -31,25 +29,14 @@ export interface DockerfileOptions {
 const SPECIAL_BITS = 0o7000;
 const CAPABILITY = 'security.capability';
 
-/** The bloat config with two more categories: what package managers regenerate, what engines make at run time. */
-export function leftOutConfig(bloat: BloatConfig): { config: BloatConfig; categories: string[] } {
-  const config: BloatConfig = { ...bloat, rules: [...bloat.rules, REGENERATED_RULE, RUNTIME_RULE] };
-  return { config, categories: knownCategories(config).filter((c) => !RESERVED_CATEGORIES.includes(c)) };
-}
-
 export function planDockerfile(model: ImageModel, opts: DockerfileOptions): DockerfilePlan {
   const u = model.union;
   const B = opts.base.layers;
   const last = model.layers.length - 1;
-  const { config, categories } = leftOutConfig(opts.bloat);
-  const optimized = planOptimize(model, { base: B, layers: '1', drop: { categories, config } });
+  const leftOut = new LeftOut(u, opts.bloat);
+  const optimized = planOptimize(model, { base: B, layers: '1', drop: { categories: leftOut.categories, config: leftOut.config } });
   const layer = optimized.layers[0];
   const packages = planPackages(model, B);
-  const matcher = new RuleMatcher(u, config);
-  const leftOutDir = (path: string) => {
-    const rule = matcher.ruleOf(path);
-    return rule !== undefined && categories.includes(rule.category);
-  };
 
   const risks = analyzeRisks(model, B, opts.secrets);
   const secretPaths = new Set<string>();
@@ -60,8 +47,7 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
       return { path: s.path, rule: s.rule, fingerprint: s.matches[0]?.fingerprint ?? null, remedy: s.remedy };
     });
 
-  const nodeOf = (path: string) => u.nodeOf(path) ?? -1;
-  const made = (e: PlannedEntry) => packages.makes(e.path, nodeOf(e.path));
+  const made = (e: PlannedEntry) => packages.makes(e.path);
   const notes = [...packages.notes];
   const keep = (e: PlannedEntry) => !made(e) && !secretPaths.has(e.path);
 
@@ -103,14 +89,14 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
   for (const e of layer?.entries ?? []) {
     if (!keep(e)) continue;
     if (e.type === 'dir') {
-      if (leftOutDir(e.path)) continue;
+      // optimize's drop leaves out files only: a directory a rule claims is left out here
+      if (leftOut.claims(e.path)) continue;
       const step = dirStep(model, B, e);
       if (!step) continue;
       dirSteps.push(step);
       const mode = modeStep(e);
       if (mode) modes.push(mode);
     } else if (e.type === 'symlink') {
-      if (leftOutDir(e.path)) continue;
       symlinks.push({ path: `/${e.path}`, target: e.linkname!, uid: e.uid, gid: e.gid });
       trees.add(e, false);
     } else notes.push(`/${e.path}: a ${e.type} (a Dockerfile makes one only with RUN mknod, which a build may not allow); not carried over`);
@@ -120,7 +106,7 @@ export function planDockerfile(model: ImageModel, opts: DockerfileOptions): Dock
   // a directory inside a COPY's tree gets its owner and mode from that COPY
   const inTrees = new Set(copies.flatMap((c) => c.dirs.map((d) => `${c.dest === '/' ? '' : c.dest}/${d.name}`)));
   const dropped = new Set(optimized.dropped.map((d) => d.path.slice(1)));
-  const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOutDir(path);
+  const gone = (path: string) => dropped.has(path) || secretPaths.has(path) || leftOut.claims(path);
   const dirs = pruneDirs(model, dirSteps.filter((d) => !inTrees.has(d.path)), gone, [...copies.map((c) => c.dest), ...hardlinks.map((l) => l.path), ...(linked?.paths ?? [])]);
   const removed = removedPaths(model, B, layer?.markers ?? [], packages.purged);
   const env = envLines(model.image.config);
