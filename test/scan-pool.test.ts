@@ -158,3 +158,58 @@ test('readImage scans an image’s one big layer split: the same model, and the 
     t.is(await message(1), await message(Infinity));
   });
 });
+
+test('a split scan stops at once when either side fails, whatever the other was waiting for', async (t) => {
+  await withPool(2, async (pool, dir) => {
+    const range = (name: string, bytes: Buffer) => {
+      writeFileSync(join(dir, name), bytes);
+      return { file: join(dir, name), offset: 0, size: bytes.length };
+    };
+    // 48 MB of tar: more than both rings hold, so the inflater is waiting for room when the parser stops
+    const layer = tarOf([['a', Buffer.alloc(48 * 1024 * 1024, 'a')], ['b', Buffer.from('b')]]);
+    const badHeader = Buffer.from(layer);
+    badHeader.fill(0x41, 0, 100); // the first header's name and checksum no longer agree
+    const cases: [string, Buffer][] = [
+      ['bad first header', gzipSync(badHeader)],
+      ['cut inside the big file', gzipSync(layer.subarray(0, 30 * 1024 * 1024))],
+      // a tar that starts like gzip is a bad tar, not gzip to inflate once more (the parser takes the tar as it is)
+      ['gzip inside gzip', gzipSync(gzipSync(layer))],
+      ['corrupt deep inside', (() => {
+        const z = gzipSync(layer);
+        return Buffer.concat([z.subarray(0, z.length >> 1), Buffer.alloc(4096, 0x55), z.subarray(z.length >> 1)]);
+      })()],
+    ];
+    for (const [name, blob] of cases) {
+      const r = range(name.replace(/ /g, '-'), blob);
+      const unsplit = await t.throwsAsync(pool.scan(r));
+      const split = await t.throwsAsync(pool.scan(r, { split: true }));
+      t.true(split instanceof StrataError, name);
+      t.is(split!.message, unsplit!.message, name);
+    }
+    t.deepEqual((await pool.scan(range('whole', gzipSync(layer)), { split: true })).records.path, ['a', 'b']);
+  });
+});
+
+test('while a split scan holds both workers, readImage scans a small layer on its own thread instead of queueing it', async (t) => {
+  class Counting extends ScanPool {
+    scans = 0;
+    override scan(...args: Parameters<ScanPool['scan']>) {
+      this.scans++;
+      return super.scan(...args);
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'strata-pool-'));
+  const pool = new Counting(2);
+  try {
+    // between the in-process limit (4 MiB) and the beside-a-split one (16 MiB), and under half the big one (so that it is split)
+    const at = join(dir, 'img');
+    writeOciLayout(at, { images: [{ layers: [{ entries: [file('big', noise(12 * 1024 * 1024, 3))] }, { entries: [file('mid', noise(5 * 1024 * 1024, 4))] }] }] });
+    const split = await readImage(await openImage(at), { pool, splitMinBytes: 1 });
+    t.is(pool.scans, 1, 'only the big layer went to the pool');
+    const whole = await readImage(await openImage(at), { pool: new Counting(1) });
+    t.deepEqual(inspectReport(split), inspectReport(whole));
+  } finally {
+    await pool.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

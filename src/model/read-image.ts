@@ -89,6 +89,13 @@ export interface ReadOptions {
 /** Blobs smaller than this are scanned in-process: a worker round trip costs more than it saves. */
 const IN_PROCESS_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Blobs smaller than this are scanned in-process while a split scan holds every worker (ScanPool
+ * splitHoldsAll), rather than after it: this thread has room then, and a bigger blob would keep
+ * it busy after the split, with the workers idle.
+ */
+const BESIDE_SPLIT_BYTES = 16 * 1024 * 1024;
+
 /** Below this a split scan saves less than starting a second worker costs. */
 export const SPLIT_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -225,11 +232,12 @@ async function scanOne(layer: Layer, pool: ScanPool, opts: ReadOptions, split: b
   const { cache, secrets } = opts;
   // the very blob the records were made from has their compression: only another one is opened to be sniffed
   const fromStore = async (hit: LayerScan) => asStored(layer, hit, layer.digest !== undefined && layer.digest === hit.blobDigest ? hit.compression : await sniffBlob(layer));
-  const small = layer.blobSize !== undefined && layer.blobSize < IN_PROCESS_BYTES;
   const algorithms = digestAlgorithms(layer);
   const scan = async () => {
     const before = await localVersion(layer, cache);
-    const made = verified(layer, small ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
+    const size = layer.blobSize ?? Infinity;
+    const here = size < IN_PROCESS_BYTES || (size < BESIDE_SPLIT_BYTES && pool.splitHoldsAll);
+    const made = verified(layer, here ? await scanLayer(layer.open(), { secrets, algorithms }) : await pool.scan(layer.file ?? layer.open(), { split, secrets, algorithms }));
     await rememberDigest(layer, cache, before, made.blobDigest); // a cached run of this file then hashes nothing
     return made;
   };

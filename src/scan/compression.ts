@@ -34,15 +34,15 @@ export function decompressor(kind: Exclude<Compression, 'none'>): Transform {
  * first bytes, then the matching decompressor runs. `onBlob` sees every blob chunk as it passes (to
  * hash or count it). Corrupt compressed data ends the stream with a StrataError. Decompressed chunks
  * may view a reused buffer: each is valid until the next one is read, so a consumer that keeps bytes
- * copies them. `fresh`: gzip's inflated chunks each in memory of their own, which `owned` confirms
- * (another thread may take them over without a copy).
+ * copies them. `tar`: the bytes are a layer's tar already (a split scan's parser reads what another
+ * worker inflated): not sniffed, so a tar that starts like gzip is not inflated a second time.
  */
-export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void, opts: { fresh?: boolean } = {}): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer>; owned?: boolean }> {
+export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk: Buffer) => void, opts: { tar?: boolean } = {}): Promise<{ compression: Compression; chunks: AsyncGenerator<Buffer> }> {
   const it = blob[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let len = 0;
   let done = false;
-  while (len < 4) {
+  while (len < 4 && !opts.tar) {
     const n = await it.next();
     if (n.done) {
       done = true;
@@ -52,7 +52,7 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
     head.push(n.value.length < 4 ? Buffer.from(n.value) : n.value);
     len += n.value.length;
   }
-  const compression = sniffCompression(Buffer.concat(head));
+  const compression = opts.tar ? 'none' : sniffCompression(Buffer.concat(head));
   async function* raw(): AsyncGenerator<Buffer> {
     try {
       for (const c of head) {
@@ -75,7 +75,7 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
   }
   if (compression === 'none') return { compression, chunks: raw() };
   async function* inflated(kind: Exclude<Compression, 'none'>): AsyncGenerator<Buffer> {
-    const d = kind === 'gzip' ? gzipDecoder(opts.fresh) : zstdDecoder();
+    const d = kind === 'gzip' ? gzipDecoder() : zstdDecoder();
     if (!d) return yield* streamed(raw(), kind);
     try {
       for await (const c of raw()) yield* outputs(d, c);
@@ -84,14 +84,12 @@ export async function uncompressed(blob: AsyncIterable<Buffer>, onBlob?: (chunk:
       throw corrupt(e, kind);
     }
   }
-  // the stream fallback may slice several chunks from one buffer: never owned
-  const owned = !!opts.fresh && compression === 'gzip' && syncGzip();
-  return { compression, chunks: inflated(compression), owned };
+  return { compression, chunks: inflated(compression) };
 }
 
 let hasSyncGzip: boolean | undefined;
 /** Whether this Node's zlib handle can be driven synchronously (gzipDecoder), asked once. */
-function syncGzip(): boolean {
+export function syncGzip(): boolean {
   return (hasSyncGzip ??= gzipDecoder() !== null);
 }
 
@@ -113,7 +111,7 @@ async function* streamed(raw: AsyncGenerator<Buffer>, kind: Exclude<Compression,
   }
 }
 
-function corrupt(e: unknown, kind: Compression): unknown {
+export function corrupt(e: unknown, kind: Compression): unknown {
   if (e instanceof StrataError) return e;
   // Reading the blob failed (a system call's error): not the data's fault, passed on as it is.
   if ((e as NodeJS.ErrnoException).syscall) return e;

@@ -30,6 +30,8 @@ const SHA256: Algorithms = { blob: 'sha256', diff: 'sha256' };
 
 export interface ScanOptions {
   hashBlob?: boolean;
+  /** The input is a layer's tar, inflated elsewhere (a split scan): taken as it is, never sniffed. */
+  tar?: boolean;
   algorithms?: Algorithms;
   digests?: boolean;
   /** What small files are read for (secret-scan.ts); default the built-in rules. */
@@ -71,7 +73,7 @@ export async function digestLayer(blob: AsyncIterable<Buffer>, algorithms?: Algo
  * are hashed by the pool on the main thread as they pass; `digests: false`: another thread computes
  * both (digestLayer), and they are left empty.
  */
-async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; digests?: boolean; algorithms?: Algorithms }) {
+async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: boolean; tar?: boolean; digests?: boolean; algorithms?: Algorithms }) {
   const alg = opts.algorithms ?? SHA256;
   let blobHash: Hash | null = opts.hashBlob === false || opts.digests === false ? null : createHash(alg.blob);
   const diffHash = opts.digests === false ? null : createHash(alg.diff);
@@ -82,7 +84,7 @@ async function hashedStream(blob: AsyncIterable<Buffer>, opts: { hashBlob?: bool
   const { compression, chunks } = await uncompressed(blob, (c) => {
     blobHash?.update(c);
     blobSize += c.length;
-  });
+  }, { tar: opts.tar });
   if (blobIsDiff(compression)) blobHash = null;
   return {
     chunks,

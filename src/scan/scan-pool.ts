@@ -8,7 +8,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createHash, type Hash } from 'node:crypto';
-import { sniffCompression, type Compression } from './compression.js';
+import { sniffCompression, syncGzip } from './compression.js';
+import { ByteRing, RingStopped } from './byte-ring.js';
+import { OUT_BYTES } from './sync-decoders.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { DigestAlgorithm } from '../util/digest.js';
 import { availableParallelism } from 'node:os';
@@ -21,8 +23,8 @@ export type ToWorker =
   | { type: 'start'; id: number; secrets?: ContentScanSettings; algorithms?: Algorithms }
   | { type: 'file'; id: number; range: FileRange; digests: boolean; secrets?: ContentScanSettings; algorithms?: Algorithms }
   | { type: 'digest'; id: number; range: FileRange; algorithms?: Algorithms }
-  | { type: 'inflate'; id: number; range: FileRange }
-  | { type: 'taken'; id: number; bytes: number }
+  | { type: 'inflate'; id: number; range: FileRange; blob: SharedArrayBuffer; tar: SharedArrayBuffer }
+  | { type: 'tar'; id: number; ring: SharedArrayBuffer; secrets?: ContentScanSettings; algorithm: DigestAlgorithm }
   | { type: 'chunk'; id: number; data: Uint8Array }
   | { type: 'end'; id: number };
 
@@ -30,11 +32,23 @@ export type FromWorker =
   | { type: 'ack'; id: number; bytes: number }
   | { type: 'done'; id: number; scan: LayerScan }
   | { type: 'digests'; id: number; digests: LayerDigests }
-  | { type: 'bytes'; id: number; kind: 'blob' | 'tar'; data: Uint8Array }
-  | { type: 'inflated'; id: number; compression: Compression; blobSize: number; tarSize: number }
-  | { type: 'error'; id: number; message: string; known: boolean };
+  | { type: 'inflated'; id: number; blobSize: number; tarSize: number }
+  | { type: 'error'; id: number; message: string; known: boolean; stopped: boolean };
 
 const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+
+/**
+ * A split scan's rings: 4 MiB of blob ahead of the main thread's hash, 16 MiB of tar ahead of the
+ * parser. A slot holds what an unsplit scan reads or inflates at once (scan-worker.ts).
+ */
+const SLOT_BYTES = OUT_BYTES;
+const BLOB_SLOTS = 4;
+const TAR_SLOTS = 16;
+
+interface Inflated {
+  blobSize: number;
+  tarSize: number;
+}
 
 class ScanWorker {
   // A small young generation: parsing makes short-lived garbage per entry, and a large nursery per
@@ -42,14 +56,8 @@ class ScanWorker {
   readonly worker = new Worker(new URL('./scan-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
   private inFlight = 0;
   private onAck: (() => void) | null = null;
-  private settle: { resolve: (s: LayerScan | LayerDigests) => void; reject: (e: Error) => void } | null = null;
+  private settle: { resolve: (s: LayerScan | LayerDigests | Inflated) => void; reject: (e: Error) => void } | null = null;
   private failed: Error | null = null;
-  /** An inflating worker's blob digest, and where its tar bytes go (`inflate`). */
-  private blobHash: Hash | null = null;
-  private feed: TarFeed | null = null;
-  private onInflated: ((m: Extract<FromWorker, { type: 'inflated' }>) => void) | null = null;
-  /** Bytes hashed on this thread for split scans, over the worker's life (tests). */
-  hashedHere = 0;
 
   constructor() {
     this.worker.on('message', (m: FromWorker) => {
@@ -62,12 +70,10 @@ class ScanWorker {
         this.settle?.resolve(m.scan);
       } else if (m.type === 'digests') {
         this.settle?.resolve(m.digests);
-      } else if (m.type === 'bytes') {
-        this.took(m);
       } else if (m.type === 'inflated') {
-        this.onInflated?.(m);
+        this.settle?.resolve(m);
       } else {
-        this.fail(m.known ? new StrataError(m.message) : new Error(m.message));
+        this.fail(m.stopped ? new RingStopped(m.message) : m.known ? new StrataError(m.message) : new Error(m.message));
       }
     });
     this.worker.on('error', (e) => this.fail(e));
@@ -76,7 +82,6 @@ class ScanWorker {
   private fail(e: Error): void {
     this.failed = e;
     this.settle?.reject(e);
-    this.feed?.fail(e);
     const a = this.onAck;
     this.onAck = null;
     a?.();
@@ -112,49 +117,19 @@ class ScanWorker {
     return { ...scan, blobDigest: blobHash ? `${blobAlgorithm}:${blobHash.digest('hex')}` : scan.diffId };
   }
 
-  /**
-   * The first stage of a split scan: the worker inflates a compressed file range; its tar bytes go
-   * to `feed` (another worker's scan reads them), its blob bytes are hashed here. Resolves when the
-   * worker has sent the last byte; a failure of either stage ends the other.
-   */
-  async inflate(id: number, range: FileRange, feed: TarFeed, blobAlgorithm: DigestAlgorithm): Promise<{ compression: Compression; blobSize: number; blobDigest: string }> {
-    this.failed = null;
-    this.blobHash = createHash(blobAlgorithm);
-    this.feed = feed;
-    feed.onCancel = (e) => this.fail(e);
-    try {
-      const done = new Promise<Extract<FromWorker, { type: 'inflated' }>>((resolve, reject) => {
-        this.onInflated = resolve;
-        this.settle = { resolve: () => undefined, reject };
-      });
-      this.worker.postMessage({ type: 'inflate', id, range } satisfies ToWorker);
-      const m = await done;
-      feed.end();
-      return { compression: m.compression, blobSize: m.blobSize, blobDigest: `${blobAlgorithm}:${this.blobHash.digest('hex')}` };
-    } finally {
-      this.feed = null;
-      this.onInflated = null;
-      this.settle = null;
-      this.blobHash = null;
-    }
+  /** The first stage of a split scan (scan-worker.ts `inflate`): resolves when the worker has written the last byte. */
+  inflate(id: number, range: FileRange, blob: ByteRing, tar: ByteRing): Promise<Inflated> {
+    const result = this.expect<Inflated>();
+    this.worker.postMessage({ type: 'inflate', id, range, blob: blob.shared, tar: tar.shared } satisfies ToWorker);
+    return this.settled(result);
   }
 
-  /** Bytes an inflating worker sent: the blob's hashed here, the tar's queued for the parser; each acknowledged once taken. */
-  private took(m: Extract<FromWorker, { type: 'bytes' }>): void {
-    if (!this.blobHash || !this.feed) return; // an inflate that already failed
-    const bytes = m.data.byteLength;
-    const taken = () => this.worker.postMessage({ type: 'taken', id: m.id, bytes } satisfies ToWorker);
-    if (m.kind === 'tar') {
-      // taken when the parsing worker's scan pulls it: the inflater waits while the parser lags
-      this.feed.push(Buffer.from(m.data.buffer, m.data.byteOffset, bytes), taken);
-      return;
-    }
-    this.blobHash.update(m.data);
-    this.hashedHere += bytes;
-    taken();
+  /** The second stage: the tar in `ring` parsed; its digest is the diffID. */
+  parse(id: number, ring: ByteRing, secrets: ContentScanSettings | undefined, algorithm: DigestAlgorithm): Promise<LayerScan> {
+    const result = this.expect<LayerScan>();
+    this.worker.postMessage({ type: 'tar', id, ring: ring.shared, secrets, algorithm } satisfies ToWorker);
+    return this.settled(result);
   }
-
-
 
   /** The digests of a file range alone (scan-layer.ts digestLayer). */
   digest(id: number, range: FileRange, algorithms?: Algorithms): Promise<LayerDigests> {
@@ -163,10 +138,10 @@ class ScanWorker {
     return this.settled(result);
   }
 
-  private expect<T extends LayerScan | LayerDigests>(): Promise<T> {
+  private expect<T extends LayerScan | LayerDigests | Inflated>(): Promise<T> {
     this.failed = null;
     this.inFlight = 0;
-    const result = new Promise<T>((resolve, reject) => (this.settle = { resolve: resolve as (v: LayerScan | LayerDigests) => void, reject }));
+    const result = new Promise<T>((resolve, reject) => (this.settle = { resolve: resolve as (v: LayerScan | LayerDigests | Inflated) => void, reject }));
     result.catch(() => undefined); // observed by settled()
     return result;
   }
@@ -187,8 +162,7 @@ export class ScanPool {
   private nextId = 0;
   private retire: NodeJS.Timeout | undefined;
   private started = 0;
-  /** hashedHere of the workers already ended. */
-  private counted = 0;
+  private hashed = 0;
 
   /** Workers started over the pool's life (one scan, one worker; a split scan, two). */
   get workersStarted(): number {
@@ -197,7 +171,7 @@ export class ScanPool {
 
   /** Bytes this thread hashed for split scans (tests: which split took place). */
   get hashedHere(): number {
-    return this.counted + this.all.reduce((s, w) => s + w.hashedHere, 0);
+    return this.hashed;
   }
 
   constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
@@ -212,10 +186,12 @@ export class ScanPool {
   async scan(blob: AsyncIterable<Buffer> | FileRange, opts: { split?: boolean; secrets?: ContentScanSettings; algorithms?: Algorithms } = {}): Promise<LayerScan> {
     const { secrets, algorithms } = opts;
     if (!opts.split || this.size < 2 || Symbol.asyncIterator in blob) return this.task((w, id) => w.run(id, blob, secrets, true, algorithms));
-    if (gzipped(blob)) {
-      // one split at a time: two, each holding one worker and waiting for a second, would wait for each other
-      const turn = this.splitting.then(() => this.pipeline(blob, secrets, algorithms));
-      this.splitting = turn.catch(() => undefined);
+    if (gzipped(blob) && syncGzip()) {
+      // one split at a time: two, each holding one worker and waiting for a second, would wait for
+      // each other; the first starts at once, so that its workers are taken before other scans ask
+      const run = () => this.pipeline(blob, secrets, algorithms);
+      const turn = this.splits++ ? this.splitting.then(run) : run();
+      this.splitting = turn.catch(() => undefined).finally(() => this.splits--);
       return turn;
     }
     const [scan, digests] = await Promise.allSettled([this.task((w, id) => w.run(id, blob, secrets, false)), this.task((w, id) => w.digest(id, blob, algorithms))]);
@@ -225,22 +201,49 @@ export class ScanPool {
   }
 
   private splitting: Promise<unknown> = Promise.resolve();
+  /** Split scans running or waiting for their turn. */
+  private splits = 0;
+
+  /**
+   * A split scan holds two workers (of a pool of two, all of them) while the parsing one waits for
+   * bytes a quarter of the time and this thread only hashes the blob: room for this thread to scan
+   * a small layer itself (read-image.ts) rather than queue it behind the split.
+   */
+  get splitHoldsAll(): boolean {
+    return this.splits > 0 && this.size <= 2;
+  }
 
   private async pipeline(range: FileRange, secrets: ContentScanSettings | undefined, algorithms: Algorithms | undefined): Promise<LayerScan> {
     const alg = { blob: algorithms?.blob ?? 'sha256', diff: algorithms?.diff ?? 'sha256' } as const;
-    const feed = new TarFeed();
-    const inflated = this.task((w, id) => w.inflate(id, range, feed, alg.blob));
-    // the tar is the parser's whole input: its digest is the diffID, and its "blob" too
-    const parsed = this.task((w, id) => w.run(id, feed, secrets, true, { blob: alg.diff, diff: alg.diff }));
-    const [i, p] = await Promise.allSettled([inflated, parsed.catch((e: unknown) => {
-      feed.cancel(e as Error);
+    const blob = new ByteRing(ByteRing.create(BLOB_SLOTS, SLOT_BYTES));
+    const tar = new ByteRing(ByteRing.create(TAR_SLOTS, SLOT_BYTES));
+    // a stage that fails stops the others: none is left waiting on a ring nobody fills or empties
+    const stopAll = (e: unknown): never => {
+      blob.abort();
+      tar.abort();
       throw e;
-    })]);
-    // the inflater's error first: the parser then saw a cut tar, a consequence
-    if (i.status === 'rejected' && !(i.reason instanceof Cancelled)) throw i.reason;
-    if (p.status === 'rejected') throw p.reason;
-    if (i.status === 'rejected') throw i.reason;
-    return { ...p.value, compression: i.value.compression, blobSize: i.value.blobSize, blobDigest: i.value.blobDigest };
+    };
+    const inflated = this.task((w, id) => w.inflate(id, range, blob, tar)).catch(stopAll);
+    const parsed = this.task((w, id) => w.parse(id, tar, secrets, alg.diff)).catch(stopAll);
+    const hashed = this.hashRing(blob, alg.blob).catch(stopAll);
+    const [i, p, h] = await Promise.allSettled([inflated, parsed, hashed]);
+    // the parser's own error first: it read only what came before the inflater's failure, so it
+    // failed earlier in the stream, as an unsplit scan would have; RingStopped only says that
+    // another stage stopped
+    for (const r of [p, i, h]) if (r.status === 'rejected' && !(r.reason instanceof RingStopped)) throw r.reason;
+    for (const r of [p, i, h]) if (r.status === 'rejected') throw r.reason;
+    if (i.status !== 'fulfilled' || p.status !== 'fulfilled' || h.status !== 'fulfilled') throw new Error('unreachable');
+    return { ...p.value, compression: 'gzip', blobSize: i.value.blobSize, blobDigest: h.value };
+  }
+
+  /** The blob's digest, taken on this thread from the ring the inflating worker reads it into. */
+  private async hashRing(ring: ByteRing, algorithm: DigestAlgorithm): Promise<string> {
+    const h = createHash(algorithm);
+    for (let c = await ring.nextAsync(); c; c = await ring.nextAsync()) {
+      h.update(c);
+      this.hashed += c.length;
+    }
+    return `${algorithm}:${h.digest('hex')}`;
   }
 
   private async task<T>(work: (w: ScanWorker, id: number) => Promise<T>): Promise<T> {
@@ -249,7 +252,6 @@ export class ScanPool {
       return await work(w, this.nextId++);
     } catch (e) {
       // a worker that failed mid-scan may hold a half-read layer: replace it
-      this.counted += w.hashedHere;
       this.all = this.all.filter((x) => x !== w);
       void w.worker.terminate();
       this.release(null);
@@ -301,7 +303,6 @@ export class ScanPool {
     clearTimeout(this.retire);
     const idle = this.idle;
     this.idle = [];
-    for (const w of idle) this.counted += w.hashedHere;
     this.all = this.all.filter((w) => !idle.includes(w));
     for (const w of idle) void w.worker.terminate();
   }
@@ -326,60 +327,5 @@ function gzipped(range: FileRange): boolean {
     return sniffCompression(head) === 'gzip';
   } finally {
     closeSync(fd);
-  }
-}
-
-/** The parser stopped first: the inflater was ended for it. */
-class Cancelled extends Error {}
-
-/**
- * The tar bytes an inflating worker sends, as the async iterable a parsing worker's scan reads.
- * Each chunk's `taken` callback runs when the scan pulls it (the inflater's bound on bytes ahead).
- */
-export class TarFeed implements AsyncIterable<Buffer> {
-  private queue: { chunk: Buffer; taken: () => void }[] = [];
-  private ended = false;
-  private error: Error | null = null;
-  private wake: (() => void) | null = null;
-  /** Set by the inflating side: ends it when the parser fails. */
-  onCancel: ((e: Error) => void) | null = null;
-
-  push(chunk: Buffer, taken: () => void): void {
-    this.queue.push({ chunk, taken });
-    this.poke();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.poke();
-  }
-
-  fail(e: Error): void {
-    this.error ??= e;
-    this.poke();
-  }
-
-  cancel(e: Error): void {
-    this.onCancel?.(new Cancelled(e.message));
-  }
-
-  private poke(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    for (;;) {
-      const next = this.queue.shift();
-      if (next) {
-        next.taken();
-        yield next.chunk;
-        continue;
-      }
-      if (this.error) throw this.error;
-      if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
-    }
   }
 }

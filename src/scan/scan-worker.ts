@@ -2,7 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { digestLayer, scanLayer, type LayerDigests, type LayerScan } from './scan-layer.js';
-import { uncompressed } from './compression.js';
+import { corrupt } from './compression.js';
+import { gzipDecoder } from './sync-decoders.js';
+import { ByteRing, RingStopped } from './byte-ring.js';
 import { StrataError } from '../util/errors.js';
 import type { FileRange } from '../image/image.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
@@ -48,56 +50,70 @@ async function* fileChunks(r: FileRange): AsyncGenerator<Buffer> {
   }
 }
 
-/** Bytes sent to the main thread and not yet taken there (hashed, or pulled by the parser): the inflater waits above this. */
-const MAX_FORWARDED = 4 * 1024 * 1024;
-let forwarded = 0;
-let onRoom: (() => void) | null = null;
-
 /**
- * The bytes of inflate `id`, sent to the main thread as they pass: the blob's copied (read into a
- * reused buffer), the tar's handed over when inflated into memory of their own, else copied.
+ * The first stage of a split scan (scan-pool.ts): a gzip file range read into the `blob` ring (the
+ * main thread hashes it there while it is inflated here) and inflated straight into the `tar` ring
+ * (the parsing worker reads it), slot by slot, with no copy and no message. Runs to the end on this
+ * thread: the rings' waits are its flow control. Either ring stopped by the other side ends it.
  */
-function forwarder(id: number): { blob(chunk: Buffer): void; tar(chunk: Buffer, owned?: boolean): void | Promise<void> } {
-  forwarded = 0;
-  const send = (kind: 'blob' | 'tar', chunk: Buffer, owned = false) => {
-    const data = owned ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : new Uint8Array(chunk);
-    forwarded += data.byteLength;
-    port.postMessage({ type: 'bytes', id, kind, data } satisfies FromWorker, [data.buffer as ArrayBuffer]);
-  };
-  return {
-    blob: (chunk) => send('blob', chunk),
-    tar: (chunk, owned) => {
-      send('tar', chunk, owned);
-      if (forwarded > MAX_FORWARDED) return new Promise<void>((r) => (onRoom = r));
-    },
-  };
-}
-
-/**
- * The first stage of a split scan (scan-pool.ts): a compressed file range inflated, its bytes
- * forwarded as they pass (the blob's for its digest, the tar's to the worker that parses them).
- */
-async function inflate(id: number, range: FileRange): Promise<void> {
-  const out = forwarder(id);
+function inflate(id: number, range: FileRange, blob: ByteRing, tar: ByteRing): void {
+  const d = gzipDecoder()!; // the pool splits this way only where it exists (syncGzip)
+  let fd: number | undefined;
   let blobSize = 0;
   let tarSize = 0;
-  // inflated into fresh memory, handed over whole: no copy on the critical path
-  const { compression, chunks, owned } = await uncompressed(fileChunks(range), (c) => {
-    blobSize += c.length;
-    out.blob(c);
-  }, { fresh: true });
-  for await (const c of chunks) {
-    tarSize += c.length;
-    await out.tar(c, owned);
+  let out = tar.slot();
+  // each call inflates into a whole slot, as an unsplit scan's into its 1 MiB buffer: the same
+  // pieces, so a corrupt stream fails at the same byte either way
+  const drain = (): void => {
+    for (let n = d.readInto(out); n; n = d.readInto(out)) {
+      tarSize += n;
+      tar.commit(n);
+      out = tar.slot();
+    }
+  };
+  try {
+    fd = openSync(range.file, 'r');
+    for (let pos = 0; pos < range.size; ) {
+      const slot = blob.slot();
+      const n = readSync(fd, slot, 0, Math.min(slot.length, range.size - pos), range.offset + pos);
+      if (n === 0) break; // a file that ends early: the size check names it
+      pos += n;
+      blobSize += n;
+      blob.commit(n); // the main thread only reads it, as the inflate does
+      d.write(slot.subarray(0, n));
+      drain();
+    }
+    d.end();
+    drain();
+  } catch (e) {
+    // the parser reads what was inflated before first: it fails on that as on one stream
+    tar.fail();
+    blob.fail();
+    throw corrupt(e, 'gzip');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  port.postMessage({ type: 'inflated', id, compression, blobSize, tarSize } satisfies FromWorker);
+  tar.end();
+  blob.end();
+  port.postMessage({ type: 'inflated', id, blobSize, tarSize } satisfies FromWorker);
+}
+
+/** The tar a split scan's inflating worker writes into `ring`, each chunk valid until the next is asked for. */
+async function* ringChunks(ring: ByteRing): AsyncGenerator<Buffer> {
+  let ended = false;
+  try {
+    for (let c = ring.next(); c; c = ring.next()) yield c;
+    ended = true;
+  } finally {
+    if (!ended) ring.cancel(); // the parse failed: the inflater stops rather than waiting for room
+  }
 }
 
 function fail(id: number, e: unknown): void {
   const err = e as NodeJS.ErrnoException;
   // a file that cannot be read (a system call's error) is bad input, as on the main thread
   const known = err instanceof StrataError || typeof err.syscall === 'string';
-  port.postMessage({ type: 'error', id, message: err.message, known } satisfies FromWorker);
+  port.postMessage({ type: 'error', id, message: err.message, known, stopped: err instanceof RingStopped } satisfies FromWorker);
   current = -1;
 }
 
@@ -129,16 +145,16 @@ port.on('message', (m: ToWorker) => {
   }
   if (m.type === 'inflate') {
     current = -1;
-    inflate(m.id, m.range).catch((e: unknown) => fail(m.id, e));
+    try {
+      inflate(m.id, m.range, new ByteRing(m.blob), new ByteRing(m.tar));
+    } catch (e) {
+      fail(m.id, e);
+    }
     return;
   }
-  if (m.type === 'taken') {
-    forwarded -= m.bytes;
-    if (forwarded <= MAX_FORWARDED && onRoom) {
-      const r = onRoom;
-      onRoom = null;
-      r();
-    }
+  if (m.type === 'tar') {
+    current = -1;
+    reply(m.id, scanLayer(ringChunks(new ByteRing(m.ring)), { tar: true, secrets: m.secrets, algorithms: { blob: m.algorithm, diff: m.algorithm } }));
     return;
   }
   if (m.type === 'start') {

@@ -19,6 +19,8 @@ export interface SyncDecoder {
   end(): void;
   /** The next piece of output, valid only until the next call; null when more input is needed. */
   read(): Buffer | null;
+  /** read() into `out` (a slot of shared memory): the bytes written, 0 when more input is needed. */
+  readInto(out: Buffer): number;
 }
 
 /** Write a chunk (null: end the input) and take every piece of output it gives, each valid until the next. */
@@ -28,24 +30,22 @@ export function* outputs(d: SyncDecoder, chunk: Buffer | null): Generator<Buffer
   for (let out = d.read(); out; out = d.read()) yield out;
 }
 
-const OUT_BYTES = 1024 * 1024;
+/** What one read() gives at most. */
+export const OUT_BYTES = 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
 
 interface ZlibHandle {
   writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
 }
 
-/**
- * node:zlib's gunzip (multi-member streams, trailing zero padding) driven synchronously. `fresh`:
- * each output chunk in memory of its own (another thread may take it over), else one buffer reused.
- */
-export function gzipDecoder(fresh = false): SyncDecoder | null {
+/** node:zlib's gunzip (multi-member streams, trailing zero padding) driven synchronously. */
+export function gzipDecoder(): SyncDecoder | null {
   const z = createGunzip() as Gunzip & { _handle?: ZlibHandle; _writeState?: Uint32Array };
   const handle = z._handle;
   const state = z._writeState;
   if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) return null;
   z.on('error', () => undefined); // errors are read from z.errored right after each call
-  let out = Buffer.allocUnsafe(OUT_BYTES);
+  const out = Buffer.allocUnsafe(OUT_BYTES);
   let input: Buffer = EMPTY;
   let inOff = 0;
   let flush: number = constants.Z_NO_FLUSH;
@@ -55,26 +55,30 @@ export function gzipDecoder(fresh = false): SyncDecoder | null {
     inOff = 0;
     more = true;
   };
+  const readInto = (dst: Buffer): number => {
+    if (!more) return 0;
+    const room = dst.length;
+    const inLen = input.length - inOff;
+    handle.writeSync(flush, input, inOff, inLen, dst, 0, room);
+    if (z.errored) throw z.errored;
+    const [availOut, availIn] = state;
+    inOff += inLen - availIn;
+    if (availOut !== 0) more = false; // output to spare: zlib took all the input it could
+    return room - availOut;
+  };
   return {
     write,
     end() {
       flush = constants.Z_FINISH;
       write(EMPTY);
     },
-    read() {
-      if (!more) return null;
-      const inLen = input.length - inOff;
-      handle.writeSync(flush, input, inOff, inLen, out, 0, OUT_BYTES);
-      if (z.errored) throw z.errored;
-      const [availOut, availIn] = state;
-      inOff += inLen - availIn;
-      if (availOut !== 0) more = false; // output to spare: zlib took all the input it could
-      if (availOut === OUT_BYTES) return null;
-      const chunk = out.subarray(0, OUT_BYTES - availOut);
-      if (fresh) out = Buffer.allocUnsafeSlow(OUT_BYTES);
-      return chunk;
-    },
+    readInto,
+    read: () => filled(out, readInto(out)),
   };
+}
+
+function filled(out: Buffer, n: number): Buffer | null {
+  return n ? out.subarray(0, n) : null;
 }
 
 interface DCtx {
@@ -99,18 +103,20 @@ export function zstdDecoder(): SyncDecoder {
     end() {
       if (inFrame) throw new Error('Stream ended in middle of compressed data frame');
     },
-    read() {
-      while (more) {
-        const [ret, produced, consumed] = dctx.decompressStream(out, src);
-        src = src.subarray(consumed);
-        // Done with this input once it is used up and the output came back with room to spare.
-        if (src.length === 0 && (produced < out.length || ret === 0)) {
-          inFrame = ret !== 0;
-          more = false;
-        }
-        if (produced) return out.subarray(0, produced);
-      }
-      return null;
-    },
+    readInto,
+    read: () => filled(out, readInto(out)),
   };
+  function readInto(dst: Buffer): number {
+    while (more) {
+      const [ret, produced, consumed] = dctx.decompressStream(dst, src);
+      src = src.subarray(consumed);
+      // Done with this input once it is used up and the output came back with room to spare.
+      if (src.length === 0 && (produced < dst.length || ret === 0)) {
+        inFrame = ret !== 0;
+        more = false;
+      }
+      if (produced) return produced;
+    }
+    return 0;
+  }
 }
