@@ -24,14 +24,17 @@ const SEGMENTS = [
   '.log', 'a.b.log', 'x.LOG', 'core.1', 'hs_err_pid7.log', 'CMakeCache.txt', 'x.tar.gz', 'x.lo', 'lo', '.swp', 'x.o',
 ];
 
-function paths(): string[] {
+/** Path globs that each end in a literal name (only files of those names are tried against them), and a name list beside them. */
+const LITERAL_ENDS: string[][] = [['**/.aws/credentials', '**/.kube/config'], ['*.log'], ['/var/**/core', '/app/a.map']];
+
+function paths(segments = SEGMENTS): string[] {
   const out: string[] = [];
   let x = 7;
   for (let i = 0; i < 4000; i++) {
     const parts: string[] = [];
     for (let d = 0; d < 1 + (i % 5); d++) {
       x = (x * 1103515245 + 12345) & 0x7fffffff;
-      parts.push(SEGMENTS[x % SEGMENTS.length]);
+      parts.push(segments[x % segments.length]);
     }
     out.push(parts.join('/'));
   }
@@ -44,6 +47,18 @@ test('first() matches the globs one by one', (t) => {
     const set = new GlobSet(lists);
     const want = naive(lists);
     for (const p of paths()) t.is(set.first(p), want(p), p);
+  }
+  const named = [...SEGMENTS, '.aws', 'credentials', '.kube', 'config', 'configs', 'cred'];
+  for (const lists of [LITERAL_ENDS, [...LITERAL_ENDS, ['**/.git/conf*']]]) {
+    const set = new GlobSet(lists);
+    const want = naive(lists);
+    const near = ['.aws/credentials', 'home/u/.aws/credentials', 'home/u/.aws/credentials.bak', 'home/u/aws/credentials', 'x/.kube/config', 'x/.kube/configs', 'var/lib/core', 'var/core', 'app/a.map', 'x/app/a.map'];
+    let matched = 0;
+    for (const p of [...paths(named), ...near]) {
+      t.is(set.first(p), want(p), p);
+      if (want(p) === 0 || want(p) === 2) matched++;
+    }
+    t.true(matched >= 5);
   }
 });
 

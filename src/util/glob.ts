@@ -68,6 +68,11 @@ export class GlobSet {
   private readonly nameStarts: Set<number> | null;
   private readonly byDir: RegExp | null;
   private readonly byPath: RegExp | null;
+  /**
+   * lookupKey of the last segment of every path glob, when each ends in a literal name
+   * (`**\/.aws/credentials`): a file named otherwise is not matched against byPath at all.
+   */
+  private readonly pathNames: Set<number> | null;
 
   /** No globs at all: first() is -1 for every path. */
   readonly empty: boolean;
@@ -101,11 +106,13 @@ export class GlobSet {
     this.nameStarts = rest.every((g) => !/^[*?[\]{}\\]/.test(g)) ? new Set(rest.map((g) => g.charCodeAt(0))) : null;
     this.byDir = group('dir');
     this.byPath = group('path');
+    const lastNames = lists.flat().filter((g) => targetOf(g) === 'path').map((g) => g.slice(g.lastIndexOf('/') + 1));
+    this.pathNames = lastNames.every(isLiteral) ? new Set(lastNames.map((n) => lookupKey(n, 0, n.length))) : null;
   }
 
   first(path: string): number {
-    const full = this.byDir || this.byPath ? `/${path}` : '';
-    return this.firstInFile(path, index(this.byDir?.exec(full)), full);
+    const full = this.byDir ? `/${path}` : undefined;
+    return this.firstInFile(path, full === undefined ? -1 : index(this.byDir!.exec(full)), full);
   }
 
   /** The index the `/**` globs give every file directly in `dir` whose name has no line break. */
@@ -114,7 +121,7 @@ export class GlobSet {
   }
 
   /** first(path), given the index of its directory's `/**` globs (firstInDir or matched). */
-  firstInFile(path: string, inDir: number, full = this.byPath ? `/${path}` : ''): number {
+  firstInFile(path: string, inDir: number, full?: string): number {
     const start = path.lastIndexOf('/') + 1; // the base name's
     const dot = path.lastIndexOf('.');
     let a = -1;
@@ -125,7 +132,11 @@ export class GlobSet {
       const name = path.slice(start);
       if (this.byName.test(name)) a = lowest(a, index(this.byName.exec(name)));
     }
-    const b = this.byPath?.test(full) ? index(this.byPath.exec(full)) : -1;
+    let b = -1;
+    if (this.byPath && (!this.pathNames || this.pathNames.has(lookupKey(path, start, path.length)))) {
+      full ??= `/${path}`;
+      if (this.byPath.test(full)) b = index(this.byPath.exec(full));
+    }
     return lowest(lowest(a, b), inDir);
   }
 
