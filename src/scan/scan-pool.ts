@@ -155,6 +155,29 @@ class ScanWorker {
   }
 }
 
+function defaultSize(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
+}
+
+/** Workers started before any pool asked for one (prestartWorkers): the first pools take them. */
+const early: ScanWorker[] = [];
+
+/**
+ * Starts two workers (one where the pool would have one) before the caller has loaded what it needs
+ * for its first scan: a worker takes ~0.15 s to start, which the CLI's own loading then hides
+ * (docs/performance.md). Workers no pool takes keep nothing alive and end after a few seconds.
+ */
+export function prestartWorkers(): void {
+  for (let i = early.length; i < Math.min(2, defaultSize()); i++) {
+    const w = new ScanWorker();
+    w.worker.unref();
+    early.push(w);
+  }
+  setTimeout(() => {
+    for (const w of early.splice(0)) void w.worker.terminate();
+  }, 5000).unref();
+}
+
 export class ScanPool {
   private idle: ScanWorker[] = [];
   private all: ScanWorker[] = [];
@@ -174,7 +197,7 @@ export class ScanPool {
     return this.hashed;
   }
 
-  constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
+  constructor(readonly size = defaultSize()) {}
 
   /**
    * Scan a blob: its bytes, or the range of a local file that holds them (read by the worker).
@@ -217,15 +240,20 @@ export class ScanPool {
     const alg = { blob: algorithms?.blob ?? 'sha256', diff: algorithms?.diff ?? 'sha256' } as const;
     const blob = new ByteRing(ByteRing.create(BLOB_SLOTS, SLOT_BYTES));
     const tar = new ByteRing(ByteRing.create(TAR_SLOTS, SLOT_BYTES));
-    // a stage that fails stops the others: none is left waiting on a ring nobody fills or empties
-    const stopAll = (e: unknown): never => {
-      blob.abort();
-      tar.abort();
+    // A stage that fails stops the others (the worker says so itself, but it may have died): none
+    // is left waiting on a ring nobody fills or empties. The readers of a failed inflater still
+    // read what it wrote before, as from one stream that broke there.
+    const inflated = this.task((w, id) => w.inflate(id, range, blob, tar)).catch((e: unknown) => {
+      tar.fail();
+      blob.fail();
       throw e;
-    };
-    const inflated = this.task((w, id) => w.inflate(id, range, blob, tar)).catch(stopAll);
-    const parsed = this.task((w, id) => w.parse(id, tar, secrets, alg.diff)).catch(stopAll);
-    const hashed = this.hashRing(blob, alg.blob).catch(stopAll);
+    });
+    const parsed = this.task((w, id) => w.parse(id, tar, secrets, alg.diff)).catch((e: unknown) => {
+      tar.cancel();
+      blob.cancel();
+      throw e;
+    });
+    const hashed = this.hashRing(blob, alg.blob);
     const [i, p, h] = await Promise.allSettled([inflated, parsed, hashed]);
     // the parser's own error first: it read only what came before the inflater's failure, so it
     // failed earlier in the stream, as an unsplit scan would have; RingStopped only says that
@@ -308,7 +336,8 @@ export class ScanPool {
   }
 
   private spawn(): ScanWorker {
-    const w = new ScanWorker();
+    const w = early.shift() ?? new ScanWorker();
+    w.worker.ref();
     this.all.push(w);
     this.started++;
     return w;
