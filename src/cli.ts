@@ -1,7 +1,17 @@
-import type { CommandModule } from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { StrataError } from './util/errors.js';
 import { terminalText } from './util/terminal-text.js';
-import { startEarly } from './commands/early-start.js';
+import { inspectCommand } from './commands/inspect.js';
+import { lsCommand } from './commands/ls.js';
+import { packagesCommand } from './commands/packages.js';
+import { diffCommand } from './commands/diff.js';
+import { defaultCommand, exploreCommand } from './commands/explore.js';
+import { ciCommand } from './commands/ci.js';
+import { optimizeCommand } from './commands/optimize.js';
+import { dockerfileCommand } from './commands/dockerfile.js';
+import { auditCommand } from './commands/audit.js';
+import { workerCommand } from './commands/worker.js';
+import { unknownOptionMessage, withCommandTypos } from './commands/typos.js';
 
 /**
  * yargs-parser reads a lone `-` as an empty flag (the positional becomes ""), so `-` (an image on
@@ -16,28 +26,9 @@ function restoreStdinArg(args: Record<string, unknown>): void {
   }
 }
 
-/**
- * yargs and the commands, loaded after the scan workers have been started (commands/early-start.ts).
- * The named commands come first; a mistyped command is matched against their names (commands/typos.ts).
- */
-async function loadCommands() {
-  const [{ default: yargs }, inspect, ls, packages, diff, ci, optimize, dockerfile, audit, worker, explore, typos] = await Promise.all([
-    import('yargs'),
-    import('./commands/inspect.js'),
-    import('./commands/ls.js'),
-    import('./commands/packages.js'),
-    import('./commands/diff.js'),
-    import('./commands/ci.js'),
-    import('./commands/optimize.js'),
-    import('./commands/dockerfile.js'),
-    import('./commands/audit.js'),
-    import('./commands/worker.js'),
-    import('./commands/explore.js'),
-    import('./commands/typos.js'),
-  ]);
-  const named = [inspect.inspectCommand, ls.lsCommand, packages.packagesCommand, diff.diffCommand, ci.ciCommand, optimize.optimizeCommand, dockerfile.dockerfileCommand, audit.auditCommand, worker.workerCommand, explore.exploreCommand] as CommandModule<object, never>[];
-  return { yargs, named, defaultCommand: explore.defaultCommand, ...typos };
-}
+/** The named commands; a mistyped command is matched against their names (commands/typos.ts). */
+const commands = [inspectCommand, lsCommand, packagesCommand, diffCommand, ciCommand, optimizeCommand, dockerfileCommand, auditCommand, workerCommand, exploreCommand] as CommandModule<object, never>[];
+const commandNames = commands.map((c) => String(c.command).split(' ')[0]);
 
 /** Exit codes: 0 success, 1 policy failure (ci, diff --exit-code), 2 any error. */
 export async function main(argv: string[]): Promise<number> {
@@ -45,13 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(0); // `strata ls … | head`
   });
   try {
-    startEarly(argv);
-    const { yargs, named, defaultCommand, withCommandTypos, unknownOptionMessage } = await loadCommands();
-    const commandNames = named.map((c) => String(c.command).split(' ')[0]);
     const cli = yargs(argv.map((a) => (a === '-' ? STDIN_ARG : a)))
       .middleware(restoreStdinArg, true)
       .scriptName('strata');
-    for (const command of named) cli.command(command);
+    for (const command of commands) cli.command(command);
     await cli
       .command(withCommandTypos(defaultCommand, commandNames))
       .demandCommand(1, `name an image or a command: ${commandNames.join(', ')}`)

@@ -155,29 +155,6 @@ class ScanWorker {
   }
 }
 
-function defaultSize(): number {
-  return Math.max(1, Math.min(availableParallelism(), 4));
-}
-
-/** Workers started before any pool asked for one (prestartWorkers): the first pools take them. */
-const early: ScanWorker[] = [];
-
-/**
- * Starts two workers (one where the pool would have one) before the caller has loaded what it needs
- * for its first scan: a worker takes ~0.15 s to start, which the CLI's own loading then hides
- * (docs/performance.md). Workers no pool takes keep nothing alive and end after a few seconds.
- */
-export function prestartWorkers(): void {
-  for (let i = early.length; i < Math.min(2, defaultSize()); i++) {
-    const w = new ScanWorker();
-    w.worker.unref();
-    early.push(w);
-  }
-  setTimeout(() => {
-    for (const w of early.splice(0)) void w.worker.terminate();
-  }, 5000).unref();
-}
-
 export class ScanPool {
   private idle: ScanWorker[] = [];
   private all: ScanWorker[] = [];
@@ -197,7 +174,7 @@ export class ScanPool {
     return this.hashed;
   }
 
-  constructor(readonly size = defaultSize()) {}
+  constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
   /**
    * Scan a blob: its bytes, or the range of a local file that holds them (read by the worker).
@@ -336,8 +313,7 @@ export class ScanPool {
   }
 
   private spawn(): ScanWorker {
-    const w = early.shift() ?? new ScanWorker();
-    w.worker.ref();
+    const w = new ScanWorker();
     this.all.push(w);
     this.started++;
     return w;

@@ -10,10 +10,6 @@ import type { FileRange } from '../image/image.js';
 import type { ToWorker, FromWorker } from './scan-pool.js';
 
 const port = parentPort!;
-
-// What a scan loads first (scan-layer.ts: the XXH3 module and its WebAssembly), loaded while this
-// worker waits for its first task: a worker started early (prestartWorkers) has the time.
-void import('hash-wasm').then((m) => m.createXXHash128(), () => undefined);
 let queue: Buffer[] = [];
 let ended = false;
 let wake: (() => void) | null = null;
