@@ -32,7 +32,7 @@ export type FromWorker =
   | { type: 'ack'; id: number; bytes: number }
   | { type: 'done'; id: number; scan: LayerScan }
   | { type: 'digests'; id: number; digests: LayerDigests }
-  | { type: 'inflated'; id: number; blobSize: number; tarSize: number }
+  | { type: 'inflated'; id: number; blobSize: number }
   | { type: 'error'; id: number; message: string; known: boolean; stopped: boolean };
 
 const MAX_IN_FLIGHT = 16 * 1024 * 1024;
@@ -45,10 +45,8 @@ const SLOT_BYTES = OUT_BYTES;
 const BLOB_SLOTS = 4;
 const TAR_SLOTS = 16;
 
-interface Inflated {
-  blobSize: number;
-  tarSize: number;
-}
+/** An inflating worker's word that it wrote the last byte, and how many the blob had. */
+type Inflated = Extract<FromWorker, { type: 'inflated' }>;
 
 class ScanWorker {
   // A small young generation: parsing makes short-lived garbage per entry, and a large nursery per

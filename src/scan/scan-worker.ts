@@ -60,13 +60,11 @@ function inflate(id: number, range: FileRange, blob: ByteRing, tar: ByteRing): v
   const d = gzipDecoder()!; // the pool splits this way only where it exists (syncGzip)
   let fd: number | undefined;
   let blobSize = 0;
-  let tarSize = 0;
   let out = tar.slot();
   // each call inflates into a whole slot, as an unsplit scan's into its 1 MiB buffer: the same
   // pieces, so a corrupt stream fails at the same byte either way
   const drain = (): void => {
     for (let n = d.readInto(out); n; n = d.readInto(out)) {
-      tarSize += n;
       tar.commit(n);
       out = tar.slot();
     }
@@ -95,7 +93,7 @@ function inflate(id: number, range: FileRange, blob: ByteRing, tar: ByteRing): v
   }
   tar.end();
   blob.end();
-  port.postMessage({ type: 'inflated', id, blobSize, tarSize } satisfies FromWorker);
+  port.postMessage({ type: 'inflated', id, blobSize } satisfies FromWorker);
 }
 
 /**
