@@ -77,6 +77,7 @@ export function gzipDecoder(): SyncDecoder | null {
   };
 }
 
+/** The first n bytes of `out` (what read() gives), null when there are none. */
 function filled(out: Buffer, n: number): Buffer | null {
   return n ? out.subarray(0, n) : null;
 }
