@@ -6,7 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { refuses, succeeds } from './helpers/hostile.js';
@@ -157,6 +157,18 @@ test('an endless chunked blob stops at its declared size', async (t) => {
   const reg = await faulty(t, 'endless-blob');
   const l = reg.image.layers[0];
   t.is(await pullRefused(t, reg), `${layer0(reg)}: ${reg.host}: blob ${l.digest}: more bytes than the ${l.blob.length} the manifest declares`);
+});
+
+test('optimize pushing to a registry that never answers: no answer within --timeout, nothing left behind', async (t) => {
+  const reg = await faulty(t, 'silent');
+  const env = isolated(t);
+  const archive = await annotatedArchive(env.HOME, 'base:1');
+  const scratch = join(env.HOME, 'tmp');
+  mkdirSync(scratch);
+  const message = await refuses(t, ['optimize', archive, '-o', `docker://${reg.host}/slim:1`, '--timeout', String(TIMEOUT_S)], { env: { ...env, TMPDIR: scratch }, ms: BOUND_MS, notes: /^strata: the base annotation names base:1, / });
+  t.is(message, `registry ${reg.host}: no answer in ${TIMEOUT_S} s (--timeout)`);
+  t.true(reg.connections >= 1);
+  t.deepEqual(readdirSync(scratch), []); // the layers written for the push are gone
 });
 
 // --- no network from local input -------------------------------------------------------------

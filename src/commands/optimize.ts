@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { imageOptions, Loading, openForArgs, warn, wholeNumber, type ImageArgs } from './common.js';
+import { imageOptions, Loading, openForArgs, timeoutMs, warn, wholeNumber, type ImageArgs } from './common.js';
 import { loadConfig } from './config-file.js';
 import { chooseBase } from './base-choice.js';
 import { parseRef } from '../sources/resolve.js';
@@ -81,7 +81,7 @@ async function write(model: Parameters<typeof buildImage>[0], plan: Parameters<t
     const img = await buildImage(model, plan, args.compression, scratch, tty ? (done, total) => process.stderr.write(`\rwriting layers ${done}/${total}`) : undefined);
     if (tty) process.stderr.write('\r\x1b[K');
     // --username/--password-stdin name the input's registry login; a push uses the stored logins
-    if (target.kind === 'registry') await pushImage(img, target.ref, { insecure: args.insecure, onNote: warn });
+    if (target.kind === 'registry') await pushImage(img, target.ref, { insecure: args.insecure, timeoutMs: timeoutMs(args), onNote: warn });
     else await writeLocal(img, target);
     return img.layers.map((l) => l.size);
   } finally {

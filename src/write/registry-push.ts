@@ -13,13 +13,15 @@ import type { BuiltImage } from './build-image.js';
 
 export interface PushOptions {
   insecure?: boolean;
+  /** `--timeout`: how long an exchange may go without progress (the pull's deadline policy). */
+  timeoutMs?: number;
   onNote?: (msg: string) => void;
 }
 
 export async function pushImage(img: BuiltImage, refText: string, opts: PushOptions): Promise<void> {
   const ref = parseReference(refText);
   if (ref.digest) throw new StrataError(`-o docker://${refText}: push to a tag, not a digest (the manifest's digest is known only once written)`);
-  const client = registryClient(ref, { insecure: opts.insecure, onNote: opts.onNote }, true);
+  const client = registryClient(ref, { insecure: opts.insecure, timeoutMs: opts.timeoutMs, onNote: opts.onNote }, true);
   const done = new Set<string>();
   for (const l of img.layers) {
     if (done.has(l.digest)) continue;
