@@ -122,7 +122,7 @@ test('duplicates: each cause its own title and remedy', async (t) => {
 
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
-test('secrets in files packages ship are informational: forbid-secrets fails for /app only; text, JSON, SARIF', async (t) => {
+test('secrets in files packages ship are informational: forbid-secrets fails for /app only; text, JSON, SARIF, Markdown, JUnit', async (t) => {
   const d = tempDir(t);
   const [docKey, testKey, appKey] = [pem(), pem(), pem()];
   const body = (k: string) => k.split('\n')[1];
@@ -168,6 +168,18 @@ test('secrets in files packages ship are informational: forbid-secrets fails for
     ['layers/0/usr/share/doc/libnet-ssleay-perl/examples/server_key.pem', 'shipped-secret', 'note'],
     ['layers/1/app/deploy.pem', 'secret', 'error'],
   ]);
+
+  // Markdown and JUnit list the shipped files too, each once, beside forbid-secrets' verdict
+  const md = (await succeeds(t, ['ci', '--forbid-secrets', '--format', 'markdown', image], { ...bounds, code: 1 })).stdout;
+  const shippedMd = md.slice(md.indexOf('<summary>Informational'));
+  t.regex(shippedMd, /^- `\/usr\/share\/doc\/libnet-ssleay-perl\/examples\/server_key\.pem` private key[^\n]*: a package's documentation \(\/usr\/share\/doc\)$/m);
+  t.regex(shippedMd, /^- `\/usr\/lib\/python3\/dist-packages\/foo\/tests\/client\.key` .*: a Python package's test suite$/m);
+  t.false(shippedMd.includes('/app/deploy.pem'));
+  const junit = (await succeeds(t, ['ci', '--forbid-secrets', '--format', 'junit', image], { ...bounds, code: 1 })).stdout;
+  const secretsCase = junit.slice(junit.indexOf('name="forbid-secrets"'), junit.indexOf('</testcase>', junit.indexOf('name="forbid-secrets"')));
+  t.regex(secretsCase, /<failure [^>]*>[^<]*\/app\/deploy\.pem/);
+  t.regex(secretsCase, /<system-out>Informational: secret-looking files that packages ship \(not counted by forbid-secrets\)\n\/usr\/lib\/python3\/dist-packages\/foo\/tests\/client\.key {2}[^\n]*\n\/usr\/share\/doc\/libnet-ssleay-perl\/examples\/server_key\.pem {2}[^<]*<\/system-out>/);
+  t.is(junit.split('<system-out>').length, 2); // on forbid-secrets' case only
 
   const text = (await succeeds(t, ['inspect', image], bounds)).stdout;
   t.regex(text, /secrets {7}1\n/);

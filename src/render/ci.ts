@@ -81,12 +81,17 @@ export function renderCiText(report: CiReport, width = 100): string {
       row('fix', wrapWords(o.remedy ?? '', w));
     }
   }
-  if (r.risks.shipped.length && r.rules.some((x) => x.rule === 'forbid-secrets')) {
-    lines.push('', 'Informational: secret-looking files that packages ship (not counted by forbid-secrets)');
-    for (const s of r.risks.shipped) lines.push(`  ${truncate(`${s.path}  ${s.description}: ${s.shippedBy.reason}`, width - 2)}`);
+  if (listsShipped(r)) {
+    lines.push('', SHIPPED_TITLE);
+    for (const s of r.risks.shipped) lines.push(`  ${truncate(shippedText(s), width - 2)}`);
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** forbid-secrets leaves out what packages ship; every format lists those files beside its verdict. */
+const listsShipped = (r: CiReport) => r.risks.shipped.length > 0 && r.rules.some((x) => x.rule === 'forbid-secrets');
+const SHIPPED_TITLE = 'Informational: secret-looking files that packages ship (not counted by forbid-secrets)';
+const shippedText = (s: CiReport['risks']['shipped'][number]) => `${s.path}  ${s.description}: ${s.shippedBy.reason}`;
 
 const ICON: Record<Status, string> = { pass: '✅ PASS', warn: '⚠️ WARN', fail: '❌ FAIL', error: '⛔ ERROR' };
 
@@ -103,6 +108,11 @@ export function renderCiMarkdown(r: CiReport): string {
       if (o.removedBy !== null) out.push(`   - hidden by: layer ${o.removedBy}${o.removedByInstruction ? ` ${markdownCode(truncate(o.removedByInstruction, 200))}` : ''}`);
       if (o.remedy) out.push(`   - fix: ${markdownText(o.remedy)}`);
     }
+    out.push('', '</details>');
+  }
+  if (listsShipped(r)) {
+    out.push('', `<details><summary>${markdownText(SHIPPED_TITLE)}</summary>`, '');
+    for (const s of r.risks.shipped) out.push(`- ${markdownCode(s.path)} ${markdownText(`${s.description}: ${s.shippedBy.reason}`)}`);
     out.push('', '</details>');
   }
   return `${out.join('\n')}\n`;
@@ -125,7 +135,8 @@ export function renderCiJunit(report: CiReport): string {
     const detail = escapeMarkup([`${x.message} (${x.origin})`, ...x.offenders.map(offenderText)].join('\n'));
     if (x.status === 'fail') out.push(`      <failure type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</failure>`);
     if (x.status === 'error') out.push(`      <error type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</error>`);
-    if (x.status === 'warn') out.push(`      <system-out>WARN ${detail}</system-out>`);
+    const notes = [...(x.status === 'warn' ? [`WARN ${detail}`] : []), ...(x.rule === 'forbid-secrets' && listsShipped(r) ? [escapeMarkup([SHIPPED_TITLE, ...r.risks.shipped.map(shippedText)].join('\n'))] : [])];
+    if (notes.length) out.push(`      <system-out>${notes.join('\n')}</system-out>`);
     out.push('    </testcase>');
   }
   out.push('  </testsuite>', '</testsuites>');
