@@ -135,7 +135,9 @@ export function renderCiJunit(report: CiReport): string {
     const detail = escapeMarkup([`${x.message} (${x.origin})`, ...x.offenders.map(offenderText)].join('\n'));
     if (x.status === 'fail') out.push(`      <failure type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</failure>`);
     if (x.status === 'error') out.push(`      <error type="${escapeMarkup(x.rule)}" message="${escapeMarkup(x.message)}">${detail}</error>`);
-    const notes = [...(x.status === 'warn' ? [`WARN ${detail}`] : []), ...(x.rule === 'forbid-secrets' && listsShipped(r) ? [escapeMarkup([SHIPPED_TITLE, ...r.risks.shipped.map(shippedText)].join('\n'))] : [])];
+    const notes: string[] = [];
+    if (x.status === 'warn') notes.push(`WARN ${detail}`);
+    if (x.rule === 'forbid-secrets' && listsShipped(r)) notes.push(escapeMarkup([SHIPPED_TITLE, ...r.risks.shipped.map(shippedText)].join('\n')));
     if (notes.length) out.push(`      <system-out>${notes.join('\n')}</system-out>`);
     out.push('    </testcase>');
   }
