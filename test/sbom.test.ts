@@ -133,6 +133,9 @@ test('purls: any input gives a canonical purl that parses back to its version', 
 test('purls: a blank or ill-formed name still gives a purl; `%` and `:` escaped as the spec wants', (t) => {
   t.is(purlOf({ ecosystem: 'deb', name: '  ', version: '1' }, null), 'pkg:deb/debian/%EF%BF%BD@1');
   t.is(purlOf({ ecosystem: 'npm', name: 'a\uD800b', version: '1' }, null), 'pkg:npm/a%EF%BF%BDb@1');
+  // a scope whose name is blank (packageurl-js would trim it to nothing and throw): one name
+  t.is(purlOf({ ecosystem: 'npm', name: '@a/ ', version: '' }, null), 'pkg:npm/%40a%2F');
+  t.is(purlOf({ ecosystem: 'npm', name: '@ /x', version: '1' }, null), 'pkg:npm/%40%20%2Fx@1');
   t.is(purlOf({ ecosystem: 'deb', name: "it's(1)!*", version: '100%:1', arch: '%~:' }, null), 'pkg:deb/debian/it%27s%281%29%21%2A@100%25:1?arch=%25~:');
 });
 
@@ -214,6 +217,7 @@ function hostileReport(): PackagesReport {
     row({ ecosystem: 'deb', name: '', version: '', license: '   ' }, null),
     row({ ecosystem: 'npm', name: 'a\uD800b', version: '9'.repeat(5000), license: `${'('.repeat(20_000)}MIT${')'.repeat(20_000)}` }, null, { createdBy: 'RUN '.repeat(2000) }),
     row({ ecosystem: 'pypi', name: '../../etc/passwd', version: '1 2', license: 'Licence: see "COPYING"\n\tand more' }, null),
+    row({ ecosystem: 'npm', name: '@a/ ', version: '' }, null), // a blank name after the scope
   ];
   return r;
 }
@@ -322,7 +326,8 @@ test('CycloneDX: hostile names, versions and licenses stay valid', async (t) => 
   const json = cycloneDxOf(hostileReport(), CDX_OPTS);
   t.deepEqual(await cdxProblems(json), []);
   const bom = JSON.parse(json) as CdxBom;
-  t.is(bom.components.length, 3); // no distro: no operating-system component
+  t.is(bom.components.length, 4); // no distro: no operating-system component
+  t.is(bom.components[3]!.purl, 'pkg:npm/%40a%2F'); // `@a/ `: no blank name after the scope
   t.is(bom.components[0]!.licenses, undefined); // a blank license is none
   t.is(bom.components[1]!.version!.length, 1024); // the schema's maxLength
   t.deepEqual(bom.components[1]!.licenses, [{ license: { name: `${'('.repeat(20_000)}MIT${')'.repeat(20_000)}`, acknowledgement: 'declared' } }]);
@@ -463,7 +468,7 @@ test('SPDX: deterministic when given namespace and time; a new namespace each ru
 test('SPDX: hostile names, versions and licenses stay valid', (t) => {
   const doc = JSON.parse(spdxOf(hostileReport(), { toolVersion: '0.1.0' })) as SpdxDoc;
   t.deepEqual(spdxProblems(doc), []);
-  t.is(doc.packages.length, 4);
+  t.is(doc.packages.length, 5);
   t.regex(doc.documentNamespace, /^https:\/\/strata\.invalid\/spdx\/weird-ref-/);
   t.is(doc.packages[1]!.SPDXID, 'SPDXRef-Package-deb--');
 });

@@ -28,8 +28,9 @@ export function purlOf(p: Pick<PackageEntry, 'ecosystem' | 'name' | 'version' | 
       // PEP 503 normalization, as the pypi definition asks (packageurl-js only maps `_` to `-`).
       return build('pypi', undefined, name.toLowerCase().replace(/[-_.]+/g, '-'), version, {});
     case 'npm': {
+      // `@scope/name` when both parts survive packageurl-js's trimming; anything else is one name
       const slash = name.indexOf('/');
-      const scoped = name.startsWith('@') && slash > 1 && slash < name.length - 1;
+      const scoped = name.startsWith('@') && slash > 1 && name.slice(1, slash).trim() !== '' && name.slice(slash + 1).trim() !== '';
       return scoped ? build('npm', name.slice(0, slash), name.slice(slash + 1), version, {}) : build('npm', undefined, name, version, {});
     }
     case 'deb':
