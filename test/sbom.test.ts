@@ -9,19 +9,13 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { ValidateFunction } from 'ajv';
-import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import { purlOf } from '../src/analyze/packages/purl.js';
 import type { Distro, PackageEntry, PackageRow, PackagesReport } from '../src/analyze/packages/types.js';
 import { cycloneDxOf } from '../src/render/sbom/cyclonedx.js';
+import { cdxProblems, spdxProblems, type SpdxDoc, type SpdxPackage } from './helpers/sbom-checks.js';
 import { spdxExpressionOf, spdxOf } from '../src/render/sbom/spdx.js';
 
-const require = createRequire(import.meta.url);
-const Ajv = require('ajv') as typeof import('ajv').default;
-const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
 
 const seed = process.env.STRATA_FUZZ_SEED ? Number(process.env.STRATA_FUZZ_SEED) : Date.now() % 2 ** 31;
 
@@ -242,14 +236,6 @@ interface CdxBom {
   components: CdxComponent[];
 }
 
-const cdxValidator = new Validation.JsonStrictValidator(Spec.Version.v1dot6);
-
-/** The schema's complaints (none: valid). */
-async function cdxProblems(json: string): Promise<string[]> {
-  const errors = await cdxValidator.validate(json);
-  return errors === null ? [] : (errors as { instancePath: string; message?: string }[]).map((e) => `${e.instancePath} ${e.message}`);
-}
-
 const CDX_OPTS = { toolVersion: '0.1.0', serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79', timestamp: '2024-06-01T12:00:00.000Z' };
 
 test('CycloneDX: valid 1.6, the image as a container, one library per package', async (t) => {
@@ -345,65 +331,6 @@ test('CycloneDX: the validator rejects a broken BOM', async (t) => {
 });
 
 // ---- SPDX --------------------------------------------------------------------------------------
-
-interface SpdxPackage {
-  name: string;
-  SPDXID: string;
-  versionInfo?: string;
-  description?: string;
-  licenseDeclared: string;
-  licenseComments?: string;
-  sourceInfo?: string;
-  primaryPackagePurpose: string;
-  externalRefs?: { referenceCategory: string; referenceType: string; referenceLocator: string }[];
-  annotations?: { comment: string; annotator: string; annotationDate: string }[];
-}
-interface SpdxDoc {
-  spdxVersion: string;
-  dataLicense: string;
-  SPDXID: string;
-  name: string;
-  documentNamespace: string;
-  creationInfo: { creators: string[]; created: string };
-  packages: SpdxPackage[];
-  relationships: { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }[];
-}
-
-let spdxSchema: ValidateFunction | undefined;
-
-/** What the schema and the rules it cannot state (shared/schemas/README.md) find wrong with `doc`. */
-function spdxProblems(doc: unknown): string[] {
-  if (!spdxSchema) {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(ajv);
-    spdxSchema = ajv.compile(JSON.parse(readFileSync(new URL('../../testdata/schemas/spdx-2.3.schema.json', import.meta.url), 'utf8')) as object);
-  }
-  if (!spdxSchema(doc)) return (spdxSchema.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-  const d = doc as SpdxDoc;
-  const problems: string[] = [];
-  if (!/^[a-z][a-z0-9+.-]*:[^#\s]+$/i.test(d.documentNamespace ?? '')) problems.push(`documentNamespace ${d.documentNamespace}: not a URI without #`);
-  if (d.dataLicense !== 'CC0-1.0') problems.push(`dataLicense ${d.dataLicense}`);
-  if (d.SPDXID !== 'SPDXRef-DOCUMENT') problems.push(`document SPDXID ${d.SPDXID}`);
-  const ids = [d.SPDXID, ...d.packages.map((p) => p.SPDXID)];
-  for (const id of ids) if (!/^SPDXRef-[\da-zA-Z.-]+$/.test(id)) problems.push(`SPDXID ${id}: malformed`);
-  if (new Set(ids).size !== ids.length) problems.push('SPDXIDs not unique');
-  const known = new Set(ids);
-  for (const r of d.relationships) if (!known.has(r.spdxElementId) || !known.has(r.relatedSpdxElement)) problems.push(`relationship to an unknown element: ${JSON.stringify(r)}`);
-  if (!d.relationships.some((r) => r.spdxElementId === 'SPDXRef-DOCUMENT' && r.relationshipType === 'DESCRIBES')) problems.push('no DESCRIBES');
-  for (const p of d.packages) {
-    for (const ref of p.externalRefs ?? []) {
-      try {
-        PackageURL.fromString(ref.referenceLocator);
-      } catch {
-        problems.push(`${p.SPDXID}: purl ${ref.referenceLocator} does not parse`);
-      }
-    }
-    if (p.licenseDeclared !== 'NOASSERTION' && (spdxExpressionOf(p.licenseDeclared) !== p.licenseDeclared || p.licenseDeclared.includes('LicenseRef-'))) {
-      problems.push(`${p.SPDXID}: licenseDeclared ${p.licenseDeclared} is no SPDX expression of the license list`);
-    }
-  }
-  return problems;
-}
 
 const SPDX_OPTS = { toolVersion: '0.1.0', namespace: 'https://strata.invalid/spdx/app-1', created: '2024-06-01T12:00:00.123Z' };
 
