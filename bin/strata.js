@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Launcher: the TypeScript is compiled to dist/ by `npm install` (prepare) or `npm run build`.
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync } from 'node:fs';
+import module from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = new URL('../dist/src/cli.js', import.meta.url);
@@ -8,5 +10,32 @@ if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write('strata: not built yet: run `npm install` (or `npm run build`) in the strata checkout\n');
   process.exit(2);
 }
+
+/**
+ * Node >= 22.1 keeps V8's compiled code of the modules on disk: 0.04 s of every start
+ * (docs/performance.md#startup). It goes in strata's cache directory, in a directory only this
+ * user can write (never a shared temporary one, where another user could plant code), and nowhere
+ * under --no-cache. The directory is made here first, by strata's own makeDir: Node's recursive
+ * mkdir, which enableCompileCache uses, never returns under /proc (util/make-dir.ts).
+ */
+async function keepCompiledCode(argv, env) {
+  if (typeof module.enableCompileCache !== 'function' || env.STRATA_NO_CACHE || argv.includes('--no-cache')) return;
+  const flag = argv.findIndex((a) => a === '--cache-dir' || a.startsWith('--cache-dir='));
+  const [{ defaultCacheDir }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
+  const root = flag < 0 ? (env.STRATA_CACHE_DIR ?? defaultCacheDir(env)) : argv[flag].includes('=') ? argv[flag].slice('--cache-dir='.length) : argv[flag + 1];
+  if (!root) return;
+  const dir = join(root, 'compiled');
+  try {
+    await makeDir(dir);
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return; // no cache of compiled code, as with none of anything else
+  }
+  module.enableCompileCache(dir);
+}
+
+await keepCompiledCode(process.argv.slice(2), process.env);
 const { main } = await import(cli.href);
 process.exitCode = await main(process.argv.slice(2));
