@@ -21,8 +21,8 @@ if (!existsSync(fileURLToPath(cli))) {
 async function keepCompiledCode(argv, env) {
   if (typeof module.enableCompileCache !== 'function' || env.STRATA_NO_CACHE || argv.includes('--no-cache')) return;
   const flag = argv.findIndex((a) => a === '--cache-dir' || a.startsWith('--cache-dir='));
-  const [{ defaultCacheDir }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
-  const root = flag < 0 ? (env.STRATA_CACHE_DIR ?? defaultCacheDir(env)) : argv[flag].includes('=') ? argv[flag].slice('--cache-dir='.length) : argv[flag + 1];
+  const [{ cacheRoot }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
+  const root = cacheRoot(flag < 0 ? undefined : argv[flag].includes('=') ? argv[flag].slice('--cache-dir='.length) : argv[flag + 1], env);
   if (!root) return;
   const dir = join(root, 'compiled');
   try {

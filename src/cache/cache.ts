@@ -19,6 +19,11 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'strata');
 }
 
+/** The cache root: `--cache-dir`, else $STRATA_CACHE_DIR, else the default (the CLI and its launcher). */
+export function cacheRoot(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? env.STRATA_CACHE_DIR ?? defaultCacheDir(env);
+}
+
 const cacheable = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export class BlobCache {

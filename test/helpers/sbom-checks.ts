@@ -9,6 +9,9 @@ import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import { spdxExpressionOf } from '../../src/render/sbom/spdx.js';
 
+/** A purl in the spec's canonical form: only letters, digits, `._~-`, `:` and the separators bare. */
+export const CANONICAL_PURL = /^pkg:[a-z]+\/(?:[A-Za-z0-9._~:/@?=&-]|%[0-9A-F]{2})+$/;
+
 const require = createRequire(import.meta.url);
 const Ajv = require('ajv') as typeof import('ajv').default;
 const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
