@@ -8,6 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { createElement } from 'react';
 import { render } from 'ink-testing-library';
 import { tempDir, writeOciLayout, type ImageSpec } from './helpers/image-builder.js';
@@ -174,6 +175,26 @@ test('ci: text, Markdown, JUnit and JSON of the same failing gate', async (t) =>
 
   const report = JSON.parse(json.stdout) as { offenders: { files: { path: string }[] }[] };
   t.true(report.offenders.some((o) => o.files.some((f) => f.path.endsWith(`bell${GLOBBED}`))), 'JSON keeps the raw path');
+});
+
+test('ci: the informational files packages ship, named with control bytes and HTML, escaped in Markdown and JUnit', async (t) => {
+  const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const doc = 'usr/share/doc/libpkg/examples';
+  const { dir: root, cleanup } = tempDir();
+  t.teardown(cleanup);
+  writeOciLayout(join(root, 'shipped'), {
+    images: [{ layers: [{ entries: [dir('usr'), dir('usr/share'), dir('usr/share/doc'), dir('usr/share/doc/libpkg'), dir(doc), file(`${doc}/key${GLOBBED}.pem`, key), file(`${doc}/${IMG}.pem`, key)] }] }],
+  });
+  const run = (format: string) => succeeds(t, ['ci', join(root, 'shipped'), '--forbid-secrets', '--format', format], { ...BOUNDS, secrets: [key.split('\n')[1]] });
+  const [md, junit] = await Promise.all([run('markdown'), run('junit')]);
+  const shipped = md.stdout.slice(md.stdout.indexOf('<summary>Informational'));
+  t.true(shipped.includes(`\`/${doc}/key${GLOBBED_SHOWN}.pem\``), md.stdout);
+  t.false(withoutCode(shipped).includes('<img'), 'the image\'s HTML reached the Markdown');
+  t.true(shipped.includes(`\`/${doc}/${IMG}.pem\``), 'the HTML-looking name is a code span');
+  t.is(shipped.split('\n').filter((l) => l.startsWith('- ')).length, 2, 'one line per file');
+  t.is(/[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u.exec(junit.stdout), null);
+  t.true(junit.stdout.includes(`/${doc}/key${GLOBBED_SHOWN}.pem`), junit.stdout);
+  t.false(junit.stdout.includes('<img'), 'markup escaped');
 });
 
 test('optimize --dry-run: dropped paths escaped', async (t) => {
