@@ -19,9 +19,10 @@ if (!existsSync(fileURLToPath(cli))) {
  * mkdir, which enableCompileCache uses, never returns under /proc (util/make-dir.ts).
  */
 async function keepCompiledCode(argv, env) {
-  if (typeof module.enableCompileCache !== 'function' || env.STRATA_NO_CACHE || argv.includes('--no-cache')) return;
+  if (typeof module.enableCompileCache !== 'function') return;
+  const [{ cacheOff, cacheRoot }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
+  if (cacheOff(cacheFlag(argv), env)) return;
   const flag = argv.findIndex((a) => a === '--cache-dir' || a.startsWith('--cache-dir='));
-  const [{ cacheRoot }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
   const root = cacheRoot(flag < 0 ? undefined : argv[flag].includes('=') ? argv[flag].slice('--cache-dir='.length) : argv[flag + 1], env);
   if (!root) return;
   const dir = join(root, 'compiled');
@@ -34,6 +35,18 @@ async function keepCompiledCode(argv, env) {
     return; // no cache of compiled code, as with none of anything else
   }
   module.enableCompileCache(dir);
+}
+
+/** `--cache`/`--no-cache` as yargs reads them (`--cache=false`, `--cache false`; the last one wins), before yargs is loaded. */
+function cacheFlag(argv) {
+  let flag;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i];
+    if (a === '--no-cache') flag = false;
+    else if (a === '--cache=false' || a === '--cache=true') flag = a === '--cache=true';
+    else if (a === '--cache') flag = argv[i + 1] !== 'false';
+  }
+  return flag;
 }
 
 await keepCompiledCode(process.argv.slice(2), process.env);

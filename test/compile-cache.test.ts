@@ -51,11 +51,19 @@ test('a cache root it cannot make (under /proc: Node\'s own mkdir would spin for
   t.is(compiled(shared), 0);
 });
 
-test('no compiled code is kept under --no-cache or STRATA_NO_CACHE', async (t) => {
+test('no compiled code is kept under --no-cache or STRATA_NO_CACHE, unless --cache comes after', async (t) => {
   const a = dir(t);
   t.is((await runStrata(['inspect', IMAGE, '--no-cache', '--cache-dir', a], { env: { STRATA_NO_CACHE: '' } })).code, 0);
   t.false(existsSync(join(a, 'compiled')));
   const b = dir(t);
   t.is((await runStrata(['inspect', IMAGE, '--cache-dir', b], { env: { STRATA_NO_CACHE: '1' } })).code, 0);
   t.false(existsSync(join(b, 'compiled')));
+  // --cache overrides STRATA_NO_CACHE here as it does for every other cache (the last flag wins)
+  const c = dir(t);
+  t.is((await runStrata(['inspect', IMAGE, '--no-cache', '--cache', '--cache-dir', c], { env: { STRATA_NO_CACHE: '1' } })).code, 0);
+  t.true(existsSync(join(c, 'layers')));
+  t.is(compiled(c) > 0, supported);
+  const d = dir(t);
+  t.is((await runStrata(['inspect', IMAGE, '--cache', 'false', '--cache-dir', d], { env: { STRATA_NO_CACHE: '' } })).code, 0);
+  t.false(existsSync(join(d, 'compiled')));
 });

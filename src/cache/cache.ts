@@ -24,6 +24,11 @@ export function cacheRoot(flag: string | undefined, env: NodeJS.ProcessEnv): str
   return flag ?? env.STRATA_CACHE_DIR ?? defaultCacheDir(env);
 }
 
+/** No cache: `--no-cache`, else STRATA_NO_CACHE unless `--cache` says otherwise (the CLI and its launcher). */
+export function cacheOff(flag: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
+  return flag === false || (flag === undefined && !!env.STRATA_NO_CACHE);
+}
+
 const cacheable = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 export class BlobCache {

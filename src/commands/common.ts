@@ -12,7 +12,7 @@ import type { LayerScan } from '../scan/scan-layer.js';
 import { parsePlatform } from '../image/platform.js';
 import { StrataError } from '../util/errors.js';
 import { parseSize } from '../util/units.js';
-import { cacheRoot } from '../cache/cache.js';
+import { cacheOff, cacheRoot } from '../cache/cache.js';
 import { LayerCache } from '../cache/layer-cache.js';
 import { join } from 'node:path';
 import { access, constants } from 'node:fs/promises';
@@ -100,7 +100,7 @@ export interface CacheChoice {
 
 export async function cacheChoice(args: Pick<ImageArgs, 'cache' | 'cacheDir' | 'cacheMax'>, note?: (msg: string) => void): Promise<CacheChoice> {
   const choice = {
-    off: args.cache === false || (args.cache === undefined && !!process.env.STRATA_NO_CACHE),
+    off: cacheOff(args.cache, process.env),
     root: cacheRoot(args.cacheDir, process.env),
     maxBytes: parseSize(args.cacheMax ?? process.env.STRATA_CACHE_MAX ?? '10GiB', '--cache-max'),
   };
