@@ -45,7 +45,6 @@ export function gzipDecoder(): SyncDecoder | null {
   const state = z._writeState;
   if (typeof handle?.writeSync !== 'function' || !(state instanceof Uint32Array)) return null;
   z.on('error', () => undefined); // errors are read from z.errored right after each call
-  const out = Buffer.allocUnsafe(OUT_BYTES);
   let input: Buffer = EMPTY;
   let inOff = 0;
   let flush: number = constants.Z_NO_FLUSH;
@@ -73,13 +72,21 @@ export function gzipDecoder(): SyncDecoder | null {
       write(EMPTY);
     },
     readInto,
-    read: () => filled(out, readInto(out)),
+    read: reusing(OUT_BYTES, readInto),
   };
 }
 
-/** The first n bytes of `out` (what read() gives), null when there are none. */
-function filled(out: Buffer, n: number): Buffer | null {
-  return n ? out.subarray(0, n) : null;
+/**
+ * read() over readInto(): into one buffer, made on the first read (a split scan's inflater only
+ * ever calls readInto, into shared memory), and the first n bytes of it, null when there are none.
+ */
+function reusing(bytes: number, readInto: (dst: Buffer) => number): () => Buffer | null {
+  let out: Buffer | undefined;
+  return () => {
+    out ??= Buffer.allocUnsafe(bytes);
+    const n = readInto(out);
+    return n ? out.subarray(0, n) : null;
+  };
 }
 
 interface DCtx {
@@ -92,7 +99,6 @@ const require = createRequire(import.meta.url);
 export function zstdDecoder(): SyncDecoder {
   const binding = require('zstd-napi/binding') as { DCtx: new () => DCtx; dStreamOutSize(): number };
   const dctx = new binding.DCtx();
-  const out = Buffer.allocUnsafe(binding.dStreamOutSize());
   let src: Buffer = EMPTY;
   let more = false;
   let inFrame = false;
@@ -105,7 +111,7 @@ export function zstdDecoder(): SyncDecoder {
       if (inFrame) throw new Error('Stream ended in middle of compressed data frame');
     },
     readInto,
-    read: () => filled(out, readInto(out)),
+    read: reusing(binding.dStreamOutSize(), readInto),
   };
   function readInto(dst: Buffer): number {
     while (more) {
