@@ -5,8 +5,9 @@
  * asked (`optimize --base-from-registry`).
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { refuses, succeeds } from './helpers/hostile.js';
@@ -169,6 +170,35 @@ test('optimize pushing to a registry that never answers: no answer within --time
   t.is(message, `registry ${reg.host}: no answer in ${TIMEOUT_S} s (--timeout)`);
   t.true(reg.connections >= 1);
   t.deepEqual(readdirSync(scratch), []); // the layers written for the push are gone
+});
+
+// --- pushes: the upload's Location ------------------------------------------------------------
+
+test("a blob upload whose Location is another origin: the blobs go there, the registry's token stays behind", async (t) => {
+  const reg = await faulty(t, 'upload-elsewhere');
+  const r = await succeeds(t, ['optimize', 'testdata/tiny-commit.docker.tar', '-o', `docker://${reg.host}/slim:1`, '--timeout', String(TIMEOUT_S)], { env: isolated(t), ms: BOUND_MS, secrets: [reg.token] });
+  t.regex(r.stdout, /Wrote docker:\/\//);
+  const registryPort = Number(reg.host.split(':')[1]);
+  const uploads = reg.seen.filter((s) => s.port !== registryPort);
+  t.true(uploads.length >= 2, 'the layers and the config were uploaded');
+  t.true(uploads.every((s) => s.method === 'PUT' && s.path.startsWith('/upload/')));
+  t.deepEqual(uploads.filter((s) => s.authorization !== undefined), []);
+  // the registry itself had the token for the upload POSTs and the manifest
+  t.true(reg.seen.some((s) => s.port === registryPort && s.method === 'PUT' && s.path === '/v2/slim/manifests/1' && s.authorization === `Bearer ${reg.token}`));
+});
+
+test('a blob upload from an HTTPS registry to a plain-HTTP Location is refused before a byte is sent', async (t) => {
+  const env = isolated(t);
+  const keyFile = join(env.HOME, 'tls.key');
+  const certFile = join(env.HOME, 'tls.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const reg = await startFaultRegistry('upload-elsewhere', { key: readFileSync(keyFile), cert: readFileSync(certFile) });
+  t.teardown(() => reg.stop());
+  const message = await refuses(t, ['optimize', 'testdata/tiny-commit.docker.tar', '-o', `docker://${reg.host}/slim:1`, '--timeout', String(TIMEOUT_S)], { env: { ...env, NODE_EXTRA_CA_CERTS: certFile }, ms: BOUND_MS, secrets: [reg.token] });
+  t.regex(message, new RegExp(`^${esc(reg.host)}/slim: upload of blob sha256:[0-9a-f]{64}: refusing to leave HTTPS for http://127\\.0\\.0\\.1:\\d+$`));
+  const registryPort = Number(reg.host.split(':')[1]);
+  t.deepEqual(reg.seen.filter((s) => s.port !== registryPort), []);
+  t.true(reg.seen.some((s) => s.method === 'POST'), 'the upload was started over HTTPS');
 });
 
 // --- no network from local input -------------------------------------------------------------

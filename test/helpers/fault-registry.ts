@@ -3,9 +3,11 @@
  * image as `app:1` (and by digest) behind anonymous Bearer tokens, and misbehaves in the one way a
  * test names: silence, stalled or trickled bodies, endless 429/503, bad tokens, redirects to a second
  * loopback port (recording which requests carried Authorization), redirect loops, lying
- * Content-Length, bytes that do not match their digest, oversized or endless bodies.
+ * Content-Length, bytes that do not match their digest, oversized or endless bodies, blob uploads
+ * sent elsewhere. With `tls`, the registry port speaks HTTPS (the storage port stays plain HTTP).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { buildImage, type BuiltImage } from './image-builder.js';
 import { file } from './tar-writer.js';
@@ -43,7 +45,9 @@ export type Fault =
   /** a chunked manifest that never ends */
   | 'endless-manifest'
   /** a chunked layer blob that never ends */
-  | 'endless-blob';
+  | 'endless-blob'
+  /** pushes accepted; each blob upload's Location is on the storage port (another origin) */
+  | 'upload-elsewhere';
 
 export interface Seen {
   port: number;
@@ -66,7 +70,7 @@ export interface FaultRegistry {
 const TOKEN = 'fault-registry-token.v1';
 const BIG = 64 * 1024;
 
-export async function startFaultRegistry(fault: Fault): Promise<FaultRegistry> {
+export async function startFaultRegistry(fault: Fault, tls?: { key: Buffer; cert: Buffer }): Promise<FaultRegistry> {
   const image = buildImage({ layers: [{ entries: [file('hello.txt', 'hello from the fault registry\n')] }] });
   const blobs = new Map<string, Buffer>([[image.configDigest, image.config], ...image.layers.map((l) => [l.digest, l.blob] as [string, Buffer])]);
   const sockets = new Set<net.Socket>();
@@ -85,6 +89,10 @@ export async function startFaultRegistry(fault: Fault): Promise<FaultRegistry> {
 
   const storage = http.createServer((req, res) => {
     reg.seen.push({ port: (storage.address() as net.AddressInfo).port, method: req.method!, path: req.url!, authorization: req.headers.authorization });
+    if (req.method === 'PUT' && req.url!.startsWith('/upload/')) {
+      req.resume().on('end', () => res.writeHead(201, { 'Content-Length': 0 }).end());
+      return;
+    }
     serveContent(req.url!, res);
   });
 
@@ -116,12 +124,20 @@ export async function startFaultRegistry(fault: Fault): Promise<FaultRegistry> {
       return;
     }
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
-      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${reg.host}/token",service="fault"`, 'Content-Type': 'application/json' })
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="${tls ? 'https' : 'http'}://${reg.host}/token",service="fault"`, 'Content-Type': 'application/json' })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}');
       return;
     }
     if (path === '/v2/') {
       res.writeHead(200, { 'Content-Length': 2 }).end('{}');
+      return;
+    }
+    if (fault === 'upload-elsewhere' && req.method !== 'GET') {
+      req.resume();
+      if (req.method === 'HEAD') res.writeHead(404).end();
+      else if (req.method === 'POST' && /\/blobs\/uploads\/$/.test(path)) res.writeHead(202, { Location: `http://127.0.0.1:${(storage.address() as net.AddressInfo).port}/upload/${reg.seen.length}`, 'Content-Length': 0 }).end();
+      else if (req.method === 'PUT' && path.includes('/manifests/')) req.on('end', () => res.writeHead(201, { 'Content-Length': 0 }).end());
+      else res.writeHead(405, { 'Content-Length': 0 }).end();
       return;
     }
     const isManifest = path.includes('/manifests/');
@@ -184,7 +200,7 @@ export async function startFaultRegistry(fault: Fault): Promise<FaultRegistry> {
   };
 
   // silence needs a bare TCP server: an HTTP one would answer a TLS handshake with a 400 at once
-  const server = fault === 'silent' ? net.createServer(() => undefined) : http.createServer(handle);
+  const server = fault === 'silent' ? net.createServer(() => undefined) : tls ? https.createServer(tls, handle) : http.createServer(handle);
   server.on('connection', (s: net.Socket) => {
     reg.connections++;
     sockets.add(s);

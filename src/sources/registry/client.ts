@@ -85,12 +85,16 @@ export class RegistryClient {
   async request(path: string, init: Omit<RequestInit, 'authorization'>, what: string): Promise<Response> {
     if (!this.base) await this.ping();
     const url = new URL(path, this.base);
+    // A URL the registry gave (an upload's Location) goes by the rules of a redirect (http.ts follow):
+    // never from HTTPS down to HTTP, and the credentials only to the registry's own origin.
+    if (this.base!.protocol === 'https:' && url.protocol !== 'https:') throw new StrataError(`${this.registry}/${this.repository}: ${what}: refusing to leave HTTPS for ${url.protocol}//${url.host}`);
+    const own = url.origin === this.base!.origin;
     for (let tries = 0; ; tries++) {
-      const authorization = await this.auth.header(this.scope);
+      const authorization = own ? await this.auth.header(this.scope) : undefined;
       const res = await this.http.send(url, { ...init, authorization });
       if (res.status !== 401 && res.status !== 403) return res;
       discard(res);
-      if (res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, authorization))) continue;
+      if (own && res.status === 401 && tries < 3 && (await this.auth.challenge(res.headers['www-authenticate'], this.scope, authorization))) continue;
       throw await this.auth.refusal(res.status, what);
     }
   }
