@@ -20,14 +20,14 @@ if (!existsSync(fileURLToPath(cli))) {
  */
 async function keepCompiledCode(argv, env) {
   if (typeof module.enableCompileCache !== 'function') return;
-  const [{ cacheOff, cacheRoot }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
+  const [{ cacheOff, cacheRoot, PRIVATE_DIR }, { makeDir }] = await Promise.all([import('../dist/src/cache/cache.js'), import('../dist/src/util/make-dir.js')]);
   if (cacheOff(cacheFlag(argv), env)) return;
   const flag = argv.findIndex((a) => a === '--cache-dir' || a.startsWith('--cache-dir='));
   const root = cacheRoot(flag < 0 ? undefined : argv[flag].includes('=') ? argv[flag].slice('--cache-dir='.length) : argv[flag + 1], env);
   if (!root) return;
   const dir = join(root, 'compiled');
   try {
-    await makeDir(dir);
+    await makeDir(dir, PRIVATE_DIR);
     const st = lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) return;
     accessSync(dir, constants.W_OK);

@@ -4,16 +4,18 @@
  * of these very bytes that a verified read mapped to the diffID.
  */
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { openImage } from '../src/sources/resolve.js';
 import { readImage, type RecordStore } from '../src/model/read-image.js';
-import { LayerCache } from '../src/cache/layer-cache.js';
+import { CACHE_SCHEMA, decodeScan, LayerCache } from '../src/cache/layer-cache.js';
 import type { Image, Layer } from '../src/image/image.js';
 import {
   blobPath, buildLayer, dockerArchiveFiles, ociLayoutFiles, tempDir, writeDir, writeTar, type Files,
 } from './helpers/image-builder.js';
-import { file } from './helpers/tar-writer.js';
+import { file, hardlink, symlink } from './helpers/tar-writer.js';
 import { refuses, succeeds, assertNoSecretsInTree } from './helpers/hostile.js';
 
 const ghToken = () => `ghp_${randomBytes(27).toString('base64').replace(/[^A-Za-z0-9]/g, 'a').slice(0, 36)}`;
@@ -109,4 +111,95 @@ test('through the CLI with a cache: the tampered archive fails (exit 2) after th
   const msg = await refuses(t, ['inspect', evil], { env, secrets: [secret] });
   t.regex(msg, /^layer 0 \(blobs\/sha256\/[0-9a-f…]+\): blob digest mismatch/);
   assertNoSecretsInTree(t, join(root, 'cache'), [secret]);
+});
+
+// --- a cache restored from elsewhere (a CI cache of another branch): entries crafted, not damaged ------
+
+/** The layer records the CLI stored for `image` under `root`, as [file, header, columns after it]. */
+async function storedRecords(t: ExecutionContext, root: string, image: string): Promise<{ file: string; header: Record<string, unknown>; body: Buffer }[]> {
+  await succeeds(t, ['inspect', image], { env: { STRATA_NO_CACHE: '', STRATA_CACHE_DIR: root } });
+  const dir = join(root, 'layers', `v${CACHE_SCHEMA}`);
+  return readdirSync(dir).filter((n) => n.endsWith('.bin')).map((n) => {
+    const buf = readFileSync(join(dir, n));
+    const hl = buf.readUInt32LE(0);
+    return { file: join(dir, n), header: JSON.parse(buf.toString('utf8', 4, 4 + hl)), body: buf.subarray(4 + hl) };
+  });
+}
+
+function entry(header: Record<string, unknown>, body: Buffer): Buffer {
+  const h = Buffer.from(JSON.stringify(header));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(h.length);
+  return Buffer.concat([len, h, body]);
+}
+
+test('layer records that decode but that no scan could have made are misses, not crashes (kinds, sizes, paths, every map of the header)', async (t) => {
+  const root = tmp(t);
+  const built = ociLayoutFiles({ images: [{ layers: [{ entries: [file('etc/motd', 'hello\n'), symlink('etc/link', 'motd'), hardlink('etc/hard', 'etc/motd'), file('app/main.js', 'console.log(1)\n')] }] }] });
+  const [{ header: h, body }] = await storedRecords(t, root, writeDir(join(root, 'img'), built.files));
+  const n = h.count as number;
+  const diffId = h.diffId as string;
+  t.truthy(decodeScan(entry(h, body), diffId), 'the stored entry itself decodes');
+  // columns: size (n×8), mtime (n×8), mode, uid, gid (n×4 each), kind (n), flags (n), hashes, then the paths
+  const column = (at: number, write: (b: Buffer) => void) => {
+    const b = Buffer.from(body);
+    write(b.subarray(at));
+    return b;
+  };
+  const paths = body.toString('utf8', n * 30 + n * 16).split('\0');
+  const withPath = (i: number, p: string) => Buffer.concat([body.subarray(0, n * 30 + n * 16), Buffer.from(paths.map((x, j) => (j === i ? p : x)).join('\0'))]);
+  const hardRow = paths.indexOf('etc/hard');
+  const crafted: Record<string, Buffer> = {
+    'kind 99': entry(h, column(n * 28, (b) => b.writeUInt8(99, 0))),
+    'size NaN': entry(h, column(0, (b) => b.writeDoubleLE(NaN, 0))),
+    'size negative': entry(h, column(0, (b) => b.writeDoubleLE(-1e18, 0))),
+    'mtime Infinity': entry(h, column(n * 8, (b) => b.writeDoubleLE(Infinity, 0))),
+    'a path climbing out': entry(h, withPath(0, '../../etc/passwd')),
+    'a path not normalised': entry(h, withPath(0, 'etc//motd')),
+    'a hardlink target climbing out': entry({ ...h, link: { ...(h.link as object), [hardRow]: '../x' } }, body),
+    'a link of a row past the end': entry({ ...h, link: { [n + 5]: 'x' } }, body),
+    'a link that is a number': entry({ ...h, link: { ...(h.link as object), [hardRow]: 42 } }, body),
+    'xattrs null': entry({ ...h, xattrs: null }, body),
+    'xattrs a string': entry({ ...h, xattrs: { 0: 'x' } }, body),
+    'dev a string': entry({ ...h, dev: { 0: 'x' } }, body),
+    'secrets a string': entry({ ...h, secrets: 'oops' }, body),
+    'a secret hit without a fingerprint': entry({ ...h, secrets: { 0: [{ rule: 'private-key', line: 1 }] } }, body),
+    'a package file of a row past the end': entry({ ...h, packageFiles: { [n]: 0 } }, body),
+    'an unknown compression': entry({ ...h, compression: 'lz4' }, body),
+    'negative file bytes': entry({ ...h, fileBytes: -5 }, body),
+    'a count that is not a number': entry({ ...h, count: 'many' }, body),
+  };
+  for (const [what, buf] of Object.entries(crafted)) t.is(decodeScan(buf, diffId), undefined, what);
+});
+
+test('a FIFO or a link to /dev/zero in place of cache entries: misses, no hang, the same report', async (t) => {
+  const root = tmp(t);
+  const image = layoutWithBlob(join(root, 'honest'), honestEntries());
+  const cache = join(root, 'cache');
+  const env = { STRATA_NO_CACHE: '', STRATA_CACHE_DIR: cache };
+  const expected = (await succeeds(t, ['inspect', image, '--json'], { env: { STRATA_NO_CACHE: '1' } })).stdout;
+  await succeeds(t, ['inspect', image], { env });
+  const entries = readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  t.true(entries.some((p) => p.endsWith('.bin')) && entries.some((p) => p.endsWith('.json')));
+  for (const plant of ['fifo', 'zero'] as const) {
+    for (const p of entries) {
+      rmSync(p);
+      if (plant === 'fifo') execFileSync('mkfifo', [p]);
+      else symlinkSync('/dev/zero', p);
+    }
+    const r = await succeeds(t, ['inspect', image, '--json'], { env, ms: 20_000, rssMb: 300 });
+    t.is(r.stdout, expected, plant);
+  }
+});
+
+test('what the cache keeps only its user can read: directories 0700, entries 0600', async (t) => {
+  const root = tmp(t);
+  const cache = join(root, 'cache');
+  await succeeds(t, ['inspect', layoutWithBlob(join(root, 'honest'), honestEntries())], { env: { STRATA_NO_CACHE: '', STRATA_CACHE_DIR: cache } });
+  const modes = [cache, ...readdirSync(cache, { recursive: true }).map((p) => join(cache, String(p)))].filter((p) => !p.includes(`${join(cache, 'compiled')}`)).map((p) => {
+    const st = lstatSync(p);
+    return `${st.isDirectory() ? 'dir' : 'file'} ${(st.mode & 0o777).toString(8)}`;
+  });
+  t.true(modes.length > 4, modes.join(' '));
+  t.deepEqual([...new Set(modes)].sort(), ['dir 700', 'file 600']);
 });

@@ -155,6 +155,24 @@ test('the cache cap evicts least recently used blobs', async (t) => {
   t.true(left.length > 0 && left.length < model.layers.length + 1, left.join(' '));
 });
 
+test("eviction and the sweep of dead runs' temp files touch only what strata names so (the root may be the user's: --cache-dir ~)", async (t) => {
+  const cacheDir = tempDir('cache');
+  mkdirSync(join(cacheDir, 'tmp'));
+  mkdirSync(join(cacheDir, 'blobs', 'sha256'), { recursive: true });
+  const theirs = [join(cacheDir, 'tmp', 'notes.txt'), join(cacheDir, 'tmp', 'report.2024.pdf'), join(cacheDir, 'tmp', 'sha256-x.1.y'), join(cacheDir, 'blobs', 'sha256', 'README')];
+  for (const f of theirs) writeFileSync(f, 'not strata\'s\n');
+  // what a run killed mid-download leaves (no process has a pid past pid_max), and one of a live run
+  const dead = join(cacheDir, 'tmp', `sha256-${'a'.repeat(64)}.4194305.0123456789abcdef`);
+  const live = join(cacheDir, 'tmp', `sha256-${'b'.repeat(64)}.1.0123456789abcdef`);
+  writeFileSync(dead, 'partial');
+  writeFileSync(live, 'partial');
+  await pull(`${reg.host}/tiny:overlay`, { cacheDir, cacheMax: 1 });
+  t.deepEqual(theirs.filter((f) => !existsSync(f)), []);
+  t.false(existsSync(dead));
+  t.true(existsSync(live));
+  t.deepEqual(cachedBlobs(cacheDir), ['sha256:README']); // every blob of its own evicted (cap: 1 byte)
+});
+
 test('a multi-arch index: the platform picks the manifest, as in the OCI layout', async (t) => {
   for (const platform of ['linux/amd64', 'linux/arm64']) {
     const { model } = await pull(`${reg.host}/multi:latest`, { platform });

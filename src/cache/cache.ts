@@ -4,8 +4,8 @@
  * temp file, renamed into place); the least recently used blobs leave when the cache passes its cap.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { openRegular } from '../util/open-regular.js';
 import { makeDir } from '../util/make-dir.js';
 import { createExclusive } from '../util/safe-write.js';
 import { homedir } from 'node:os';
@@ -13,6 +13,13 @@ import { join } from 'node:path';
 import { StrataError } from '../util/errors.js';
 
 export const DEFAULT_CACHE_MAX = 10 * 1024 ** 3;
+
+/**
+ * What the cache makes, only its user reads: records and reports list a private image's files,
+ * packages and config. Blobs are written 0600 (createExclusive); directories it makes are 0700.
+ */
+export const PRIVATE_DIR = 0o700;
+export const PRIVATE_FILE = 0o600;
 
 /** The cache root: blobs under `blobs/`, layer records under `layers/` (layer-cache.ts). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
@@ -46,19 +53,21 @@ export class BlobCache {
   async get(digest: string, size?: number): Promise<AsyncIterable<Buffer> | undefined> {
     if (!cacheable.test(digest)) return undefined;
     const p = this.pathOf(digest);
-    try {
-      const st = await stat(p);
-      if (size !== undefined && st.size !== size) return undefined;
-      const now = new Date();
-      await utimes(p, now, now).catch(() => undefined);
-    } catch {
-      return undefined;
-    }
+    // a link, FIFO or device in the store is a miss (a cache restored from elsewhere), as is a blob of another size
+    const found = await openRegular(p, size ?? Number.MAX_SAFE_INTEGER);
+    if (!found) return undefined;
+    await found.handle.close();
+    if (size !== undefined && found.size !== size) return undefined;
+    const now = new Date();
+    await utimes(p, now, now).catch(() => undefined);
     return (async function* () {
       const hash = createHash(digest.split(':')[0]);
       let complete = false;
       try {
-        for await (const c of createReadStream(p, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        // opened again as it is read: what is there now must still be a regular file of that size
+        const again = await openRegular(p, found.size);
+        if (!again) throw new StrataError(`cached blob ${p} changed while strata read it; run again`);
+        for await (const c of again.handle.createReadStream({ highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
           hash.update(c);
           yield c;
         }
@@ -89,7 +98,7 @@ export class BlobCache {
     let tmp: string | undefined;
     let fh: FileHandle | undefined;
     try {
-      await makeDir(tmpDir);
+      await makeDir(tmpDir, PRIVATE_DIR);
       // `<digest>.<pid>.<random>`, created exclusively: nothing planted in tmp/ is written through (sweepTemp reads the pid)
       ({ path: tmp, handle: fh } = await createExclusive(tmpDir, `${digest.replace(':', '-')}.${process.pid}`));
     } catch {
@@ -114,7 +123,7 @@ export class BlobCache {
         await fh.close();
         fh = undefined;
         if (`${digest.split(':')[0]}:${hash.digest('hex')}` === digest) {
-          await makeDir(join(final, '..'));
+          await makeDir(join(final, '..'), PRIVATE_DIR);
           await rename(tmp!, final);
           committed = true;
           await this.evict();
@@ -138,7 +147,7 @@ export class BlobCache {
       } catch {
         continue;
       }
-      for (const n of names) {
+      for (const n of names.filter((n) => OWN_BLOB[alg].test(n))) {
         try {
           const st = await stat(join(dir, n));
           files.push({ path: join(dir, n), size: st.size, used: st.mtimeMs });
@@ -165,12 +174,20 @@ export class BlobCache {
       return;
     }
     for (const n of names) {
-      const pid = Number(n.split('.')[1]);
-      if (pid === process.pid || (pid > 0 && alive(pid))) continue;
+      // only what strata names so: the cache root may be a directory of the user's (`--cache-dir ~`)
+      const m = OWN_TEMP.exec(n);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      if (pid === process.pid || alive(pid)) continue;
       await unlink(join(this.dir, 'tmp', n)).catch(() => undefined);
     }
   }
 }
+
+/** A download's temp file: `<alg>-<hex digest>.<pid>.<16 hex>` (createExclusive). */
+const OWN_TEMP = /^(?:sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})\.([1-9][0-9]{0,9})\.[0-9a-f]{16}$/;
+/** A cached blob's name under `blobs/<alg>/`: nothing else there is evicted. */
+const OWN_BLOB: Record<string, RegExp> = { sha256: /^[0-9a-f]{64}$/, sha512: /^[0-9a-f]{128}$/ };
 
 function alive(pid: number): boolean {
   try {
@@ -185,7 +202,9 @@ function alive(pid: number): boolean {
 async function hashFile(p: string, digest: string): Promise<boolean> {
   const hash = createHash(digest.split(':')[0]);
   try {
-    for await (const c of createReadStream(p) as AsyncIterable<Buffer>) hash.update(c);
+    const found = await openRegular(p, Number.MAX_SAFE_INTEGER);
+    if (!found) return false;
+    for await (const c of found.handle.createReadStream() as AsyncIterable<Buffer>) hash.update(c);
   } catch {
     return false;
   }

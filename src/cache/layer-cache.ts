@@ -6,13 +6,16 @@
  * blob digests to diffIDs; `--no-cache` reads and verifies every blob again. The directory name carries CACHE_SCHEMA: a change to the
  * record format bumps it and old entries are simply not found (and age out under the size cap).
  */
-import { readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { openRegular } from '../util/open-regular.js';
 import { writeFileAtomic } from '../util/safe-write.js';
 import { makeDir } from '../util/make-dir.js';
+import { PRIVATE_DIR, PRIVATE_FILE } from './cache.js';
 import { join } from 'node:path';
-import { HASH_BYTES, type LayerRecords } from '../scan/records.js';
+import { HASH_BYTES, Kind, type LayerRecords } from '../scan/records.js';
+import { normalizeEntryPath } from '../util/paths.js';
 import type { LayerScan } from '../scan/scan-layer.js';
-import { defaultContentScan, type ContentScanSettings } from '../scan/secret-scan.js';
+import { defaultContentScan, type ContentScanSettings, type SecretHit } from '../scan/secret-scan.js';
 import { createHash } from 'node:crypto';
 
 /**
@@ -65,20 +68,25 @@ export class KeyedFiles {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    // a link, a FIFO or a device in the store is a miss (a cache restored from elsewhere), as is an entry over the cap
+    const found = await openRegular(this.file(key), this.maxBytes);
+    if (!found) return undefined;
     try {
-      const buf = await readFile(this.file(key));
+      const buf = await found.handle.readFile();
       const now = new Date();
       await utimes(this.file(key), now, now).catch(() => undefined);
       return buf;
     } catch {
       return undefined;
+    } finally {
+      await found.handle.close();
     }
   }
 
   async put(key: string, data: Buffer): Promise<void> {
     try {
-      await makeDir(this.dir);
-      await writeFileAtomic(this.file(key), data);
+      await makeDir(this.dir, PRIVATE_DIR);
+      await writeFileAtomic(this.file(key), data, { mode: PRIVATE_FILE });
       await this.evict();
     } catch {
       // a read-only or full disk must not fail the analysis
@@ -195,6 +203,43 @@ export function encodeScan(scan: LayerScan, diffId: string): Buffer {
   return Buffer.concat([len, h, bytes(r.size), bytes(r.mtime), bytes(r.mode), bytes(r.uid), bytes(r.gid), bytes(r.kind), bytes(r.flags), bytes(r.hash), ...kept.map(([, b]) => bytes(b)), Buffer.from(r.path.join('\0'))]);
 }
 
+/**
+ * An entry is read as strictly as the scan that wrote it: a cache directory can be restored from
+ * elsewhere (a CI cache of another branch), and a record that decodes is not yet one a scan could
+ * have made. Anything else is damage, so a miss (threat model: docs/security.md).
+ */
+function checkHeader(h: Header): void {
+  const n = h.count;
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error('count');
+  for (const v of [h.fileBytes, h.tarSize, h.blobSize]) if (!Number.isSafeInteger(v) || v < 0) throw new Error('sizes');
+  if (typeof h.blobDigest !== 'string' || !['gzip', 'zstd', 'none'].includes(h.compression)) throw new Error('blob');
+  const rows = (o: unknown, value: (v: unknown) => boolean) => {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('map');
+    for (const [k, v] of Object.entries(o)) if (!ROW.test(k) || Number(k) >= n || !value(v)) throw new Error('row');
+  };
+  const isString = (v: unknown): v is string => typeof v === 'string';
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  rows(h.link, isString);
+  rows(h.xattrs, (x) => typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).every(isString));
+  rows(h.dev, (d) => Array.isArray(d) && d.length === 2 && d.every(isCount));
+  rows(h.secrets, (hits) => Array.isArray(hits) && hits.every((x: SecretHit) => isString(x?.rule) && isCount(x.line) && isString(x.fingerprint) && FINGERPRINT.test(x.fingerprint)));
+  rows(h.packageFiles, isCount);
+}
+
+/** Every row as the scan makes it: a known kind, a size and time that are numbers, a normalised path. */
+function checkRows(r: Pick<LayerRecords, 'count' | 'path' | 'kind' | 'size' | 'mtime' | 'link'>): void {
+  for (let i = 0; i < r.count; i++) {
+    const k = r.kind[i];
+    if (k < Kind.file || k > Kind.opaque || !(r.size[i] >= 0 && r.size[i] <= Number.MAX_SAFE_INTEGER) || !Number.isFinite(r.mtime[i])) throw new Error('row');
+    if (normalizeEntryPath(r.path[i]) !== r.path[i]) throw new Error('path');
+    const l = r.link[i];
+    if (k === Kind.hardlink && (l === undefined || normalizeEntryPath(l) !== l)) throw new Error('link');
+  }
+}
+
+const ROW = /^(0|[1-9][0-9]*)$/;
+const FINGERPRINT = /^sha256:[0-9a-f]{12}$/;
+
 /** An entry's scan, or undefined when it is damaged or of another schema or layer (a miss: it will be rewritten). */
 export function decodeScan(buf: Buffer, diffId: string): LayerScan | undefined {
   try {
@@ -208,6 +253,7 @@ function decode(buf: Buffer, diffId: string): LayerScan {
   const hl = buf.readUInt32LE(0);
   const h = JSON.parse(buf.toString('utf8', 4, 4 + hl)) as Header;
   if (h.magic !== MAGIC || h.schema !== CACHE_SCHEMA || h.diffId !== diffId) throw new Error('stale');
+  checkHeader(h);
   const n = h.count;
   let off = 4 + hl;
   const take = (bytes: number) => {
@@ -230,6 +276,7 @@ function decode(buf: Buffer, diffId: string): LayerScan {
   if (path.length !== n) throw new Error('paths');
   const link: (string | undefined)[] = new Array(n).fill(undefined);
   for (const [i, l] of Object.entries(h.link)) link[Number(i)] = l;
+  checkRows({ count: n, path, kind, size, mtime, link });
   return {
     records: { count: n, path, kind, flags, size, mode, uid, gid, mtime, hash, link, xattrs: h.xattrs, dev: h.dev, secrets: h.secrets ?? {}, packageFiles, fileBytes: h.fileBytes, tarSize: h.tarSize },
     blobDigest: h.blobDigest,

@@ -12,7 +12,7 @@ import type { LayerScan } from '../scan/scan-layer.js';
 import { parsePlatform } from '../image/platform.js';
 import { StrataError } from '../util/errors.js';
 import { parseSize } from '../util/units.js';
-import { cacheOff, cacheRoot } from '../cache/cache.js';
+import { cacheOff, cacheRoot, PRIVATE_DIR } from '../cache/cache.js';
 import { LayerCache } from '../cache/layer-cache.js';
 import { join } from 'node:path';
 import { access, constants } from 'node:fs/promises';
@@ -107,7 +107,7 @@ export async function cacheChoice(args: Pick<ImageArgs, 'cache' | 'cacheDir' | '
   if (!choice.off) {
     // A cache that cannot be written costs only the caching, but a user who set it should know.
     try {
-      await makeDir(choice.root);
+      await makeDir(choice.root, PRIVATE_DIR);
       await access(choice.root, constants.W_OK);
     } catch (e) {
       if (!unwritableSaid.has(choice.root)) note?.(`cannot write the cache directory ${choice.root} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); going on without a cache`);
