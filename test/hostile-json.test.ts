@@ -84,6 +84,21 @@ test('docker save manifest.json: a null entry, RepoTags that are not strings', a
   }
 });
 
+test('a config nested deeper than 256 levels in a field nobody reads: one line, not a stack overflow; 256 levels read', async (t) => {
+  const nested = (levels: number) => {
+    let v: unknown = 'x';
+    for (let i = 0; i < levels; i++) v = i % 2 ? { k: v } : [v];
+    return v;
+  };
+  // the config object is the first level, Healthcheck.Test (a field strata reads) the third
+  const deep: ImageSpec = { ...okSpec(), config: { unknown: nested(2000), config: { Healthcheck: { Test: nested(2500) } } } };
+  const built = ociLayoutFiles({ images: [deep] });
+  const dir = writeDir(`${tmp(t)}/layout`, built.files);
+  t.regex(await refuses(t, ['inspect', dir], BOUNDS), new RegExp(`^${dir} config ${built.images[0].configDigest}: nested deeper than 256 levels at byte \\d+$`));
+  const atLimit = ociLayoutFiles({ images: [{ ...okSpec(), config: { unknown: nested(255) } }] });
+  await succeeds(t, ['inspect', writeDir(`${tmp(t)}/layout`, atLimit.files)], BOUNDS);
+});
+
 test('a JSON syntax error quotes at most a short escaped excerpt of the input', async (t) => {
   // what an index.json pointing at /etc/passwd looked like: the marker lies past the excerpt
   const passwd = `root:x:0:0:root:/root:/bin/bash\n${MARKER}:x:1000:1000::/home/v:/bin/sh\n`;

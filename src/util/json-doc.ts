@@ -34,7 +34,34 @@ export function parseJson<S extends z.ZodType>(bytes: Buffer | string, schema: S
     const at = jsonErrorOffset(text);
     throw new StrataError(`${where}: not valid JSON at byte ${Buffer.byteLength(text.slice(0, at))} (${jsonExcerpt(text.slice(at))})`);
   }
+  const deep = tooDeepAt(text);
+  if (deep >= 0) throw new StrataError(`${where}: nested deeper than ${MAX_JSON_DEPTH} levels at byte ${Buffer.byteLength(text.slice(0, deep))}`);
   return validateJson(doc, schema, where);
+}
+
+/**
+ * Deepest nesting of arrays and objects a document may have. Every format strata reads is a few
+ * levels deep; JSON.parse takes any depth, but what walks the value after it (the secret masking
+ * of a config, JSON.stringify into a cache) recurses, and a 4 KB config 2,000 levels deep in a field
+ * nobody reads would exhaust the stack.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Where valid JSON `text` opens its level MAX_JSON_DEPTH + 1, or -1. */
+function tooDeepAt(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // the escaped character, whatever it is
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) return i;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return -1;
 }
 
 /** Refuse a document too large to parse, before anyone reads it whole. */
