@@ -99,6 +99,30 @@ test('a config nested deeper than 256 levels in a field nobody reads: one line, 
   await succeeds(t, ['inspect', writeDir(`${tmp(t)}/layout`, atLimit.files)], BOUNDS);
 });
 
+test('an index of indexes fanning out: refused after 256 nested indexes or 65,536 manifests, not walked for hours', async (t) => {
+  const IDX = 'application/vnd.oci.image.index.v1+json';
+  const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+  // eight levels, each listing the level below ten times: 10^8 walks of one index per level
+  let fanned = '';
+  const deep = layout(t, (b) => {
+    let below = json({ schemaVersion: 2, manifests: [] });
+    for (let level = 0; level < 8; level++) {
+      const d = sha256(below);
+      b.files.set(blobPath(d), below);
+      below = json({ schemaVersion: 2, manifests: Array.from({ length: 10 }, () => ({ mediaType: IDX, digest: d, size: below.length })) });
+    }
+    b.files.set('index.json', below);
+    fanned = JSON.parse(below.toString()).manifests[0].digest;
+  });
+  t.regex(await refuses(t, ['inspect', deep], BOUNDS), new RegExp(`^${deep} index\\.json -> ${fanned.slice(0, 19)}( -> sha256:[0-9a-f]{12})+: more than 256 nested image indexes$`));
+  // one index listing the image 65,537 times (a registry caps an index at 4 MiB; a layout at 64)
+  const wide = layout(t, (b) => {
+    const m = JSON.parse(b.files.get('index.json')!.toString()).manifests[0];
+    b.files.set('index.json', json({ schemaVersion: 2, manifests: Array.from({ length: 65_537 }, () => ({ ...m, mediaType: MANIFEST })) }));
+  });
+  t.is(await refuses(t, ['inspect', wide], BOUNDS), `${wide} index.json: more than 65536 image manifests`);
+});
+
 test('a JSON syntax error quotes at most a short escaped excerpt of the input', async (t) => {
   // what an index.json pointing at /etc/passwd looked like: the marker lies past the excerpt
   const passwd = `root:x:0:0:root:/root:/bin/bash\n${MARKER}:x:1000:1000::/home/v:/bin/sh\n`;

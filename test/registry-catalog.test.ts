@@ -160,6 +160,20 @@ test('errors: one line naming the registry and what failed', async (t) => {
   await t.throwsAsync(listRegistryImages('not a host', undefined, opts()), { instanceOf: StrataError, message: 'registry not a host: not a registry host (expected host[:port])' });
 });
 
+test('a hostile catalog: a page of 300,000 names or a new next page forever ends in one line at the caps', async (t) => {
+  const proxy = await startProxy(reg);
+  t.teardown(() => proxy.stop());
+  const json = { 'Content-Type': 'application/json' };
+  // 2.4 MB, under the page cap: before, out.push(...names) overflowed the stack
+  proxy.fault = (r) => (r.path.startsWith('/v2/_catalog') ? { kind: 'status', status: 200, headers: json, body: JSON.stringify({ repositories: Array.from({ length: 300_000 }, (_, i) => `r${i}`) }) } : undefined);
+  await t.throwsAsync(listRegistryImages(proxy.host, undefined, opts()), { instanceOf: StrataError, message: `registry ${proxy.host}: _catalog: more than 100000 repositories` });
+  // one name per page, each linking to a page not seen before
+  proxy.fault = (r, n) => (r.path.startsWith('/v2/_catalog') ? { kind: 'status', status: 200, headers: { ...json, Link: `</v2/_catalog?n=1&last=${n}>; rel="next"` }, body: JSON.stringify({ repositories: [`team/r${n}`] }) } : undefined);
+  const before = proxy.seen.length;
+  await t.throwsAsync(listRegistryImages(proxy.host, undefined, opts()), { instanceOf: StrataError, message: `registry ${proxy.host}: _catalog: more than 10000 pages` });
+  t.is(proxy.seen.filter((r, i) => i >= before && r.path.startsWith('/v2/_catalog')).length, 10_000);
+});
+
 test('htpasswd Basic auth: the catalog with credentials; refused without or with wrong ones', async (t) => {
   const r = await startRegistry({ kind: 'htpasswd', users: { alice: 's3cret' } });
   t.teardown(() => r.stop());

@@ -145,20 +145,38 @@ export interface Candidate {
  * Walk an index (and nested indexes) to the image manifests it offers, in order, without
  * attestation manifests. `loadIndex` fetches a nested index by descriptor.
  */
-export async function flattenIndex(doc: unknown, loadIndex: (d: Descriptor) => Promise<unknown>, where: string, depth = 0): Promise<Candidate[]> {
-  if (depth > 8) throw new StrataError(`${where}: image indexes nested more than 8 deep`);
-  const index = validateIndex(doc, where);
+export async function flattenIndex(doc: unknown, loadIndex: (d: Descriptor) => Promise<unknown>, where: string): Promise<Candidate[]> {
   const out: Candidate[] = [];
-  for (const d of index.manifests) {
-    if (isAttestation(d)) continue;
-    if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerList) {
-      out.push(...(await flattenIndex(await loadIndex(d), loadIndex, `${where} -> ${d.digest.slice(0, 19)}`, depth + 1)));
-    } else {
-      out.push({ descriptor: d, platform: d.platform ? normalizePlatform(d.platform) : undefined });
+  // Only so many nested indexes, each loaded once: a hostile index of a thousand indexes of a
+  // thousand indexes would otherwise be a billion fetches (each one progress to the deadline), and
+  // one listing the same index ten times at each of eight levels a hundred million visits.
+  const loaded = new Map<string, unknown>();
+  let visits = 0;
+  const load = async (d: Descriptor, at: string): Promise<unknown> => {
+    if (++visits > MAX_NESTED_INDEXES) throw new StrataError(`${at}: more than ${MAX_NESTED_INDEXES} nested image indexes`);
+    if (!loaded.has(d.digest)) loaded.set(d.digest, await loadIndex(d));
+    return loaded.get(d.digest);
+  };
+  const walk = async (doc: unknown, at: string, depth: number): Promise<void> => {
+    if (depth > 8) throw new StrataError(`${at}: image indexes nested more than 8 deep`);
+    for (const d of validateIndex(doc, at).manifests) {
+      if (isAttestation(d)) continue;
+      if (d.mediaType === MediaType.ociIndex || d.mediaType === MediaType.dockerList) {
+        const inner = `${at} -> ${d.digest.slice(0, 19)}`;
+        await walk(await load(d, inner), inner, depth + 1);
+      } else {
+        if (out.length >= MAX_CANDIDATES) throw new StrataError(`${at}: more than ${MAX_CANDIDATES} image manifests`);
+        out.push({ descriptor: d, platform: d.platform ? normalizePlatform(d.platform) : undefined });
+      }
     }
-  }
+  };
+  await walk(doc, where, 0);
   return out;
 }
+
+/** Far above any real index (a multi-platform image lists tens of manifests; docker save nests one index). */
+const MAX_NESTED_INDEXES = 256;
+const MAX_CANDIDATES = 65_536;
 
 /**
  * Pick the manifest for `want` (default linux/amd64). A lone manifest is taken whatever its platform

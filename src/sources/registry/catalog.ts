@@ -67,11 +67,17 @@ export async function listRegistryImages(host: string, prefix: string | undefine
  * Every entry of a paginated list endpoint. A `tags/list` 404 means the repository went away
  * since the catalog listed it: no tags. A `_catalog` 404 means the registry does not offer it.
  */
+/** Far beyond a real registry's catalog or a repository's tags, and what an audit could get through. */
+const MAX_NAMES = 100_000;
+const MAX_PAGES = 10_000;
+
 async function pages(client: RegistryClient, first: string, key: 'repositories' | 'tags', what: string): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
-  // Stop at a link already followed: a registry linking back would loop forever.
+  // Stop at a link already followed: a registry linking back would loop forever; one linking to a
+  // new page each time (`?last=N+1`) stops at the caps.
   for (let path: string | undefined = first; path && !seen.has(path);) {
+    if (seen.size >= MAX_PAGES) throw new StrataError(`${what}: more than ${MAX_PAGES} pages`);
     seen.add(path);
     const res = await client.get(path, { Accept: 'application/json' }, what);
     const body = await readBody(res, MAX_PAGE_BYTES, what);
@@ -80,7 +86,8 @@ async function pages(client: RegistryClient, first: string, key: 'repositories' 
     if (res.status !== 200) throw new StrataError(`${what}: HTTP ${res.status}${registryError(body)}`);
     // docker-registry answers `"tags": null` for a repository whose tags were all deleted.
     const list = parseJson(body, z.looseObject({ [key]: z.array(z.string()).nullish() }), what)[key];
-    out.push(...(list ?? []));
+    for (const name of list ?? []) out.push(name); // not push(...list): a page may hold more names than the stack has room for arguments
+    if (out.length > MAX_NAMES) throw new StrataError(`${what}: more than ${MAX_NAMES} ${key}`);
     path = nextLink(res.headers.link);
   }
   return [...new Set(out)];
