@@ -14,6 +14,7 @@ import { StrataError } from '../util/errors.js';
 import { humanBytes } from '../util/units.js';
 import type { LayerScan } from '../scan/scan-layer.js';
 import { writeHtmlReport } from './html-output.js';
+import { pushAll } from '../util/arrays.js';
 
 type Args = Omit<ImageArgs, 'image' | 'username' | 'passwordStdin'> & {
   refs?: string[];
@@ -86,7 +87,7 @@ async function referencesOf(args: Args): Promise<string[]> {
   if (args.registry !== undefined) {
     const [host, ...prefix] = args.registry.split('/');
     const { listRegistryImages } = await import('../sources/registry/catalog.js');
-    refs.push(...(await listRegistryImages(host, prefix.join('/') || undefined, { newest: args.tags || undefined, insecure: args.insecure, timeoutMs: timeoutMs(args), onNote: warn })));
+    pushAll(refs, await listRegistryImages(host, prefix.join('/') || undefined, { newest: args.tags || undefined, insecure: args.insecure, timeoutMs: timeoutMs(args), onNote: warn }));
   }
   return [...new Set(refs)];
 }

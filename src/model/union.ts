@@ -12,6 +12,7 @@ import { checkPathLength } from '../util/paths.js';
 import { Bytes, Ints } from '../util/growable.js';
 import { hashPath, PathTable } from './path-table.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from '../scan/records.js';
+import { pushAll } from '../util/arrays.js';
 
 export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
 export type ChangeCode = (typeof Change)[keyof typeof Change];
@@ -294,7 +295,7 @@ export class Union {
     const push = (n: number) => {
       const kids = this.children(n).filter((c) => !this.hidden.a[c] && this.versionAt(c, k) >= 0);
       kids.sort((a, b) => (this.nodePath[a] < this.nodePath[b] ? 1 : this.nodePath[a] > this.nodePath[b] ? -1 : 0));
-      stack.push(...kids);
+      pushAll(stack, kids);
     };
     push(from);
     while (stack.length) {

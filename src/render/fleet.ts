@@ -3,6 +3,7 @@ import type { FleetReport } from '../analyze/fleet/fleet.js';
 import { humanBytes, plural } from '../util/units.js';
 import { csvLine, table, truncate } from './text.js';
 import { terminalCopy } from '../util/terminal-text.js';
+import { pushAll } from '../util/arrays.js';
 
 export const AUDIT_FORMATS = ['text', 'json', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -22,7 +23,7 @@ function renderText(r: FleetReport, width: number): string {
   for (const i of r.images) {
     rows.push([i.ref, size(i.compressedSize), size(i.uncompressedSize), size(i.finalSize), size(i.wastedBytes), size(i.bloatBytes), size(i.optimizeSaves), i.secrets ? `${i.secrets}${i.hiddenSecrets ? ` (${i.hiddenSecrets} hidden)` : ''}` : '0', i.verdict]);
   }
-  lines.push(...table(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
+  pushAll(lines, table(rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']).map((l) => `  ${truncate(l, width - 2)}`));
   for (const x of r.failed) lines.push(`  FAILED ${x.ref}${x.attempts > 1 ? ` (${x.attempts} attempts)` : ''}: ${x.error}`);
   lines.push('', 'Fleet');
   lines.push(`  layers        ${f.distinctLayers} distinct, ${humanBytes(f.distinctLayerBytes)} (${humanBytes(f.imageLayerBytes)} if no image shared one)`);

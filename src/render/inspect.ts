@@ -4,6 +4,7 @@ import { instructionText } from '../image/history.js';
 import { humanBytes, plural } from '../util/units.js';
 import { table, truncate, wrapWords } from './text.js';
 import { terminalCopy, terminalText } from '../util/terminal-text.js';
+import { pushAll } from '../util/arrays.js';
 
 export function renderInspect(report: InspectReport, width: number): string {
   const r = terminalCopy(report);
@@ -149,7 +150,7 @@ function renderRisks(r: InspectReport, width: number): string[] {
   lines.push(`  risky files   ${counts.length ? counts.join(', ') : 'none found'}${k.baseLayers ? ` (setuid, setgid and capabilities above the base's ${plural(k.baseLayers, 'layer')})` : ''}`);
   if (k.files.length) {
     const rows = k.files.map((f) => [f.kind, f.path, f.capabilities ?? `${f.mode} ${f.type}`, `${f.uid}:${f.gid}`, layer(f.layer, f.instruction)]);
-    lines.push(...table(rows, ['l', 'l', 'l', 'l', 'l']).map((l) => `      ${truncate(l, width - 6)}`));
+    pushAll(lines, table(rows, ['l', 'l', 'l', 'l', 'l']).map((l) => `      ${truncate(l, width - 6)}`));
     for (const remedy of new Set(k.files.map((f) => f.remedy))) lines.push(...wrapWords(remedy, w).map((l, n) => `      ${(n === 0 ? 'fix' : '').padEnd(11)}${l}`));
   }
   return lines;

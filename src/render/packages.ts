@@ -4,6 +4,7 @@ import { terminalCopy } from '../util/terminal-text.js';
 import { csvLine, table, truncate } from './text.js';
 import { instructionText } from '../image/history.js';
 import type { LayerPackages, PackageChange, PackagesReport } from '../analyze/packages/types.js';
+import { pushAll } from '../util/arrays.js';
 
 /** Unowned directories listed under the "no package" row; the rest are summed in one line. */
 const UNOWNED_ROWS = 10;
@@ -25,7 +26,7 @@ export function renderPackages(raw: PackagesReport, width: number, opts: { top?:
   const more = r.unowned.dirs.slice(UNOWNED_ROWS);
   if (more.length) rows.push(['', `  … ${plural(more.length, 'more directory')}`, '', '', '', more.reduce((s, d) => s + d.files, 0).toLocaleString('en-US'), humanBytes(more.reduce((s, d) => s + d.bytes, 0))]);
   const nameCap = Math.max(20, Math.min(48, width - 60));
-  out.push(...table(rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r'], [undefined, nameCap, 32]).map((l) => truncate(l, width)));
+  pushAll(out, table(rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r'], [undefined, nameCap, 32]).map((l) => truncate(l, width)));
   out.push('', summaryLine(r));
   const changes = r.layers.filter((l) => l.added.length + l.removed.length + l.changed.length > 0);
   if (changes.length) {

@@ -11,7 +11,12 @@ export function truncate(s: string, width: number): string {
  * path) does not push every other row's next column far right; a longer cell overflows its own line.
  */
 export function table(rows: string[][], align: ('l' | 'r')[], caps: (number | undefined)[] = []): string[] {
-  const widths = align.map((_, c) => Math.min(caps[c] ?? Infinity, Math.max(...rows.map((r) => (r[c] ?? '').length))));
+  // a loop, not Math.max(...): a table may have more rows than the stack has room for arguments
+  const widths = align.map((_, c) => {
+    let w = -Infinity;
+    for (const r of rows) w = Math.max(w, (r[c] ?? '').length);
+    return Math.min(caps[c] ?? Infinity, w);
+  });
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 && align[c] === 'l' ? cell : align[c] === 'r' ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { StrataError } from '../util/errors.js';
 import { terminalText } from '../util/terminal-text.js';
+import { pushAll } from '../util/arrays.js';
 
 export type BuildEngine = 'docker' | 'podman' | 'buildah';
 
@@ -236,7 +237,7 @@ function processTree(pid: number): ProcessId[] {
   for (const queue = [pid]; queue.length; ) {
     const p = queue.shift()!;
     if (start.has(p)) out.push({ pid: p, start: start.get(p)! });
-    queue.push(...(children.get(p) ?? []));
+    pushAll(queue, children.get(p) ?? []);
   }
   return out;
 }

@@ -16,6 +16,7 @@ import type { ImageModel } from '../../model/read-image.js';
 import { IMPLICIT, type Union } from '../../model/union.js';
 import { RuleMatcher } from '../bloat/matching.js';
 import type { BloatConfig } from '../bloat/section.js';
+import { pushAll } from '../../util/arrays.js';
 
 export type LayersMode = 'auto' | '1' | 'keep';
 
@@ -237,10 +238,10 @@ function isEmpty(l: PlannedLayer): boolean {
 function merge(layers: PlannedLayer[]): PlannedLayer {
   const m = emptyLayer(layers.flatMap((l) => l.from));
   for (const l of layers) {
-    m.markers.push(...l.markers);
-    m.entries.push(...l.entries);
-    m.files.push(...l.files);
-    m.links.push(...l.links);
+    pushAll(m.markers, l.markers);
+    pushAll(m.entries, l.entries);
+    pushAll(m.files, l.files);
+    pushAll(m.links, l.links);
     m.bytes += l.bytes;
   }
   return m;

@@ -25,6 +25,7 @@ import {
   type PackageRow,
   type PackagesReport,
 } from './types.js';
+import { pushAll } from '../../util/arrays.js';
 
 export const PACKAGES_SCHEMA_VERSION = 1;
 
@@ -190,7 +191,7 @@ function readState(at: ViewDocs, warnings: Set<string>): State {
   const entries: PackageEntry[] = [];
   for (const reader of READERS) {
     const r = reader.read(at.view);
-    entries.push(...r.packages);
+    pushAll(entries, r.packages);
     for (const w of r.warnings) warnings.add(w);
   }
   return { key: at.key, entries, distro: distroOf(at.view) };
