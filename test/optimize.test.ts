@@ -7,7 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -311,6 +311,32 @@ test('bad output: the input itself, an unwritable directory, a bare name, no -o;
   const r = await runStrata(['optimize', fixture('tiny-commit.docker.tar'), '-o', join(ro, 'o.tar')]);
   t.is(r.code, 2);
   t.regex(r.stderr, /^strata: cannot write .*ro\/o\.tar: permission denied \(EACCES\)\n$/);
+});
+
+test('the input reached through a symlinked directory, or an OCI layout through a link to it, is the input too: refused, the input untouched', async (t) => {
+  const real = out('alias-real');
+  await mkdir(real);
+  const input = join(real, 'app.tar');
+  await copyFile(fixture('tiny-commit.docker.tar'), input);
+  const link = out('alias-link');
+  await symlink(real, link);
+  const before = await readFile(input);
+  const r = await runStrata(['optimize', input, '-o', join(link, 'app.tar')]);
+  t.is(r.code, 2);
+  t.is(r.stderr, `strata: -o ${join(link, 'app.tar')}: is the input image; write the optimized image elsewhere\n`);
+  t.deepEqual(await readFile(input), before);
+  // a link named as the output file is replaced, not followed: that is not the input
+  const asFile = join(real, 'named-link.tar');
+  await symlink(input, asFile);
+  t.is((await runStrata(['optimize', input, '-o', asFile])).code, 0);
+  t.deepEqual(await readFile(input), before);
+  // an OCI layout is written into, through a link to it
+  const layout = out('alias-layout');
+  t.is((await runStrata(['optimize', input, '-o', `oci:${layout}`])).code, 0);
+  await symlink(layout, `${layout}-link`);
+  const again = await runStrata(['optimize', layout, '-o', `oci:${layout}-link`]);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /is the input image/);
 });
 
 test('an image that fails to read leaves no output and no temporary file', async (t) => {

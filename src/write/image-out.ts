@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, realpath } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack } from 'tar-stream';
 import { StrataError } from '../util/errors.js';
@@ -45,9 +45,23 @@ export function parseTarget(text: string): Target {
 export async function checkTarget(t: Target, inputPath: string | undefined): Promise<void> {
   if (t.kind === 'registry') return;
   const out = resolve(t.path);
-  if (inputPath && resolve(inputPath) === out) throw new StrataError(`-o ${t.path}: is the input image; write the optimized image elsewhere`);
+  // a layout is written into, through a link to it; a file is replaced (see replaces)
+  const written = t.kind === 'oci' ? await realpath(out).catch(() => undefined) : await replaces(out);
+  if (inputPath && (resolve(inputPath) === out || (written !== undefined && written === (await realpath(inputPath).catch(() => undefined))))) {
+    throw new StrataError(`-o ${t.path}: is the input image; write the optimized image elsewhere`);
+  }
   if (t.kind === 'oci') await examineLayout(out, t.path);
   else await checkWritable(out, t.path);
+}
+
+/**
+ * The file a write of OUT replaces (written beside it, renamed over it): OUT's name in the real
+ * directory it is in, so `link/app.tar` is seen to be `real/app.tar` (OUT itself a link is replaced,
+ * not followed). Undefined when that directory is not there.
+ */
+async function replaces(out: string): Promise<string | undefined> {
+  const dir = await realpath(dirname(out)).catch(() => undefined);
+  return dir === undefined ? undefined : join(dir, basename(out));
 }
 
 /**
