@@ -446,3 +446,15 @@ test('config values a Dockerfile reads otherwise: a LABEL key with =, a leading 
   t.deepEqual(texts({ WorkingDir: '$HOME/x' }), []);
   t.deepEqual(texts({ WorkingDir: '/--x' }), ['WORKDIR /--x']);
 });
+
+test('pip: a direct_url.json URL is shown with its userinfo and any secret in it masked (note, summary, Dockerfile, JSON)', async (t) => {
+  const github = `https://x-access-token:${TOKEN}@github.com/acme/priv.git`;
+  const site = 'usr/local/lib/python3.11/dist-packages';
+  const model = await modelOf([BASE, [dir('usr/local'), dir('usr/local/lib'), dir('usr/local/lib/python3.11'), dir(site),
+    ...pipPackage('priv', '1.0', { directUrl: github }), ...pipPackage('other', '2.0', { directUrl: 'https://build:hunter2@pypi.example.com/other-2.0.whl?sig=x' })]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  const shown = [JSON.stringify(plan), renderDockerfileSummary(plan, 'out'), renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' })];
+  for (const s of shown) for (const v of [TOKEN, 'x-access-token', 'hunter2']) t.false(s.includes(v), v);
+  t.true(plan.notes.some((n) => /pypi priv 1\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@github\.com\/acme\/priv\.git,/.test(n)), plan.notes.join('\n'));
+  t.true(plan.notes.some((n) => /pypi other 2\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@pypi\.example\.com\/other-2\.0\.whl\?sig=x,/.test(n)));
+});
