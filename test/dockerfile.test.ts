@@ -458,3 +458,17 @@ test('pip: a direct_url.json URL is shown with its userinfo and any secret in it
   t.true(plan.notes.some((n) => /pypi priv 1\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@github\.com\/acme\/priv\.git,/.test(n)), plan.notes.join('\n'));
   t.true(plan.notes.some((n) => /pypi other 2\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@pypi\.example\.com\/other-2\.0\.whl\?sig=x,/.test(n)));
 });
+
+test('pip in a venv made above the base: after the COPY that brings the venv\'s python and pyvenv.cfg', async (t) => {
+  const site = 'opt/venv/lib/python3.11/site-packages';
+  const info = `${site}/six-1.16.0.dist-info`;
+  const model = await modelOf([[...BASE, file('usr/bin/python3', 'py', { mode: 0o755 })], [dir('opt'), dir('opt/venv'), file('opt/venv/pyvenv.cfg', 'home = /usr/bin\n'), dir('opt/venv/bin'),
+    { name: 'opt/venv/bin/python', type: 'symlink', linkname: '/usr/bin/python3' }, dir('opt/venv/lib'), dir('opt/venv/lib/python3.11'), dir(site), dir(`${site}/six`), file(`${site}/six/__init__.py`, '#'),
+    dir(info), file(`${info}/METADATA`, 'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n'), file(`${info}/RECORD`, 'six/__init__.py,,\n'), file(`${info}/INSTALLER`, 'pip\n')]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  t.true(copiedPaths(plan).includes('/opt/venv/pyvenv.cfg'));
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  const pip = text.indexOf('RUN /opt/venv/bin/python -m pip install');
+  t.true(pip > 0);
+  t.true(text.indexOf('\nCOPY ') < pip);
+});
