@@ -13,6 +13,8 @@ import { defaultBloatConfig } from '../src/analyze/bloat/section.js';
 import { defaultSecretsConfig } from '../src/analyze/risks/section.js';
 import type { DockerfilePlan } from '../src/analyze/dockerfile/types.js';
 import type { ImageModel } from '../src/model/read-image.js';
+import type { ImageConfig } from '../src/image/image.js';
+import { finalLines } from '../src/analyze/dockerfile/config-lines.js';
 import { modelOf } from './helpers/model.js';
 import { tempDir, writeOciLayout } from './helpers/image-builder.js';
 import type { Entry } from './helpers/tar-writer.js';
@@ -379,4 +381,94 @@ test('a capability in an image without setcap: not set (the build would fail the
   t.deepEqual(plan.modes, [{ path: '/usr/bin/ping', mode: 0o4755 }]);
   t.deepEqual(plan.notes, ['/usr/bin/ping: its file capabilities are not set: the image has no setcap']);
   t.notRegex(renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' }), /setcap cap_/);
+});
+
+/** The config lines and notes finalLines makes of a config (test: a hostile image's values). */
+const tailOf = (config: Record<string, unknown>) => finalLines({ config } as ImageConfig);
+const texts = (config: Record<string, unknown>) => tailOf(config).lines.map((l) => `${l.instruction} ${l.text}`);
+
+test('HEALTHCHECK CMD-SHELL is written raw to the end of its line: one the parser would read otherwise (a trailing \\, a JSON array, white space at an end) is left out with a note', async (t) => {
+  // a trailing backslash continued the line: the USER after it became part of the healthcheck, and the image ran as root
+  const config = { User: 'appuser', Healthcheck: { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1 \\'] }, Cmd: ['/app/x'] };
+  const model = await modelOf([[dir('bin'), file('bin/sh', 'sh')], [dir('app'), file('app/x', 'x')]], { config: { config } });
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  const lines = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' }).split('\n');
+  t.true(lines.includes('USER appuser'));
+  t.false(lines.some((l) => l.startsWith('HEALTHCHECK')));
+  t.false(lines.some((l) => !l.startsWith('#') && /\\[ \t]*$/.test(l) && !l.startsWith('RUN ') && !l.startsWith(' && ')), 'no instruction line is continued');
+  t.true(plan.notes.includes('HEALTHCHECK: its command ends with `\\`, which a Dockerfile reads as a line continuation; not carried over'));
+  // nothing an image names can be a parser directive: the first line is strata's own comment
+  t.regex(lines[0], /^# Written by strata /);
+
+  for (const [text, why] of [
+    ['exit 1\\  \t', 'is empty or begins or ends with white space'],
+    ['["/bin/true"]', 'reads as a JSON array'],
+    ['[1]', 'reads as a JSON array'],
+    ['  true', 'is empty or begins or ends with white space'],
+    ['', 'is empty or begins or ends with white space'],
+  ]) {
+    const r = tailOf({ Healthcheck: { Test: ['CMD-SHELL', text] } });
+    t.deepEqual(r.lines, [], text);
+    t.true(r.notes[0]?.startsWith(`HEALTHCHECK: its command ${why}`), text);
+  }
+  // `[` that is no JSON array is the shell's test command: written
+  t.deepEqual(texts({ Healthcheck: { Test: ['CMD-SHELL', '[ -f /tmp/ok ] || exit 1'] } }), ['HEALTHCHECK CMD [ -f /tmp/ok ] || exit 1']);
+});
+
+test('HEALTHCHECK durations: exact (nanoseconds unless whole milliseconds); one a build refuses (under 1ms, huge, fractional, negative) leaves it out with a note', (t) => {
+  const hc = (more: Record<string, unknown>) => tailOf({ Healthcheck: { Test: ['CMD', '/ok'], ...more } });
+  t.deepEqual(hc({ Interval: 30e9, Timeout: 1_500_000, StartPeriod: 0, Retries: 3 }).lines.map((l) => l.text), ['--interval=30000ms --timeout=1500000ns --retries=3 CMD ["/ok"]']);
+  for (const [field, value, why] of [
+    ['Interval', 1e300, 'its interval is not a duration'], ['Timeout', 0.4, 'its timeout is not a duration'], ['Timeout', 999_999, 'its timeout is not a duration'],
+    ['StartPeriod', -1, 'its start-period is not a duration'], ['Interval', '30s', 'its interval is not a duration'],
+    ['Retries', 1e300, 'its retries are not a count'], ['Retries', -1, 'its retries are not a count'], ['Retries', 1.5, 'its retries are not a count'],
+  ] as const) {
+    const r = hc({ [field]: value });
+    t.deepEqual(r.lines, [], `${field} ${value}`);
+    t.true(r.notes[0]?.startsWith(`HEALTHCHECK: ${why}`), `${field} ${value}: ${r.notes[0]}`);
+  }
+});
+
+test('config values a Dockerfile reads otherwise: a LABEL key with =, a leading -- (a flag), an empty VOLUME, a relative WORKDIR, a port over 65535', (t) => {
+  const r = tailOf({
+    Labels: { 'a=b': 'c', '--x': '--y', ok: 'v' }, Volumes: { '': {}, ' ': {}, '/data': {} }, WorkingDir: '--x', User: '--x',
+    ExposedPorts: { '99999/tcp': {}, '8080': {} },
+  });
+  t.deepEqual(r.lines.map((l) => `${l.instruction} ${l.text}`), ['LABEL "--x"="--y"', 'LABEL ok=v', 'EXPOSE 8080', 'VOLUME ["/data"]']);
+  t.deepEqual(r.notes, [
+    'LABEL a=b: its key holds `=`, which a Dockerfile reads as the end of the key; not carried over',
+    'an EXPOSE entry: it is not PORT[/tcp|udp|sctp]; not carried over',
+    'a VOLUME entry: it is empty (a build refuses one); not carried over',
+    'a VOLUME entry: it is empty (a build refuses one); not carried over',
+    'WORKDIR: it is not an absolute path; not carried over',
+    'USER: it is not a user[:group] name or id; not carried over',
+  ]);
+  t.deepEqual(texts({ WorkingDir: '$HOME/x' }), []);
+  t.deepEqual(texts({ WorkingDir: '/--x' }), ['WORKDIR /--x']);
+});
+
+test('pip: a direct_url.json URL is shown with its userinfo and any secret in it masked (note, summary, Dockerfile, JSON)', async (t) => {
+  const github = `https://x-access-token:${TOKEN}@github.com/acme/priv.git`;
+  const site = 'usr/local/lib/python3.11/dist-packages';
+  const model = await modelOf([BASE, [dir('usr/local'), dir('usr/local/lib'), dir('usr/local/lib/python3.11'), dir(site),
+    ...pipPackage('priv', '1.0', { directUrl: github }), ...pipPackage('other', '2.0', { directUrl: 'https://build:hunter2@pypi.example.com/other-2.0.whl?sig=x' })]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  const shown = [JSON.stringify(plan), renderDockerfileSummary(plan, 'out'), renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' })];
+  for (const s of shown) for (const v of [TOKEN, 'x-access-token', 'hunter2']) t.false(s.includes(v), v);
+  t.true(plan.notes.some((n) => /pypi priv 1\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@github\.com\/acme\/priv\.git,/.test(n)), plan.notes.join('\n'));
+  t.true(plan.notes.some((n) => /pypi other 2\.0: pip installed it from https:\/\/‹secret sha256:[0-9a-f]{12}›@pypi\.example\.com\/other-2\.0\.whl\?sig=x,/.test(n)));
+});
+
+test('pip in a venv made above the base: after the COPY that brings the venv\'s python and pyvenv.cfg', async (t) => {
+  const site = 'opt/venv/lib/python3.11/site-packages';
+  const info = `${site}/six-1.16.0.dist-info`;
+  const model = await modelOf([[...BASE, file('usr/bin/python3', 'py', { mode: 0o755 })], [dir('opt'), dir('opt/venv'), file('opt/venv/pyvenv.cfg', 'home = /usr/bin\n'), dir('opt/venv/bin'),
+    { name: 'opt/venv/bin/python', type: 'symlink', linkname: '/usr/bin/python3' }, dir('opt/venv/lib'), dir('opt/venv/lib/python3.11'), dir(site), dir(`${site}/six`), file(`${site}/six/__init__.py`, '#'),
+    dir(info), file(`${info}/METADATA`, 'Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n'), file(`${info}/RECORD`, 'six/__init__.py,,\n'), file(`${info}/INSTALLER`, 'pip\n')]]);
+  const plan = planDockerfile(model, { base: { layers: 1, from: '--base-layers', ref: 'base:1' }, bloat: defaultBloatConfig(), secrets: defaultSecretsConfig() });
+  t.true(copiedPaths(plan).includes('/opt/venv/pyvenv.cfg'));
+  const text = renderDockerfile(plan, { ref: 'x', configDigest: 'sha256:0', version: 'test' });
+  const pip = text.indexOf('RUN /opt/venv/bin/python -m pip install');
+  t.true(pip > 0);
+  t.true(text.indexOf('\nCOPY ') < pip);
 });

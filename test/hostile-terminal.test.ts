@@ -216,7 +216,8 @@ test('audit: text and CSV rows stay one line, a failed image\'s error escaped', 
   const records = csv.stdout.split('\r\n');
   assertNoRawControl(t, records.join('\n'), 'CSV');
   t.is(records.filter(Boolean).length, 3, 'a header and a row per image');
-  t.true(records[2].endsWith(`,failed,${missing.replace(BAD, SHOWN)}: no such file or directory`), records[2]);
+  // quoted: BAD holds `;` (a cell separator in some locales)
+  t.true(records[2].endsWith(`,failed,"${missing.replace(BAD, SHOWN)}: no such file or directory"`), records[2]);
 });
 
 test('the one-line error escapes what it quotes', async (t) => {

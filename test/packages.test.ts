@@ -296,3 +296,7 @@ test('the CLI: text, --json, --csv and inspect; names from the image reach the t
 test('CSV cells from an image: a formula prefix defused, quotes and commas quoted, control bytes shown, numbers as they are', (t) => {
   t.is(csvLine(['=HYPERLINK("x")', '+1', '-2', '@SUM(A1)', 'a,b', 'x"y', 'ok', '\x1b[31m', -3, 0, null]), `"'=HYPERLINK(""x"")",'+1,'-2,'@SUM(A1),"a,b","x""y",ok,\\x1b[31m,-3,0,`);
 });
+
+test('CSV in a locale that separates with ;: a cell holding ; is quoted, and a formula after a ; gets its \' too', (t) => {
+  t.is(csvLine(["x;=cmd|' /C calc'!A0;", '1;+1', 'a;b', '/srv;@x;-y']), `"x;'=cmd|' /C calc'!A0;","1;'+1","a;b","/srv;'@x;'-y"`);
+});

@@ -176,8 +176,9 @@ export function renderDockerfile(plan: DockerfilePlan, source: DockerfileSource)
     const copies = plan.copies.filter((c) => c.manifests && `${c.dest}/` === `${step.where}/`);
     section(packageTitle(step), ...copies.map(copyLine), run([['cd', step.where!], ['npm', step.manifests!.length > 1 ? 'ci' : 'install', '--cache', '/tmp/npm-cache'], ['rm', '-rf', '/tmp/npm-cache']]));
   }
-  for (const step of plan.packages.filter((s) => s.ecosystem === 'pypi' && s.install.length)) section(packageTitle(step), run(pipCommands(step)));
   if (!scratch) files();
+  // pip after the COPY trees: the python it runs may be one of them (a venv's bin/python and pyvenv.cfg)
+  for (const step of plan.packages.filter((s) => s.ecosystem === 'pypi' && s.install.length)) section(packageTitle(step), run(pipCommands(step)));
   const links = plan.hardlinks.map((l): Word[] => ['ln', '-f', l.target, l.path]);
   if (links.length) section('Hardlinks to what the build does not copy', run(links));
   const modes = plan.modes.flatMap((m): Word[][] => [

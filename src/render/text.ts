@@ -44,16 +44,18 @@ export function wrapWords(text: string, width: number): string[] {
 
 /**
  * One CSV record (RFC 4180 quoting). Control bytes are escaped as a terminal shows them (a CSV is
- * often read in one), and a text cell starting with `= + - @` gets a `'`: a spreadsheet would run
- * a name from an image as a formula.
+ * often read in one; so no raw TAB or CR), and a text cell starting with `= + - @` gets a `'`: a
+ * spreadsheet would run a name from an image as a formula. A spreadsheet whose locale separates
+ * with `;` starts a cell after each `;`, inside quotes or not: a formula there gets its `'` too,
+ * and a cell holding a `;` is quoted (OWASP's CSV injection advice).
  */
 export function csvLine(cells: (string | number | null)[]): string {
   return cells
     .map((v) => {
       if (v === null) return '';
       let s = terminalText(String(v));
-      if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`;
-      return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+      if (typeof v === 'string') s = s.replace(/(^|;)(?=[=+\-@])/g, "$1'");
+      return /[",;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     })
     .join(',');
 }

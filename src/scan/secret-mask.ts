@@ -4,7 +4,7 @@
  * string and key, so that no analysis, renderer or cache ever sees one (docs/security.md).
  * analyze/risks/config-secrets.ts finds them in the raw config walking the same strings the same way.
  */
-import { defaultContentScan, SecretScanner } from './secret-scan.js';
+import { defaultContentScan, fingerprintOf, SecretScanner } from './secret-scan.js';
 
 export const configScanner = new SecretScanner(defaultContentScan());
 /** Config strings are matched as lines of a `.env` file (KEY=VALUE). */
@@ -22,6 +22,17 @@ export function maskSecrets(text: string, path = AS_ENV): string {
     at = s.end;
   }
   return out + text.slice(at);
+}
+
+/**
+ * A URL read from an image (pip's `direct_url.json`) as it may be shown: its userinfo
+ * (`user:password@`, or a token given as the user) masked whatever it holds, since no rule knows
+ * every credential a URL may carry, then every secret the rules find in the rest.
+ */
+export function maskUrl(url: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/.exec(url);
+  const rest = m ? url.slice(m[0].length) : url;
+  return `${m ? `${m[1]}‹secret ${fingerprintOf(m[2])}›@` : ''}${maskSecrets(rest)}`;
 }
 
 /** A config string as the rules read it: alone, and as `KEY=value` when it is the value of a key. */

@@ -10,7 +10,8 @@ import type { ImageConfig } from '../../image/image.js';
 import type { ConfigLine } from './types.js';
 
 const MASK = '‹secret ';
-const SAFE_WORD = /^[A-Za-z0-9_./:,@%+=-]+$/;
+// not starting with `-`: a Dockerfile reads a leading `--` as a flag of the instruction
+const SAFE_WORD = /^[A-Za-z0-9_./:,@%+][A-Za-z0-9_./:,@%+=-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** What a Dockerfile line must not hold raw: C0 but TAB, DEL, C1, and the format characters that reorder or hide text (bidi, zero-width). */
 // eslint-disable-next-line no-control-regex
@@ -95,14 +96,20 @@ export function finalLines(config: ImageConfig): Lines {
       continue;
     }
     const k = dockerWord(key), v = dockerWord(value);
-    if (k === undefined || v === undefined) skip(`LABEL ${k ?? 'with a control character'}`, 'a Dockerfile cannot write it');
+    // a Dockerfile splits KEY=VALUE at the first `=`, quoted or not: such a key cannot be written
+    if (k !== undefined && key.includes('=')) skip(`LABEL ${k}`, 'its key holds `=`, which a Dockerfile reads as the end of the key');
+    else if (k === undefined || v === undefined) skip(`LABEL ${k ?? 'with a control character'}`, 'a Dockerfile cannot write it');
     else lines.push({ instruction: 'LABEL', text: `${k}=${v}` });
   }
   for (const port of Object.keys(c.ExposedPorts ?? {})) {
-    if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port)) lines.push({ instruction: 'EXPOSE', text: port });
+    if (/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port) && parseInt(port, 10) <= 65535) lines.push({ instruction: 'EXPOSE', text: port });
     else skip('an EXPOSE entry', 'it is not PORT[/tcp|udp|sctp]');
   }
-  const volumes = Object.keys(c.Volumes ?? {});
+  const volumes: string[] = [];
+  for (const v of Object.keys(c.Volumes ?? {})) {
+    if (v.trim()) volumes.push(v);
+    else skip('a VOLUME entry', 'it is empty (a build refuses one)');
+  }
   if (volumes.length) {
     const v = expandingArray(volumes);
     if (v === undefined) skip('VOLUME', 'a path holds a control character');
@@ -114,17 +121,19 @@ export function finalLines(config: ImageConfig): Lines {
     else skip('STOPSIGNAL', 'it is not a signal name or number');
   }
   const health = healthcheck(c.Healthcheck);
-  if (health) lines.push(health);
-  else if (c.Healthcheck) skip('HEALTHCHECK', 'it is not one a Dockerfile can write');
+  if (typeof health === 'object') lines.push(health);
+  else if (health) skip('HEALTHCHECK', health);
   const shell = strings(c.Shell);
   if (shell.length) lines.push({ instruction: 'SHELL', text: execForm(shell) });
   if (typeof c.WorkingDir === 'string' && c.WorkingDir) {
     const w = c.WorkingDir.includes(MASK) ? undefined : dockerWord(c.WorkingDir);
-    if (w === undefined) skip('WORKDIR', 'a Dockerfile cannot write it');
+    // a relative WORKDIR is taken from the one before it (`/`): not the config's
+    if (!c.WorkingDir.startsWith('/')) skip('WORKDIR', 'it is not an absolute path');
+    else if (w === undefined) skip('WORKDIR', 'a Dockerfile cannot write it');
     else lines.push({ instruction: 'WORKDIR', text: w });
   }
   if (typeof c.User === 'string' && c.User) {
-    if (/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/.test(c.User)) lines.push({ instruction: 'USER', text: c.User });
+    if (/^[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+)?$/.test(c.User)) lines.push({ instruction: 'USER', text: c.User });
     else skip('USER', 'it is not a user[:group] name or id');
   }
   for (const [word, value] of [['ENTRYPOINT', c.Entrypoint], ['CMD', c.Cmd]] as const) {
@@ -136,20 +145,48 @@ export function finalLines(config: ImageConfig): Lines {
   return { lines, notes };
 }
 
-function healthcheck(h: RawConfig['Healthcheck']): ConfigLine | undefined {
-  if (!h || typeof h !== 'object') return undefined;
+/** The HEALTHCHECK line, or why a Dockerfile cannot write the config's (undefined: it has none). */
+function healthcheck(h: RawConfig['Healthcheck']): ConfigLine | string | undefined {
+  if (!h) return undefined;
+  if (typeof h !== 'object') return 'it is not one a Dockerfile can write';
   const test = strings(h.Test);
   if (test[0] === 'NONE') return { instruction: 'HEALTHCHECK', text: 'NONE' };
   const opts: string[] = [];
   for (const [flag, ns] of [['interval', h.Interval], ['timeout', h.Timeout], ['start-period', h.StartPeriod]] as const) {
-    if (typeof ns === 'number' && Number.isFinite(ns) && ns > 0) opts.push(`--${flag}=${Math.round(ns / 1e6)}ms`);
+    if (ns === undefined || ns === null || ns === 0) continue; // the default
+    // a build takes a Go duration of at least 1ms; nanoseconds exactly, whole milliseconds where they are
+    if (typeof ns !== 'number' || !Number.isSafeInteger(ns) || ns < 1e6) return `its ${flag} is not a duration a Dockerfile can write`;
+    opts.push(`--${flag}=${ns % 1e6 ? `${ns}ns` : `${ns / 1e6}ms`}`);
   }
-  if (typeof h.Retries === 'number' && Number.isInteger(h.Retries) && h.Retries > 0) opts.push(`--retries=${h.Retries}`);
+  const retries = h.Retries;
+  if (retries !== undefined && retries !== null && retries !== 0) {
+    // read as a 32-bit integer, never negative
+    if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > 2 ** 31 - 1) return 'its retries are not a count a Dockerfile can write';
+    opts.push(`--retries=${retries}`);
+  }
   const prefix = opts.length ? `${opts.join(' ')} ` : '';
   if (test[0] === 'CMD' && test.length > 1) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${execForm(test.slice(1))}` };
-  // CMD-SHELL runs its string with the image's shell: the same as the exec form of that shell
-  if (test[0] === 'CMD-SHELL' && test.length === 2 && !UNWRITABLE.test(test[1])) return { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${test[1]}` };
+  if (test[0] !== 'CMD-SHELL' || test.length !== 2) return 'it is not one a Dockerfile can write';
+  // CMD-SHELL is the shell form, written raw up to the end of the line: only a text the parser reads back as it is
+  const why = shellFormProblem(test[1]);
+  return why ?? { instruction: 'HEALTHCHECK', text: `${prefix}CMD ${test[1]}` };
+}
+
+/** Why a Dockerfile would not read `text`, written raw at the end of a line, as that text. */
+function shellFormProblem(text: string): string | undefined {
+  if (UNWRITABLE.test(text)) return 'its command holds a control character a Dockerfile cannot write';
+  if (!text.trim() || text.trim() !== text) return 'its command is empty or begins or ends with white space, which a Dockerfile drops';
+  if (text.endsWith('\\')) return 'its command ends with `\\`, which a Dockerfile reads as a line continuation';
+  if (text.startsWith('[') && jsonArray(text)) return 'its command reads as a JSON array, which a Dockerfile takes for the exec form';
   return undefined;
+}
+
+function jsonArray(text: string): boolean {
+  try {
+    return Array.isArray(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 function strings(v: unknown): string[] {

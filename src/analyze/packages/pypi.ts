@@ -12,6 +12,7 @@
  */
 import { baseName, MAX_PATH_LENGTH, parentOf } from '../../util/paths.js';
 import { excerpt } from '../../util/json-doc.js';
+import { maskUrl } from '../../scan/secret-mask.js';
 import type { DocView, PackageEntry, PackageReader, ReadResult } from './types.js';
 
 type InfoKind = 'dist-info' | 'egg-info' | 'egg-file';
@@ -110,12 +111,12 @@ function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: s
   };
 }
 
-/** PEP 610's `url`, when the file is JSON with a string url of sane length; anything else says nothing. */
+/** PEP 610's `url`, when the file is JSON with a string url of sane length, its credentials masked (it is printed); anything else says nothing. */
 function directUrlOf(bytes: Uint8Array | undefined): string | undefined {
   if (bytes === undefined) return undefined;
   try {
     const url: unknown = (JSON.parse(utf8.decode(bytes)) as { url?: unknown } | null)?.url;
-    return typeof url === 'string' && url.length > 0 && url.length <= 4096 ? url : undefined;
+    return typeof url === 'string' && url.length > 0 && url.length <= 4096 ? maskUrl(url) : undefined;
   } catch {
     return undefined;
   }
