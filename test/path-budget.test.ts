@@ -1,10 +1,12 @@
 /**
  * The view's path budget (src/analyze/packages/path-budget.ts), shared by every reader: what a path
- * costs, where it runs out, lists reused by the next view, paths no file can have.
+ * costs, where it runs out, lists reused by the next view, paths no file can have, and the
+ * os-release name cut on a character boundary.
  */
 import test from 'ava';
 import { apkReader } from '../src/analyze/packages/apk.js';
 import { dpkgReader } from '../src/analyze/packages/dpkg.js';
+import { distroOf } from '../src/analyze/packages/os-release.js';
 import { PATH_COST, PathBudget } from '../src/analyze/packages/path-budget.js';
 import { pypiReader } from '../src/analyze/packages/pypi.js';
 import { docView } from './helpers/doc-view.js';
@@ -83,4 +85,11 @@ test('pip lists: rows that climb, are absolute or repeat resolve as before, each
     [`${deep}/site-packages/q-1.dist-info/RECORD`]: '../x,,\n'.repeat(1_000_000),
   }));
   t.true(Date.now() - started < 3000, `${Date.now() - started} ms`);
+});
+
+test('os-release: a long PRETTY_NAME is cut before a surrogate pair, never through it', (t) => {
+  const name = `${'a'.repeat(199)}\u{1F600}x`;
+  const distro = distroOf(docView({ 'etc/os-release': `ID=debian\nPRETTY_NAME="${name}"\n` }));
+  t.is(distro?.prettyName, 'a'.repeat(199));
+  t.is(distroOf(docView({ 'etc/os-release': `ID=debian\nPRETTY_NAME="${'b'.repeat(198)}\u{1F600}x"\n` }))?.prettyName, `${'b'.repeat(198)}\u{1F600}`);
 });
