@@ -14,6 +14,12 @@ const MAX_SYMLINKS = 40;
 export function nodeAt(u: Union, k: number, path: string): number | undefined {
   const direct = u.nodeOf(path);
   if (direct !== undefined && u.versionAt(direct, k) >= 0) return direct;
+  // its parent a directory of the view: every ancestor is one too (no link on the way), so the path
+  // names nothing; the walk below, which looks up every prefix, is for paths through links
+  const slash = path.lastIndexOf('/');
+  const parent = slash > 0 ? u.nodeOf(path.slice(0, slash)) : undefined;
+  const pv = parent === undefined ? -1 : u.versionAt(parent, k);
+  if (pv >= 0 && u.kindOf(pv) === Kind.dir) return undefined;
   let parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let hops = 0;
   for (let i = 0; i < parts.length - 1; i++) {

@@ -9,7 +9,9 @@
  * usr/lib/apk/db/installed (a merged-/usr image, lib -> usr/lib, stores only that one).
  */
 import { shown } from '../../util/json-doc.js';
+import { MAX_PATH_LENGTH } from '../../util/paths.js';
 import { FileWarnings, MAX_FIELD_BYTES, byteText, decodePath, decodeValue, forEachLine, isBlank } from './control-fields.js';
+import { PathBudget } from './path-budget.js';
 import type { DocView, PackageEntry, PackageReader, ReadResult } from './types.js';
 
 const INSTALLED = 'lib/apk/db/installed';
@@ -18,7 +20,7 @@ const WORLD = 'etc/apk/world';
 
 export const apkReader: PackageReader = { ecosystem: 'apk', read: readApk };
 
-function readApk(view: DocView): ReadResult {
+function readApk(view: DocView, paths = new PathBudget()): ReadResult {
   const warnings: string[] = [];
   const path = view.get(INSTALLED) || view.oversized(INSTALLED) ? INSTALLED : view.get(INSTALLED_USR) ? INSTALLED_USR : undefined;
   const bytes = path && view.get(path);
@@ -27,7 +29,8 @@ function readApk(view: DocView): ReadResult {
     new FileWarnings(warnings, INSTALLED_USR, view.layerOf(INSTALLED_USR)).add(`not read: apk uses /${INSTALLED}, which the image also has`);
   }
   const w = new FileWarnings(warnings, path, view.layerOf(path));
-  const packages = parseInstalled(byteText(bytes), path, w);
+  const layer = view.layerOf(path);
+  const packages = parseInstalled(byteText(bytes), path, w, (p) => paths.take(p, path, layer));
   w.finish();
   const world = worldNames(view);
   if (world) for (const p of packages) p.auto = !world.has(p.name);
@@ -46,8 +49,11 @@ interface Block {
   problems: string[];
 }
 
-/** The packages of an installed database; malformed blocks are skipped with a warning. */
-function parseInstalled(text: string, path: string, w: FileWarnings): PackageEntry[] {
+/**
+ * The packages of an installed database; malformed blocks are skipped with a warning. Each file
+ * path is charged by `take`; one longer than a path can be names no file and is left out.
+ */
+function parseInstalled(text: string, path: string, w: FileWarnings, take: (path: string) => boolean): PackageEntry[] {
   const out: PackageEntry[] = [];
   const seen = new Set<string>();
   let block: Block | null = null;
@@ -75,10 +81,15 @@ function parseInstalled(text: string, path: string, w: FileWarnings): PackageEnt
       case 'F':
         block.dir = trimSlashes(decodePath(value));
         break;
-      case 'R':
-        if (block.dir === null) block.orphan ||= n;
-        else block.files.push(block.dir === '' ? decodePath(value) : `${block.dir}/${decodePath(value)}`);
+      case 'R': {
+        if (block.dir === null) {
+          block.orphan ||= n;
+          break;
+        }
+        const file = block.dir === '' ? decodePath(value) : `${block.dir}/${decodePath(value)}`;
+        if (file.length <= MAX_PATH_LENGTH && take(file)) block.files.push(file);
         break;
+      }
       case 'P':
       case 'V':
       case 'A':

@@ -9,7 +9,9 @@
  * without Status (status.d, hand-made databases) is installed.
  */
 import { shown } from '../../util/json-doc.js';
+import { MAX_PATH_LENGTH } from '../../util/paths.js';
 import { FileWarnings, byteText, decodePath, forEachLine, isBlank, parseStanzas, type Stanza } from './control-fields.js';
+import { PathBudget } from './path-budget.js';
 import type { DocView, PackageEntry, PackageReader, ReadResult } from './types.js';
 
 const STATUS = 'var/lib/dpkg/status';
@@ -25,7 +27,7 @@ const KIB = /^\d{1,12}$/;
 
 export const dpkgReader: PackageReader = { ecosystem: 'deb', read: readDpkg };
 
-function readDpkg(view: DocView): ReadResult {
+function readDpkg(view: DocView, paths = new PathBudget()): ReadResult {
   const warnings: string[] = [];
   const packages: PackageEntry[] = [];
   const statusD: string[] = [];
@@ -54,7 +56,7 @@ function readDpkg(view: DocView): ReadResult {
         continue;
       }
       seen.add(key);
-      e.files = filesOf(view, e, path, lists, warnings);
+      e.files = filesOf(view, e, path, lists, warnings, paths);
       if (auto) e.auto = auto.get(`${e.name}:${e.arch ?? ''}`) ?? (e.arch === 'all' || e.arch === undefined ? auto.get(e.name) : undefined) ?? false;
       packages.push(e);
     }
@@ -121,31 +123,37 @@ function dependencyNames(fields: (string | undefined)[]): string[] {
  * have the first); a status.d package without one (distroless) has status.d/NAME.md5sums, which
  * lists its regular files only. Paths are root-relative; `/.` (the root) is left out.
  */
-function filesOf(view: DocView, e: PackageEntry, db: string, lists: Map<string, string>, warnings: string[]): string[] {
+function filesOf(view: DocView, e: PackageEntry, db: string, lists: Map<string, string>, warnings: string[], paths: PathBudget): string[] {
   const list = (e.arch && lists.get(`${e.name}:${e.arch}`)) || lists.get(e.name);
-  if (list) return listedPaths(view.get(list)!, (line) => line);
+  // a list parsed once however many stanzas fall back to it (`a.list` for every architecture of a)
+  if (list) return paths.list(view.get(list)!, list, view.layerOf(list), (take) => listedPaths(view.get(list)!, take, (line) => line));
   if (db === STATUS) return [];
   const md5 = [...(e.arch ? [`${STATUS_D}${e.name}:${e.arch}.md5sums`] : []), `${STATUS_D}${e.name}.md5sums`].find((p) => view.get(p));
   if (!md5) return [];
-  const w = new FileWarnings(warnings, md5, view.layerOf(md5));
-  const files = listedPaths(view.get(md5)!, (line, n) => {
-    // "<md5>  <path>": 32 hex digits, two spaces (or a space and '*', binary mode)
-    const m = /^[0-9a-fA-F]{32} [ *]/.exec(line.slice(0, 34));
-    if (!m) w.add(`line ${n}: not "<md5>  <path>": ignored`);
-    return m ? line.slice(34) : '';
+  return paths.list(view.get(md5)!, md5, view.layerOf(md5), (take) => {
+    const w = new FileWarnings(warnings, md5, view.layerOf(md5));
+    const files = listedPaths(view.get(md5)!, take, (line, n) => {
+      // "<md5>  <path>": 32 hex digits, two spaces (or a space and '*', binary mode)
+      const m = /^[0-9a-fA-F]{32} [ *]/.exec(line.slice(0, 34));
+      if (!m) w.add(`line ${n}: not "<md5>  <path>": ignored`);
+      return m ? line.slice(34) : '';
+    });
+    w.finish();
+    return files;
   });
-  w.finish();
-  return files;
 }
 
-/** The root-relative paths of a list file, one a line, each taken from its line by `pick`. */
-function listedPaths(bytes: Uint8Array, pick: (line: string, n: number) => string): string[] {
+/**
+ * The root-relative paths of a list file, one a line, each taken from its line by `pick` and
+ * charged by `take`; one longer than a path can be names no file and is left out.
+ */
+function listedPaths(bytes: Uint8Array, take: (path: string) => boolean, pick: (line: string, n: number) => string): string[] {
   const out: string[] = [];
   const text = byteText(bytes);
   forEachLine(text, (s, e, n) => {
     if (isBlank(text, s, e)) return;
     const p = pick(decodePath(text.slice(s, e)), n).replace(/^(\.?\/)+/, '');
-    if (p !== '' && p !== '.') out.push(p);
+    if (p !== '' && p !== '.' && p.length <= MAX_PATH_LENGTH && take(p)) out.push(p);
   });
   return out;
 }

@@ -11,6 +11,7 @@ import { packageFileCap } from '../../scan/package-files.js';
 import { ImageDocs } from './docs-in-view.js';
 import { distroOf } from './os-release.js';
 import { ownership, type Ownership } from './ownership.js';
+import { PathBudget } from './path-budget.js';
 import { purlOf } from './purl.js';
 import { READERS } from './readers.js';
 import { compareVersions } from './version-order.js';
@@ -77,7 +78,9 @@ function analyze(model: ImageModel): ImagePackages {
   const docs = new ImageDocs(u);
   const warnings = new Set<string>();
   const createdBy = (k: number) => model.layers[k].history?.created_by ?? null;
-  const read = (at: ViewDocs) => readState(at, warnings);
+  // each view's budget may reuse the lists the view read before it parsed
+  let paths: PathBudget | undefined;
+  const read = (at: ViewDocs) => readState(at, warnings, (paths = new PathBudget(paths)));
   // per package key: the layer it appeared in (and stayed), and the layer its version last changed
   const since = new Map<string, number>();
   const versionLayer = new Map<string, number>();
@@ -185,15 +188,20 @@ function removedBytes(prev: State, before: Map<string, number>, after: Map<strin
 
 type ViewDocs = ReturnType<ImageDocs['at']>;
 
-/** What every reader makes of the databases of one view; their warnings (and files over a cap) added to `warnings`. */
-function readState(at: ViewDocs, warnings: Set<string>): State {
+/**
+ * What every reader makes of the databases of one view, their paths charged to one budget; their
+ * warnings (and files over a cap, and the budget's) added to `warnings`.
+ */
+function readState(at: ViewDocs, warnings: Set<string>, paths = new PathBudget()): State {
   for (const o of at.oversized) warnings.add(`layer ${o.layer} /${o.path}: larger than the ${humanBytes(packageFileCap(o.path))} kept of a package database file: not read`);
   const entries: PackageEntry[] = [];
   for (const reader of READERS) {
-    const r = reader.read(at.view);
+    const r = reader.read(at.view, paths);
     pushAll(entries, r.packages);
     for (const w of r.warnings) warnings.add(w);
   }
+  const over = paths.warning();
+  if (over) warnings.add(over);
   return { key: at.key, entries, distro: distroOf(at.view) };
 }
 

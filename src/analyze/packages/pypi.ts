@@ -13,6 +13,7 @@
 import { baseName, MAX_PATH_LENGTH, parentOf } from '../../util/paths.js';
 import { excerpt } from '../../util/json-doc.js';
 import { maskUrl } from '../../scan/secret-mask.js';
+import { PathBudget } from './path-budget.js';
 import type { DocView, PackageEntry, PackageReader, ReadResult } from './types.js';
 
 type InfoKind = 'dist-info' | 'egg-info' | 'egg-file';
@@ -38,7 +39,7 @@ const utf8 = new TextDecoder();
 
 export const pypiReader: PackageReader = { ecosystem: 'pypi', read };
 
-function read(view: DocView): ReadResult {
+function read(view: DocView, paths = new PathBudget()): ReadResult {
   const dirs = new Map<string, InfoDir>();
   for (const p of view.paths()) {
     const found = infoDirOf(p);
@@ -49,7 +50,7 @@ function read(view: DocView): ReadResult {
   for (const dir of [...dirs.keys()].sort()) {
     const info = dirs.get(dir)!;
     if (!importable(view, dir, info.kind)) continue;
-    const e = readDistribution(view, dir, info, warnings);
+    const e = readDistribution(view, dir, info, warnings, paths);
     if (e) packages.push(e);
   }
   return { packages, warnings };
@@ -77,7 +78,7 @@ function importable(view: DocView, dir: string, kind: InfoKind): boolean {
   return false;
 }
 
-function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: string[]): PackageEntry | undefined {
+function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: string[], paths: PathBudget): PackageEntry | undefined {
   const metaPath = info.kind === 'dist-info' ? `${dir}/METADATA` : info.kind === 'egg-info' ? `${dir}/PKG-INFO` : dir;
   const bytes = view.get(metaPath);
   if (bytes === undefined) {
@@ -105,7 +106,7 @@ function readDistribution(view: DocView, dir: string, info: InfoDir, warnings: s
     version,
     ...(license === undefined ? {} : { license }),
     path: dir,
-    files: filesOf(view, dir, info.kind),
+    files: filesOf(view, dir, info.kind, paths),
     depends: dependsOf(h),
     ...(directUrl === undefined ? {} : { directUrl }),
   };
@@ -192,49 +193,60 @@ function dependsOf(h: Map<string, string[]>): string[] {
  * The files the installer recorded, root-relative: RECORD paths are relative to the directory that
  * holds the dist-info directory, installed-files.txt paths to the egg-info directory itself.
  */
-function filesOf(view: DocView, dir: string, kind: InfoKind): string[] {
+function filesOf(view: DocView, dir: string, kind: InfoKind, paths: PathBudget): string[] {
   if (kind === 'egg-file') return [];
   const listPath = kind === 'dist-info' ? `${dir}/RECORD` : `${dir}/installed-files.txt`;
   const bytes = view.get(listPath);
   if (bytes === undefined) return [];
   // every view that sees this copy of the list sees the same files: parsed once (a RECORD may hold 100,000 rows)
-  const known = listed.get(bytes);
-  if (known?.path === listPath) return known.files;
-  const out = new Set<string>();
-  const add = (base: string, rel: string) => {
-    const p = rel.length <= MAX_PATH_LENGTH ? inRoot(base, rel) : undefined;
-    if (p !== undefined) out.add(p);
-  };
-  const text = utf8.decode(bytes);
-  if (kind === 'dist-info') {
-    const base = parentOf(dir);
-    for (const [path] of csvRecords(text)) if (path !== undefined) add(base, path);
-  } else {
-    for (const line of text.split('\n')) add(dir, line.endsWith('\r') ? line.slice(0, -1) : line);
-  }
-  const files = [...out];
-  listed.set(bytes, { path: listPath, files });
-  return files;
+  return paths.list(bytes, listPath, view.layerOf(listPath), (take) => {
+    const out = new Set<string>();
+    const inRoot = resolver(kind === 'dist-info' ? parentOf(dir) : dir);
+    let room = true;
+    const add = (rel: string) => {
+      // a path longer than a path can be names no file: left out
+      const p = room && rel.length <= MAX_PATH_LENGTH ? inRoot(rel) : undefined;
+      if (p === undefined || p.length > MAX_PATH_LENGTH) return;
+      // charged before the duplicate check, so a row repeated a million times costs its rows
+      if ((room = take(p))) out.add(p);
+    };
+    const text = utf8.decode(bytes);
+    if (kind === 'dist-info') {
+      for (const [path] of csvRecords(text)) if (path !== undefined) add(path);
+    } else {
+      for (const line of text.split('\n')) add(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    return [...out];
+  });
 }
 
-/** The files of a kept file list, by the bytes of its copy (one copy, one path: the scan's). */
-const listed = new WeakMap<Uint8Array, { path: string; files: string[] }>();
-
 /**
- * `rel` (relative to `base`, or absolute: from the image's root) as a root-relative path; undefined
- * when it is empty or climbs above the root (never followed out of the image).
+ * Resolves `rel` (relative to `base`, or absolute: from the image's root) to a root-relative path;
+ * undefined when it is empty or climbs above the root (never followed out of the image). The
+ * ancestors of `base` are found once, so a row costs its own length, never the base's.
  */
-function inRoot(base: string, rel: string): string | undefined {
-  if (rel === '') return undefined;
-  // most rows are plain (`pkg/mod.py`): no `.` or `..` part, no empty part, not absolute
-  if (rel[0] !== '/' && rel[0] !== '.' && !rel.includes('/.') && !rel.includes('//') && !rel.endsWith('/')) return base === '' ? rel : `${base}/${rel}`;
-  const out = rel[0] === '/' || base === '' ? [] : base.split('/');
-  for (const part of rel.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part !== '..') out.push(part);
-    else if (out.pop() === undefined) return undefined;
-  }
-  return out.length > 0 ? out.join('/') : undefined;
+function resolver(base: string): (rel: string) => string | undefined {
+  // base.slice(0, ends[i]) is base's ancestor i + 1 levels up
+  const ends: number[] = [];
+  for (let i = base.lastIndexOf('/'); i >= 0; i = i === 0 ? -1 : base.lastIndexOf('/', i - 1)) ends.push(i);
+  const depth = base === '' ? 0 : ends.length + 1;
+  return (rel) => {
+    if (rel === '') return undefined;
+    // most rows are plain (`pkg/mod.py`): no `.` or `..` part, no empty part, not absolute
+    if (rel[0] !== '/' && rel[0] !== '.' && !rel.includes('/.') && !rel.includes('//') && !rel.endsWith('/')) return base === '' ? rel : `${base}/${rel}`;
+    const out: string[] = [];
+    let up = 0; // `..` parts that climb above rel into base
+    for (const part of rel.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part !== '..') out.push(part);
+      else if (out.pop() === undefined) up++;
+    }
+    const from = rel[0] === '/' ? 0 : depth;
+    if (up > from) return undefined;
+    const root = up === from ? '' : up === 0 ? base : base.slice(0, ends[up - 1]);
+    const tail = out.join('/');
+    return root === '' ? tail || undefined : tail === '' ? root : `${root}/${tail}`;
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
  * Packages as strata reports them: one interface for every ecosystem's reader, and the plain data
  * of `strata packages --json` (docs/json.md#packages, docs/packages.md).
  */
+import type { PathBudget } from './path-budget.js';
 
 /** The purl type of each ecosystem strata reads. */
 export type Ecosystem = 'deb' | 'apk' | 'rpm' | 'pypi' | 'npm';
@@ -55,10 +56,14 @@ export interface DocView {
   layerOf(path: string): number;
 }
 
-/** One ecosystem's reader: pure, never throws on bad input (a warning names the layer and file). */
+/**
+ * One ecosystem's reader: pure, never throws on bad input (a warning names the layer and file).
+ * Every path it lists is charged to `paths`, the view's budget shared by all readers (a fresh one
+ * when not given).
+ */
 export interface PackageReader {
   ecosystem: Ecosystem;
-  read(view: DocView): ReadResult;
+  read(view: DocView, paths?: PathBudget): ReadResult;
 }
 
 // ---- the report (strata packages --json) ------------------------------------------------------

@@ -28,10 +28,10 @@ export function u32(b: Uint8Array, at: number, le: boolean, what = 'a 32-bit num
 }
 
 /**
- * What one database may hand out in all. Package records: at most the file's own size, since in a
+ * What one database's package records may add up to: at most the file's own size, since in a
  * sound file they are disjoint, so a record (or a page of them) that hostile offsets make appear
- * many times ends the read instead of costing its size once per appearance. File paths: a multiple
- * of the file's size, since a long directory name shared by many short file names multiplies.
+ * many times ends the read instead of costing its size once per appearance. (File paths are
+ * charged to the view's budget, path-budget.ts.)
  */
 export class Budget {
   constructor(

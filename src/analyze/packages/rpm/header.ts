@@ -5,7 +5,8 @@
  * at; each count and offset is checked against the data there before it is followed.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
-import { fail, u32, type Budget } from './bytes.js';
+import { MAX_PATH_LENGTH } from '../../../util/paths.js';
+import { fail, u32 } from './bytes.js';
 
 // rpmtag.h
 const NAME = 1000;
@@ -74,48 +75,74 @@ class Tags {
     const e = this.entries.get(tag);
     if (!e) return undefined;
     if (e.type !== STRING && e.type !== I18NSTRING && e.type !== STRING_ARRAY) fail(`expected tag ${tag} to be a string, found type ${e.type}`);
-    return this.strings(tag, { ...e, count: 1 }, decodeValue)[0];
+    let first: string | undefined;
+    this.strings(tag, { ...e, count: 1 }, (b) => {
+      first = decodeValue(b);
+    });
+    return first;
   }
 
-  list(tag: number, decode: (b: Uint8Array) => string): string[] {
+  /**
+   * Each string of a string array, one at a time (no array of `count` strings is made first: a
+   * hostile count of empty strings costs one byte each); `each` returns false to stop early.
+   */
+  eachString(tag: number, each: (b: Uint8Array) => boolean | void): void {
     const e = this.entries.get(tag);
-    if (!e) return [];
+    if (!e) return;
     if (e.type !== STRING_ARRAY && e.type !== I18NSTRING) fail(`expected tag ${tag} to be a string array, found type ${e.type}`);
-    return this.strings(tag, e, decode);
+    this.strings(tag, e, each);
   }
 
-  private strings(tag: number, e: Entry, decode: (b: Uint8Array) => string): string[] {
-    const d = this.data;
+  /** How many strings a string array has (0 when absent), checked as eachString checks it. */
+  count(tag: number): number {
+    const e = this.entries.get(tag);
+    if (e) this.checkStrings(tag, e);
+    return e?.count ?? 0;
+  }
+
+  private checkStrings(tag: number, e: Entry): void {
     // each string takes at least its NUL: a count beyond the bytes left cannot be right
-    if (e.offset >= d.length || e.count > d.length - e.offset) fail(`expected tag ${tag}: ${e.count} strings at offset ${e.offset} of ${d.length} bytes of data`);
-    const out: string[] = [];
+    if (e.offset >= this.data.length || e.count > this.data.length - e.offset) fail(`expected tag ${tag}: ${e.count} strings at offset ${e.offset} of ${this.data.length} bytes of data`);
+  }
+
+  private strings(tag: number, e: Entry, each: (b: Uint8Array) => boolean | void): void {
+    const d = this.data;
+    this.checkStrings(tag, e);
     let at = e.offset;
     for (let i = 0; i < e.count; i++) {
       const end = d.indexOf(0, at);
       if (end < 0) fail(`expected tag ${tag}: ${e.count} strings ending in NUL bytes, string ${i + 1} runs past the data`);
-      out.push(decode(d.subarray(at, end)));
+      if (each(d.subarray(at, end)) === false) return;
       at = end + 1;
     }
-    return out;
   }
 
-  /** The numbers of an INT32 tag (or the first of an INT64 one, as a double: sizes stay below 2^53). */
-  numbers(tag: number): number[] {
+  /**
+   * The count of an INT32 tag's numbers (or of an INT64 one's, each read as a double: sizes stay
+   * below 2^53) and the i-th of them, read when asked (no array of `count` numbers is made).
+   */
+  numbers(tag: number): { count: number; at: (i: number) => number } {
     const e = this.entries.get(tag);
-    if (!e) return [];
+    if (!e) return { count: 0, at: () => NaN };
     const width = e.type === INT32 ? 4 : e.type === INT64 ? 8 : fail(`expected tag ${tag} to be a number, found type ${e.type}`);
     if (e.offset > this.data.length || e.count > (this.data.length - e.offset) / width) fail(`expected tag ${tag}: ${e.count} numbers at offset ${e.offset} of ${this.data.length} bytes of data`);
-    const out: number[] = [];
-    for (let i = 0; i < e.count; i++) {
-      const at = e.offset + i * width;
-      out.push(width === 4 ? u32(this.data, at, false) : u32(this.data, at, false) * 2 ** 32 + u32(this.data, at + 4, false));
-    }
-    return out;
+    const d = this.data;
+    const at = (i: number) => (width === 4 ? u32(d, e.offset + i * 4, false) : u32(d, e.offset + i * 8, false) * 2 ** 32 + u32(d, e.offset + i * 8 + 4, false));
+    return { count: e.count, at };
+  }
+
+  /** The first number of a number tag, or undefined. */
+  number(tag: number): number | undefined {
+    const n = this.numbers(tag);
+    return n.count > 0 ? n.at(0) : undefined;
   }
 }
 
-/** Read a header blob; `paths` caps the characters of all file paths read from one database. */
-export function readHeader(blob: Uint8Array, paths: Budget): RpmHeader {
+/**
+ * Read a header blob; `take` charges each directory and file path to the view's budget
+ * (path-budget.ts), and the files stop at the first it refuses (the package is still read).
+ */
+export function readHeader(blob: Uint8Array, take: (path: string) => boolean): RpmHeader {
   const il = u32(blob, 0, false, 'the index length');
   const dl = u32(blob, 4, false, 'the data length');
   const dataStart = 8 + il * ENTRY_BYTES;
@@ -133,8 +160,8 @@ export function readHeader(blob: Uint8Array, paths: Budget): RpmHeader {
   const version = t.string(VERSION);
   const release = t.string(RELEASE);
   if (name === undefined || version === undefined || release === undefined) fail('expected a header with NAME, VERSION and RELEASE');
-  const epoch = t.numbers(EPOCH)[0];
-  const size = t.has(LONGSIZE) ? t.numbers(LONGSIZE)[0] : t.numbers(SIZE)[0];
+  const epoch = t.number(EPOCH);
+  const size = t.has(LONGSIZE) ? t.number(LONGSIZE) : t.number(SIZE);
   return {
     name,
     version: `${epoch === undefined ? '' : `${epoch}:`}${version}-${release}`,
@@ -142,22 +169,48 @@ export function readHeader(blob: Uint8Array, paths: Budget): RpmHeader {
     sourceRpm: t.string(SOURCERPM),
     license: t.string(LICENSE),
     size,
-    files: files(t, paths),
-    requires: [...new Set(t.list(REQUIRENAME, decodeValue).filter((r) => !r.startsWith('rpmlib(') && !r.startsWith('/') && !r.startsWith('(')))],
+    files: files(t, take),
+    requires: requires(t),
   };
 }
 
-/** BASENAMES[i] in directory DIRNAMES[DIRINDEXES[i]], without the leading slash. */
-function files(t: Tags, paths: Budget): string[] {
-  const base = t.list(BASENAMES, decodePath);
-  const index = t.numbers(DIRINDEXES);
-  const dirs = t.list(DIRNAMES, decodePath).map((d) => (d.startsWith('/') ? d.slice(1) : d));
-  if (index.length !== base.length) fail(`expected a directory index for each of the ${base.length} file names, found ${index.length}`);
-  return base.map((b, i) => {
-    const dir = dirs[index[i]];
-    if (dir === undefined) fail(`expected file ${i + 1}'s directory index ${index[i]} to be below the ${dirs.length} directories`);
-    // a long directory name shared by many one-byte file names multiplies the bytes: capped
-    paths.spend(dir.length + b.length);
-    return dir + b;
+function requires(t: Tags): string[] {
+  const out = new Set<string>();
+  t.eachString(REQUIRENAME, (b) => {
+    const r = decodeValue(b);
+    if (!r.startsWith('rpmlib(') && !r.startsWith('/') && !r.startsWith('(')) out.add(r);
   });
+  return [...out];
+}
+
+/**
+ * BASENAMES[i] in directory DIRNAMES[DIRINDEXES[i]], without the leading slash. Every name costs
+ * its share of the budget as it is read, even an empty one: names may all point at one zero-filled
+ * area, each costing the database one byte. A path longer than a path can be names no file.
+ */
+function files(t: Tags, take: (path: string) => boolean): string[] {
+  const index = t.numbers(DIRINDEXES);
+  const names = t.count(BASENAMES);
+  if (index.count !== names) fail(`expected a directory index for each of the ${names} file names, found ${index.count}`);
+  const dirs: string[] = [];
+  let room = true;
+  t.eachString(DIRNAMES, (b) => {
+    const d = decodePath(b);
+    if (!(room = take(d))) return false;
+    dirs.push(d.startsWith('/') ? d.slice(1) : d);
+  });
+  const out: string[] = [];
+  let i = 0;
+  if (room) {
+    t.eachString(BASENAMES, (b) => {
+      const dir = dirs[index.at(i)];
+      if (dir === undefined) fail(`expected file ${i + 1}'s directory index ${index.at(i)} to be below the ${dirs.length} directories`);
+      i++;
+      const path = dir + decodePath(b);
+      if (path.length > MAX_PATH_LENGTH) return;
+      if (!take(path)) return false;
+      out.push(path);
+    });
+  }
+  return out;
 }

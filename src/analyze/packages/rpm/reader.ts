@@ -10,9 +10,10 @@
  * so strata takes that order.
  */
 import { FileWarnings } from '../control-fields.js';
+import { PathBudget } from '../path-budget.js';
 import type { DocView, PackageEntry, PackageReader, ReadResult } from '../types.js';
 import { readBdb } from './bdb.js';
-import { Budget, Unreadable, type BlobReader } from './bytes.js';
+import { Unreadable, type BlobReader } from './bytes.js';
 import { readHeader, type RpmHeader } from './header.js';
 import { readNdb } from './ndb.js';
 import { readSqlite } from './sqlite.js';
@@ -23,13 +24,10 @@ const BACKENDS: [string, BlobReader][] = [
   ['Packages.db', readNdb],
   ['Packages', readBdb],
 ];
-/** Characters of file paths one database may yield per byte of it (real databases: well below 1). */
-const PATH_CHARS_PER_BYTE = 4;
-const MIN_PATH_CHARS = 16 * 1024 * 1024;
 
 export const rpmReader: PackageReader = { ecosystem: 'rpm', read };
 
-function read(view: DocView): ReadResult {
+function read(view: DocView, paths = new PathBudget()): ReadResult {
   const packages: PackageEntry[] = [];
   const warnings: string[] = [];
   const db = database(view);
@@ -37,14 +35,14 @@ function read(view: DocView): ReadResult {
   const bytes = db && view.get(db.path);
   if (!db || !bytes) return { packages, warnings };
   const w = new FileWarnings(warnings, db.path, view.layerOf(db.path));
-  const pathChars = Math.max(MIN_PATH_CHARS, PATH_CHARS_PER_BYTE * bytes.length);
-  const paths = new Budget(pathChars, `file paths of at most ${pathChars} characters in all (${PATH_CHARS_PER_BYTE} a byte of the database)`);
+  const layer = view.layerOf(db.path);
+  const take = (p: string) => paths.take(p, db.path, layer);
   let record = 0;
   try {
     db.read(bytes, (blob) => {
       record++;
       try {
-        const h = readHeader(blob, paths);
+        const h = readHeader(blob, take);
         // imported signing keys are stored as packages named gpg-pubkey (rpm -qa lists them); no files
         if (h.name !== 'gpg-pubkey') packages.push(entryOf(h, db.path));
       } catch (e) {
