@@ -413,3 +413,16 @@ test('a directory made and replaced by a file within one layer leaves no trace o
   // d/child never existed before this layer: it is neither added nor removed by it
   t.deepEqual(changesOf(m, 1), { '/d': 'added' });
 });
+
+test('a path stored as a hardlink, then as a directory or fifo in the same layer, is only the later entry', async (t) => {
+  const x = dir('x', { mode: 0o711, uid: 7 });
+  const p: Entry = { name: 'p', type: 'fifo', mode: 0o640 };
+  const m = await modelOf([
+    [x, p],
+    [file('a', 'AAAA', { mode: 0o600, uid: 5, gid: 6 }), hardlink('x', 'a'), x, hardlink('p', 'a'), p],
+  ]);
+  // not the hardlink target's mode and owner
+  t.like(viewAt(m).get('/x'), { type: 'dir', mode: '0711', uid: 7, gid: 0 });
+  t.like(viewAt(m).get('/p'), { type: 'fifo', mode: '0640', uid: 0, gid: 0 });
+  t.deepEqual(changesOf(m, 1), { '/a': 'added', '/p': 'unchanged', '/x': 'unchanged' });
+});

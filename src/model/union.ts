@@ -192,6 +192,7 @@ export class Union {
           v = this.openVersion(node, L, i);
         } else {
           this.vRow.a[old] = i;
+          this.vLinkTo.a[old] = -1; // set below for a hardlink; anything else must not keep the first entry's target (metaOf)
           v = old;
         }
       } else {
