@@ -426,3 +426,14 @@ test('a path stored as a hardlink, then as a directory or fifo in the same layer
   t.like(viewAt(m).get('/p'), { type: 'fifo', mode: '0640', uid: 0, gid: 0 });
   t.deepEqual(changesOf(m, 1), { '/a': 'added', '/p': 'unchanged', '/x': 'unchanged' });
 });
+
+test('a path the layer stores again and then deletes with its parent is removed by it', async (t) => {
+  const m = await modelOf([
+    [dir('d'), file('d/f', 'old'), file('d/g', 'g')],
+    [file('d/f', 'new content'), file('d', 'now a file')],
+  ]);
+  t.deepEqual(pathsAt(m), ['/d']);
+  // d/f was visible after layer 0 and is not after layer 1, whatever the layer did with it in between
+  t.deepEqual(changesOf(m, 1), { '/d': 'modified', '/d/f': 'removed', '/d/g': 'removed' });
+  t.like([...layerChanges(m, 1)].find((e) => e.path === '/d/f'), { size: 3, layer: 0 }); // as it was before the layer
+});

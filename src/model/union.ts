@@ -215,8 +215,15 @@ export class Union {
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
     }
-    // only what was visible before the layer can be removed by it (not a child it made and replaced)
-    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.vLayer.a[v] < L && this.live.a[this.vNode.a[v]] < 0))));
+    // removed: a path visible before the layer and not after it, as it was before (also when the layer
+    // stored it again and then deleted it; a child the layer made and deleted was never visible)
+    const removed = new Set<number>();
+    for (const v of deleted) {
+      const node = this.vNode.a[v];
+      const was = before.get(node);
+      if (was !== undefined && this.live.a[node] < 0) removed.add(was);
+    }
+    this.removed.push(Int32Array.from(removed));
   }
 
   // ---- queries -------------------------------------------------------------------------------
