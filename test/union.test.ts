@@ -437,3 +437,24 @@ test('a path the layer stores again and then deletes with its parent is removed 
   t.deepEqual(changesOf(m, 1), { '/d': 'modified', '/d/f': 'removed', '/d/g': 'removed' });
   t.like([...layerChanges(m, 1)].find((e) => e.path === '/d/f'), { size: 3, layer: 0 }); // as it was before the layer
 });
+
+test('a hardlink to a symlink or device its layer stores again keeps the first one, as files are kept', async (t) => {
+  const m = await modelOf([[
+    { name: 'c', type: 'char', devmajor: 1, devminor: 3, mode: 0o600 }, hardlink('h', 'c'), { name: 'c', type: 'char', devmajor: 1, devminor: 5, mode: 0o666 },
+    // one symlink inode under three names: s is written again as a link to h, which is that inode
+    symlink('s', 'nowhere', { mode: 0o777 }), hardlink('l', 's'), hardlink('s', 'l'), hardlink('g', 's'),
+  ]]);
+  const u = m.union;
+  const at = (p: string) => u.versionAt(u.nodeOf(p)!, 0);
+  t.like(viewAt(m).get('/h'), { type: 'hardlink', mode: '0600', linkTarget: '/c' });
+  t.deepEqual(u.devOf(at('h')), [1, 3]);
+  t.like(viewAt(m).get('/c'), { type: 'char', mode: '0666' });
+  t.deepEqual(u.devOf(at('c')), [1, 5]);
+  for (const p of ['s', 'l', 'g']) {
+    t.is(u.inodeKindOf(at(p)), Kind.symlink, p);
+    t.is(u.modeOf(at(p)), 0o777, p);
+  }
+  t.is(u.metaOf(at('s')), u.metaOf(at('l')));
+  t.is(u.metaOf(at('g')), u.metaOf(at('l')));
+  t.deepEqual(changesOf(m, 0), { '/c': 'added', '/g': 'added', '/h': 'added', '/l': 'added', '/s': 'added' });
+});

@@ -185,8 +185,9 @@ export class Union {
         if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
         if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
         if (linked.has(old)) {
-          // Extraction unlinks the path and writes a new file: a hardlink made to the first copy
-          // keeps its content, so that copy stays a version (visible after no layer) owning it.
+          // Extraction unlinks the path and writes a new file: a hardlink made to the first copy keeps
+          // it (its content, or that symlink, fifo or device), so that copy stays a version (visible
+          // after no layer) the link refers to.
           this.close(old, L, End.replaced);
           this.linkedCopies[L].add(this.vRow.a[old]);
           v = this.openVersion(node, L, i);
@@ -210,7 +211,9 @@ export class Union {
         this.vInode.a[v] = ino;
         // a link to a link is a link to the same inode: keep the one that is not a link
         this.vLinkTo.a[v] = this.kindOf(to) === Kind.hardlink ? this.vLinkTo.a[to] : to;
-        if (ino >= 0 && this.vLayer.a[ino] === L) linked.add(ino);
+        // what the link shares, a file or a symlink, fifo or device: the path's first copy if stored again
+        const shared = this.vLinkTo.a[v];
+        if (shared >= 0 && this.vLayer.a[shared] === L) linked.add(shared);
       } else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
