@@ -13,7 +13,13 @@ import { Bytes, Ints } from '../util/growable.js';
 import { hashPath, PathTable } from './path-table.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from '../scan/records.js';
 
-export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
+/**
+ * A row's code: one of the five change names, or `superseded` (the path is stored again later in the
+ * layer, the later entry wins), `marker` (a whiteout or opaque marker), `dropped` (an entry the layer
+ * itself then deleted or replaced by an implicit parent directory: its version keeps its bytes, so
+ * the waste analysis counts them there, not again as a superseded row).
+ */
+export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6, dropped: 7 } as const;
 export type ChangeCode = (typeof Change)[keyof typeof Change];
 export const changeName = ['unchanged', 'added', 'modified', 'metadata', 'removed'] as const;
 export type ChangeName = (typeof changeName)[number];
@@ -445,7 +451,7 @@ export class Union {
       if (old >= 0) {
         onClose(old);
         this.close(old, L, End.replaced);
-        if (this.vRow.a[old] >= 0 && this.vLayer.a[old] === L) change[this.vRow.a[old]] = Change.superseded;
+        if (this.vRow.a[old] >= 0 && this.vLayer.a[old] === L) change[this.vRow.a[old]] = Change.dropped;
       }
       this.openVersion(p, L, IMPLICIT);
     }
