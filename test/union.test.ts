@@ -412,6 +412,7 @@ test('a directory made and replaced by a file within one layer leaves no trace o
   t.deepEqual(pathsAt(m), ['/d', '/keep']);
   // d/child never existed before this layer: it is neither added nor removed by it
   t.deepEqual(changesOf(m, 1), { '/d': 'added' });
+  t.deepEqual(changeCounts(m.union, 1), { added: 1, modified: 0, metadata: 0, removed: 0, unchanged: 0 });
 });
 
 test('a path stored as a hardlink, then as a directory or fifo in the same layer, is only the later entry', async (t) => {
@@ -436,6 +437,7 @@ test('a path the layer stores again and then deletes with its parent is removed 
   // d/f was visible after layer 0 and is not after layer 1, whatever the layer did with it in between
   t.deepEqual(changesOf(m, 1), { '/d': 'modified', '/d/f': 'removed', '/d/g': 'removed' });
   t.like([...layerChanges(m, 1)].find((e) => e.path === '/d/f'), { size: 3, layer: 0 }); // as it was before the layer
+  t.deepEqual(changeCounts(m.union, 1), { added: 0, modified: 1, metadata: 0, removed: 2, unchanged: 0 });
 });
 
 test('a hardlink to a symlink or device its layer stores again keeps the first one, as files are kept', async (t) => {

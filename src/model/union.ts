@@ -229,6 +229,8 @@ export class Union {
     const removed = new Set<number>();
     for (const v of deleted) {
       const node = this.vNode.a[v];
+      // an entry of this layer that it deleted again is none of its changes (listed or counted)
+      if (this.vLayer.a[v] === L && this.vRow.a[v] >= 0) change[this.vRow.a[v]] = Change.dropped;
       const was = before.get(node);
       if (was !== undefined && this.live.a[node] < 0) removed.add(was);
     }
