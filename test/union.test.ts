@@ -463,3 +463,15 @@ test('a hardlink to a symlink or device its layer stores again keeps the first o
   t.is(u.metaOf(at('g')), u.metaOf(at('l')));
   t.deepEqual(changesOf(m, 0), { '/c': 'added', '/g': 'added', '/h': 'added', '/l': 'added', '/s': 'added' });
 });
+
+test('AUFS names mean AUFS bookkeeping at the layer root only: below it they are ordinary names, or whiteouts of .wh.x', async (t) => {
+  const m = await modelOf([
+    [dir('a'), file('a/.wh..wh.plnk/1.2', 'plnk'), dir('b/.wh.x'), file('b/.wh.x/f', 'f')],
+    [{ name: 'a/.wh..wh.plnk', type: 'dir' }, file('b/.wh..wh.x', '')],
+  ]);
+  t.deepEqual(pathsAt(m, 0), ['/a', '/a/.wh..wh.plnk', '/a/.wh..wh.plnk/1.2', '/b', '/b/.wh.x', '/b/.wh.x/f']);
+  t.deepEqual(changesOf(m, 0), { '/a': 'added', '/a/.wh..wh.plnk': 'added', '/a/.wh..wh.plnk/1.2': 'added', '/b': 'added', '/b/.wh.x': 'added', '/b/.wh.x/f': 'added' });
+  // as Docker and umoci apply them: a/.wh..wh.plnk whites out a/.wh.plnk (nothing), b/.wh..wh.x whites out b/.wh.x
+  t.deepEqual(pathsAt(m), ['/a', '/a/.wh..wh.plnk', '/a/.wh..wh.plnk/1.2', '/b']);
+  t.deepEqual(changesOf(m, 1), { '/b/.wh.x': 'removed', '/b/.wh.x/f': 'removed' });
+});

@@ -167,4 +167,12 @@ export const edgeImages: { file: string; layers: Entry[][] }[] = [
       [opaque('lib'), file('lib/z.so', 'z'), dir('var/run'), file('var/run/own', 'o')],
     ],
   },
+  {
+    // AUFS names below the root: ordinary names, and `.wh..wh.x` the whiteout of `.wh.x`
+    file: 'aufs-below-root.oci.tar',
+    layers: [
+      [dir('a'), file('a/.wh..wh.plnk/1.2', 'plnk'), dir('b/.wh.x'), file('b/.wh.x/f', 'f')],
+      [{ name: 'a/.wh..wh.plnk', type: 'dir' }, file('b/.wh..wh.x', ''), dir('c/.wh..wh.plnk')],
+    ],
+  },
 ];
