@@ -130,8 +130,11 @@ test('AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs, .wh..wh.orph) is hidden, har
 for (const [name, entries, expected] of [
   ['.wh. with nothing after it', [file('etc/.wh.', '')], 'tar entry at byte 0: invalid whiteout name "etc/.wh."'],
   ['.wh..', [file('etc/.wh..', '')], 'tar entry at byte 0: invalid whiteout name "etc/.wh.."'],
-  ['../x', [file('ok', 'ok'), file('../x', 'evil')], 'tar entry at byte 1024: entry "../x" climbs out of the root ("..")'],
-  ['a/../../x', [file('a/../../x', 'evil')], 'tar entry at byte 0: entry "a/../../x" climbs out of the root ("..")'],
+  ['../x', [file('ok', 'ok'), file('../x', 'evil')], 'tar entry at byte 1024: entry "../x" has a ".." component; strata refuses those'],
+  ['a/../../x', [file('a/../../x', 'evil')], 'tar entry at byte 0: entry "a/../../x" has a ".." component; strata refuses those'],
+  // inside the root, yet refused all the same: the message says what it is
+  ['a/../b/f', [dir('a'), dir('b'), file('a/../b/f', 'f')], 'tar entry at byte 1024: entry "a/../b/f" has a ".." component; strata refuses those'],
+  ['a hardlink to a/../b', [dir('a'), file('b', 'b'), hardlink('a/h', 'a/../b')], 'tar entry at byte 1536: hardlink target entry "a/../b" has a ".." component; strata refuses those'],
 ] as [string, Entry[], string][]) {
   test(`invalid entry name rejected: ${name}`, async (t) => {
     const digest = buildLayer({ entries }).digest;
@@ -412,4 +415,63 @@ test('a directory made and replaced by a file within one layer leaves no trace o
   t.deepEqual(pathsAt(m), ['/d', '/keep']);
   // d/child never existed before this layer: it is neither added nor removed by it
   t.deepEqual(changesOf(m, 1), { '/d': 'added' });
+  t.deepEqual(changeCounts(m.union, 1), { added: 1, modified: 0, metadata: 0, removed: 0, unchanged: 0 });
+});
+
+test('a path stored as a hardlink, then as a directory or fifo in the same layer, is only the later entry', async (t) => {
+  const x = dir('x', { mode: 0o711, uid: 7 });
+  const p: Entry = { name: 'p', type: 'fifo', mode: 0o640 };
+  const m = await modelOf([
+    [x, p],
+    [file('a', 'AAAA', { mode: 0o600, uid: 5, gid: 6 }), hardlink('x', 'a'), x, hardlink('p', 'a'), p],
+  ]);
+  // not the hardlink target's mode and owner
+  t.like(viewAt(m).get('/x'), { type: 'dir', mode: '0711', uid: 7, gid: 0 });
+  t.like(viewAt(m).get('/p'), { type: 'fifo', mode: '0640', uid: 0, gid: 0 });
+  t.deepEqual(changesOf(m, 1), { '/a': 'added', '/p': 'unchanged', '/x': 'unchanged' });
+});
+
+test('a path the layer stores again and then deletes with its parent is removed by it', async (t) => {
+  const m = await modelOf([
+    [dir('d'), file('d/f', 'old'), file('d/g', 'g')],
+    [file('d/f', 'new content'), file('d', 'now a file')],
+  ]);
+  t.deepEqual(pathsAt(m), ['/d']);
+  // d/f was visible after layer 0 and is not after layer 1, whatever the layer did with it in between
+  t.deepEqual(changesOf(m, 1), { '/d': 'modified', '/d/f': 'removed', '/d/g': 'removed' });
+  t.like([...layerChanges(m, 1)].find((e) => e.path === '/d/f'), { size: 3, layer: 0 }); // as it was before the layer
+  t.deepEqual(changeCounts(m.union, 1), { added: 0, modified: 1, metadata: 0, removed: 2, unchanged: 0 });
+});
+
+test('a hardlink to a symlink or device its layer stores again keeps the first one, as files are kept', async (t) => {
+  const m = await modelOf([[
+    { name: 'c', type: 'char', devmajor: 1, devminor: 3, mode: 0o600 }, hardlink('h', 'c'), { name: 'c', type: 'char', devmajor: 1, devminor: 5, mode: 0o666 },
+    // one symlink inode under three names: s is written again as a link to h, which is that inode
+    symlink('s', 'nowhere', { mode: 0o777 }), hardlink('l', 's'), hardlink('s', 'l'), hardlink('g', 's'),
+  ]]);
+  const u = m.union;
+  const at = (p: string) => u.versionAt(u.nodeOf(p)!, 0);
+  t.like(viewAt(m).get('/h'), { type: 'hardlink', mode: '0600', linkTarget: '/c' });
+  t.deepEqual(u.devOf(at('h')), [1, 3]);
+  t.like(viewAt(m).get('/c'), { type: 'char', mode: '0666' });
+  t.deepEqual(u.devOf(at('c')), [1, 5]);
+  for (const p of ['s', 'l', 'g']) {
+    t.is(u.inodeKindOf(at(p)), Kind.symlink, p);
+    t.is(u.modeOf(at(p)), 0o777, p);
+  }
+  t.is(u.metaOf(at('s')), u.metaOf(at('l')));
+  t.is(u.metaOf(at('g')), u.metaOf(at('l')));
+  t.deepEqual(changesOf(m, 0), { '/c': 'added', '/g': 'added', '/h': 'added', '/l': 'added', '/s': 'added' });
+});
+
+test('AUFS names mean AUFS bookkeeping at the layer root only: below it they are ordinary names, or whiteouts of .wh.x', async (t) => {
+  const m = await modelOf([
+    [dir('a'), file('a/.wh..wh.plnk/1.2', 'plnk'), dir('b/.wh.x'), file('b/.wh.x/f', 'f')],
+    [{ name: 'a/.wh..wh.plnk', type: 'dir' }, file('b/.wh..wh.x', '')],
+  ]);
+  t.deepEqual(pathsAt(m, 0), ['/a', '/a/.wh..wh.plnk', '/a/.wh..wh.plnk/1.2', '/b', '/b/.wh.x', '/b/.wh.x/f']);
+  t.deepEqual(changesOf(m, 0), { '/a': 'added', '/a/.wh..wh.plnk': 'added', '/a/.wh..wh.plnk/1.2': 'added', '/b': 'added', '/b/.wh.x': 'added', '/b/.wh.x/f': 'added' });
+  // as Docker and umoci apply them: a/.wh..wh.plnk whites out a/.wh.plnk (nothing), b/.wh..wh.x whites out b/.wh.x
+  t.deepEqual(pathsAt(m), ['/a', '/a/.wh..wh.plnk', '/a/.wh..wh.plnk/1.2', '/b']);
+  t.deepEqual(changesOf(m, 1), { '/b/.wh.x': 'removed', '/b/.wh.x/f': 'removed' });
 });

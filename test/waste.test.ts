@@ -229,3 +229,14 @@ test("dive's score: a whiteout of a missing path stops dive's visit of the rest 
   t.is(analyzeWaste(m).diveEfficiency, 1);
   t.is(analyzeWaste(m).wastedBytes, 100);
 });
+
+test('a file the same layer then uses as a directory (f, then f/c) is wasted once: kept + wasted = stored', async (t) => {
+  const m = await modelOf([{ entries: [file('f', 100), file('f/c', 1)] }]);
+  const w = analyzeWaste(m);
+  t.deepEqual(brief(w.items), [['f', 100, 0, 0, 'type-change', null, false]]);
+  t.is(w.finalBytes + w.wastedBytes, w.storedBytes);
+  // linked before it was replaced, it lives on as the link
+  const linked = analyzeWaste(await modelOf([{ entries: [file('f', 100), hardlink('h', 'f'), file('f/c', 1)] }]));
+  t.deepEqual(linked.items, []);
+  t.is(linked.finalBytes, 101);
+});

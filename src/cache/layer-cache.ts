@@ -23,8 +23,9 @@ import { createHash } from 'node:crypto';
  * 3: a sparse file's bytes count at its apparent size; blob digests are mapped to diffIDs (`vouch`).
  * 4: records carry the bytes of package database files (scan/package-files.ts).
  * 5: and pip's direct_url.json (where a Python package was installed from: `strata dockerfile`).
+ * 6: AUFS bookkeeping is flagged at the layer root only; `.wh..wh.x` below it is a whiteout.
  */
-export const CACHE_SCHEMA = 5;
+export const CACHE_SCHEMA = 6;
 const MAGIC = 'strata-layer-records';
 
 export interface CacheOptions {

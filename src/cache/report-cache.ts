@@ -35,8 +35,11 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  * 11: secret-looking files packages ship are reported apart (risks.shipped); one duplicate remedy per cause.
  * 12: reports carry the packages (docs/packages.md).
  * 13: layer records schema 5 (pip's direct_url.json kept).
+ * 14: a path stored again in its layer is all the later entry; hardlinks keep a first symlink, fifo or
+ *    device; removed paths and waste of paths a layer set and then deleted; AUFS names at the root
+ *    only (layer records schema 6).
  */
-export const ANALYSIS_REVISION = 13;
+export const ANALYSIS_REVISION = 14;
 
 /** What a cached report must hold to be told as an image's (restamp, narrowFindings). */
 const CachedReport = z.looseObject({

@@ -14,7 +14,13 @@ import { hashPath, PathTable } from './path-table.js';
 import { Kind, type KindCode, type LayerRecords, sameHash, sameXattrs } from '../scan/records.js';
 import { pushAll } from '../util/arrays.js';
 
-export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6 } as const;
+/**
+ * A row's code: one of the five change names, or `superseded` (the path is stored again later in the
+ * layer, the later entry wins), `marker` (a whiteout or opaque marker), `dropped` (an entry the layer
+ * itself then deleted or replaced by an implicit parent directory: its version keeps its bytes, so
+ * the waste analysis counts them there, not again as a superseded row).
+ */
+export const Change = { unchanged: 0, added: 1, modified: 2, metadata: 3, removed: 4, superseded: 5, marker: 6, dropped: 7 } as const;
 export type ChangeCode = (typeof Change)[keyof typeof Change];
 export const changeName = ['unchanged', 'added', 'modified', 'metadata', 'removed'] as const;
 export type ChangeName = (typeof changeName)[number];
@@ -186,13 +192,15 @@ export class Union {
         if (this.vRow.a[old] >= 0) change[this.vRow.a[old]] = Change.superseded;
         if (k !== Kind.dir && this.kindOf(old) === Kind.dir) this.closeChildren(node, L, onClose, deleted);
         if (linked.has(old)) {
-          // Extraction unlinks the path and writes a new file: a hardlink made to the first copy
-          // keeps its content, so that copy stays a version (visible after no layer) owning it.
+          // Extraction unlinks the path and writes a new file: a hardlink made to the first copy keeps
+          // it (its content, or that symlink, fifo or device), so that copy stays a version (visible
+          // after no layer) the link refers to.
           this.close(old, L, End.replaced);
           this.linkedCopies[L].add(this.vRow.a[old]);
           v = this.openVersion(node, L, i);
         } else {
           this.vRow.a[old] = i;
+          this.vLinkTo.a[old] = -1; // set below for a hardlink; anything else must not keep the first entry's target (metaOf)
           v = old;
         }
       } else {
@@ -210,13 +218,24 @@ export class Union {
         this.vInode.a[v] = ino;
         // a link to a link is a link to the same inode: keep the one that is not a link
         this.vLinkTo.a[v] = this.kindOf(to) === Kind.hardlink ? this.vLinkTo.a[to] : to;
-        if (ino >= 0 && this.vLayer.a[ino] === L) linked.add(ino);
+        // what the link shares, a file or a symlink, fifo or device: the path's first copy if stored again
+        const shared = this.vLinkTo.a[v];
+        if (shared >= 0 && this.vLayer.a[shared] === L) linked.add(shared);
       } else this.vInode.a[v] = -1;
       const prev = before.get(node) ?? (old >= 0 && this.vLayer.a[old] < L ? old : -1);
       change[i] = this.classify(v, prev);
     }
-    // only what was visible before the layer can be removed by it (not a child it made and replaced)
-    this.removed.push(Int32Array.from(new Set(deleted.filter((v) => this.vLayer.a[v] < L && this.live.a[this.vNode.a[v]] < 0))));
+    // removed: a path visible before the layer and not after it, as it was before (also when the layer
+    // stored it again and then deleted it; a child the layer made and deleted was never visible)
+    const removed = new Set<number>();
+    for (const v of deleted) {
+      const node = this.vNode.a[v];
+      // an entry of this layer that it deleted again is none of its changes (listed or counted)
+      if (this.vLayer.a[v] === L && this.vRow.a[v] >= 0) change[this.vRow.a[v]] = Change.dropped;
+      const was = before.get(node);
+      if (was !== undefined && this.live.a[node] < 0) removed.add(was);
+    }
+    this.removed.push(Int32Array.from(removed));
   }
 
   // ---- queries -------------------------------------------------------------------------------
@@ -435,7 +454,7 @@ export class Union {
       if (old >= 0) {
         onClose(old);
         this.close(old, L, End.replaced);
-        if (this.vRow.a[old] >= 0 && this.vLayer.a[old] === L) change[this.vRow.a[old]] = Change.superseded;
+        if (this.vRow.a[old] >= 0 && this.vLayer.a[old] === L) change[this.vRow.a[old]] = Change.dropped;
       }
       this.openVersion(p, L, IMPLICIT);
     }

@@ -62,14 +62,16 @@ export class LayerRecordsSink implements TarSink {
     let flags = h.sparse ? Flag.sparse : 0;
     if (path.includes('.wh.')) {
       const base = baseName(path);
-      if (path.split('/').some((p) => p.startsWith('.wh..wh.') && p !== '.wh..wh..opq')) {
+      // AUFS keeps its bookkeeping at a branch's root, and Docker reads it there only (the entry name's
+      // prefix); below the root `.wh..wh.x` is a whiteout of `.wh.x`, as Docker and umoci apply it
+      if (path.startsWith('.wh..wh.') && path !== '.wh..wh..opq') {
         flags |= Flag.aufs;
       } else if (base === '.wh..wh..opq') {
         path = parentOf(path);
         kind = Kind.opaque;
       } else if (base.startsWith('.wh.')) {
         const target = base.slice(4);
-        if (target === '' || target === '.' || target === '..' || target.startsWith('.wh.')) {
+        if (target === '' || target === '.' || target === '..') {
           throw new StrataError(`tar entry at byte ${h.offset}: invalid whiteout name ${excerpt(h.name)}`);
         }
         path = joinPath(parentOf(path), target);

@@ -23,7 +23,7 @@ export const kindName = ['', 'file', 'dir', 'symlink', 'hardlink', 'char', 'bloc
 
 export const Flag = {
   sparse: 1,
-  /** AUFS bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`, `.wh..wh.orph`): kept for hardlinks, never shown. */
+  /** AUFS bookkeeping at the layer root (`.wh..wh.plnk`, `.wh..wh.aufs`, `.wh..wh.orph`): kept for hardlinks, never shown. */
   aufs: 2,
   /** A char device 0:0: overlayfs' native whiteout leaked into a layer (not an OCI whiteout). */
   overlayWhiteout: 4,

@@ -17,8 +17,9 @@ export function checkPathLength(path: string): void {
 
 /**
  * Normalise a tar entry name to a root-relative path without a trailing slash: `./a//b/` -> `a/b`,
- * `/etc` -> `etc`, `./` -> `` (the root). Names that climb out of the root are refused: no union,
- * extraction or report may be built on them; so are names longer than MAX_PATH_LENGTH.
+ * `/etc` -> `etc`, `./` -> `` (the root). Names with a `..` component are refused, even those that
+ * stay inside (`a/../b`): no union, extraction or report may be built on them, and none is resolved;
+ * so are names longer than MAX_PATH_LENGTH.
  */
 export function normalizeEntryPath(raw: string): string {
   checkPathLength(raw);
@@ -29,7 +30,7 @@ export function normalizeEntryPath(raw: string): string {
   const out: string[] = [];
   for (const part of raw.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..') throw new StrataError(`entry ${excerpt(raw)} climbs out of the root ("..")`);
+    if (part === '..') throw new StrataError(`entry ${excerpt(raw)} has a ".." component; strata refuses those`);
     out.push(part);
   }
   return out.join('/');

@@ -167,4 +167,23 @@ export const edgeImages: { file: string; layers: Entry[][] }[] = [
       [opaque('lib'), file('lib/z.so', 'z'), dir('var/run'), file('var/run/own', 'o')],
     ],
   },
+  {
+    // a path stored as a hardlink, then as a directory or fifo; a path stored again, then deleted with its parent
+    file: 'same-layer-rewrites.oci.tar',
+    layers: [
+      [dir('d'), file('d/f', 'old'), file('d/g', 'g')],
+      [
+        file('a', 'AAAA', { mode: 0o600, uid: 5, gid: 6 }), hardlink('x', 'a'), dir('x', { mode: 0o711, uid: 7 }),
+        hardlink('p', 'a'), { name: 'p', type: 'fifo', mode: 0o640 }, file('d/f', 'new content'), file('d', 'now a file'),
+      ],
+    ],
+  },
+  {
+    // AUFS names below the root: ordinary names, and `.wh..wh.x` the whiteout of `.wh.x`
+    file: 'aufs-below-root.oci.tar',
+    layers: [
+      [dir('a'), file('a/.wh..wh.plnk/1.2', 'plnk'), dir('b/.wh.x'), file('b/.wh.x/f', 'f')],
+      [{ name: 'a/.wh..wh.plnk', type: 'dir' }, file('b/.wh..wh.x', ''), dir('c/.wh..wh.plnk')],
+    ],
+  },
 ];
