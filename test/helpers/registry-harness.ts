@@ -69,8 +69,19 @@ async function htpasswdFile(dir: string, users: Record<string, string>): Promise
 }
 
 export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<Registry> {
+  // freePort's port is free when it answers, not when docker-registry binds it: on a busy machine
+  // another test may take it in between (CI saw `bind: address already in use`), so try another
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRegistryOn(await freePort(), auth);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startRegistryOn(port: number, auth: RegistryAuth): Promise<Registry> {
   const dir = tempDir('registry');
-  const port = await freePort();
   let authYaml = '';
   if (auth.kind === 'htpasswd') {
     authYaml = `auth:\n  htpasswd:\n    realm: strata-test\n    path: ${await htpasswdFile(dir, auth.users)}\n`;
