@@ -413,6 +413,10 @@ test('HEALTHCHECK CMD-SHELL is written raw to the end of its line: one the parse
   }
   // `[` that is no JSON array is the shell's test command: written
   t.deepEqual(texts({ Healthcheck: { Test: ['CMD-SHELL', '[ -f /tmp/ok ] || exit 1'] } }), ['HEALTHCHECK CMD [ -f /tmp/ok ] || exit 1']);
+  // a secret masked when the image was opened is written masked, and said, as for CMD and ENTRYPOINT
+  const masked = tailOf({ Healthcheck: { Test: ['CMD', 'curl', '-H', 'Authorization: ‹secret sha256:0123456789ab›', 'http://localhost/'] } }).lines;
+  t.is(masked.length, 1);
+  t.is(masked[0].note, 'HEALTHCHECK held a secret (sha256:0123456789ab): written masked; give the value at run time');
 });
 
 test('HEALTHCHECK durations: exact (nanoseconds unless whole milliseconds); one a build refuses (under 1ms, huge, fractional, negative) leaves it out with a note', (t) => {

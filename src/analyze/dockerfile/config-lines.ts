@@ -121,7 +121,7 @@ export function finalLines(config: ImageConfig): Lines {
     else skip('STOPSIGNAL', 'it is not a signal name or number');
   }
   const health = healthcheck(c.Healthcheck);
-  if (typeof health === 'object') lines.push(health);
+  if (typeof health === 'object') lines.push(health.text.includes(MASK) ? { ...health, note: `HEALTHCHECK held a secret (${fingerprints(health.text)}): written masked; give the value at run time` } : health);
   else if (health) skip('HEALTHCHECK', health);
   const shell = strings(c.Shell);
   if (shell.length) lines.push({ instruction: 'SHELL', text: execForm(shell) });
