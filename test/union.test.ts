@@ -464,6 +464,16 @@ test('a hardlink to a symlink or device its layer stores again keeps the first o
   t.deepEqual(changesOf(m, 0), { '/c': 'added', '/g': 'added', '/h': 'added', '/l': 'added', '/s': 'added' });
 });
 
+test('a hardlink to a symlink or device compares as that symlink or device: a new target or device numbers change it, a plain copy of it does not', async (t) => {
+  const m = await modelOf([
+    [symlink('s', 'a'), hardlink('h', 's'), { name: 'c', type: 'char', devmajor: 1, devminor: 3 }, hardlink('d', 'c'), symlink('p', 'x'), hardlink('q', 'p')],
+    [symlink('s', 'b'), { name: 'c', type: 'char', devmajor: 1, devminor: 5 }],
+    // stored again as links to the new s and c: on disk h now points to b, d is 1:5; q becomes the symlink it was
+    [hardlink('h', 's'), hardlink('d', 'c'), symlink('q', 'x')],
+  ]);
+  t.deepEqual(changesOf(m, 2), { '/h': 'modified', '/d': 'modified', '/q': 'unchanged' });
+});
+
 test('AUFS names mean AUFS bookkeeping at the layer root only: below it they are ordinary names, or whiteouts of .wh.x', async (t) => {
   const m = await modelOf([
     [dir('a'), file('a/.wh..wh.plnk/1.2', 'plnk'), dir('b/.wh.x'), file('b/.wh.x/f', 'f')],

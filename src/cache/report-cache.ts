@@ -37,7 +37,7 @@ import { baseLayersOf, narrowFindings, restamp, SCHEMA_VERSION, type InspectRepo
  * 13: layer records schema 5 (pip's direct_url.json kept).
  * 14: a path stored again in its layer is all the later entry; hardlinks keep a first symlink, fifo or
  *    device; removed paths and waste of paths a layer set and then deleted; AUFS names at the root
- *    only (layer records schema 6).
+ *    only (layer records schema 6); a hardlink to a symlink or device compares as that symlink or device.
  */
 export const ANALYSIS_REVISION = 14;
 

@@ -593,7 +593,9 @@ export class Union {
       const a = this.vInode.a[v], b = this.vInode.a[prev];
       if (this.sizeOf(v) !== this.sizeOf(prev)) return Change.modified;
       if (a !== b && !sameHash(this.layers[this.vLayer.a[a]], this.vRow.a[a], this.layers[this.vLayer.a[b]], this.vRow.a[b])) return Change.modified;
-    } else if (kv === Kind.symlink || kv === Kind.hardlink) {
+    } else if (kv === Kind.symlink) {
+      if (this.linkOf(this.linkedTo(v)) !== this.linkOf(this.linkedTo(prev))) return Change.modified;
+    } else if (kv === Kind.hardlink) {
       if (this.linkOf(v) !== this.linkOf(prev)) return Change.modified;
     } else if (kv === Kind.char || kv === Kind.block) {
       const a = this.devOf(v), b = this.devOf(prev);
@@ -608,10 +610,20 @@ export class Union {
     return Change.unchanged;
   }
 
-  /** A hardlink to a file compares as the file; one without content (to a symlink, fifo…) as itself. */
+  /**
+   * A hardlink compares as what it is on disk: the file, or the symlink, fifo or device it links to
+   * (a later change of that symlink's target or device numbers changes the link too).
+   */
   private effectiveKind(v: number): KindCode {
     const k = this.kindOf(v);
-    return k === Kind.hardlink && this.vInode.a[v] >= 0 ? Kind.file : k;
+    if (k !== Kind.hardlink) return k;
+    return this.vInode.a[v] >= 0 ? Kind.file : this.kindOf(this.linkedTo(v));
+  }
+
+  /** The version a hardlink links to (never a link itself), or `v` when it is none. */
+  private linkedTo(v: number): number {
+    const to = this.kindOf(v) === Kind.hardlink ? this.vLinkTo.a[v] : -1;
+    return to >= 0 ? to : v;
   }
 
   devOf(v: number): [number, number] {
